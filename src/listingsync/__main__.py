@@ -1,0 +1,3 @@
+from listingsync.cli import main
+
+main()

@@ -1,0 +1,195 @@
+"""``listingsync.yaml``: loading, ``${ENV}`` interpolation and errors that name file, line and key.
+
+The file is parsed with PyYAML's composer so each value keeps its line; pydantic validates the
+plain data; a validation error is then mapped back to the line of the offending key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from listingsync.config.account import AccountConfig, AccountType
+from listingsync.config.listings import ListingsConfig
+from listingsync.config.source import SourceConfig
+from listingsync.config.sync import SyncConfig
+from listingsync.errors import ListingSyncError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_STATE_URL",
+    "AccountConfig",
+    "AccountType",
+    "Config",
+    "ConfigError",
+    "ConfigProblem",
+    "ListingsConfig",
+    "SourceConfig",
+    "SyncConfig",
+    "load_config",
+    "parse_config",
+    "resolve_config_path",
+]
+
+DEFAULT_CONFIG_PATH = "listingsync.yaml"
+DEFAULT_STATE_URL = "sqlite:///.listingsync/state.db"
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: AccountConfig
+    source: SourceConfig | None = None
+    state: str = DEFAULT_STATE_URL
+    listings: ListingsConfig = Field(default_factory=ListingsConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
+    #: Directory of the config file: relative paths in it (source.path, sqlite state) resolve here.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve_path(self, path: str | Path) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    key: str
+    message: str
+    line: int | None = None
+
+    def render(self, file: str) -> str:
+        where = f"{file}:{self.line}" if self.line else file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(ListingSyncError):
+    """The config file is missing, unreadable or invalid; lists every problem found."""
+
+    def __init__(self, file: str, problems: list[ConfigProblem], fix: str | None = None) -> None:
+        self.file = file
+        self.problems = problems
+        lines = "\n".join("  " + p.render(file) for p in problems)
+        super().__init__(f"{file} is not usable:\n{lines}", fix=fix)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def resolve_config_path(path: str | Path | None) -> Path:
+    """``--config`` if given, else ``LISTINGSYNC_CONFIG``, else ``./listingsync.yaml``."""
+    if path:
+        return Path(path)
+    return Path(os.environ.get("LISTINGSYNC_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    file = resolve_config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(file),
+            [ConfigProblem("", "file not found")],
+            fix="run 'listingsync connect' to write one, pass --config PATH, or set LISTINGSYNC_CONFIG",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(file), [ConfigProblem("", f"cannot read: {exc}")]) from None
+    return parse_config(text, file=str(file), base_dir=file.resolve().parent)
+
+
+def parse_config(text: str, *, file: str = DEFAULT_CONFIG_PATH, base_dir: Path | None = None) -> Config:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(file, [ConfigProblem("", f"not valid YAML: {problem}", line)]) from None
+    if node is None or not isinstance(node, yaml.MappingNode):
+        raise ConfigError(file, [ConfigProblem("", "expected a mapping with an 'account:' section", 1)])
+    problems: list[ConfigProblem] = []
+    data = _to_python(node, problems, ())
+    if problems:
+        raise ConfigError(file, problems)
+    try:
+        return Config.model_validate({**data, "base_dir": base_dir or Path(".")})
+    except ValidationError as exc:
+        raise ConfigError(file, [_problem(err, node) for err in exc.errors()]) from None
+
+
+def _to_python(node: yaml.Node, problems: list[ConfigProblem], path: tuple[str, ...]) -> Any:
+    """Plain data from a YAML node, with ``${VAR}`` / ``${VAR:-default}`` replaced in strings."""
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in out:
+                problems.append(
+                    ConfigProblem(".".join((*path, key)), "key given twice", key_node.start_mark.line + 1)
+                )
+            out[key] = _to_python(value_node, problems, (*path, key))
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(n, problems, (*path, str(i))) for i, n in enumerate(node.value)]
+    value = yaml.SafeLoader(  # construct the scalar as PyYAML would (ints, bools, null …)
+        ""
+    ).construct_object(node)
+    if isinstance(value, str) and "${" in value:
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            found = os.environ.get(name)
+            if found is None:
+                if default is not None:
+                    return default
+                problems.append(
+                    ConfigProblem(
+                        ".".join(path),
+                        f"environment variable {name} is not set (export it, or write ${{{name}:-default}})",
+                        node.start_mark.line + 1,
+                    )
+                )
+                return ""
+            return found
+
+        value = _ENV_REF.sub(substitute, value)
+    return value
+
+
+def _problem(err: Any, root: yaml.Node) -> ConfigProblem:
+    loc = [str(part) for part in err["loc"]]
+    # pydantic puts the union member or validator name into loc for some errors; drop those parts.
+    loc = [p for p in loc if not p.startswith("function-") and p not in {"str", "int"}]
+    key = ".".join(loc)
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}; check the spelling against the README's configuration section"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    line = _line_of(root, loc)
+    return ConfigProblem(key, message, line)
+
+
+def _line_of(node: yaml.Node, loc: list[str]) -> int | None:
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if str(key_node.value) == part:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
