@@ -48,7 +48,9 @@ class Marketplace:
         return self.region.sandbox_host
 
 
-def _m(country: str, mid: str, region: Region, currency: str, lang: str, name: str, domain: str) -> Marketplace:
+def _m(
+    country: str, mid: str, region: Region, currency: str, lang: str, name: str, domain: str
+) -> Marketplace:
     return Marketplace(country, mid, region, currency, lang, name, domain)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from listingsync.amazon import marketplaces as mp
 
@@ -51,6 +51,17 @@ class AccountConfig(BaseModel):
             if found.marketplace_id in ids:
                 raise ValueError(f"marketplace {value!r} is listed twice")
             ids.append(found.marketplace_id)
+        regions = sorted({mp.by_id(m).region for m in ids})
+        if len(regions) > 1:
+            detail = "; ".join(
+                f"{r.name}: {', '.join(mp.by_id(m).country for m in ids if mp.by_id(m).region is r)}"
+                for r in regions
+            )
+            raise ValueError(
+                f"marketplaces span several regions ({detail}). A refresh token is authorized for one "
+                "region only: keep one region's marketplaces here and use a second config file "
+                "(and a second authorization) for the other"
+            )
         return ids
 
     @field_validator("endpoint", "lwa_endpoint")
@@ -60,28 +71,26 @@ class AccountConfig(BaseModel):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/") if value else value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> AccountConfig:
-        regions = {mp.by_id(m).region for m in self.marketplaces}
-        if len(regions) > 1:
-            by_region = {
-                r.name: [mp.by_id(m).country for m in self.marketplaces if mp.by_id(m).region is r]
-                for r in regions
-            }
-            detail = "; ".join(f"{r}: {', '.join(c)}" for r, c in sorted(by_region.items()))
-            raise ValueError(
-                f"marketplaces span several regions ({detail}). A refresh token is authorized for one "
-                "region only: keep one region's marketplaces here and use a second config file "
-                "(and a second authorization) for the other"
-            )
-        region = regions.pop()
-        if self.region is not None and self.region is not region:
-            raise ValueError(
-                f"region {self.region.value!r} does not match the marketplaces, which are in "
-                f"{region.value!r}; remove 'region' (it is derived from the marketplaces)"
-            )
-        _check_partner_id(self.type, self.selling_partner_id)
-        return self
+    @field_validator("selling_partner_id")
+    @classmethod
+    def _fits_account_type(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type")
+        if kind is not None:
+            _check_partner_id(kind, value)
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region_matches(cls, value: mp.Region | None, info: ValidationInfo) -> mp.Region | None:
+        ids = info.data.get("marketplaces")
+        if value is not None and ids:
+            region = mp.by_id(ids[0]).region
+            if value is not region:
+                raise ValueError(
+                    f"region {value.value!r} does not match the marketplaces, which are in "
+                    f"{region.value!r}; remove 'region' (it is derived from the marketplaces)"
+                )
+        return value
 
     @property
     def resolved_region(self) -> mp.Region:
@@ -110,7 +119,11 @@ def _check_partner_id(kind: AccountType, value: str) -> None:
                 "letters and digits, e.g. C96QA); copy it from Vendor Central → Settings → Account Info"
             )
     elif not _MERCHANT_TOKEN.match(value):
-        hint = " (that looks like a vendor code: set account.type to vendor?)" if _VENDOR_CODE.match(value) else ""
+        hint = (
+            " (that looks like a vendor code: set account.type to vendor?)"
+            if _VENDOR_CODE.match(value)
+            else ""
+        )
         raise ValueError(
             f"selling_partner_id {value!r} does not look like a merchant token (A followed by 8-20 "
             f"upper-case letters and digits, e.g. A2EXAMPLE1234){hint}; copy it from Seller Central → "

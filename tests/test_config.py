@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from listingsync.amazon.marketplaces import Region
+from listingsync.config import ConfigError, load_config, parse_config
+
+GOOD = """\
+account:
+  type: vendor
+  selling_partner_id: C96QA
+  marketplaces: [DE, FR]
+source:
+  type: csv
+  path: products.csv
+"""
+
+
+def test_good_config_resolves_marketplaces_and_region() -> None:
+    cfg = parse_config(GOOD)
+    assert cfg.account.marketplaces == ["A1PA6795UKMFR9", "A13V1IB3VIYZZH"]
+    assert cfg.account.resolved_region is Region.EU
+    assert cfg.state.startswith("sqlite:///")
+
+
+def test_unknown_key_names_key_and_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(GOOD + "sync:\n  on_remove: delete\n", file="ls.yaml")
+    text = str(info.value)
+    assert "ls.yaml:9" in text
+    assert "sync.on_remove" in text
+    assert "unknown key 'on_remove'" in text
+
+
+@pytest.mark.parametrize(
+    ("marketplaces", "expected"),
+    [("[DE, US]", "several regions"), ("[DE, XX]", "unknown country or marketplace id 'XX'")],
+)
+def test_marketplace_problems_are_caught_before_any_request(marketplaces: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(GOOD.replace("[DE, FR]", marketplaces))
+    assert expected in str(info.value)
+    assert ":4" in str(info.value)  # the marketplaces line
+
+
+def test_vendor_code_given_as_amazon_account_id() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(GOOD.replace("C96QA", "amzn1.vg.1234567"))
+    assert "not a vendor code" in str(info.value)
+    assert "Vendor Central" in str(info.value)
+
+
+def test_seller_with_vendor_code_suggests_account_type() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(GOOD.replace("type: vendor", "type: seller"))
+    assert "merchant token" in str(info.value)
+    assert "set account.type to vendor" in str(info.value)
+
+
+def test_env_interpolation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LS_TEST_ID", "A3DEMOSELLER01")
+    cfg = parse_config(GOOD.replace("vendor", "seller").replace("C96QA", "${LS_TEST_ID}"))
+    assert cfg.account.selling_partner_id == "A3DEMOSELLER01"
+    with pytest.raises(ConfigError) as info:
+        parse_config(GOOD.replace("C96QA", "${LS_TEST_MISSING}"))
+    assert "LS_TEST_MISSING is not set" in str(info.value)
+
+
+def test_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert "listingsync connect" in (info.value.fix or "")
+
+
+def test_broken_yaml_names_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("account:\n  type: [vendor\n", file="x.yaml")
+    assert "x.yaml:" in str(info.value)
+    assert "not valid YAML" in str(info.value)
