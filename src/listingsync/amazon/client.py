@@ -1,0 +1,336 @@
+"""The SP-API transport: one place for hosts, headers, pacing, retries and error mapping.
+
+Every operation goes through :meth:`SPAPIClient.call`:
+
+1. wait for a token from the (partner, operation) bucket (:mod:`.ratelimit`);
+2. get an access token from LWA (cached, one exchange shared by concurrent callers);
+3. send with ``x-amz-access-token``, ``x-amz-date`` and a compliant User-Agent;
+4. 2xx → decoded JSON; 429/5xx/network error → back off (exponential, full jitter) and retry,
+   bounded; 403 "access token … expired" → refresh once and retry; anything else → :class:`SPAPIError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import hashlib
+import platform
+import random
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from listingsync import __version__
+from listingsync.amazon.apis import CatalogAPI, DefinitionsAPI, FeedsAPI, ListingsAPI, SellersAPI
+from listingsync.amazon.errors import SPAPIConnectionError, SPAPIError, error_from_response
+from listingsync.amazon.lwa import Credentials, LWAClient
+from listingsync.amazon.marketplaces import Region
+from listingsync.amazon.operations import Operation
+from listingsync.amazon.ratelimit import RateLimiter, TokenBucketLimiter
+
+if TYPE_CHECKING:
+    from listingsync.config import AccountConfig
+
+__all__ = ["ClientStats", "RetryPolicy", "SPAPIClient", "user_agent"]
+
+#: Statuses worth retrying unchanged: throttling and server-side failures (spapi.md §9).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Amazon: "The access token you provided has expired." (spapi.md §6.2), in message or details.
+_EXPIRED_TOKEN = re.compile(r"access token.*expired|token.*has expired|expired token", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and full jitter.
+
+    The n-th retry sleeps ``uniform(0, min(cap, base · 2^(n-1)))`` where ``base`` is at least one
+    bucket interval (``1/rate``) for 429s, so a throttled operation backs off on its own time scale.
+    """
+
+    max_attempts: int = 5
+    base: float = 0.25
+    cap: float = 20.0
+
+    def delay(self, retry: int, *, floor: float = 0.0) -> float:
+        return random.uniform(0, min(self.cap, max(self.base, floor) * 2 ** (retry - 1)))
+
+
+@dataclass
+class ClientStats:
+    """Counters a benchmark, the sync engine or ``check`` can read (never reset by the client)."""
+
+    requests: int = 0  # HTTP requests sent to the SP-API (retries included)
+    responses: Counter[int] = field(default_factory=Counter)  # by status code
+    retries: int = 0
+    throttled: int = 0  # 429 answers
+    network_errors: int = 0
+    token_refreshes: int = 0  # refreshes forced by a 403 "token expired"
+    by_operation: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "responses": {str(k): v for k, v in sorted(self.responses.items())},
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "network_errors": self.network_errors,
+            "token_refreshes": self.token_refreshes,
+            "by_operation": dict(self.by_operation),
+        }
+
+
+def _escape_ua(value: str) -> str:
+    # Amazon: escape \ / ( ) = ; inside names and values with a backslash.
+    return re.sub(r"([\\/()=;])", r"\\\1", value)
+
+
+def user_agent(app: str = "listingsync", version: str = __version__) -> str:
+    """``listingsync/<version> (Language=Python/3.x.y; Platform=<OS>/<release>)``, ≤ 500 chars."""
+    language = f"Python/{_escape_ua(platform.python_version())}"
+    plat = f"{_escape_ua(platform.system() or 'unknown')}/{_escape_ua(platform.release() or 'unknown')}"
+    ua = f"{_escape_ua(app)}/{_escape_ua(version)} (Language={language}; Platform={plat})"
+    if len(ua) > 500:  # Amazon rejects longer headers; the platform part is the expendable one
+        ua = f"{_escape_ua(app)}/{_escape_ua(version)} (Language={language})"[:500]
+    return ua
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(_query_value(v) for v in value)
+    return str(value)
+
+
+class SPAPIClient:
+    """Async SP-API client for one set of credentials in one region.
+
+    ``endpoint`` is used as the base URL exactly as given (the emulator's ``/eu`` prefix included);
+    without it, the region's production host. ``selling_partner_id`` keys the rate-limit buckets of
+    operations whose path does not name the partner (definitions, feeds, catalog, sellers).
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        region: Region | str,
+        endpoint: str | None = None,
+        lwa_endpoint: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limiter: RateLimiter | None = None,
+        *,
+        selling_partner_id: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.credentials = credentials
+        self.region = Region(region)
+        self.base_url = (endpoint or self.region.production_host).rstrip("/")
+        self.selling_partner_id = selling_partner_id
+        self.retry = retry or RetryPolicy()
+        self.rate_limiter: RateLimiter = rate_limiter or TokenBucketLimiter()
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._user_agent = user_agent()
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"user-agent": self._user_agent},
+            follow_redirects=False,
+        )
+        self.lwa = LWAClient(credentials, self._http, endpoint=lwa_endpoint, sleep=sleep)
+        # The partner key for buckets: never a secret; a digest of the refresh token when no id is known.
+        self._partner_key = selling_partner_id or (
+            "rt-" + hashlib.sha256(credentials.refresh_token.encode()).hexdigest()[:12]
+        )
+        self.sellers = SellersAPI(self)
+        self.listings = ListingsAPI(self)
+        self.definitions = DefinitionsAPI(self)
+        self.feeds = FeedsAPI(self)
+        self.catalog = CatalogAPI(self)
+
+    @classmethod
+    def from_account(cls, account: AccountConfig, credentials: Credentials, **kwargs: Any) -> Self:
+        """A client for the ``account:`` section of listingsync.yaml."""
+        return cls(
+            credentials,
+            account.resolved_region,
+            endpoint=account.endpoint,
+            lwa_endpoint=account.lwa_endpoint,
+            selling_partner_id=account.selling_partner_id,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"SPAPIClient(region={self.region.value!r}, base_url={self.base_url!r}, credentials={self.credentials!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def lwa_exchanges(self) -> int:
+        return self.lwa.exchanges
+
+    # --- the one request path ---------------------------------------------------------------------
+
+    async def call(
+        self,
+        op: Operation,
+        *,
+        path: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> dict[str, Any]:
+        """Send ``op`` and return the decoded JSON body (``{}`` for an empty one)."""
+        url = self.base_url + op.path.format(**{k: quote(str(v), safe="") for k, v in (path or {}).items()})
+        params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
+        partner = (path or {}).get("sellerId") or self._partner_key
+        bucket = f"{partner}:{op.bucket_name}"
+        # A POST may have reached Amazon before a read error: only retry those when nothing was sent.
+        idempotent = op.method != "POST"
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            await self.rate_limiter.acquire(bucket, op.rate, op.burst)
+            token = await self.lwa.access_token()
+            headers = {
+                "x-amz-access-token": token,
+                "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+                "accept": "application/json",
+            }
+            if body is not None:
+                headers["content-type"] = "application/json"
+            self.stats.requests += 1
+            self.stats.by_operation[op.name] += 1
+            try:
+                response = await self._http.request(
+                    op.method, url, params=params, json=body if body is not None else None, headers=headers
+                )
+            except httpx.TransportError as exc:
+                self.stats.network_errors += 1
+                retryable = idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if retryable and attempt < self.retry.max_attempts:
+                    await self._retry_sleep(attempt)
+                    continue
+                raise SPAPIConnectionError(self.base_url, exc, operation=op.name) from None
+            status = response.status_code
+            self.stats.responses[status] += 1
+            announced = response.headers.get("x-amzn-RateLimit-Limit")
+            if announced:
+                with contextlib.suppress(ValueError):
+                    self.rate_limiter.observe_rate(bucket, float(announced))
+            if 200 <= status < 300:
+                return _decode(response, op.name)
+            if status == 403 and not refreshed and _token_expired(response):
+                # One refresh per call: a second 403 means something other than expiry.
+                refreshed = True
+                self.stats.token_refreshes += 1
+                self.lwa.invalidate(token)
+                attempt -= 1
+                continue
+            if status == 429:
+                self.stats.throttled += 1
+                self.rate_limiter.throttled(bucket)
+            if status in RETRY_STATUSES and attempt < self.retry.max_attempts:
+                floor = 1.0 / op.rate if status == 429 else 0.0
+                await self._retry_sleep(attempt, floor=floor)
+                continue
+            raise error_from_response(response, op.name)
+
+    async def _retry_sleep(self, attempt: int, *, floor: float = 0.0) -> None:
+        self.stats.retries += 1
+        await self._sleep(self.retry.delay(attempt, floor=floor))
+
+    # --- plain URLs: pre-signed documents and schema links (no SP-API headers) ---------------------
+
+    async def _plain(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt < self.retry.max_attempts:
+                    await self._retry_sleep(attempt)
+                    continue
+                raise SPAPIConnectionError(_without_query(url), exc) from None
+            if response.status_code in RETRY_STATUSES and attempt < self.retry.max_attempts:
+                await self._retry_sleep(attempt)
+                continue
+            if response.status_code >= 400:
+                # Pre-signed URLs carry credentials in their query: never show it.
+                raise SPAPIError(
+                    response.status_code,
+                    f"HTTP {response.status_code}",
+                    response.text[:300] or response.reason_phrase,
+                    request_id=response.headers.get("x-amz-request-id"),
+                    operation=f"{method} {_without_query(url)}",
+                    fix="pre-signed document URLs expire after 5 minutes: request a new one and retry",
+                )
+            return response
+
+    async def fetch_url(self, url: str) -> bytes:
+        """GET a URL with no SP-API headers (product type schema links, meta-schema)."""
+        return (await self._plain("GET", url)).content
+
+    async def upload_document(self, url: str, data: bytes, content_type: str) -> None:
+        """PUT bytes to a pre-signed URL; ``content_type`` must equal the one given to createFeedDocument."""
+        await self._plain("PUT", url, content=data, headers={"content-type": content_type})
+
+    async def download_document(self, url: str, compression_algorithm: str | None = None) -> bytes:
+        """GET a pre-signed document, gunzipped when ``compression_algorithm`` is ``GZIP``."""
+        data = (await self._plain("GET", url)).content
+        if compression_algorithm and compression_algorithm.upper() == "GZIP":
+            return gzip.decompress(data)
+        return data
+
+
+def _token_expired(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    errors = body.get("errors") if isinstance(body, dict) else body
+    if not isinstance(errors, list):
+        return False
+    return any(
+        isinstance(e, dict) and _EXPIRED_TOKEN.search(f"{e.get('message', '')} {e.get('details', '')}")
+        for e in errors
+    )
+
+
+def _decode(response: httpx.Response, operation: str) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError:
+        raise SPAPIError(
+            response.status_code,
+            "InvalidResponse",  # invented: Amazon has no code for this, the client raises it
+            f"expected JSON, got {response.headers.get('content-type', 'no content type')}",
+            request_id=response.headers.get("x-amzn-RequestId"),
+            operation=operation,
+        ) from None
+    return data if isinstance(data, dict) else {"payload": data}
+
+
+def _without_query(url: str) -> str:
+    return url.split("?", 1)[0]
