@@ -1,0 +1,102 @@
+"""The context every emulator route module receives: settings, state, auth, limits, schemas.
+
+A route module exposes ``routes(ctx: EmulatorContext) -> list[BaseRoute]``; ``app.py`` mounts the
+list under each region prefix (``/na``, ``/eu``, ``/fe``). A handler starts with::
+
+    caller = ctx.guard(request, "getFeed")          # 403 / 429 raised as ApiError
+    ...
+    return ctx.respond(request, body)               # JSON + x-amzn-RateLimit-Limit
+
+``guard`` authenticates the ``x-amz-access-token``, checks the token's region against the path
+prefix, counts the request and spends a token of the (selling partner, operation) bucket.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from listingsync.amazon.marketplaces import Region
+from listingsync.emulator.auth import Authenticator
+from listingsync.emulator.errors import json_response, quota_exceeded
+from listingsync.emulator.faults import Faults
+from listingsync.emulator.product_types import ProductTypeRegistry
+from listingsync.emulator.ratelimit import RateLimiter
+from listingsync.emulator.settings import Account, EmulatorSettings
+from listingsync.emulator.state import State
+
+__all__ = ["RATE_SCOPE_KEY", "REGION_SCOPE_KEY", "Caller", "EmulatorContext", "region_of"]
+
+#: ASGI scope keys set by the app: the region of the path prefix, the rate header to send.
+REGION_SCOPE_KEY = "listingsync.region"
+RATE_SCOPE_KEY = "listingsync.rate_limit"
+
+
+def region_of(request: Request) -> Region:
+    region = request.scope.get(REGION_SCOPE_KEY)
+    if not isinstance(region, Region):
+        raise RuntimeError("route not mounted under a region prefix")
+    return region
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    account: Account
+    region: Region
+    operation: str
+
+    @property
+    def seller_id(self) -> str:
+        return self.account.selling_partner_id
+
+
+class EmulatorContext:
+    def __init__(self, settings: EmulatorSettings, state: State | None = None) -> None:
+        self.settings = settings
+        self.state = state if state is not None else State(settings.state_file)
+        self.auth = Authenticator(settings, self.state)
+        self.limiter = RateLimiter(enabled=settings.limits, scale=settings.rate_scale)
+        self.faults = Faults.parse(settings.faults, seed=settings.seed)
+        #: Seeded randomness for anything else that must repeat run to run.
+        self.random = random.Random(settings.seed)
+        self._lock = threading.Lock()
+
+    @cached_property
+    def product_types(self) -> ProductTypeRegistry:
+        """Product type schemas: bundled ones plus ``settings.product_type_dirs`` (loaded lazily)."""
+        return ProductTypeRegistry(self.settings.product_type_dirs)
+
+    def guard(
+        self, request: Request, operation: str, *, limit_key: str | None = None, limit_as: str | None = None
+    ) -> Caller:
+        """Authenticate, check the region, count, rate-limit. Raises ``ApiError`` (403/429).
+
+        ``limit_as`` charges another operation's bucket (e.g. "validationPreview"); ``limit_key``
+        replaces the selling partner as the bucket key (e.g. the region for JSON_LISTINGS_FEED).
+        """
+        region = region_of(request)
+        account = self.auth.authenticate(request, region)
+        bucket = limit_as or operation
+        key = limit_key or account.selling_partner_id
+        if not self.limiter.take(key, bucket):
+            self.state.count(operation, throttled=True)
+            raise quota_exceeded()
+        self.state.count(operation)
+        if self.limiter.enabled:
+            request.scope[RATE_SCOPE_KEY] = self.limiter.rate(bucket).header
+        return Caller(account, region, operation)
+
+    def respond(self, request: Request, body: Any, status: int = 200) -> Response:
+        """A JSON answer; the app middleware adds the request id and the rate-limit header."""
+        return json_response(body, status)
+
+    def reset(self) -> None:
+        self.state.reset()
+        self.limiter.reset()
+        self.faults.reset()

@@ -1,0 +1,123 @@
+"""Serving the emulator: uvicorn on a free loopback port in a background thread (tests, demo),
+or in the foreground (``listingsync emulator``)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from listingsync.amazon.marketplaces import Region
+from listingsync.emulator.app import create_app
+from listingsync.emulator.context import EmulatorContext
+from listingsync.emulator.settings import EmulatorSettings
+from listingsync.emulator.state import State
+from listingsync.errors import ListingSyncError
+
+__all__ = ["EmulatorServer", "run_in_thread", "serve"]
+
+
+class _QuietDrops(logging.Filter):
+    """The ``drop`` fault returns mid-answer on purpose; uvicorn would log that as an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorServer:
+    """A running emulator: where it listens, and its live state/context."""
+
+    url: str  # http://127.0.0.1:PORT
+    ctx: EmulatorContext
+
+    @property
+    def state(self) -> State:
+        return self.ctx.state
+
+    @property
+    def settings(self) -> EmulatorSettings:
+        return self.ctx.settings
+
+    @property
+    def lwa_url(self) -> str:
+        return f"{self.url}/auth/o2/token"
+
+    @property
+    def saleslayer_url(self) -> str:
+        return f"{self.url}/saleslayer"
+
+    def endpoint(self, region: Region | str) -> str:
+        """SP-API base URL of a region, e.g. ``http://127.0.0.1:PORT/eu``."""
+        return f"{self.url}/{Region(str(region).lower()).value}"
+
+    def reset(self) -> None:
+        """Forget listings, tokens, counters and the write log (cheaper than a new server)."""
+        self.ctx.reset()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListingSyncError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            fix="choose another --port (0 picks a free one) or stop the process using it",
+        ) from None
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(ctx: EmulatorContext) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(ctx=ctx),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
+
+
+@contextlib.contextmanager
+def run_in_thread(
+    settings: EmulatorSettings | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[EmulatorServer]:
+    """Serve the emulator in a daemon thread for the duration of the ``with`` block."""
+    ctx = EmulatorContext(settings or EmulatorSettings())
+    sock = _bind(host, port)
+    server = uvicorn.Server(_config(ctx))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="emulator")
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise ListingSyncError("the emulator failed to start (see the log above)")
+            thread.join(0.01)
+        bound_host, bound_port = sock.getsockname()[:2]
+        yield EmulatorServer(f"http://{bound_host}:{bound_port}", ctx)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def serve(settings: EmulatorSettings, *, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve in the foreground until Ctrl-C (the CLI's face)."""
+    ctx = EmulatorContext(settings)
+    sock = _bind(host, port)
+    try:
+        uvicorn.Server(_config(ctx)).run(sockets=[sock])
+    finally:
+        sock.close()
