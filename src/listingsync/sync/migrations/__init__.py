@@ -1,0 +1,1 @@
+"""Alembic migrations of the state database, packaged with the wheel and run at open."""

@@ -1,0 +1,697 @@
+"""The state store: what listingsync last sent, what Amazon answered, and the writes in flight.
+
+SQLite by default (WAL mode, one file beside the config), PostgreSQL through a
+``postgresql+psycopg://`` URL. The schema is managed by Alembic; :meth:`StateStore.open` upgrades it
+to the packaged head before anything else runs.
+
+Crash safety is write-ahead: :meth:`record_intents` commits ``pending_*`` on each listing *before*
+its request or feed leaves; :meth:`record_outcomes` commits the answer and clears the intent in one
+transaction. A process killed in between leaves rows with ``pending_op`` set, which the next run
+reconciles against Amazon before it plans anything (see ``sync.recovery``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from listingsync.errors import ListingSyncError
+from listingsync.sync import tables as t
+
+__all__ = [
+    "FeedRecord",
+    "Intent",
+    "ListingState",
+    "Outcome",
+    "PlanIndexEntry",
+    "StateStore",
+    "StateStoreError",
+    "resolve_state_url",
+]
+
+Key = tuple[str, str]  # (sku, marketplace_id)
+
+STATUSES = ("pending", "accepted", "live", "invalid", "error", "deleted")
+_CHUNK = 500  # rows per IN (...) query: far below SQLite's and PostgreSQL's parameter limits
+
+
+class StateStoreError(ListingSyncError):
+    """The state database cannot be opened or migrated."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def resolve_state_url(url: str, base_dir: Path | None = None) -> str:
+    """A relative SQLite path resolves against the config file's directory (and is created)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return str(parsed.set(database=str(path)))
+    return url
+
+
+@dataclass(slots=True)
+class PlanIndexEntry:
+    """The columns the planner needs for every SKU (attributes are fetched only for changed ones)."""
+
+    status: str
+    product_type: str | None
+    requirements: str | None
+    sent_hash: str | None
+    attempted_hash: str | None
+    pending_op: str | None
+    parentage: str | None
+
+
+@dataclass(slots=True)
+class ListingState:
+    sku: str
+    marketplace_id: str
+    status: str
+    product_type: str | None = None
+    requirements: str | None = None
+    parent_sku: str | None = None
+    parentage: str | None = None
+    origin: str | None = None
+    sent_hash: str | None = None
+    sent_attributes: dict[str, Any] | None = None
+    attempted_hash: str | None = None
+    asin: str | None = None
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    pending_op: str | None = None
+    pending_hash: str | None = None
+    pending_attributes: dict[str, Any] | None = None
+    pending_feed: int | None = None
+    last_submission_id: str | None = None
+    last_run_id: int | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.sku, self.marketplace_id)
+
+
+@dataclass(slots=True)
+class Intent:
+    """A write about to leave: committed before the request so a crash cannot lose it."""
+
+    sku: str
+    marketplace_id: str
+    operation: str  # PUT | PATCH | DELETE
+    hash: str | None
+    attributes: dict[str, Any] | None
+    product_type: str | None = None
+    requirements: str | None = None
+    parent_sku: str | None = None
+    parentage: str | None = None
+    origin: str | None = None
+    feed: int | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of a write (or of a listing we did not send).
+
+    ``kind``: ``accepted`` / ``live`` (the intent landed: it becomes the new base), ``invalid``
+    (Amazon or local validation refused it), ``error`` (it failed; the next run resends),
+    ``deleted``, ``abandoned`` (an interrupted intent that never reached Amazon: resend next run).
+    """
+
+    sku: str
+    marketplace_id: str
+    kind: str
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    submission_id: str | None = None
+    asin: str | None = None
+    #: For ``invalid`` from local validation: the listing's metadata, since no intent was written.
+    product_type: str | None = None
+    requirements: str | None = None
+    parent_sku: str | None = None
+    parentage: str | None = None
+    origin: str | None = None
+    local: bool = False
+
+
+@dataclass(slots=True)
+class FeedRecord:
+    id: int
+    run_id: int | None
+    marketplace_id: str
+    state: str
+    message_count: int
+    document_id: str | None
+    feed_id: str | None
+    processing_status: str | None
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+
+
+class StateStore:
+    """One state database; thread-confined (the async engine calls it from the event loop)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, base_dir: Path | None = None) -> StateStore:
+        resolved = resolve_state_url(url, base_dir)
+        try:
+            engine = sa.create_engine(resolved, future=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise StateStoreError(
+                f"cannot use the state database URL: {exc}",
+                where="state",
+                fix="use sqlite:///path/state.db or postgresql+psycopg://user@host/db",
+            ) from None
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        try:
+            store.migrate()
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            raise StateStoreError(
+                f"cannot open the state database ({_redact(resolved)}): {exc.orig}",
+                where="state",
+                fix="check that the server is running and the URL, user and database are right",
+            ) from None
+        return store
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the packaged head (a no-op when already there)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.begin() as conn:
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def plan_index(self, marketplace_ids: Sequence[str] | None = None) -> dict[Key, PlanIndexEntry]:
+        c = t.listings.c
+        query = sa.select(
+            c.sku,
+            c.marketplace_id,
+            c.status,
+            c.product_type,
+            c.requirements,
+            c.sent_hash,
+            c.attempted_hash,
+            c.pending_op,
+            c.parentage,
+        )
+        if marketplace_ids:
+            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+        with self.engine.connect() as conn:
+            return {(r[0], r[1]): PlanIndexEntry(*r[2:]) for r in conn.execute(query)}
+
+    def sent_attributes(self, keys: Iterable[Key]) -> dict[Key, dict[str, Any]]:
+        out: dict[Key, dict[str, Any]] = {}
+        c = t.listings.c
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), _CHUNK):
+                rows = conn.execute(
+                    sa.select(c.sku, c.marketplace_id, c.sent_attributes).where(
+                        sa.tuple_(c.sku, c.marketplace_id).in_(chunk)
+                    )
+                )
+                for sku, mp, attrs in rows:
+                    if attrs is not None:
+                        out[(sku, mp)] = attrs
+        return out
+
+    def listings(
+        self,
+        *,
+        skus: Sequence[str] | None = None,
+        marketplace_ids: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        pending_only: bool = False,
+    ) -> list[ListingState]:
+        c = t.listings.c
+        query = sa.select(t.listings).order_by(c.sku, c.marketplace_id)
+        if skus:
+            query = query.where(c.sku.in_(list(skus)))
+        if marketplace_ids:
+            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+        if statuses:
+            query = query.where(c.status.in_(list(statuses)))
+        if pending_only:
+            query = query.where(c.pending_op.is_not(None))
+        with self.engine.connect() as conn:
+            return [_state(row._mapping) for row in conn.execute(query)]
+
+    def get(self, sku: str, marketplace_id: str) -> ListingState | None:
+        found = self.listings(skus=[sku], marketplace_ids=[marketplace_id])
+        return found[0] if found else None
+
+    def counts(self) -> dict[str, int]:
+        c = t.listings.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.status, sa.func.count()).group_by(c.status))
+            return {status: int(n) for status, n in rows}
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def begin_run(self, mode: str, via: str | None) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                t.runs.insert().values(started_at=_now(), mode=mode, via=via, status="running")
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == run_id)
+                .values(finished_at=_now(), status=status, summary=summary)
+            )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.runs).order_by(t.runs.c.id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    # -- writes: intents and outcomes --------------------------------------------------------
+
+    def record_intents(self, run_id: int | None, intents: Sequence[Intent]) -> None:
+        """Commit the intents (upserting each listing's row) before anything is sent."""
+        if not intents:
+            return
+        now = _now()
+        rows = [
+            {
+                "sku": i.sku,
+                "marketplace_id": i.marketplace_id,
+                "product_type": i.product_type,
+                "requirements": i.requirements,
+                "parent_sku": i.parent_sku,
+                "parentage": i.parentage,
+                "origin": i.origin,
+                "status": "pending",
+                "pending_op": i.operation,
+                "pending_hash": i.hash,
+                "pending_attributes": i.attributes,
+                "pending_feed": i.feed,
+                "last_run_id": run_id,
+                "updated_at": now,
+            }
+            for i in intents
+        ]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows, 2000):
+                self._upsert(
+                    conn,
+                    chunk,
+                    update=[
+                        "product_type",
+                        "requirements",
+                        "parent_sku",
+                        "parentage",
+                        "origin",
+                        "status",
+                        "pending_op",
+                        "pending_hash",
+                        "pending_attributes",
+                        "pending_feed",
+                        "last_run_id",
+                        "updated_at",
+                    ],
+                    keep_product_type_on_delete=True,
+                )
+
+    def record_outcomes(self, run_id: int | None, outcomes: Sequence[Outcome]) -> None:
+        """Apply answers and clear the intents they answer, all in one transaction."""
+        if not outcomes:
+            return
+        now = _now()
+        c = t.listings.c
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        local_invalid: list[dict[str, Any]] = []
+        for o in outcomes:
+            row = {
+                "k_sku": o.sku,
+                "k_mp": o.marketplace_id,
+                "v_issues": o.issues,
+                "v_sub": o.submission_id,
+                "v_asin": o.asin,
+                "v_run": run_id,
+                "v_now": now,
+            }
+            if o.local:
+                local_invalid.append(
+                    {
+                        "sku": o.sku,
+                        "marketplace_id": o.marketplace_id,
+                        "product_type": o.product_type,
+                        "requirements": o.requirements,
+                        "parent_sku": o.parent_sku,
+                        "parentage": o.parentage,
+                        "origin": o.origin,
+                        "status": "invalid",
+                        "issues": o.issues,
+                        "last_run_id": run_id,
+                        "updated_at": now,
+                    }
+                )
+            else:
+                by_kind.setdefault(o.kind, []).append(row)
+        where = sa.and_(c.sku == sa.bindparam("k_sku"), c.marketplace_id == sa.bindparam("k_mp"))
+        common: dict[str, Any] = {
+            "pending_op": None,
+            "pending_hash": None,
+            "pending_attributes": None,
+            "pending_feed": None,
+            "last_run_id": sa.bindparam("v_run"),
+            "updated_at": sa.bindparam("v_now"),
+        }
+        keep_sub: Any = sa.func.coalesce(sa.bindparam("v_sub"), c.last_submission_id)
+        keep_asin: Any = sa.func.coalesce(sa.bindparam("v_asin"), c.asin)
+        statements: dict[str, Any] = {
+            # The intent landed: it becomes the base of the next PATCH.
+            "accepted": t.listings.update()
+            .where(where)
+            .values(
+                status="accepted",
+                sent_hash=c.pending_hash,
+                sent_attributes=c.pending_attributes,
+                attempted_hash=c.pending_hash,
+                issues=sa.bindparam("v_issues"),
+                last_submission_id=keep_sub,
+                asin=keep_asin,
+                **common,
+            ),
+            "invalid": t.listings.update()
+            .where(where)
+            .values(
+                status="invalid",
+                attempted_hash=c.pending_hash,
+                issues=sa.bindparam("v_issues"),
+                last_submission_id=keep_sub,
+                **common,
+            ),
+            "error": t.listings.update()
+            .where(where)
+            .values(
+                status="error",
+                issues=sa.bindparam("v_issues"),
+                last_submission_id=keep_sub,
+                **common,
+            ),
+            "deleted": t.listings.update()
+            .where(where)
+            .values(
+                status="deleted",
+                sent_hash=None,
+                sent_attributes=None,
+                attempted_hash=None,
+                asin=None,
+                issues=sa.bindparam("v_issues"),
+                last_submission_id=keep_sub,
+                **common,
+            ),
+            # An interrupted intent that never reached Amazon: planned (and sent) again next run.
+            "abandoned": t.listings.update()
+            .where(where)
+            .values(
+                status="error",
+                issues=sa.bindparam("v_issues"),
+                **common,
+            ),
+        }
+        statements["live"] = statements["accepted"].values(status="live")
+        # Reconciliation of a listing already in its base state: only status, ASIN and issues move.
+        statements["refresh"] = (
+            t.listings.update()
+            .where(where)
+            .values(
+                status=sa.bindparam("v_status"),
+                issues=sa.bindparam("v_issues"),
+                asin=keep_asin,
+                updated_at=sa.bindparam("v_now"),
+            )
+        )
+        with self.engine.begin() as conn:
+            for kind, rows in by_kind.items():
+                if kind.startswith("refresh:"):
+                    for r in rows:
+                        r["v_status"] = kind.split(":", 1)[1]
+                    conn.execute(statements["refresh"], rows)
+                    continue
+                if kind not in statements:
+                    raise ValueError(f"unknown outcome kind {kind!r}")
+                conn.execute(statements[kind], rows)
+            if local_invalid:
+                self._upsert(
+                    conn,
+                    local_invalid,
+                    update=[
+                        "product_type",
+                        "requirements",
+                        "parent_sku",
+                        "parentage",
+                        "origin",
+                        "status",
+                        "issues",
+                        "last_run_id",
+                        "updated_at",
+                    ],
+                )
+            subs = [
+                {
+                    "run_id": run_id,
+                    "sku": o.sku,
+                    "marketplace_id": o.marketplace_id,
+                    "operation": o.kind,
+                    "submission_id": o.submission_id,
+                    "status": o.kind,
+                    "created_at": now,
+                }
+                for o in outcomes
+                if o.submission_id
+            ]
+            if subs:
+                conn.execute(t.submissions.insert(), subs)
+
+    def _upsert(
+        self,
+        conn: Connection,
+        rows: list[dict[str, Any]],
+        *,
+        update: list[str],
+        keep_product_type_on_delete: bool = False,
+    ) -> None:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(t.listings)
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(t.listings)
+        else:  # pragma: no cover - the two supported back ends above
+            raise StateStoreError(f"unsupported state database {dialect!r}", where="state")
+        values = {name: getattr(stmt.excluded, name) for name in update}
+        if keep_product_type_on_delete:
+            # A DELETE intent carries no product type: keep the one we know.
+            c = t.listings.c
+            for name in ("product_type", "requirements", "parent_sku", "parentage", "origin"):
+                values[name] = sa.func.coalesce(getattr(stmt.excluded, name), getattr(c, name))
+        stmt = stmt.on_conflict_do_update(index_elements=["sku", "marketplace_id"], set_=values)
+        conn.execute(stmt, rows)
+
+    # -- feeds -------------------------------------------------------------------------------
+
+    def create_feed(
+        self, run_id: int | None, marketplace_id: str, messages: Sequence[tuple[int, str, str]]
+    ) -> int:
+        """Record a feed about to be built: its messageId → SKU map, before anything is uploaded."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                t.feeds.insert().values(
+                    run_id=run_id,
+                    marketplace_id=marketplace_id,
+                    state="building",
+                    message_count=len(messages),
+                    created_at=_now(),
+                )
+            )
+            feed = int(result.inserted_primary_key[0])  # type: ignore[index]
+            rows = [{"feed": feed, "message_id": m, "sku": s, "operation": op} for m, s, op in messages]
+            for chunk in _chunks(rows, 5000):
+                conn.execute(t.feed_messages.insert(), chunk)
+        return feed
+
+    def feed_submitted(self, feed: int, document_id: str, feed_id: str) -> None:
+        """Commit the feedId right after createFeed answered: a restart polls it instead of resending."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.feeds.update()
+                .where(t.feeds.c.id == feed)
+                .values(document_id=document_id, feed_id=feed_id, state="submitted", submitted_at=_now())
+            )
+
+    def feed_finished(
+        self,
+        feed: int,
+        *,
+        state: str,
+        processing_status: str | None,
+        result_document_id: str | None,
+        summary: dict[str, Any] | None,
+        outcomes: Sequence[Outcome] = (),
+        run_id: int | None = None,
+    ) -> None:
+        self.record_outcomes(run_id, outcomes)
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.feeds.update()
+                .where(t.feeds.c.id == feed)
+                .values(
+                    state=state,
+                    processing_status=processing_status,
+                    result_document_id=result_document_id,
+                    summary=summary,
+                    finished_at=_now(),
+                )
+            )
+
+    def open_feeds(self) -> list[FeedRecord]:
+        """Feeds not finished: ``submitted`` ones are polled, ``building`` ones reconciled."""
+        c = t.feeds.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.feeds).where(c.state.in_(["building", "submitted"])).order_by(c.id)
+            )
+            return [_feed(r._mapping) for r in rows]
+
+    def feeds(self, limit: int = 50) -> list[FeedRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.feeds).order_by(t.feeds.c.id.desc()).limit(limit))
+            return [_feed(r._mapping) for r in rows]
+
+    def feed_submission_times(self, since: dt.datetime) -> list[dt.datetime]:
+        """createFeed times since ``since``: the 5-per-5-minutes window survives a restart."""
+        c = t.feeds.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.submitted_at).where(c.submitted_at >= since))
+            return sorted(_aware(r[0]) for r in rows)
+
+    def feed_messages(self, feed: int) -> dict[int, tuple[str, str]]:
+        c = t.feed_messages.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.message_id, c.sku, c.operation).where(c.feed == feed))
+            return {int(m): (s, op) for m, s, op in rows}
+
+    def mark_feed(self, feed: int, state: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.feeds.update().where(t.feeds.c.id == feed).values(state=state, finished_at=_now()))
+
+    # -- checkpoint --------------------------------------------------------------------------
+
+    def checkpoint(self, name: str = "catalog") -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(t.checkpoints.c.value).where(t.checkpoints.c.name == name)
+            ).scalar_one_or_none()
+            return str(value) if value is not None else None
+
+    def set_checkpoint(self, value: str | None, name: str = "catalog") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.checkpoints.delete().where(t.checkpoints.c.name == name))
+            if value is not None:
+                conn.execute(t.checkpoints.insert().values(name=name, value=value, updated_at=_now()))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers never block the writer; synchronous=NORMAL keeps every commit across a killed
+    # process (only an OS crash can lose the last transactions, which the next run reconciles).
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _redact(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _state(m: Any) -> ListingState:
+    return ListingState(
+        sku=m["sku"],
+        marketplace_id=m["marketplace_id"],
+        status=m["status"],
+        product_type=m["product_type"],
+        requirements=m["requirements"],
+        parent_sku=m["parent_sku"],
+        parentage=m["parentage"],
+        origin=m["origin"],
+        sent_hash=m["sent_hash"],
+        sent_attributes=m["sent_attributes"],
+        attempted_hash=m["attempted_hash"],
+        asin=m["asin"],
+        issues=list(m["issues"] or []),
+        pending_op=m["pending_op"],
+        pending_hash=m["pending_hash"],
+        pending_attributes=m["pending_attributes"],
+        pending_feed=m["pending_feed"],
+        last_submission_id=m["last_submission_id"],
+        last_run_id=m["last_run_id"],
+        updated_at=_aware(m["updated_at"]) if m["updated_at"] else None,
+    )
+
+
+def _feed(m: Any) -> FeedRecord:
+    return FeedRecord(
+        id=m["id"],
+        run_id=m["run_id"],
+        marketplace_id=m["marketplace_id"],
+        state=m["state"],
+        message_count=m["message_count"],
+        document_id=m["document_id"],
+        feed_id=m["feed_id"],
+        processing_status=m["processing_status"],
+        created_at=_aware(m["created_at"]),
+        submitted_at=_aware(m["submitted_at"]) if m["submitted_at"] else None,
+    )

@@ -1,0 +1,106 @@
+"""The state database's tables (SQLAlchemy Core), the one source the Alembic migrations follow.
+
+Everything here is safe to keep: no credential, token or secret is ever written (the state DB is
+often shared or copied); only SKUs, Amazon ids and what was sent.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+#: One row per SKU and marketplace: what Amazon holds as far as we know, and the write in flight.
+listings = Table(
+    "ls_listings",
+    metadata,
+    Column("sku", String(200), primary_key=True),
+    Column("marketplace_id", String(20), primary_key=True),
+    Column("product_type", String(100)),
+    Column("requirements", String(30)),
+    Column("parent_sku", String(200)),
+    Column("parentage", String(10)),
+    Column("origin", Text),
+    #: Hash and attributes of the last document Amazon accepted: the base a PATCH is computed from.
+    Column("sent_hash", String(40)),
+    Column("sent_attributes", JSON),
+    #: Hash of the last document sent (accepted or not): an INVALID answer is not resent unchanged.
+    Column("attempted_hash", String(40)),
+    #: pending | accepted | live | invalid | error | deleted
+    Column("status", String(10), nullable=False),
+    Column("asin", String(20)),
+    Column("issues", JSON),
+    #: Write-ahead intent: set (and committed) before a request or feed leaves, cleared with its outcome.
+    Column("pending_op", String(10)),
+    Column("pending_hash", String(40)),
+    Column("pending_attributes", JSON),
+    Column("pending_feed", Integer),
+    Column("last_submission_id", String(100)),
+    Column("last_run_id", Integer),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+runs = Table(
+    "ls_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("mode", String(20), nullable=False),
+    Column("via", String(10)),
+    Column("status", String(20), nullable=False),
+    Column("summary", JSON),
+)
+
+#: Every Listings Items request sent, with Amazon's submissionId and answer.
+submissions = Table(
+    "ls_submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, index=True),
+    Column("sku", String(200), nullable=False),
+    Column("marketplace_id", String(20), nullable=False),
+    Column("operation", String(10), nullable=False),
+    Column("submission_id", String(100)),
+    Column("status", String(20)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Every JSON_LISTINGS_FEED: recorded before createFeedDocument, feed_id right after createFeed.
+feeds = Table(
+    "ls_feeds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, index=True),
+    Column("marketplace_id", String(20), nullable=False),
+    Column("document_id", String(200)),
+    Column("feed_id", String(100), index=True),
+    #: building | submitted | done | failed
+    Column("state", String(12), nullable=False),
+    Column("processing_status", String(20)),
+    Column("result_document_id", String(200)),
+    Column("message_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("summary", JSON),
+)
+
+#: messageId → SKU of each feed, so a report read after a restart maps back to the right SKUs.
+feed_messages = Table(
+    "ls_feed_messages",
+    metadata,
+    Column("feed", Integer, primary_key=True),
+    Column("message_id", Integer, primary_key=True),
+    Column("sku", String(200), nullable=False),
+    Column("operation", String(16), nullable=False),
+)
+
+#: The catalogue checkpoint (Sales Layer's last_update …), committed only after a successful run.
+checkpoints = Table(
+    "ls_checkpoints",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text),
+    Column("updated_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from listingsync.sync.store import Intent, Outcome, StateStore, StateStoreError, resolve_state_url
+
+MP = "A1PA6795UKMFR9"
+
+
+def _intent(sku: str, op: str = "PUT", h: str = "h1", attrs: dict | None = None) -> Intent:
+    return Intent(
+        sku, MP, op, h, attrs if attrs is not None else {"item_name": [{"value": sku}]}, "HOME", "LISTING"
+    )
+
+
+def test_open_migrates_and_reopens(state_url: str) -> None:
+    with StateStore.open(state_url) as store:
+        assert store.counts() == {}
+    with StateStore.open(state_url) as store:  # second open: already at head, no error
+        tables = set(sa.inspect(store.engine).get_table_names())
+        assert {"ls_listings", "ls_runs", "ls_feeds", "ls_feed_messages", "alembic_version"} <= tables
+
+
+def test_intent_then_accepted_becomes_base(store: StateStore) -> None:
+    run = store.begin_run("sync", "items")
+    store.record_intents(run, [_intent("A"), _intent("B")])
+    pending = store.listings(pending_only=True)
+    assert [p.sku for p in pending] == ["A", "B"] and pending[0].status == "pending"
+    store.record_outcomes(run, [Outcome("A", MP, "accepted", submission_id="s1")])
+    a = store.get("A", MP)
+    assert a is not None
+    assert (a.status, a.sent_hash, a.pending_op, a.last_submission_id) == ("accepted", "h1", None, "s1")
+    assert a.sent_attributes == {"item_name": [{"value": "A"}]}
+    assert store.sent_attributes([("A", MP), ("B", MP)]) == {("A", MP): {"item_name": [{"value": "A"}]}}
+    store.finish_run(run, "done", {"created": 1})
+    assert store.runs()[0]["summary"] == {"created": 1}
+
+
+def test_invalid_keeps_previous_base(store: StateStore) -> None:
+    store.record_intents(1, [_intent("A", h="h1")])
+    store.record_outcomes(1, [Outcome("A", MP, "accepted")])
+    store.record_intents(2, [_intent("A", op="PATCH", h="h2", attrs={"x": [1]})])
+    issue = {"code": "90220", "message": "missing", "severity": "ERROR", "attributeNames": ["x"]}
+    store.record_outcomes(2, [Outcome("A", MP, "invalid", issues=[issue])])
+    a = store.get("A", MP)
+    assert a is not None
+    assert (a.status, a.sent_hash, a.attempted_hash, a.issues) == ("invalid", "h1", "h2", [issue])
+    assert a.sent_attributes == {"item_name": [{"value": "A"}]}
+
+
+def test_delete_intent_keeps_metadata_and_deleted_clears_base(store: StateStore) -> None:
+    store.record_intents(1, [_intent("A")])
+    store.record_outcomes(1, [Outcome("A", MP, "accepted")])
+    store.record_intents(2, [Intent("A", MP, "DELETE", None, None)])
+    a = store.get("A", MP)
+    assert a is not None and a.product_type == "HOME" and a.pending_op == "DELETE"
+    store.record_outcomes(2, [Outcome("A", MP, "deleted", submission_id="d1")])
+    a = store.get("A", MP)
+    assert a is not None and (a.status, a.sent_hash, a.sent_attributes) == ("deleted", None, None)
+
+
+def test_local_invalid_upserts_without_intent(store: StateStore) -> None:
+    issue = {"code": "LS-X", "message": "bad", "severity": "ERROR", "attributeNames": []}
+    store.record_outcomes(
+        1, [Outcome("Z", MP, "invalid", issues=[issue], product_type="HOME", origin="p.csv:3", local=True)]
+    )
+    z = store.get("Z", MP)
+    assert z is not None and (z.status, z.origin, z.sent_hash) == ("invalid", "p.csv:3", None)
+
+
+def test_feed_records_and_window(store: StateStore) -> None:
+    feed = store.create_feed(1, MP, [(1, "A", "UPDATE"), (2, "B", "DELETE")])
+    assert [f.state for f in store.open_feeds()] == ["building"]
+    assert store.feed_messages(feed) == {1: ("A", "UPDATE"), 2: ("B", "DELETE")}
+    store.feed_submitted(feed, "doc-1", "F1")
+    (rec,) = store.open_feeds()
+    assert (rec.feed_id, rec.state, rec.document_id) == ("F1", "submitted", "doc-1")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    assert len(store.feed_submission_times(since)) == 1
+    store.feed_finished(feed, state="done", processing_status="DONE", result_document_id="r", summary={})
+    assert store.open_feeds() == []
+
+
+def test_checkpoint(store: StateStore) -> None:
+    assert store.checkpoint() is None
+    store.set_checkpoint("1700000000")
+    store.set_checkpoint("1700000001")
+    assert store.checkpoint() == "1700000001"
+
+
+def test_many_intents_and_outcomes_in_chunks(store: StateStore) -> None:
+    intents = [_intent(f"S{i:05d}") for i in range(2500)]
+    store.record_intents(1, intents)
+    store.record_outcomes(1, [Outcome(i.sku, MP, "accepted") for i in intents])
+    assert store.counts() == {"accepted": 2500}
+    assert len(store.plan_index()) == 2500
+
+
+def test_no_secret_columns() -> None:
+    from listingsync.sync import tables
+
+    names = {c.name for table in tables.metadata.tables.values() for c in table.columns}
+    assert not {n for n in names if any(w in n for w in ("secret", "token", "password"))}
+
+
+def test_relative_sqlite_resolves_against_config_dir(tmp_path: Path) -> None:
+    url = resolve_state_url("sqlite:///.listingsync/state.db", tmp_path)
+    assert url == f"sqlite:///{tmp_path / '.listingsync' / 'state.db'}"
+    assert (tmp_path / ".listingsync").is_dir()
+
+
+def test_unreachable_postgres_is_a_clear_error() -> None:
+    with pytest.raises(StateStoreError) as info:
+        StateStore.open("postgresql+psycopg://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2")
+    assert "hunter2" not in str(info.value)
+    assert info.value.where == "state"
