@@ -43,6 +43,10 @@ class Product:
     #: writes them (``de``, ``de_DE``).
     localized: dict[str, dict[str, Any]] = field(default_factory=dict)
     images: list[str] = field(default_factory=list)
+    #: True when the source says the images did not change (Sales Layer ``U`` or an empty image
+    #: value in an incremental export): ``images`` is then empty and the consumer keeps the
+    #: images it last sent. It never means "remove all images".
+    images_unchanged: bool = False
     status: ProductStatus = ProductStatus.ACTIVE
     #: The record as read, for previews.
     raw: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,192 @@
+"""CSV catalogues: encoding and delimiter detection, streamed row by row with file:line origins.
+
+The encoding is ``source.encoding`` or detected from the first MiB: a UTF-8 BOM means UTF-8 with
+BOM, a UTF-16 BOM UTF-16 (Excel's "Unicode text"), bytes that decode as UTF-8 mean UTF-8, anything
+else cp1252 (what Excel on Windows writes). The file is decoded line by line, so a line that does
+not decode is reported with its number and the rows around it go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from listingsync.catalog.model import CatalogProblem, Origin
+from listingsync.catalog.rows import RowMapper
+from listingsync.catalog.source import CatalogError, CatalogSource, Record
+from listingsync.config.source import SourceConfig
+
+__all__ = ["CsvSource", "detect_delimiter", "detect_encoding"]
+
+_SAMPLE = 1 << 20
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a file from its first bytes (see the module docstring)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        # final=False: the sample may end in the middle of a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def detect_delimiter(header: str) -> str:
+    """The delimiter that splits the header line the most (outside quotes); ``,`` on a tie."""
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class CsvSource(CatalogSource):
+    def __init__(self, path: Path, config: SourceConfig, name: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.config = config
+        self.name = name or str(path)
+        self.encoding: str | None = config.encoding
+        self.delimiter: str | None = config.delimiter
+        self.mapper: RowMapper | None = None
+        self._header: list[str] = []
+
+    def columns(self) -> list[str]:
+        return list(self._header)
+
+    def _open(self) -> BinaryIO:
+        try:
+            return self.path.open("rb")
+        except FileNotFoundError:
+            raise CatalogError(
+                "catalogue file not found",
+                where=self.name,
+                fix="check source.path (relative to the config file's directory)",
+            ) from None
+        except OSError as exc:
+            raise CatalogError(f"cannot read the catalogue file: {exc.strerror}", where=self.name) from None
+
+    def _read(self, since: str | None) -> Iterator[Record]:
+        self.complete = True
+        with self._open() as handle:
+            if self.encoding is None:
+                self.encoding = detect_encoding(handle.read(_SAMPLE))
+                handle.seek(0)
+            bad_lines: dict[int, str] = {}
+            lines = self._decoded_lines(handle, self.encoding, bad_lines)
+            yield from self._rows(lines, bad_lines)
+
+    def _decoded_lines(self, handle: BinaryIO, encoding: str, bad: dict[int, str]) -> Iterator[str]:
+        """Decoded lines; a line that does not decode is noted in ``bad`` and passed on replaced."""
+        if codecs.lookup(encoding).name.startswith("utf-16"):
+            # UTF-16 cannot be split on b"\n"; such files are small exports, decode them whole.
+            text = handle.read().decode(encoding, errors="replace")
+            yield from text.splitlines(keepends=True)
+            return
+        first_encoding = encoding
+        encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield raw.decode(first_encoding if number == 1 else encoding)
+            except UnicodeDecodeError as exc:
+                bad[number] = f"byte 0x{raw[exc.start]:02X} at column {exc.start + 1} is not valid {encoding}"
+                yield raw.decode(encoding, errors="replace")
+
+    def _rows(self, lines: Iterator[str], bad: dict[int, str]) -> Iterator[Record]:
+        first = next(lines, None)
+        if first is None or not first.strip():
+            raise CatalogError(
+                "the file is empty or its first line is blank; the first line must be the header",
+                where=self.name,
+            )
+        if self.delimiter is None:
+            self.delimiter = detect_delimiter(first)
+
+        def chain() -> Iterator[str]:
+            yield first
+            yield from lines
+
+        reader = csv.reader(chain(), delimiter=self.delimiter, strict=True)
+        header = [h.strip() for h in next(reader)]
+        if 1 in bad:
+            raise CatalogError(
+                f"the header line does not decode as {self.encoding}: {bad[1]}",
+                where=f"{self.name}:1",
+                fix="save the file as UTF-8, or set source.encoding (e.g. cp1252, latin-1)",
+            )
+        self._check_header(header)
+        self._header = header
+        mapper = RowMapper(self.config, header, self.name)
+        self.mapper = mapper
+        width = len(header)
+        end = reader.line_num
+        name = self.name
+        while True:
+            start = end + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                end = reader.line_num
+                span = f"line {start}" if end <= start else f"lines {start}–{end}"
+                yield CatalogProblem(
+                    Origin(name, start),
+                    f"broken row ({exc}); {span} skipped — check the quotes around values "
+                    "that contain the delimiter, quotes or line breaks",
+                )
+                continue
+            end = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line is not a record
+            origin = Origin(name, start)
+            if bad:
+                broken = [f"line {n}: {bad.pop(n)}" for n in range(start, end + 1) if n in bad]
+                if broken:
+                    yield CatalogProblem(
+                        origin,
+                        f"not readable as {self.encoding} ({'; '.join(broken)}); row skipped — save "
+                        "the file as UTF-8 or set source.encoding to its encoding (e.g. cp1252)",
+                    )
+                    continue
+            if len(row) != width:
+                yield CatalogProblem(
+                    origin,
+                    f"{len(row)} values but the header has {width} columns; row skipped — check for "
+                    f"a missing or extra {_show(self.delimiter)} (quote values that contain it)",
+                )
+                continue
+            yield mapper.product(dict(zip(header, row, strict=True)), origin)
+
+    def _check_header(self, header: list[str]) -> None:
+        seen: dict[str, int] = {}
+        for position, column in enumerate(header, start=1):
+            if not column:
+                raise CatalogError(
+                    f"header column {position} has no name",
+                    where=f"{self.name}:1",
+                    fix="give every column a name in the first line",
+                )
+            if column in seen:
+                raise CatalogError(
+                    f"header has the column {column!r} twice (columns {seen[column]} and {position})",
+                    where=f"{self.name}:1",
+                    fix="rename one of them",
+                )
+            seen[column] = position
+
+
+def _show(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)

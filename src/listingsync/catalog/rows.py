@@ -1,0 +1,349 @@
+"""Flat records (a CSV row, a spreadsheet row, a JSON object) → :class:`Product`.
+
+Column names are the user's. Roles are detected from common names and can all be set in the
+``source:`` config:
+
+* **SKU**: ``source.sku_field``, else the first of sku, seller_sku, item_sku, reference, ref,
+  product_reference, article_number, code, id … (case, spaces and hyphens ignored).
+* **Variations**: a row whose ``parent_sku`` (``source.parent_field``; also parent,
+  parent_reference …) is filled is a variant of that SKU. Alternatively variants may sit in rows
+  that repeat the product's SKU and carry their own in ``variant_sku`` (``source.variant_sku_field``;
+  also format_sku, child_sku …): such a row is the variant ``variant_sku`` of product ``sku``.
+* **Per-language fields**: ``title_de`` / ``title_fr``, ``title_de_DE``, ``title[de_DE]``, or in
+  JSON an object ``{"de": …, "fr": …}``. A two-letter suffix counts as a language when it is in
+  ``source.languages``, or (when that is not set) when it is an ISO 639-1 code that appears on two
+  columns or more (so ``weight_kg`` alone stays a plain field). ``id``, ``no``, ``to``, ``or``, ``as``
+  and ``is`` suffixes are languages only when listed in ``source.languages``.
+* **Images**: ``source.image_fields`` in order, else columns named image, main_image, image_1 …
+  image_9, image_url_2, picture_3, images … (unnumbered first, then by number). A cell may hold
+  several URLs separated by ``source.list_separator`` (``|``); JSON may give a list.
+* **Category**: ``source.category_field``, else category_path, category, categories …; the path is
+  split on ``source.category_separator``, else on ``>`` or ``/`` when present; JSON may give a list.
+* **Deleted**: a ``deleted`` column that is true (1, true, yes, x), or a ``status`` of deleted,
+  removed or D.
+
+Empty cells are absent from ``Product.fields``; every other column (the SKU and parent columns
+included, so templates can use them) is kept under its own name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
+from listingsync.catalog.source import CatalogError
+from listingsync.config.source import SourceConfig
+
+__all__ = ["ColumnRoles", "RowMapper", "normalize_name"]
+
+SKU_NAMES = (
+    "sku",
+    "seller_sku",
+    "item_sku",
+    "merchant_sku",
+    "product_sku",
+    "sku_id",
+    "reference",
+    "ref",
+    "product_reference",
+    "product_ref",
+    "article_number",
+    "article_no",
+    "item_number",
+    "artikelnummer",
+    "referencia",
+    "product_code",
+    "code",
+    "id",
+    "product_id",
+)
+VARIANT_SKU_NAMES = (
+    "variant_sku",
+    "format_sku",
+    "child_sku",
+    "variation_sku",
+    "variant_reference",
+    "format_reference",
+)
+PARENT_NAMES = (
+    "parent_sku",
+    "parent",
+    "parent_reference",
+    "parent_ref",
+    "parent_item_sku",
+    "parentsku",
+    "parent_id",
+)
+CATEGORY_NAMES = (
+    "category_path",
+    "category",
+    "categories",
+    "product_category",
+    "category_name",
+    "categoria",
+    "kategorie",
+)
+_IMAGE_NAME = re.compile(
+    r"^(?:main_|other_|additional_|alt_)?(?:image|img|picture|photo|foto|bild)s?"
+    r"(?:_?(?:url|link)s?)?(?:_?(\d+))?$"
+)
+_BRACKET_LANG = re.compile(r"^(.+?)\s*\[([A-Za-z]{2,3}(?:[-_][A-Za-z]{2})?)\]$")
+_REGION_LANG = re.compile(r"^(.+?)[_.-]([a-z]{2}[_-][A-Z]{2})$")
+_SUFFIX_LANG = re.compile(r"^(.+?)[_.-]([A-Za-z]{2})$")
+
+_ISO_639_1_CODES = (
+    "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de "
+    "dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia "
+    "id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo "
+    "lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl "
+    "ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk "
+    "tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"
+)
+ISO_639_1 = frozenset(_ISO_639_1_CODES.split(" "))
+# Suffixes that are far more often English words or abbreviations than languages.
+_AMBIGUOUS_LANGS = frozenset({"id", "no", "to", "or", "as", "is"})
+_TRUE = frozenset({"1", "true", "yes", "y", "x", "t"})
+_DELETED_STATUS = frozenset({"deleted", "delete", "removed", "d"})
+
+
+def normalize_name(name: str) -> str:
+    """``"Seller SKU"`` → ``"seller_sku"``: how column names are compared with the known names."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _find(columns: Sequence[str], candidates: Sequence[str]) -> str | None:
+    by_norm: dict[str, str] = {}
+    for col in columns:
+        by_norm.setdefault(normalize_name(col), col)
+    for candidate in candidates:
+        if candidate in by_norm:
+            return by_norm[candidate]
+    return None
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """Which column plays which part; shown by ``catalog inspect``."""
+
+    sku: str
+    variant_sku: str | None = None
+    parent: str | None = None
+    category: str | None = None
+    images: tuple[str, ...] = ()
+    #: column → (field name, language)
+    localized: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    deleted: str | None = None
+    status: str | None = None
+
+
+def detect_roles(columns: Sequence[str], config: SourceConfig, where: str) -> ColumnRoles:
+    """The column roles from the header and the config; :class:`CatalogError` when no SKU column."""
+    present = set(columns)
+
+    def configured(key: str, value: str | None) -> str | None:
+        if value is not None and value not in present:
+            raise CatalogError(
+                f"source.{key} names the column {value!r}, which {where} does not have",
+                where=where,
+                fix=f"use one of its columns: {', '.join(columns[:30])}",
+            )
+        return value
+
+    sku = configured("sku_field", config.sku_field) or _find(columns, SKU_NAMES)
+    if sku is None:
+        raise CatalogError(
+            "no SKU column found (looked for sku, seller_sku, reference, article_number, id …)",
+            where=where,
+            fix=f"set source.sku_field to the column holding the SKU; columns are: {', '.join(columns[:30])}",
+        )
+    variant_sku = configured("variant_sku_field", config.variant_sku_field) or _find(
+        columns, VARIANT_SKU_NAMES
+    )
+    parent = configured("parent_field", config.parent_field) or _find(columns, PARENT_NAMES)
+    if parent == sku:
+        parent = None
+    category = configured("category_field", config.category_field) or _find(columns, CATEGORY_NAMES)
+    taken = {c for c in (sku, variant_sku, parent, category) if c}
+
+    if config.image_fields is not None:
+        for name in config.image_fields:
+            configured("image_fields", name)
+        images = tuple(config.image_fields)
+    else:
+        found: list[tuple[int, int, str]] = []
+        for position, col in enumerate(columns):
+            match = _IMAGE_NAME.match(normalize_name(col))
+            if match and col not in taken:
+                number = int(match.group(1)) if match.group(1) else 0
+                found.append((number, position, col))
+        images = tuple(col for _, _, col in sorted(found))
+    taken.update(images)
+
+    localized = _detect_languages([c for c in columns if c not in taken], config.languages)
+    deleted = _find(columns, ("deleted", "is_deleted"))
+    status = _find(columns, ("status",))
+    return ColumnRoles(sku, variant_sku, parent, category, images, localized, deleted, status)
+
+
+def _detect_languages(columns: Sequence[str], languages: Sequence[str] | None) -> dict[str, tuple[str, str]]:
+    wanted = {lang.lower().replace("-", "_") for lang in languages} if languages is not None else None
+    out: dict[str, tuple[str, str]] = {}
+    candidates: dict[str, tuple[str, str]] = {}
+    for col in columns:
+        match = _BRACKET_LANG.match(col) or _REGION_LANG.match(col)
+        if match:
+            lang = match.group(2)
+            if wanted is None or lang.lower().replace("-", "_") in wanted or lang[:2].lower() in wanted:
+                out[col] = (match.group(1), lang)
+            continue
+        match = _SUFFIX_LANG.match(col)
+        if match:
+            candidates[col] = (match.group(1), match.group(2))
+    if wanted is not None:
+        out.update({c: bl for c, bl in candidates.items() if bl[1].lower() in wanted})
+        return out
+    # Without a configured list, a suffix is a language when it is a plausible ISO 639-1 code and
+    # shows up on two columns or more (title_de + description_de, or title_de + title_fr).
+    plausible = {
+        c: (base, lang)
+        for c, (base, lang) in candidates.items()
+        if lang.islower() and lang in ISO_639_1 and lang not in _AMBIGUOUS_LANGS
+    }
+    per_lang = Counter(lang for _, lang in plausible.values())
+    per_base = Counter(base for base, _ in plausible.values())
+    for col, (base, lang) in plausible.items():
+        if per_lang[lang] >= 2 or per_base[base] >= 2:
+            out[col] = (base, lang)
+    return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # spreadsheets store 12345 as 12345.0
+    return str(value).strip()
+
+
+class RowMapper:
+    """Maps one source's records to products, with the roles detected once from its columns."""
+
+    def __init__(self, config: SourceConfig, columns: Sequence[str], where: str) -> None:
+        self.config = config
+        self.where = where
+        self.roles = detect_roles(columns, config, where)
+        self._separator = config.category_separator
+        self._list_sep = config.list_separator
+        self._languages = (
+            {lang.lower() for lang in config.languages}
+            if config.languages is not None
+            else {lang for _, lang in self.roles.localized.values()}
+        )
+        self._image_set = frozenset(self.roles.images)
+        # Header columns are classified once; keys first seen later (JSON) are classified on sight.
+        self._localized: dict[str, tuple[str, str] | None] = {c: self.roles.localized.get(c) for c in columns}
+
+    def _language_of(self, column: str) -> tuple[str, str] | None:
+        """Role of a column not in the header (a later JSON object's new key)."""
+        if column in self._localized:
+            return self._localized[column]
+        match = _BRACKET_LANG.match(column) or _REGION_LANG.match(column) or _SUFFIX_LANG.match(column)
+        result = None
+        if match and (match.group(2).lower() in self._languages or match.re is not _SUFFIX_LANG):
+            result = (match.group(1), match.group(2))
+        self._localized[column] = result
+        return result
+
+    def product(self, row: Mapping[str, Any], origin: Origin) -> Product | CatalogProblem:
+        roles = self.roles
+        sku_value = row.get(roles.sku)
+        parent: str | None = None
+        if roles.variant_sku is not None and not _empty(row.get(roles.variant_sku)):
+            if _empty(sku_value):
+                return CatalogProblem(
+                    origin,
+                    f"variant {_text(row[roles.variant_sku])!r} has no product SKU in column "
+                    f"{roles.sku!r}; fill it with the SKU of the product it belongs to",
+                    sku=_text(row[roles.variant_sku]),
+                )
+            parent = _text(sku_value)
+            sku_value = row[roles.variant_sku]
+        if _empty(sku_value):
+            return CatalogProblem(
+                origin,
+                f"no SKU: column {roles.sku!r} is empty; fill it (or set source.sku_field "
+                "to the column that holds the SKU)",
+            )
+        sku = _text(sku_value)
+        if parent is None and roles.parent is not None and not _empty(row.get(roles.parent)):
+            parent = _text(row[roles.parent])
+
+        fields: dict[str, Any] = {}
+        localized: dict[str, dict[str, Any]] = {}
+        images: list[str] = []
+        for column, value in row.items():
+            if _empty(value):
+                continue
+            if column in self._image_set:
+                continue
+            lang = self._language_of(column)
+            if lang is not None:
+                localized.setdefault(lang[0], {})[lang[1]] = value
+            elif isinstance(value, dict) and value and all(self._is_language_key(k) for k in value):
+                localized[column] = {k: v for k, v in value.items() if not _empty(v)}
+            else:
+                fields[column] = value
+        for column in roles.images:
+            value = row.get(column)
+            if _empty(value):
+                continue
+            if isinstance(value, list):
+                images.extend(_text(v) for v in value if not _empty(v))
+            else:
+                images.extend(part.strip() for part in str(value).split(self._list_sep) if part.strip())
+
+        category: tuple[str, ...] = ()
+        if roles.category is not None and not _empty(row.get(roles.category)):
+            category = self._category(row[roles.category])
+
+        status = ProductStatus.ACTIVE
+        if roles.deleted is not None and _text(row.get(roles.deleted) or "").lower() in _TRUE:
+            status = ProductStatus.DELETED
+        if roles.status is not None and _text(row.get(roles.status) or "").lower() in _DELETED_STATUS:
+            status = ProductStatus.DELETED
+        return Product(
+            sku=sku,
+            origin=origin,
+            parent_sku=parent,
+            category_path=category,
+            fields=fields,
+            localized=localized,
+            images=images,
+            status=status,
+            raw=dict(row),
+        )
+
+    def _is_language_key(self, key: Any) -> bool:
+        if not isinstance(key, str):
+            return False
+        base = key[:2].lower()
+        if self._languages:
+            return key.lower().replace("-", "_") in self._languages or base in self._languages
+        return len(key) in (2, 5) and base in ISO_639_1 and (len(key) == 2 or key[2] in "_-")
+
+    def _category(self, value: Any) -> tuple[str, ...]:
+        if isinstance(value, list):
+            return tuple(_text(v) for v in value if not _empty(v))
+        text = _text(value)
+        separator = self._separator
+        if separator is None:
+            separator = ">" if ">" in text else "/" if "/" in text else None
+        if separator is None:
+            return (text,)
+        return tuple(part.strip() for part in text.split(separator) if part.strip())
