@@ -258,6 +258,18 @@ class StateStore:
         pending_only: bool = False,
     ) -> list[ListingState]:
         c = t.listings.c
+        if skus is not None and len(skus) > _CHUNK:
+            found: list[ListingState] = []
+            for chunk in _chunks(list(skus), _CHUNK):
+                found.extend(
+                    self.listings(
+                        skus=chunk,
+                        marketplace_ids=marketplace_ids,
+                        statuses=statuses,
+                        pending_only=pending_only,
+                    )
+                )
+            return sorted(found, key=lambda s: s.key)
         query = sa.select(t.listings).order_by(c.sku, c.marketplace_id)
         if skus:
             query = query.where(c.sku.in_(list(skus)))

@@ -1,0 +1,205 @@
+"""The feed executor: JSON_LISTINGS_FEED documents, submitted within Amazon's feed budget.
+
+Per document: record the feed and its messageId → SKU map and the listings' intents (commit),
+createFeedDocument, upload, createFeed, commit the feedId at once. A killed process therefore
+finds either a ``building`` feed (never created as far as we know: its SKUs are reconciled) or a
+``submitted`` one with its feedId, which the next run polls instead of resending.
+
+Budget: at most 5 JSON_LISTINGS_FEED submissions per 5 minutes per region. The window is also
+checked against the store's createFeed times, so a restart does not burst past it. getFeed is
+polled with exponential backoff; the report is parsed and mapped back to SKUs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from listingsync.amazon import SPAPIClient
+from listingsync.errors import ListingSyncError
+from listingsync.sync.feeddoc import MAX_MESSAGES, MessageResult, build_documents, parse_report
+from listingsync.sync.items import intent_for
+from listingsync.sync.plan import Action
+from listingsync.sync.progress import NullProgress, ProgressTask
+from listingsync.sync.store import FeedRecord, Outcome, StateStore
+
+__all__ = ["FeedExecutor", "FeedLimits", "FeedResult"]
+
+FEED_TYPE = "JSON_LISTINGS_FEED"
+DONE_STATES = {"DONE", "CANCELLED", "FATAL"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLimits:
+    """Amazon's JSON_LISTINGS_FEED budget and our polling schedule (``scaled`` for the emulator)."""
+
+    per_window: int = 5
+    window: float = 300.0
+    max_messages: int = MAX_MESSAGES
+    #: getFeed polling: first wait, growth factor, ceiling (seconds). getFeed allows 2 rps.
+    poll_initial: float = 15.0
+    poll_factor: float = 1.5
+    poll_max: float = 120.0
+
+    def scaled(self, factor: float) -> FeedLimits:
+        """The same budget on a clock ``factor`` times faster (emulator ``rate_scale``)."""
+        return FeedLimits(
+            self.per_window,
+            self.window / factor,
+            self.max_messages,
+            self.poll_initial / factor,
+            self.poll_factor,
+            self.poll_max / factor,
+        )
+
+
+@dataclass(slots=True)
+class FeedResult:
+    feed: int
+    feed_id: str | None
+    marketplace_id: str
+    processing_status: str
+    messages: int
+    results: list[MessageResult]
+    feed_issues: list[dict[str, Any]]
+
+
+class FeedExecutor:
+    def __init__(
+        self,
+        client: SPAPIClient,
+        store: StateStore,
+        seller_id: str,
+        *,
+        run_id: int | None,
+        limits: FeedLimits | None = None,
+        submit_task: ProgressTask | None = None,
+        wait_task: ProgressTask | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.seller_id = seller_id
+        self.run_id = run_id
+        self.limits = limits or FeedLimits()
+        self.submit_task = submit_task or NullProgress().phase("submit", "")
+        self.wait_task = wait_task or NullProgress().phase("feed", "")
+        self._sleep = sleep
+        self._submitted: list[float] = []  # monotonic times of our own createFeed calls
+
+    async def execute(self, actions: Sequence[Action]) -> list[FeedResult]:
+        waits: list[asyncio.Task[FeedResult]] = []
+        for doc in build_documents(
+            actions, self.seller_id, issue_locale=None, max_messages=self.limits.max_messages
+        ):
+            feed = self.store.create_feed(self.run_id, doc.marketplace_id, doc.messages)
+            self.store.record_intents(self.run_id, [intent_for(a, feed) for a in doc.actions])
+            await self._respect_window()
+            record = await self._submit(feed, doc.marketplace_id, doc.body)
+            self.submit_task.advance(len(doc.messages))
+            # Poll while the next documents are built and submitted.
+            waits.append(asyncio.create_task(self.wait(record)))
+        return list(await asyncio.gather(*waits))
+
+    async def _submit(self, feed: int, marketplace_id: str, body: bytes) -> FeedRecord:
+        document = await self.client.feeds.create_feed_document()
+        await self.client.feeds.upload_feed_document(document["url"], body)
+        created = await self.client.feeds.create_feed(FEED_TYPE, [marketplace_id], document["feedDocumentId"])
+        self.store.feed_submitted(feed, document["feedDocumentId"], str(created["feedId"]))
+        self._submitted.append(asyncio.get_running_loop().time())
+        now = dt.datetime.now(dt.UTC)
+        return FeedRecord(
+            feed,
+            self.run_id,
+            marketplace_id,
+            "submitted",
+            0,
+            document["feedDocumentId"],
+            str(created["feedId"]),
+            None,
+            now,
+            now,
+        )
+
+    async def _respect_window(self) -> None:
+        """Wait until fewer than ``per_window`` feeds were created in the last ``window`` seconds."""
+        loop = asyncio.get_running_loop()
+        while True:
+            since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.limits.window)
+            stored = self.store.feed_submission_times(since)
+            now = loop.time()
+            recent = [t for t in self._submitted if now - t < self.limits.window]
+            if max(len(stored), len(recent)) < self.limits.per_window:
+                return
+            if len(recent) >= len(stored) and recent:
+                wait = self.limits.window - (now - recent[-self.limits.per_window])
+            else:
+                oldest = stored[-self.limits.per_window]
+                wait = self.limits.window - (dt.datetime.now(dt.UTC) - oldest).total_seconds()
+            await self._sleep(max(wait, 0.01))
+
+    async def wait(self, record: FeedRecord) -> FeedResult:
+        """Poll getFeed until it ends, then read the report and record every SKU's outcome."""
+        if record.feed_id is None:
+            raise ListingSyncError(f"feed #{record.id} has no feedId to poll")
+        delay = self.limits.poll_initial
+        while True:
+            feed = await self.client.feeds.get_feed(record.feed_id)
+            status = str(feed.get("processingStatus") or "")
+            if status in DONE_STATES:
+                break
+            await self._sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * self.limits.poll_factor, self.limits.poll_max)
+        messages = self.store.feed_messages(record.id)
+        results: list[MessageResult] = []
+        feed_issues: list[dict[str, Any]] = []
+        summary: dict[str, Any] | None = None
+        report_id = feed.get("resultFeedDocumentId")
+        if report_id:
+            doc = await self.client.feeds.get_feed_document(str(report_id))
+            raw = await self.client.feeds.download_document(doc["url"], doc.get("compressionAlgorithm"))
+            report = orjson.loads(raw)
+            summary = report.get("summary")
+            results, feed_issues = parse_report(report, messages, record.marketplace_id)
+        outcomes: list[Outcome]
+        if status == "DONE" and report_id:
+            outcomes = [
+                Outcome(r.sku, record.marketplace_id, r.kind, r.issues, None, r.asin) for r in results
+            ]
+        else:
+            # FATAL/CANCELLED: Amazon says some, none or all messages may have been applied. The
+            # intents become errors: the next run plans them again against the last known base.
+            note = {
+                "code": "LS-FEED-" + (status or "UNKNOWN"),  # invented: our marker, not Amazon's
+                "message": f"feed {record.feed_id} ended {status}; the next sync resends these SKUs",
+                "severity": "ERROR",
+                "attributeNames": [],
+                "categories": [],
+                "source": "listingsync",
+            }
+            issues_by_sku = {r.sku: r.issues for r in results}
+            outcomes = [
+                Outcome(
+                    sku, record.marketplace_id, "error", [*issues_by_sku.get(sku, []), *feed_issues, note]
+                )
+                for sku, _ in messages.values()
+            ]
+        self.store.feed_finished(
+            record.id,
+            state="done" if status == "DONE" else "failed",
+            processing_status=status,
+            result_document_id=str(report_id) if report_id else None,
+            summary=summary,
+            outcomes=outcomes,
+            run_id=self.run_id,
+        )
+        self.wait_task.advance(len(messages))
+        return FeedResult(
+            record.id, record.feed_id, record.marketplace_id, status, len(messages), results, feed_issues
+        )

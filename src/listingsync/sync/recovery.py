@@ -1,0 +1,186 @@
+"""Start-of-run recovery and end-of-run reconciliation against Amazon.
+
+Recovery (before planning): a previous process may have died between an intent and its outcome.
+
+- feeds with a feedId (``submitted``) are polled to the end and their reports applied;
+- feeds without one (``building``) may or may not have reached createFeed: their SKUs are
+  reconciled like interrupted item writes;
+- each interrupted write is looked up on Amazon (searchListingsItems, 20 SKUs a call, falling back
+  to getListingsItem): if Amazon already holds what we meant to send, it is recorded as sent and
+  not sent again; otherwise the intent is dropped and the planner sends it again.
+
+Reconciliation (after sending): listings Amazon accepted are read back (summaries, issues) so a
+later catalogue issue turns them ``invalid`` and a listed one ``live``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from listingsync.amazon import NotFound, SPAPIClient, SPAPIError
+from listingsync.sync.feeds import FeedExecutor
+from listingsync.sync.hashing import canonical
+from listingsync.sync.outcomes import status_from_item
+from listingsync.sync.progress import NullProgress, ProgressTask
+from listingsync.sync.store import ListingState, Outcome, StateStore
+
+__all__ = ["RecoveryReport", "fetch_items", "reconcile", "recover"]
+
+SEARCH_BATCH = 20  # searchListingsItems: at most 20 identifiers per call
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    feeds_resumed: int = 0
+    feeds_abandoned: int = 0
+    landed: int = 0
+    resend: int = 0
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.feeds_resumed or self.feeds_abandoned or self.landed or self.resend)
+
+
+async def recover(
+    client: SPAPIClient,
+    store: StateStore,
+    seller_id: str,
+    feeds: FeedExecutor,
+    *,
+    run_id: int | None,
+) -> RecoveryReport:
+    report = RecoveryReport()
+    waits = []
+    for record in store.open_feeds():
+        if record.state == "submitted" and record.feed_id:
+            waits.append(feeds.wait(record))
+            report.feeds_resumed += 1
+        else:
+            store.mark_feed(record.id, "abandoned")
+            report.feeds_abandoned += 1
+    if waits:
+        await asyncio.gather(*waits)
+    pending = store.listings(pending_only=True)
+    if not pending:
+        return report
+    by_mp: dict[str, list[ListingState]] = {}
+    for state in pending:
+        by_mp.setdefault(state.marketplace_id, []).append(state)
+    outcomes: list[Outcome] = []
+    for mp, states in by_mp.items():
+        items = await fetch_items(
+            client, seller_id, mp, [s.sku for s in states], ["summaries", "attributes", "issues"]
+        )
+        for state in states:
+            outcome = _judge(state, items.get(state.sku))
+            if outcome.kind == "abandoned":
+                report.resend += 1
+            else:
+                report.landed += 1
+            outcomes.append(outcome)
+    store.record_outcomes(run_id, outcomes)
+    return report
+
+
+def _judge(state: ListingState, item: dict[str, Any] | None) -> Outcome:
+    """Did the interrupted write reach Amazon? Only an exact match counts as landed."""
+    resend = {
+        "code": "LS-INTERRUPTED",  # invented: our marker for a write cut short by a crash
+        "message": f"an interrupted {state.pending_op} did not reach Amazon; it is sent again",
+        "severity": "WARNING",
+        "attributeNames": [],
+        "categories": [],
+        "source": "listingsync",
+    }
+    if state.pending_op == "DELETE":
+        if item is None:
+            return Outcome(state.sku, state.marketplace_id, "deleted")
+        return Outcome(state.sku, state.marketplace_id, "abandoned", [resend])
+    if item is None or state.pending_attributes is None:
+        return Outcome(state.sku, state.marketplace_id, "abandoned", [resend])
+    held = item.get("attributes") or {}
+    if canonical(held) != canonical(state.pending_attributes):
+        return Outcome(state.sku, state.marketplace_id, "abandoned", [resend])
+    status, asin, issues = status_from_item(item, state.marketplace_id)
+    kind = "live" if status == "live" else "accepted"
+    if status == "invalid":
+        kind = "accepted"  # it landed (is the new base); its issues are recorded as found
+    return Outcome(state.sku, state.marketplace_id, kind, issues, None, asin)
+
+
+async def fetch_items(
+    client: SPAPIClient,
+    seller_id: str,
+    marketplace_id: str,
+    skus: Sequence[str],
+    included_data: Sequence[str],
+    task: ProgressTask | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Amazon's current ``Item`` per SKU (absent: not on Amazon), 20 SKUs per search call."""
+    task = task or NullProgress().phase("reconcile", "")
+    found: dict[str, dict[str, Any]] = {}
+    batches = [list(skus[i : i + SEARCH_BATCH]) for i in range(0, len(skus), SEARCH_BATCH)]
+    sem = asyncio.Semaphore(4)
+
+    async def one(batch: list[str]) -> None:
+        async with sem:
+            try:
+                result = await client.listings.search_listings_items(
+                    seller_id,
+                    marketplace_ids=[marketplace_id],
+                    identifiers=batch,
+                    identifiers_type="SKU",
+                    included_data=list(included_data),
+                    page_size=SEARCH_BATCH,
+                )
+                for item in result.get("items") or []:
+                    if item.get("sku") in batch:
+                        found[str(item["sku"])] = item
+            except SPAPIError as exc:
+                if exc.status in (400, 404, 501):  # search unsupported here: one GET per SKU
+                    for sku in batch:
+                        with contextlib.suppress(NotFound):
+                            found[sku] = await client.listings.get_listings_item(
+                                seller_id,
+                                sku,
+                                marketplace_ids=[marketplace_id],
+                                included_data=list(included_data),
+                            )
+                else:
+                    raise
+            task.advance(len(batch))
+
+    await asyncio.gather(*(one(b) for b in batches))
+    return found
+
+
+async def reconcile(
+    client: SPAPIClient,
+    store: StateStore,
+    seller_id: str,
+    keys: Sequence[tuple[str, str]],
+    *,
+    run_id: int | None,
+    task: ProgressTask | None = None,
+) -> dict[str, int]:
+    """Read accepted listings back: ``live`` / ``accepted`` / ``invalid`` with Amazon's issues."""
+    by_mp: dict[str, list[str]] = {}
+    for sku, mp in keys:
+        by_mp.setdefault(mp, []).append(sku)
+    counts: dict[str, int] = {}
+    outcomes: list[Outcome] = []
+    for mp, skus in by_mp.items():
+        items = await fetch_items(client, seller_id, mp, skus, ["summaries", "issues"], task)
+        for sku in skus:
+            item = items.get(sku)
+            if item is None:
+                continue  # not visible yet (Amazon may lag); the status stays as answered
+            status, asin, issues = status_from_item(item, mp)
+            outcomes.append(Outcome(sku, mp, f"refresh:{status}", issues, None, asin))
+            counts[status] = counts.get(status, 0) + 1
+    store.record_outcomes(run_id, outcomes)
+    return counts
