@@ -63,6 +63,7 @@ class TokenBucketLimiter:
     ``safety`` (0-1] slows every bucket slightly and ``headroom`` keeps that many tokens of the
     burst unused. Both absorb the difference between when we send and when Amazon's clock counts
     the request (network jitter), which otherwise turns a perfectly paced stream into the odd 429.
+    ``scale`` multiplies every rate: it matches an emulator run with ``rate_scale``.
     """
 
     def __init__(
@@ -70,11 +71,15 @@ class TokenBucketLimiter:
         *,
         safety: float = 0.98,
         headroom: int = 1,
+        scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not 0 < safety <= 1:
             raise ValueError("safety must be in (0, 1]")
+        if scale <= 0:
+            raise ValueError("scale must be positive")
+        self._scale = scale
         self._safety = safety
         self._headroom = headroom
         self._clock = clock
@@ -88,7 +93,7 @@ class TokenBucketLimiter:
 
     def _bucket(self, key: str, rate: float, burst: int, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
-        rate = min(rate, self._announced.get(key, rate)) * self._safety
+        rate = min(rate, self._announced.get(key, rate)) * self._safety * self._scale
         capacity = float(max(1, burst - self._headroom))
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(rate, capacity, capacity, now)

@@ -1,0 +1,107 @@
+"""Token buckets on a fake clock: burst, steady pacing, 429 resync, announced rates, scale."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from listingsync.amazon import OPERATIONS, RateLimiter, TokenBucketLimiter, operation
+
+
+class FakeTime:
+    """A clock that advances only when the limiter sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+def limiter(t: FakeTime, **kwargs: float) -> TokenBucketLimiter:
+    return TokenBucketLimiter(clock=t.clock, sleep=t.sleep, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_burst_goes_at_once_then_reservations_are_spaced_by_one_interval() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0)
+    waits = [await lim.acquire("P:getListingsItem", 5, 5) for _ in range(8)]
+    assert waits[:5] == [0, 0, 0, 0, 0]
+    assert waits[5:] == pytest.approx([0.2, 0.4, 0.6])
+    assert lim.stats.acquired == 8 and lim.stats.delayed == 3
+
+
+async def test_refill_over_time_and_cap_at_burst() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0)
+    for _ in range(5):
+        await lim.acquire("k", 5, 5)
+    t.now += 100  # long idle: refills to the burst, not beyond
+    waits = [await lim.acquire("k", 5, 5) for _ in range(6)]
+    assert waits == pytest.approx([0, 0, 0, 0, 0, 0.2])
+
+
+async def test_headroom_and_safety_leave_a_margin() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=0.98, headroom=1)
+    waits = [await lim.acquire("k", 5, 5) for _ in range(6)]
+    assert waits[:4] == [0, 0, 0, 0]
+    assert waits[4] == pytest.approx(1 / 4.9)
+    assert lim.rate_of("k") == pytest.approx(4.9)
+
+
+async def test_buckets_are_per_key() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0)
+    await lim.acquire("A:getListingsItem", 1, 1)
+    assert await lim.acquire("B:getListingsItem", 1, 1) == 0
+    assert await lim.acquire("A:putListingsItem", 1, 1) == 0
+    assert await lim.acquire("A:getListingsItem", 1, 1) == pytest.approx(1.0)
+
+
+async def test_throttled_drops_stored_credit() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0)
+    await lim.acquire("k", 5, 5)
+    lim.throttled("k")  # Amazon says empty: our 4 remaining tokens were an illusion
+    assert await lim.acquire("k", 5, 5) == pytest.approx(0.2)
+
+
+async def test_announced_rate_only_lowers() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0)
+    lim.observe_rate("k", 2.0)
+    lim.observe_rate("k", 10.0)
+    await lim.acquire("k", 5, 1)
+    assert lim.rate_of("k") == 2.0
+
+
+async def test_scale_speeds_every_bucket() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0, scale=10)
+    await lim.acquire("k", 5, 1)
+    assert await lim.acquire("k", 5, 1) == pytest.approx(0.02)
+
+
+async def test_concurrent_callers_are_paced_in_order() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0)
+    waits = await asyncio.gather(*(lim.acquire("k", 2, 2) for _ in range(6)))
+    assert sorted(waits) == pytest.approx([0, 0, 0.5, 1.0, 1.5, 2.0])
+
+
+def test_in_memory_limiter_satisfies_the_protocol() -> None:
+    assert isinstance(TokenBucketLimiter(), RateLimiter)
+
+
+def test_operation_table_uses_docs_values() -> None:
+    assert (operation("getListingsItem").rate, operation("getListingsItem").burst) == (5, 5)
+    assert operation("putListingsItem", "validationPreview").rate == 1
+    assert operation("getMarketplaceParticipations").rate == 0.016
+    assert operation("createFeed", "createFeed:JSON_LISTINGS_FEED").burst == 5
+    assert all(op.rate > 0 and op.burst >= 1 for op in OPERATIONS)
