@@ -1,0 +1,575 @@
+"""``ListingBuilder``: one catalogue record → one :class:`Listing` per configured marketplace.
+
+The order of precedence for an attribute, most specific first: ``listings.marketplaces.<X>.attributes``,
+``listings.product_types.<TYPE>.attributes``, ``listings.attributes``, then what the builder adds by
+itself when the schema has the attribute and the mapping does not set it: images, the barcode (or the
+GTIN exemption), the variation attributes, the seller offer (price, stock, handling time, condition)
+or the vendor cost price.
+
+Problems met while building (a template naming a missing field, a value of the wrong type, a bad
+barcode) become issues on the listing (``Listing.build_issues``); a record never stops the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from listingsync.amazon import marketplaces as mp
+from listingsync.catalog.model import Product
+from listingsync.config import Config
+from listingsync.errors import ListingSyncError
+from listingsync.mapping.context import record_context
+from listingsync.mapping.listing import Listing, Requirements
+from listingsync.mapping.shape import ShapeContext, enum_values, shape_attribute
+from listingsync.mapping.templates import (
+    FieldRef,
+    Spec,
+    TemplateFailure,
+    compile_spec,
+    evaluate,
+    evaluate_condition,
+)
+from listingsync.schema.issues import Issue, Severity
+
+__all__ = [
+    "OFFER_ATTRIBUTES",
+    "ListingBuilder",
+    "MappingConfigError",
+    "SchemaProvider",
+    "raw_schema",
+]
+
+#: Attributes that are sales terms: never sent for vendors (product data only) or parents.
+OFFER_ATTRIBUTES = frozenset({"purchasable_offer", "fulfillment_availability"})
+_IMAGE_SLOTS = ("main_product_image_locator", *(f"other_product_image_locator_{i}" for i in range(1, 9)))
+_ID_FIELDS = ("ean", "upc", "gtin", "barcode", "ean13", "gtin13", "isbn")
+_PRICE_FIELDS = ("price", "our_price", "sale_price", "selling_price")
+_QUANTITY_FIELDS = ("quantity", "stock", "qty", "inventory", "available")
+_HANDLING_FIELDS = ("handling_time", "lead_time", "handling_days", "lead_time_to_ship_max_days")
+_COST_FIELDS = ("cost_price", "cost")
+_THEME_FIELDS = ("variation_theme", "theme")
+
+
+class SchemaProvider(Protocol):
+    def __call__(self, product_type: str, marketplace_id: str, requirements: Requirements) -> Any: ...
+
+
+class MappingConfigError(ListingSyncError):
+    """The ``listings:`` section cannot work with the product type schemas (e.g. an unknown attribute)."""
+
+
+def raw_schema(schema: Any) -> Mapping[str, Any]:
+    """The JSON schema dict of what a schema provider returned (a dict or a ``ProductTypeSchema``)."""
+    if isinstance(schema, Mapping):
+        return schema
+    for name in ("raw", "schema", "raw_schema", "document"):
+        value = getattr(schema, name, None)
+        if isinstance(value, Mapping):
+            return value
+    raise TypeError(f"not a product type schema: {type(schema).__name__}")
+
+
+def _defs_default(schema: Mapping[str, Any], name: str) -> str | None:
+    node = (schema.get("$defs") or {}).get(name) or {}
+    default = node.get("default")
+    return str(default) if default else None
+
+
+class _SchemaInfo:
+    """What the builder reads from one schema, computed once."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.properties: Mapping[str, Any] = schema.get("properties") or {}
+        self.language_tag = _defs_default(schema, "language_tag")
+        self.marketplace_id = _defs_default(schema, "marketplace_id")
+        theme = self.properties.get("variation_theme") or {}
+        name_node = ((theme.get("items") or {}).get("properties") or {}).get("name") or {}
+        self.themes, _ = enum_values(name_node)
+
+
+class ListingBuilder:
+    """Builds listings for ``config.account.marketplaces`` from catalogue records.
+
+    ``schemas(product_type, marketplace_id, requirements)`` returns the product type schema (a
+    ``ProductTypeSchema`` or the raw dict) without network access, e.g. ``SchemaStore.get_cached``.
+    """
+
+    def __init__(self, config: Config, schemas: SchemaProvider | Callable[..., Any]) -> None:
+        self.config = config
+        self.listings = config.listings
+        self.account = config.account
+        self._schemas = schemas
+        #: Field names the catalogue has (set by the pipeline): absent from a record they are "".
+        self.known_fields: set[str] = set()
+        self._schema_cache: dict[tuple[str, str, Requirements], _SchemaInfo | ListingSyncError] = {}
+        self.marketplaces = [mp.by_id(m) for m in config.account.marketplaces]
+        lc = self.listings
+        self._base = {k: compile_spec(v) for k, v in lc.attributes.items()}
+        self._by_type = {
+            t: {k: compile_spec(v) for k, v in o.attributes.items()} for t, o in lc.product_types.items()
+        }
+        self._by_marketplace = {
+            m: {k: compile_spec(v) for k, v in o.attributes.items()} for m, o in lc.marketplaces.items()
+        }
+        self._offer = {
+            "price": _optional_spec(lc.offer.price),
+            "quantity": _optional_spec(lc.offer.quantity),
+            "handling_time": _optional_spec(lc.offer.handling_time),
+            "cost_price": _optional_spec(lc.offer.cost_price),
+        }
+        self._identifier = _optional_spec(lc.identifier.field)
+        self._swatch = _optional_spec(lc.images.swatch)
+        self._theme = _optional_spec(lc.variations.theme)
+
+    # -- schemas -------------------------------------------------------------------------------
+
+    def schema_info(self, product_type: str, marketplace_id: str, requirements: Requirements) -> _SchemaInfo:
+        key = (product_type, marketplace_id, requirements)
+        found = self._schema_cache.get(key)
+        if found is None:
+            try:
+                found = _SchemaInfo(raw_schema(self._schemas(product_type, marketplace_id, requirements)))
+            except ListingSyncError as exc:
+                found = exc
+            except Exception as exc:  # a provider's own failure is reported per listing
+                found = ListingSyncError(
+                    f"no {product_type} schema for {mp.by_id(marketplace_id).country} "
+                    f"({requirements.value}): {exc}",
+                    fix="run 'listingsync validate' online once so the schema is downloaded and cached",
+                )
+            self._schema_cache[key] = found
+        if isinstance(found, ListingSyncError):
+            raise found
+        return found
+
+    def requirements_for(self, *, is_parent: bool) -> Requirements:
+        """Vendors send product data only; a seller's variation parent carries no offer."""
+        if self.account.is_vendor or is_parent:
+            return Requirements.LISTING_PRODUCT_ONLY
+        return Requirements.LISTING
+
+    def check_config(self) -> None:
+        """Raise :class:`MappingConfigError` for mapped attributes no configured schema knows.
+
+        An attribute mapped for every product type must exist in at least one of them (a rule may
+        route records to a type that lacks it); one mapped under ``product_types.<TYPE>`` must exist
+        in that type. The message names the attribute and the closest schema names.
+        """
+        types = self.listings.product_type_names
+        if not types:
+            raise MappingConfigError(
+                "listings has no product_type and no rules",
+                where="listings",
+                fix="set listings.product_type (e.g. HOME) or add rules: [{when: ..., product_type: ...}]",
+            )
+        known: dict[str, set[str]] = {}
+        for product_type in {*types, *self._by_type}:
+            for marketplace in self.marketplaces:
+                try:
+                    info = self.schema_info(
+                        product_type, marketplace.marketplace_id, self.requirements_for(is_parent=False)
+                    )
+                except ListingSyncError:
+                    continue
+                known.setdefault(product_type, set()).update(info.properties)
+        if not known:
+            return
+        everything = set().union(*known.values())
+        problems: list[str] = []
+        for name in self._base:
+            if name not in everything:
+                problems.append(_unknown(name, "listings.attributes", everything, sorted(known)))
+        for product_type, specs in self._by_type.items():
+            names = known.get(product_type)
+            if names is None:
+                continue
+            for name in specs:
+                if name not in names:
+                    problems.append(
+                        _unknown(
+                            name, f"listings.product_types.{product_type}.attributes", names, [product_type]
+                        )
+                    )
+        for marketplace_id, specs in self._by_marketplace.items():
+            for name in specs:
+                if name not in everything:
+                    country = mp.by_id(marketplace_id).country
+                    problems.append(
+                        _unknown(
+                            name, f"listings.marketplaces.{country}.attributes", everything, sorted(known)
+                        )
+                    )
+        if problems:
+            raise MappingConfigError(
+                "the mapping names attributes the product type schemas do not have:\n  "
+                + "\n  ".join(problems),
+                where="listings",
+                fix="rename them to the schema's attribute names ('listingsync product-types show TYPE' "
+                "lists them) or remove them",
+            )
+
+    # -- building ------------------------------------------------------------------------------
+
+    def product_type_for(self, context: Mapping[str, Any]) -> tuple[str | None, Issue | None]:
+        """The first rule whose ``when`` holds, else ``listings.product_type``."""
+        for index, rule in enumerate(self.listings.rules):
+            try:
+                if evaluate_condition(rule.when, context):
+                    return rule.product_type, None
+            except TemplateFailure as exc:
+                return None, Issue(
+                    "", Severity.ERROR, "LS-MAP-RULE", f"listings.rules[{index}] when {exc.message}"
+                )
+        if self.listings.product_type:
+            return self.listings.product_type, None
+        return None, Issue(
+            "",
+            Severity.ERROR,
+            "LS-MAP-RULE",
+            "no rule matches this record and listings.product_type (the default) is not set",
+        )
+
+    def build(
+        self,
+        product: Product,
+        *,
+        parent: Product | None = None,
+        is_parent: bool | None = None,
+    ) -> list[Listing]:
+        """One listing per marketplace. ``parent`` is a variant's parent record (for inheritance and
+        its variation theme); ``is_parent`` says the record has variants (default: it has a variation
+        theme and no parent)."""
+        listings: list[Listing] = []
+        product_type: str | None = None
+        type_issue: Issue | None = None
+        for index, marketplace in enumerate(self.marketplaces):
+            language = self._language(marketplace)
+            fallbacks = self._fallbacks(marketplace)
+            parent_ctx = (
+                record_context(parent, marketplace, language, languages=fallbacks, defaults=self.known_fields)
+                if parent is not None
+                else None
+            )
+            ctx = record_context(
+                product,
+                marketplace,
+                language,
+                languages=fallbacks,
+                parent=parent_ctx if self.listings.variations.inherit else None,
+                defaults=self.known_fields,
+            )
+            if parent_ctx is not None:
+                ctx["parent"] = parent_ctx
+            if index == 0:
+                product_type, type_issue = self.product_type_for(ctx)
+            theme = self._theme_value(ctx, parent, marketplace, language)
+            parent_flag = is_parent if is_parent is not None else (not product.is_variant and bool(theme))
+            listings.append(
+                self._build_one(product, marketplace, ctx, product_type, type_issue, parent_flag, theme)
+            )
+        return listings
+
+    def _language(self, marketplace: mp.Marketplace) -> str:
+        for requirements in (self.requirements_for(is_parent=False),):
+            for product_type in self.listings.product_type_names[:1]:
+                try:
+                    info = self.schema_info(product_type, marketplace.marketplace_id, requirements)
+                except ListingSyncError:
+                    continue
+                if info.language_tag:
+                    return info.language_tag
+        return marketplace.language_tag
+
+    def _fallbacks(self, marketplace: mp.Marketplace) -> list[str]:
+        override = self.listings.marketplaces.get(marketplace.marketplace_id)
+        out = [override.language] if override and override.language else []
+        if self.listings.fallback_language:
+            out.append(self.listings.fallback_language)
+        return out
+
+    def _theme_value(
+        self, ctx: Mapping[str, Any], parent: Product | None, marketplace: mp.Marketplace, language: str
+    ) -> str:
+        spec = self._theme or _auto_spec(ctx, _THEME_FIELDS)
+        value: Any = None
+        if spec is not None:
+            try:
+                value = evaluate(spec, ctx)
+            except TemplateFailure:
+                value = None
+        if (value is None or value == "") and parent is not None:
+            pctx = record_context(parent, marketplace, language)
+            pspec = self._theme or _auto_spec(pctx, _THEME_FIELDS)
+            if pspec is not None:
+                try:
+                    value = evaluate(pspec, pctx)
+                except TemplateFailure:
+                    value = None
+        return str(value).strip() if value not in (None, "") else ""
+
+    def _build_one(
+        self,
+        product: Product,
+        marketplace: mp.Marketplace,
+        ctx: dict[str, Any],
+        product_type: str | None,
+        type_issue: Issue | None,
+        is_parent: bool,
+        theme: str,
+    ) -> Listing:
+        requirements = self.requirements_for(is_parent=is_parent)
+        listing = Listing(
+            sku=product.sku,
+            marketplace_id=marketplace.marketplace_id,
+            product_type=product_type or "",
+            requirements=requirements,
+            attributes={},
+            parent_sku=product.parent_sku,
+            parentage="parent" if is_parent else ("child" if product.is_variant else None),
+            origin=str(product.origin),
+        )
+        issues: list[Issue] = listing.build_issues
+        if product_type is None:
+            if type_issue is not None:
+                issues.append(type_issue)
+            return listing
+        try:
+            info = self.schema_info(product_type, marketplace.marketplace_id, requirements)
+        except ListingSyncError as exc:
+            issues.append(Issue("", Severity.ERROR, "LS-MAP-SCHEMA", str(exc)))
+            return listing
+        shape_ctx = ShapeContext(
+            marketplace_id=marketplace.marketplace_id,
+            language_tag=str(ctx["language_tag"]),
+            currency=marketplace.currency,
+            units=self.listings.units,
+        )
+        specs: dict[str, Spec | None] = {}
+        specs.update(self._base)
+        specs.update(self._by_type.get(product_type, {}))
+        specs.update(self._by_marketplace.get(marketplace.marketplace_id, {}))
+        values: dict[str, Any] = {}
+        for name, spec in specs.items():
+            if spec is None or name not in info.properties:
+                continue  # unknown names are reported once by check_config, not per record
+            if name in OFFER_ATTRIBUTES and (self.account.is_vendor or is_parent):
+                if self.account.is_vendor:
+                    issues.append(
+                        Issue(
+                            f"/{name}",
+                            Severity.WARNING,
+                            "LS-MAP-VENDOR-OFFER",
+                            f"{name} is a seller offer attribute; vendor listings carry product data "
+                            "only, so it is not sent (remove it from the mapping)",
+                        )
+                    )
+                continue
+            try:
+                values[name] = evaluate(spec, ctx)
+            except TemplateFailure as exc:
+                issues.append(
+                    Issue(
+                        f"/{name}",
+                        Severity.ERROR,
+                        "LS-MAP-TEMPLATE",
+                        f"SKU {product.sku}: attribute {name}: {exc.message}",
+                    )
+                )
+        self._automatic(product, ctx, info, values, issues, is_parent, theme)
+        for name, value in values.items():
+            entries, shape_issues = shape_attribute(name, info.properties[name], value, shape_ctx)
+            issues.extend(shape_issues)
+            if entries:
+                listing.attributes[name] = entries
+        if (
+            "condition_type" in info.properties
+            and "condition_type" not in listing.attributes
+            and not is_parent
+            and not self.account.is_vendor
+            and self.listings.offer.enabled
+        ):
+            entries, _ = shape_attribute(
+                "condition_type", info.properties["condition_type"], self.listings.offer.condition, shape_ctx
+            )
+            if entries:
+                listing.attributes["condition_type"] = entries
+        return listing
+
+    def _automatic(
+        self,
+        product: Product,
+        ctx: dict[str, Any],
+        info: _SchemaInfo,
+        values: dict[str, Any],
+        issues: list[Issue],
+        is_parent: bool,
+        theme: str,
+    ) -> None:
+        props = info.properties
+
+        def wants(name: str) -> bool:
+            return name in props and name not in values
+
+        # Images: the record's ordered images; the first is the main image.
+        if self.listings.images.enabled:
+            images = [u for u in ctx.get("images") or [] if isinstance(u, str) and u.strip()]
+            for slot, url in zip(_IMAGE_SLOTS, images, strict=False):
+                if wants(slot):
+                    values[slot] = url
+            if len(images) > len(_IMAGE_SLOTS):
+                issues.append(
+                    Issue(
+                        "/other_product_image_locator_8",
+                        Severity.WARNING,
+                        "LS-MAP-IMAGES",
+                        f"{len(images)} images: Amazon takes a main image and 8 others, "
+                        f"{len(images) - len(_IMAGE_SLOTS)} are not sent",
+                    )
+                )
+            if self._swatch is not None and wants("swatch_product_image_locator"):
+                values["swatch_product_image_locator"] = self._eval(
+                    self._swatch, ctx, "swatch", product, issues
+                )
+
+        # Variations.
+        if is_parent or product.is_variant:
+            if wants("parentage_level"):
+                values["parentage_level"] = "parent" if is_parent else "child"
+            if wants("child_parent_sku_relationship"):
+                relation: dict[str, Any] = {"child_relationship_type": "variation"}
+                if product.is_variant:
+                    relation["parent_sku"] = product.parent_sku
+                values["child_parent_sku_relationship"] = relation
+            if theme and wants("variation_theme"):
+                values["variation_theme"] = {"name": _match_theme(theme, info.themes)}
+
+        # Barcode, or the exemption; parents have none (they are not sold themselves).
+        if not is_parent and wants("externally_assigned_product_identifier"):
+            spec = self._identifier or _auto_spec(ctx, _ID_FIELDS)
+            code = self._eval(spec, ctx, "identifier", product, issues) if spec is not None else None
+            code_text = _barcode_text(code)
+            if code_text:
+                kind, problem = _classify_barcode(code_text, self.listings.identifier.type)
+                if problem:
+                    issues.append(
+                        Issue(
+                            "/externally_assigned_product_identifier/0/value",
+                            Severity.ERROR,
+                            "LS-MAP-BARCODE",
+                            f"SKU {product.sku}: barcode {code_text!r} {problem}",
+                        )
+                    )
+                values["externally_assigned_product_identifier"] = {"type": kind, "value": code_text}
+            elif (
+                self.listings.identifier.exemption
+                and wants("supplier_declared_has_product_identifier_exemption")
+                and "merchant_suggested_asin" not in values
+            ):
+                values["supplier_declared_has_product_identifier_exemption"] = True
+
+        # Sales terms: seller offers; vendors get the cost price where the schema has it.
+        if is_parent or not self.listings.offer.enabled:
+            return
+        if self.account.is_vendor:
+            if wants("cost_price"):
+                spec = self._offer["cost_price"] or _auto_spec(ctx, _COST_FIELDS)
+                if spec is not None:
+                    values["cost_price"] = self._eval(spec, ctx, "cost_price", product, issues)
+            return
+        price_spec = self._offer["price"] or _auto_spec(ctx, _PRICE_FIELDS)
+        if price_spec is not None and wants("purchasable_offer"):
+            price = self._eval(price_spec, ctx, "price", product, issues)
+            if price not in (None, ""):
+                values["purchasable_offer"] = {"our_price": {"schedule": {"value_with_tax": price}}}
+        if wants("fulfillment_availability"):
+            qty_spec = self._offer["quantity"] or _auto_spec(ctx, _QUANTITY_FIELDS)
+            days_spec = self._offer["handling_time"] or _auto_spec(ctx, _HANDLING_FIELDS)
+            quantity = self._eval(qty_spec, ctx, "quantity", product, issues) if qty_spec else None
+            days = self._eval(days_spec, ctx, "handling_time", product, issues) if days_spec else None
+            if quantity not in (None, "") or days not in (None, ""):
+                availability: dict[str, Any] = {
+                    "fulfillment_channel_code": self.listings.offer.fulfillment_channel
+                }
+                if quantity not in (None, ""):
+                    availability["quantity"] = quantity
+                if days not in (None, ""):
+                    availability["lead_time_to_ship_max_days"] = days
+                values["fulfillment_availability"] = availability
+
+    def _eval(
+        self, spec: Spec, ctx: Mapping[str, Any], what: str, product: Product, issues: list[Issue]
+    ) -> Any:
+        try:
+            return evaluate(spec, ctx)
+        except TemplateFailure as exc:
+            issues.append(
+                Issue("", Severity.ERROR, "LS-MAP-TEMPLATE", f"SKU {product.sku}: {what}: {exc.message}")
+            )
+            return None
+
+
+def _optional_spec(value: Any) -> Spec | None:
+    return compile_spec(value) if value is not None else None
+
+
+def _auto_spec(ctx: Mapping[str, Any], names: Iterable[str]) -> Spec | None:
+    """A field reference to the first of ``names`` the record has (case-insensitively)."""
+    lowered = {k.casefold(): k for k in ctx if isinstance(k, str)}
+    for name in names:
+        if name in lowered:
+            return FieldRef(lowered[name])
+    return None
+
+
+def _unknown(name: str, where: str, names: Iterable[str], types: list[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f"{where}.{name}: not an attribute of {', '.join(types)}{hint}"
+
+
+def _match_theme(value: str, themes: list[Any]) -> str:
+    """A user's theme (``size/color``, ``Color``) as the schema spells it (``SIZE_NAME/COLOR_NAME``)."""
+    if not themes or value in themes:
+        return value
+    wanted = value.strip().upper().replace(" ", "_").replace("-", "_")
+    names = [str(t) for t in themes]
+    if wanted in names:
+        return wanted
+    parts = wanted.split("/")
+    suffixed = "/".join(p if p.endswith("_NAME") else f"{p}_NAME" for p in parts)
+    if suffixed in names:
+        return suffixed
+    return value
+
+
+def _barcode_text(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, float) and value.is_integer():  # a spreadsheet's number cell
+        return str(int(value))
+    return str(value).strip().replace(" ", "").replace("-", "")
+
+
+def _gs1_check_digit_ok(code: str) -> bool:
+    digits = [int(c) for c in code]
+    total = sum(d * (3 if i % 2 else 1) for i, d in enumerate(reversed(digits[:-1]), start=1))
+    return (10 - total % 10) % 10 == digits[-1]
+
+
+def _classify_barcode(code: str, configured: str) -> tuple[str, str | None]:
+    """The identifier type for ``code`` and a problem description (None when it is well formed)."""
+    kind = configured
+    if configured == "auto":
+        kind = {8: "ean", 12: "upc", 13: "ean", 14: "gtin"}.get(len(code), "ean")
+    if not code.isdigit():
+        return kind, "is not all digits (an EAN has 8 or 13, a UPC 12, a GTIN 14)"
+    expected = {"ean": (8, 13), "upc": (12,), "gtin": (8, 12, 13, 14), "jan": (8, 13), "isbn": (10, 13)}
+    if len(code) not in expected.get(kind, (len(code),)):
+        lengths = " or ".join(str(n) for n in expected[kind])
+        return kind, f"has {len(code)} digits; a {kind.upper()} has {lengths}"
+    if kind != "isbn" and not _gs1_check_digit_ok(code):
+        return kind, "has a wrong check digit (the last digit does not match the others): check for a typo"
+    return kind, None

@@ -1,0 +1,87 @@
+"""What a template sees: a record's fields, with per-language fields resolved to one language.
+
+``title`` in a template is the record's ``localized["title"]`` value for the marketplace's language
+(``fr_FR`` matches a source key ``fr_FR``, ``fr-FR`` or ``fr``), or the plain field ``title`` when the
+record has no localized one. Besides the record's own fields a template sees ``sku``, ``parent_sku``,
+``category`` (the last category of the path, unless the record has a ``category`` field),
+``category_path``, ``images``, ``marketplace`` (country code), ``marketplace_id``, ``language_tag``,
+``currency``, and for a variant ``parent`` (its parent's context).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from listingsync.amazon.marketplaces import Marketplace
+from listingsync.catalog.model import Product
+
+__all__ = ["pick_language", "record_context"]
+
+
+def _norm(tag: str) -> str:
+    return tag.strip().replace("-", "_").casefold()
+
+
+def pick_language(values: Mapping[str, Any], languages: Iterable[str]) -> tuple[bool, Any]:
+    """The value for the first of ``languages`` the record has (exact tag, then language part)."""
+    by_norm = {_norm(k): v for k, v in values.items()}
+    for lang in languages:
+        tag = _norm(lang)
+        for key in (tag, tag.split("_", 1)[0]):
+            value = by_norm.get(key)
+            if value is not None and value != "":
+                return True, value
+        base = tag.split("_", 1)[0]
+        for key, value in by_norm.items():
+            if key.split("_", 1)[0] == base and value is not None and value != "":
+                return True, value
+    return False, None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def record_context(
+    product: Product,
+    marketplace: Marketplace,
+    language_tag: str,
+    *,
+    languages: Iterable[str] = (),
+    parent: Mapping[str, Any] | None = None,
+    defaults: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The template context of ``product`` in ``marketplace``; ``parent``'s values fill empty fields.
+
+    ``defaults`` are field names the catalogue has elsewhere: absent here, they are "" (an empty cell),
+    so only a name no record has makes a template fail.
+    """
+    wanted = [language_tag, *languages]
+    ctx: dict[str, Any] = dict.fromkeys(defaults, "")
+    if parent is not None:
+        ctx.update({k: v for k, v in parent.items() if k != "parent"})
+    for key, value in product.fields.items():
+        if not _empty(value) or key not in ctx:
+            ctx[key] = value
+    for key, per_language in product.localized.items():
+        found, value = pick_language(per_language, wanted)
+        if found:
+            ctx[key] = value
+        elif key not in ctx or _empty(ctx[key]):
+            ctx[key] = ""
+    if "category" not in ctx or _empty(ctx.get("category")):
+        ctx["category"] = product.category_path[-1] if product.category_path else ctx.get("category", "")
+    ctx.update(
+        sku=product.sku,
+        parent_sku=product.parent_sku,
+        category_path=list(product.category_path),
+        images=list(product.images) or list((parent or {}).get("images") or []),
+        marketplace=marketplace.country,
+        marketplace_id=marketplace.marketplace_id,
+        language_tag=language_tag,
+        currency=marketplace.currency,
+    )
+    if parent is not None:
+        ctx["parent"] = dict(parent)
+    return ctx

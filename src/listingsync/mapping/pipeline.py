@@ -1,0 +1,226 @@
+"""Catalogue → listings → issues, per SKU: what ``preview``, ``validate`` and the sync engine run.
+
+    pipeline = MappingPipeline(config, schemas=store.get_cached)   # or BundledSchemas()
+    for result in pipeline.run(source.records()):
+        result.sku, result.listings   # ListingResult(listing, issues) per marketplace
+
+Records are read first (parents must be known before their variants are built, and variants inherit
+their parent's fields), then built and validated in order: parents before their children, so the
+results can be sent in the order Amazon needs. Catalogue problems pass through as results of their
+own; a record that fails to build carries issues and never stops the others. No network is used:
+the schemas come from the provider (see :mod:`listingsync.mapping.schemas`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from listingsync.catalog.model import CatalogProblem, Product
+from listingsync.config import Config
+from listingsync.mapping.builder import ListingBuilder, SchemaProvider, raw_schema
+from listingsync.mapping.listing import Listing
+from listingsync.schema.issues import Issue, Severity
+
+__all__ = [
+    "IssueSource",
+    "ListingResult",
+    "MappingPipeline",
+    "ProductResult",
+    "field_names",
+    "parents_first",
+]
+
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_LANG_SUFFIX = re.compile(r"^(.+?)(?:[_.-][A-Za-z]{2}(?:[_-][A-Za-z]{2})?|\s*\[[A-Za-z_-]+\])$")
+
+T = TypeVar("T")
+
+
+class IssueSource(Protocol):
+    def issues(self, attributes: Mapping[str, Any]) -> list[Issue]: ...
+
+
+@dataclass(slots=True)
+class ListingResult:
+    """One listing and every issue found for it: the builder's first, then the schema's."""
+
+    listing: Listing
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(slots=True)
+class ProductResult:
+    """One catalogue record (or a problem reading one) and its listings, one per marketplace."""
+
+    sku: str
+    origin: str
+    product: Product | None = None
+    listings: list[ListingResult] = field(default_factory=list)
+    problem: CatalogProblem | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.product is not None and self.product.is_deleted
+
+    @property
+    def issues(self) -> list[Issue]:
+        return [i for r in self.listings for i in r.issues]
+
+    @property
+    def ok(self) -> bool:
+        problem_is_error = self.problem is not None and self.problem.severity == "error"
+        return not problem_is_error and all(r.ok for r in self.listings)
+
+    @property
+    def worst(self) -> str:
+        """``ERROR``, ``WARNING``, ``INFO`` or ``OK``: the most severe thing about this record."""
+        if self.problem is not None and self.problem.severity == "error":
+            return "ERROR"
+        severities = {i.severity for i in self.issues}
+        for level in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+            if level in severities:
+                return level.value
+        return "WARNING" if self.problem is not None else "OK"
+
+
+def parents_first(items: Iterable[T], sku: Callable[[T], str], parent: Callable[[T], str | None]) -> list[T]:
+    """``items`` in their order, except that each one whose parent is among them comes after it.
+
+    Used for products and for listings (``parents_first(listings, lambda l: l.sku, lambda l:
+    l.parent_sku)``): Amazon needs a variation parent before its children. Cycles cannot hang it.
+    """
+    items = list(items)
+    by_sku: dict[str, list[T]] = {}
+    for item in items:
+        by_sku.setdefault(sku(item), []).append(item)
+    out: list[T] = []
+    done: set[int] = set()
+    visiting: set[str] = set()
+
+    def emit(item: T) -> None:
+        if id(item) in done:
+            return
+        parent_sku = parent(item)
+        if parent_sku and parent_sku in by_sku and parent_sku not in visiting:
+            visiting.add(parent_sku)
+            for p in by_sku[parent_sku]:
+                emit(p)
+            visiting.discard(parent_sku)
+        if id(item) not in done:
+            done.add(id(item))
+            out.append(item)
+
+    for item in items:
+        emit(item)
+    return out
+
+
+def field_names(products: Iterable[Product], columns: Iterable[str] = ()) -> set[str]:
+    """Field names the catalogue has anywhere (so an empty cell is "" in a template, not missing)."""
+    names: set[str] = set()
+    for column in columns:
+        names.add(column)
+        match = _LANG_SUFFIX.match(column)
+        if match:
+            names.add(match.group(1))
+    for product in products:
+        names.update(product.fields)
+        names.update(product.localized)
+    return names
+
+
+def _sort_key(issue: Issue) -> tuple[int, str]:
+    return (_SEVERITY_ORDER.get(issue.severity, 3), issue.path)
+
+
+class MappingPipeline:
+    """Builds and validates every record of a catalogue for every configured marketplace."""
+
+    def __init__(
+        self,
+        config: Config,
+        schemas: SchemaProvider | Callable[..., Any],
+        *,
+        validate: bool = True,
+        validator_for: Callable[[Any], IssueSource] | None = None,
+    ) -> None:
+        self.config = config
+        self.schemas = schemas
+        self.builder = ListingBuilder(config, schemas)
+        self.validate = validate
+        self._validator_for = validator_for or _default_validator
+        self._validators: dict[tuple[str, str, Any], IssueSource] = {}
+
+    def check(self) -> None:
+        """Raise :class:`~listingsync.mapping.builder.MappingConfigError` for a mapping that cannot
+        work (unknown attribute names, no product type)."""
+        self.builder.check_config()
+
+    def run(
+        self, records: Iterable[Product | CatalogProblem], *, columns: Iterable[str] = ()
+    ) -> Iterator[ProductResult]:
+        """A result per record, parents before their variants; catalogue problems included."""
+        products: list[Product] = []
+        for record in records:
+            if isinstance(record, CatalogProblem):
+                yield ProductResult(sku=record.sku or "", origin=str(record.origin), problem=record)
+            else:
+                products.append(record)
+        self.builder.known_fields = field_names(products, columns)
+        by_sku = {p.sku: p for p in products}
+        parents = {p.parent_sku for p in products if p.parent_sku and p.parent_sku in by_sku}
+        for product in parents_first(products, lambda p: p.sku, lambda p: p.parent_sku):
+            yield self.result(
+                product,
+                parent=by_sku.get(product.parent_sku) if product.parent_sku else None,
+                is_parent=product.sku in parents or None,
+            )
+
+    def result(
+        self, product: Product, *, parent: Product | None = None, is_parent: bool | None = None
+    ) -> ProductResult:
+        """Build and validate one record (``preview`` uses this directly)."""
+        out = ProductResult(sku=product.sku, origin=str(product.origin), product=product)
+        if product.is_deleted:
+            return out
+        for listing in self.builder.build(product, parent=parent, is_parent=is_parent):
+            issues = list(listing.build_issues)
+            if self.validate and listing.product_type and not _has_schema_issue(issues):
+                issues.extend(self.validation_issues(listing))
+            issues.sort(key=_sort_key)
+            out.listings.append(ListingResult(listing, issues))
+        return out
+
+    def validation_issues(self, listing: Listing) -> list[Issue]:
+        schema = self.schemas(listing.product_type, listing.marketplace_id, listing.requirements)
+        key = (listing.product_type, listing.marketplace_id, listing.requirements)
+        validator = self._validators.get(key)
+        if validator is None:
+            validator = self._validator_for(schema)
+            self._validators[key] = validator
+        return list(validator.issues(listing.attributes))
+
+
+def _has_schema_issue(issues: list[Issue]) -> bool:
+    return any(i.code in {"LS-MAP-SCHEMA", "LS-MAP-RULE"} for i in issues)
+
+
+def _default_validator(schema: Any) -> IssueSource:
+    """The schema's own compiled validator (``ProductTypeSchema.validator``) or the fast validator."""
+    own = getattr(schema, "validator", None)
+    if own is not None and hasattr(own, "issues"):
+        return own  # type: ignore[no-any-return]
+    from listingsync.schema.validator import Validator
+
+    return Validator(dict(raw_schema(schema)))

@@ -1,0 +1,321 @@
+"""The shape builder: plain values → Amazon's attribute structures, read from the product type schema.
+
+A user writes ``list_price: "{{ price }}"``; the schema says ``list_price`` is an array of objects with
+``value`` (number), ``currency`` and ``marketplace_id``. The builder walks the property's schema:
+arrays take one entry per value (a list of bullet points → several entries), objects get their value
+key filled (``value``, ``value_with_tax``, ``media_location``, ``name`` …, or the nested path
+``our_price → schedule → value_with_tax``) and their context keys (``marketplace_id``,
+``language_tag``, ``currency``, ``unit``, ``audience``) from the marketplace, and scalars are converted
+to the schema's type (numbers, integers, booleans; enum values matched case-insensitively or by their
+label). Problems become :class:`~listingsync.schema.issues.Issue` values, never exceptions.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from listingsync.schema.issues import Issue, Severity
+
+__all__ = [
+    "UNITS",
+    "ShapeContext",
+    "convert_unit",
+    "enum_values",
+    "shape_attribute",
+]
+
+#: Keys that hold an entry's value, in the order they are tried.
+VALUE_KEYS = ("value", "value_with_tax", "media_location", "name", "our_price", "schedule")
+#: Keys the builder fills from the marketplace and settings, never from the record.
+CONTEXT_KEYS = frozenset({"marketplace_id", "language_tag", "currency", "unit", "audience"})
+
+#: unit → (dimension, size in the dimension's base unit); for converting the catalogue's units.
+UNITS: dict[str, tuple[str, float]] = {
+    "milligrams": ("weight", 0.001),
+    "grams": ("weight", 1.0),
+    "kilograms": ("weight", 1000.0),
+    "ounces": ("weight", 28.349523125),
+    "pounds": ("weight", 453.59237),
+    "millimeters": ("length", 0.1),
+    "centimeters": ("length", 1.0),
+    "decimeters": ("length", 10.0),
+    "meters": ("length", 100.0),
+    "inches": ("length", 2.54),
+    "feet": ("length", 30.48),
+    "yards": ("length", 91.44),
+    "milliliters": ("volume", 1.0),
+    "centiliters": ("volume", 10.0),
+    "liters": ("volume", 1000.0),
+    "fluid_ounces": ("volume", 29.5735295625),
+    "gallons": ("volume", 3785.411784),
+    "cubic_centimeters": ("volume", 1.0),
+    "watts": ("power", 1.0),
+    "kilowatts": ("power", 1000.0),
+    "volts": ("voltage", 1.0),
+}
+
+_TRUE = {"true", "yes", "y", "1", "oui", "ja", "si", "sí", "x", "on"}
+_FALSE = {"false", "no", "n", "0", "non", "nein", "off"}
+
+
+@dataclass(slots=True)
+class ShapeContext:
+    """What the builder fills in for one marketplace."""
+
+    marketplace_id: str
+    language_tag: str
+    currency: str
+    #: The catalogue's units by dimension (``{"weight": "kilograms"}``).
+    units: Mapping[str, str] = field(default_factory=dict)
+
+
+class _Skip:
+    """No value: the entry or attribute is left out."""
+
+
+_SKIP = _Skip()
+
+
+def enum_values(node: Mapping[str, Any]) -> tuple[list[Any], list[str]]:
+    """Allowed values and their labels of a scalar schema node (``enum`` or an ``anyOf`` branch)."""
+    if "enum" in node:
+        return list(node["enum"]), list(node.get("enumNames") or [])
+    for branch in node.get("anyOf", ()):
+        if isinstance(branch, Mapping) and "enum" in branch:
+            return list(branch["enum"]), list(branch.get("enumNames") or [])
+    return [], []
+
+
+def convert_unit(value: float, source: str, target: str) -> float | None:
+    """``value`` in ``source`` units expressed in ``target``; None when they are not comparable."""
+    a, b = UNITS.get(source), UNITS.get(target)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    return round(value * a[1] / b[1], 4)
+
+
+class _Shaper:
+    def __init__(self, attribute: str, ctx: ShapeContext) -> None:
+        self.attribute = attribute
+        self.ctx = ctx
+        self.issues: list[Issue] = []
+
+    def issue(self, path: str, code: str, message: str, severity: Severity = Severity.ERROR) -> None:
+        self.issues.append(Issue(path, severity, code, message))
+
+    def shape(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
+        if _is_empty(value):
+            return _SKIP
+        kind = node.get("type")
+        if kind == "array":
+            items = node.get("items") or {}
+            values = value if isinstance(value, list | tuple) else [value]
+            out: list[Any] = []
+            for item in values:
+                shaped = self.shape(items, item, f"{path}/{len(out)}")
+                if not isinstance(shaped, _Skip):
+                    out.append(shaped)
+            return out if out else _SKIP
+        if kind == "object":
+            return self.shape_object(node, value, path)
+        return self.scalar(node, value, path)
+
+    def shape_object(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
+        props: Mapping[str, Any] = node.get("properties") or {}
+        obj: dict[str, Any] = {}
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                if key not in props:
+                    close = difflib.get_close_matches(key, list(props), n=3, cutoff=0.5)
+                    hint = f"; did you mean {', '.join(close)}?" if close else f"; it has {', '.join(props)}"
+                    self.issue(
+                        f"{path}/{key}",
+                        "LS-MAP-STRUCTURE",
+                        f"{self.attribute} has no sub-property {key!r}{hint}",
+                    )
+                    continue
+                shaped = self.shape(props[key], sub, f"{path}/{key}")
+                if not isinstance(shaped, _Skip):
+                    obj[key] = shaped
+        else:
+            key = _value_key(props)
+            if key is None:
+                parts = ", ".join(k for k in props if k not in CONTEXT_KEYS)
+                self.issue(
+                    path,
+                    "LS-MAP-STRUCTURE",
+                    f"{self.attribute} is a structure, not a single value: map it as "
+                    f"{{{parts}}} with a value for each part",
+                )
+                return _SKIP
+            shaped = self.shape(props[key], value, f"{path}/{key}")
+            if isinstance(shaped, _Skip):
+                return _SKIP
+            obj[key] = shaped
+        if not obj:
+            return _SKIP
+        self.fill_context(obj, node, props, path)
+        return obj
+
+    def fill_context(
+        self, obj: dict[str, Any], node: Mapping[str, Any], props: Mapping[str, Any], path: str
+    ) -> None:
+        ctx = self.ctx
+        if "marketplace_id" in props and "marketplace_id" not in obj:
+            obj["marketplace_id"] = ctx.marketplace_id
+        if "language_tag" in props and "language_tag" not in obj:
+            obj["language_tag"] = ctx.language_tag
+        if "currency" in props and "currency" not in obj:
+            # A currency the schema does not allow is left to the validator to report (once).
+            obj["currency"] = ctx.currency
+        if "audience" in props and "audience" not in obj:
+            obj["audience"] = props["audience"].get("default", "ALL")
+        if "unit" in props and "unit" not in obj and "value" in obj:
+            self.fill_unit(obj, props["unit"], path)
+        for key in node.get("required") or ():
+            sub = props.get(key)
+            if key not in obj and isinstance(sub, Mapping) and "default" in sub:
+                obj[key] = sub["default"]
+
+    def fill_unit(self, obj: dict[str, Any], unit_node: Mapping[str, Any], path: str) -> None:
+        allowed, _ = enum_values(unit_node)
+        allowed_units = [str(u) for u in allowed]
+        dimension = next((UNITS[u][0] for u in allowed_units if u in UNITS), None)
+        source = self.ctx.units.get(dimension) if dimension else None
+        if source is None and len(allowed_units) != 1:
+            # a catalogue unit given for another spelling (``kg``) is not guessed: say what to set.
+            key = dimension or "<dimension>"
+            self.issue(
+                f"{path}/unit",
+                "LS-MAP-UNIT",
+                f"{self.attribute} needs a unit: set listings.units.{key} to the catalogue's unit "
+                f"(one of {', '.join(allowed_units) or 'the schema units'}), or map "
+                f"{{value: ..., unit: ...}} explicitly",
+            )
+            return
+        if source is None or source in allowed_units:
+            obj["unit"] = source or allowed_units[0]
+            return
+        number = obj.get("value")
+        for target in allowed_units:
+            converted = convert_unit(number, source, target) if isinstance(number, int | float) else None
+            if converted is not None:
+                obj["value"] = converted
+                obj["unit"] = target
+                return
+        self.issue(
+            f"{path}/unit",
+            "LS-MAP-UNIT",
+            f"{self.attribute}: the catalogue's unit {source!r} cannot be converted to one this schema "
+            f"accepts ({', '.join(allowed_units)})",
+        )
+
+    def scalar(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
+        kind = node.get("type", "string")
+        if isinstance(value, Mapping | list | tuple):
+            self.issue(path, "LS-MAP-TYPE", f"expected a single {kind} here, got {_show(value)}")
+            return _SKIP
+        if kind == "number":
+            number = _to_decimal(value)
+            if number is None:
+                self.issue(path, "LS-MAP-TYPE", f"{_show(value)} is not a number")
+                return _SKIP
+            return int(number) if number == number.to_integral_value() else float(number)
+        if kind == "integer":
+            number = _to_decimal(value)
+            if number is None or number != number.to_integral_value():
+                self.issue(path, "LS-MAP-TYPE", f"{_show(value)} is not a whole number")
+                return _SKIP
+            return int(number)
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            self.issue(path, "LS-MAP-TYPE", f"{_show(value)} is not a yes/no value (use true or false)")
+            return _SKIP
+        text = _to_text(value)
+        if not text:
+            return _SKIP
+        return _match_enum(node, text)
+
+
+def _value_key(props: Mapping[str, Any]) -> str | None:
+    for key in VALUE_KEYS:
+        if key in props:
+            return key
+    others = [k for k in props if k not in CONTEXT_KEYS]
+    return others[0] if len(others) == 1 else None
+
+
+def _match_enum(node: Mapping[str, Any], text: str) -> str:
+    """The enum value ``text`` means: exact, case-insensitive, or by its label (``China`` → ``CN``)."""
+    allowed, labels = enum_values(node)
+    if not allowed or text in allowed:
+        return text
+    folded = text.casefold()
+    for value in allowed:
+        if str(value).casefold() == folded:
+            return str(value)
+    for value, label in zip(allowed, labels, strict=False):
+        if str(label).casefold() == folded:
+            return str(value)
+    snake = folded.replace(" ", "_").replace("-", "_")
+    for value in allowed:
+        if str(value).casefold() == snake:
+            return str(value)
+    return text
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # 9,90 (a European decimal comma)
+    elif "," in text:
+        text = text.replace(",", "")  # 1,299.00 (a thousands separator)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def shape_attribute(
+    name: str, prop_schema: Mapping[str, Any], value: Any, ctx: ShapeContext
+) -> tuple[list[Any] | None, list[Issue]]:
+    """Amazon's entries for attribute ``name`` from a plain ``value``; None when nothing is left."""
+    shaper = _Shaper(name, ctx)
+    shaped = shaper.shape(prop_schema, value, f"/{name}")
+    if isinstance(shaped, _Skip):
+        return None, shaper.issues
+    if not isinstance(shaped, list):  # a non-array top-level property (not seen in Amazon's schemas)
+        shaped = [shaped]
+    return shaped, shaper.issues

@@ -1,0 +1,211 @@
+"""Value specs of the mapping: sandboxed Jinja2 templates, field references, lists and structures.
+
+Templates run in Jinja2's ``ImmutableSandboxedEnvironment`` (no attribute access to internals, no
+mutation of the record) with ``StrictUndefined``: a template that names a field the record does not
+have fails with :class:`TemplateFailure` naming that field, instead of silently producing "".
+Nothing here ever calls ``eval``.
+
+A template that is one ``{{ expression }}`` and nothing else is evaluated as an expression, so it keeps
+the value's type (a list of bullet points stays a list, a number stays a number); any other template
+is rendered to a string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+__all__ = [
+    "Const",
+    "Expr",
+    "FieldRef",
+    "ListSpec",
+    "Spec",
+    "StructSpec",
+    "TemplateFailure",
+    "check_expression",
+    "check_spec",
+    "compile_spec",
+    "evaluate",
+    "evaluate_condition",
+    "referenced_fields",
+]
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
+_UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+_NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class TemplateFailure(Exception):
+    """A template could not be evaluated for a record; ``field`` is the missing field if that was it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A Jinja2 template (``native``: a single expression evaluated to a typed value)."""
+
+    source: str
+    native: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpec:
+    items: tuple[Spec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StructSpec:
+    fields: tuple[tuple[str, Spec], ...]
+
+
+Spec = Const | FieldRef | Expr | ListSpec | StructSpec
+
+
+def _is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def check_expression(source: str) -> None:
+    """Raise ``ValueError`` (for the config loader) if ``source`` is not a valid expression."""
+    try:
+        _expression(source)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"{source!r} is not a valid expression: {exc.message}") from None
+
+
+def check_spec(spec: Any, name: str) -> None:
+    """Raise ``ValueError`` naming the attribute if a value spec does not compile."""
+    try:
+        compile_spec(spec)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"attribute {name!r}: template error: {exc.message} (line {exc.lineno})") from None
+    except ValueError as exc:
+        raise ValueError(f"attribute {name!r}: {exc}") from None
+
+
+def compile_spec(spec: Any) -> Spec:
+    """Turn a value spec from the config into its compiled form (templates are parsed once)."""
+    if isinstance(spec, str):
+        if not _is_template(spec):
+            return Const(spec)
+        single = _SINGLE.match(spec)
+        inner = single.group("expr") if single else ""
+        native = single is not None and "{{" not in inner and "}}" not in inner and "{%" not in spec
+        if native:
+            _expression(inner)
+        else:
+            _template(spec)
+        return Expr(inner.strip() if native else spec, native)
+    if isinstance(spec, bool | int | float) or spec is None:
+        return Const(spec)
+    if isinstance(spec, list):
+        return ListSpec(tuple(compile_spec(item) for item in spec))
+    if isinstance(spec, Mapping):
+        if set(spec) == {"field"}:
+            name = spec["field"]
+            if not isinstance(name, str) or not name:
+                raise ValueError("'field' must name a catalogue field")
+            return FieldRef(name)
+        return StructSpec(tuple((str(k), compile_spec(v)) for k, v in spec.items()))
+    raise ValueError(f"unsupported value {spec!r}: use a template string, a number, a list or a mapping")
+
+
+@lru_cache(maxsize=4096)
+def _expression(source: str) -> Any:
+    return _ENV.compile_expression(source, undefined_to_none=False)
+
+
+@lru_cache(maxsize=4096)
+def _template(source: str) -> Any:
+    return _ENV.from_string(source)
+
+
+def _failure(exc: Exception, source: str, context: Mapping[str, Any]) -> TemplateFailure:
+    if isinstance(exc, UndefinedError):
+        match = _UNDEFINED_NAME.search(str(exc))
+        field = (match.group(1) or match.group(2)) if match else None
+        known = ", ".join(sorted(k for k in context if not k.startswith("_")))
+        return TemplateFailure(
+            f"{source!r} uses {field!r}, which this record does not have (fields: {known})"
+            if field
+            else f"{source!r}: {exc}",
+            field=field,
+        )
+    if isinstance(exc, SecurityError):
+        return TemplateFailure(f"{source!r} was refused by the template sandbox: {exc}")
+    return TemplateFailure(f"{source!r} failed: {type(exc).__name__}: {exc}")
+
+
+def evaluate(spec: Spec, context: Mapping[str, Any]) -> Any:
+    """The value of ``spec`` for one record (``context``: its fields); raises :class:`TemplateFailure`."""
+    if isinstance(spec, Const):
+        return spec.value
+    if isinstance(spec, FieldRef):
+        if spec.name not in context:
+            known = ", ".join(sorted(k for k in context if not k.startswith("_")))
+            raise TemplateFailure(
+                f"field {spec.name!r} is not in this record (fields: {known})", field=spec.name
+            )
+        return context[spec.name]
+    if isinstance(spec, Expr):
+        try:
+            if spec.native:
+                value = _expression(spec.source)(**context)
+                if isinstance(value, Undefined):
+                    value._fail_with_undefined_error()  # a bare missing name: StrictUndefined's error
+                return value
+            return _template(spec.source).render(**context)
+        except Exception as exc:  # any failure of the user's template is reported, never raised on
+            raise _failure(
+                exc, spec.source if not spec.native else "{{ " + spec.source + " }}", context
+            ) from None
+    if isinstance(spec, ListSpec):
+        return [evaluate(item, context) for item in spec.items]
+    return {key: evaluate(sub, context) for key, sub in spec.fields}
+
+
+def evaluate_condition(source: str, context: Mapping[str, Any]) -> bool:
+    """A rule's ``when`` expression, sandboxed; raises :class:`TemplateFailure` naming a missing field."""
+    try:
+        value = _expression(source)(**context)
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+        return bool(value)
+    except Exception as exc:
+        raise _failure(exc, source, context) from None
+
+
+def referenced_fields(spec: Spec) -> set[str]:
+    """Names a spec reads (an over-approximation for templates: every identifier in them)."""
+    if isinstance(spec, FieldRef):
+        return {spec.name}
+    if isinstance(spec, Expr):
+        return set(_NAMES.findall(re.sub(r"'[^']*'|\"[^\"]*\"", "", spec.source)))
+    if isinstance(spec, ListSpec):
+        return set().union(*(referenced_fields(s) for s in spec.items)) if spec.items else set()
+    if isinstance(spec, StructSpec):
+        return set().union(*(referenced_fields(s) for _, s in spec.fields)) if spec.fields else set()
+    return set()
