@@ -48,7 +48,7 @@ from starlette.routing import BaseRoute, Route
 from listingsync.amazon import marketplaces as mp
 from listingsync.emulator.context import Caller, EmulatorContext, region_of
 from listingsync.emulator.errors import bad_request, json_response, not_found
-from listingsync.emulator.feed_apply import MessageOutcome, apply_message, report_item
+from listingsync.emulator.feed_apply import apply_messages, report_item
 from listingsync.emulator.feed_document import FeedDocumentError, FeedMessage, parse_feed_document
 from listingsync.emulator.feed_report import INVALID_MESSAGE_CODE, ReportBuilder, fatal_report
 from listingsync.emulator.feed_store import DOCUMENT_TTL, FEED_TTL, FeedStore, is_document_id, is_feed_id
@@ -245,6 +245,12 @@ class FeedsService:
         builder = ReportBuilder(
             seller_id, feed_id, included_data=document.included_data, api_version=document.report_api_version
         )
+        valid = [m for m in document.messages if isinstance(m, FeedMessage)]
+        outcomes = iter(
+            apply_messages(
+                self.ctx, account, valid, feed["marketplaceIds"], issue_locale=document.issue_locale
+            )
+        )
         reported: dict[str, None] = {}
         for message in document.messages:
             if not isinstance(message, FeedMessage):
@@ -258,18 +264,12 @@ class FeedsService:
                     )
                 builder.message_done(accepted=False)
                 continue
-            outcome: MessageOutcome = apply_message(
-                self.ctx,
-                account,
-                message,
-                feed["marketplaceIds"],
-                issue_locale=document.issue_locale,
-            )
+            outcome = next(outcomes)
             builder.add_api_issues(message.message_id, message.sku, outcome.issues)
             builder.message_done(accepted=outcome.accepted)
             if outcome.accepted and message.operation_type != "DELETE":
                 reported[message.sku] = None
-            else:
+            elif message.operation_type == "DELETE":
                 reported.pop(message.sku, None)
         if document.wants_items:
             for sku in reported:
@@ -279,7 +279,7 @@ class FeedsService:
                     sku,
                     feed["marketplaceIds"],
                     document.included_data,
-                    issue_locale=document.issue_locale,
+                    is_vendor=account is not None and account.is_vendor,
                 )
                 if item is not None:
                     builder.add_item(item)
