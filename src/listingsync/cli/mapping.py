@@ -1,9 +1,492 @@
-"""CLI commands of this group (filled in by the issue that owns them)."""
+"""``mapping suggest TYPE``, ``preview SKU`` and ``validate``: the mapping seen from the command line.
+
+Schemas come from the schema store: fetched through Amazon (or the emulator, as ``account.endpoint``
+says) and cached on disk; ``--offline`` answers from that cache only, ``--bundled`` from the schemas
+shipped with listingsync (HOME US/FR, PRODUCT US; other marketplaces borrow them, as the emulator does).
+Exit codes: ``preview`` 0 no issues / 1 issues / 2 unusable; ``validate`` 0 / 1 some ERROR / 2.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import difflib
+import importlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
+from rich.table import Table
+
+from listingsync.amazon import marketplaces as mp
+from listingsync.catalog import CatalogProblem, Product, open_source
+from listingsync.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    ConfigOption,
+    JsonOption,
+    config_or_exit,
+    console,
+    err_console,
+    fail,
+    print_json,
+)
+from listingsync.config import Config
+from listingsync.errors import ListingSyncError
+from listingsync.mapping import (
+    BundledSchemas,
+    Listing,
+    MappingPipeline,
+    ProductResult,
+    Requirements,
+    preload,
+    raw_schema,
+    render_suggestion,
+    suggest_attributes,
+)
+from listingsync.mapping.pipeline import field_names
+from listingsync.mapping.suggest import AUTOMATIC
+from listingsync.schema.issues import Issue
+
+__all__ = ["register", "schema_provider"]
+
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Use cached schemas only (no network).")]
+BundledOption = Annotated[
+    bool,
+    typer.Option("--bundled", help="Use the schemas bundled with listingsync (no account needed)."),
+]
+
+Provider = Callable[[str, str, Requirements], Any]
+
+
+def schema_provider(
+    config: Config, *, offline: bool = False, bundled: bool = False
+) -> tuple[Provider, list[str]]:
+    """A no-network schema provider for ``config``, after fetching what is missing (unless offline).
+
+    Returns the provider and notes worth showing the user (schemas that could not be fetched …).
+    """
+    if bundled:
+        return BundledSchemas(), []
+    try:
+        # Imported by name: the store module is written in parallel with this one.
+        SchemaStore: Any = importlib.import_module("listingsync.schema.store").SchemaStore
+    except (ImportError, AttributeError):
+        return BundledSchemas(), ["the schema store is not available: using the bundled schemas"]
+    notes: list[str] = []
+    seller_id = config.account.selling_partner_id
+    if offline:
+        store = SchemaStore(None, None, seller_id)
+        return store.get_cached, notes
+    try:
+        from listingsync.amazon import SPAPIClient
+        from listingsync.credentials import load_credentials
+
+        credentials = load_credentials(seller_id, config.account.resolved_region)
+    except ListingSyncError as exc:
+        notes.append(f"cannot reach Amazon ({exc.message}): using cached schemas")
+        return SchemaStore(None, None, seller_id).get_cached, notes
+
+    async def fetch() -> Any:
+        async with SPAPIClient.from_account(config.account, credentials) as client:
+            store = SchemaStore(client, None, seller_id)
+            failures = await preload(config, store)
+            notes.extend(str(f) for f in failures)
+            return store
+
+    store = asyncio.run(fetch())
+    return store.get_cached, notes
+
+
+def _open(config: Config) -> tuple[list[Product | CatalogProblem], list[str]]:
+    if config.source is None:
+        fail(
+            ListingSyncError(
+                "the config has no 'source:' section",
+                where="listingsync.yaml",
+                fix="add source: {type: csv, path: products.csv} (or xlsx, json, saleslayer)",
+            )
+        )
+    try:
+        source = open_source(config)
+        records = list(source.records())
+        return records, list(source.columns())
+    except ListingSyncError as exc:
+        fail(exc)
+
+
+def _pipeline(config: Config, offline: bool, bundled: bool) -> MappingPipeline:
+    try:
+        schemas, notes = schema_provider(config, offline=offline, bundled=bundled)
+    except ListingSyncError as exc:
+        fail(exc)
+    for note in notes:
+        err_console.print(f"[yellow]![/yellow] {note}", soft_wrap=True)
+    pipeline = MappingPipeline(config, schemas)
+    try:
+        pipeline.check()
+    except ListingSyncError as exc:
+        fail(exc)
+    return pipeline
+
+
+def _issue_json(issue: Issue) -> dict[str, Any]:
+    return {
+        "severity": issue.severity.value,
+        "code": issue.code,
+        "attribute": issue.attribute,
+        "path": issue.path,
+        "message": issue.message,
+    }
+
+
+def _listing_json(listing: Listing) -> dict[str, Any]:
+    return {
+        "sku": listing.sku,
+        "marketplaceId": listing.marketplace_id,
+        "productType": listing.product_type,
+        "requirements": listing.requirements.value,
+        "attributes": listing.attributes,
+    }
+
+
+def _severity_style(severity: str) -> str:
+    return {"ERROR": "red", "WARNING": "yellow", "INFO": "cyan"}.get(severity, "green")
+
+
+# -- preview ---------------------------------------------------------------------------------------
+
+
+def preview(
+    sku: Annotated[str, typer.Argument(help="The SKU to show.")],
+    config_path: ConfigOption = None,
+    json_output: JsonOption = False,
+    offline: OfflineOption = False,
+    bundled: BundledOption = False,
+) -> None:
+    """Show one SKU: the source record → the listing JSON per marketplace → every issue."""
+    config = config_or_exit(config_path)
+    records, columns = _open(config)
+    products = {r.sku: r for r in records if isinstance(r, Product)}
+    problems = [r for r in records if isinstance(r, CatalogProblem) and r.sku == sku]
+    product = products.get(sku)
+    if product is None:
+        close = difflib.get_close_matches(sku, list(products), n=3, cutoff=0.6)
+        hint = (
+            f"did you mean {', '.join(close)}?" if close else "run 'listingsync catalog inspect' to list SKUs"
+        )
+        detail = f" ({problems[0].message})" if problems else ""
+        fail(ListingSyncError(f"SKU {sku!r} is not in the catalogue{detail}", fix=hint))
+    pipeline = _pipeline(config, offline, bundled)
+    pipeline.builder.known_fields = field_names(products.values(), columns)
+    parent = products.get(product.parent_sku) if product.parent_sku else None
+    is_parent = any(p.parent_sku == sku for p in products.values()) or None
+    result = pipeline.result(product, parent=parent, is_parent=is_parent)
+    has_issues = bool(problems) or any(i.severity.value in {"ERROR", "WARNING"} for i in result.issues)
+    if json_output:
+        print_json(
+            {
+                "sku": sku,
+                "origin": result.origin,
+                "source": product.raw,
+                "problems": [str(p) for p in problems],
+                "listings": [
+                    {**_listing_json(r.listing), "issues": [_issue_json(i) for i in r.issues]}
+                    for r in result.listings
+                ],
+            }
+        )
+        raise typer.Exit(EXIT_PROBLEMS if has_issues else EXIT_OK)
+    console.rule(f"[bold]{sku}[/bold]  ({result.origin})")
+    table = Table(show_header=True, header_style="bold", box=None)
+    table.add_column("source field")
+    table.add_column("value", overflow="fold")
+    for key, value in product.raw.items():
+        if value not in (None, ""):
+            table.add_row(str(key), str(value))
+    console.print(table)
+    for problem in problems:
+        console.print(f"[yellow]catalogue:[/yellow] {problem}", soft_wrap=True)
+    for item in result.listings:
+        listing = item.listing
+        market = mp.by_id(listing.marketplace_id)
+        console.rule(
+            f"{market.country} {listing.marketplace_id} · {listing.product_type or '?'} · "
+            f"{listing.requirements.value}" + (f" · {listing.parentage}" if listing.parentage else "")
+        )
+        console.print(Syntax(json.dumps(listing.attributes, indent=2, ensure_ascii=False), "json"))
+        if not item.issues:
+            console.print("[green]✓ no issues[/green]")
+        for issue in item.issues:
+            style = _severity_style(issue.severity.value)
+            console.print(
+                f"[{style}]{issue.severity.value}[/{style}] {issue.path or '/'}: {issue.message} [{issue.code}]",
+                soft_wrap=True,
+                markup=True,
+                highlight=False,
+            )
+    raise typer.Exit(EXIT_PROBLEMS if has_issues else EXIT_OK)
+
+
+# -- validate --------------------------------------------------------------------------------------
+
+
+def _progress_results(
+    pipeline: MappingPipeline, records: list[Product | CatalogProblem], columns: list[str], show: bool
+) -> Iterator[ProductResult]:
+    if not show:
+        yield from pipeline.run(records, columns=columns)
+        return
+    with Progress(
+        TextColumn("validating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("validate", total=len(records))
+        for result in pipeline.run(records, columns=columns):
+            progress.advance(task)
+            yield result
+
+
+def validate(
+    config_path: ConfigOption = None,
+    json_output: JsonOption = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write every issue to this CSV file.", show_default=False)
+    ] = None,
+    offline: OfflineOption = False,
+    bundled: BundledOption = False,
+) -> None:
+    """Build and validate every SKU for every marketplace; exit 1 when any has an ERROR."""
+    config = config_or_exit(config_path)
+    records, columns = _open(config)
+    pipeline = _pipeline(config, offline, bundled)
+    results = list(_progress_results(pipeline, records, columns, show=not json_output))
+
+    per_group: dict[tuple[str, str], Counter[str]] = {}
+    codes: Counter[str] = Counter()
+    problems = [r.problem for r in results if r.problem is not None]
+    for result in results:
+        for item in result.listings:
+            listing = item.listing
+            group = per_group.setdefault(
+                (listing.product_type or "?", mp.by_id(listing.marketplace_id).country), Counter()
+            )
+            group["listings"] += 1
+            severities = {i.severity.value for i in item.issues}
+            group[
+                "errors" if "ERROR" in severities else "warnings" if "WARNING" in severities else "valid"
+            ] += 1
+            for issue in item.issues:
+                codes[f"{issue.severity.value} {issue.code} {issue.attribute or '/'}"] += 1
+    any_error = any(p.severity == "error" for p in problems) or any(c["errors"] for c in per_group.values())
+    if report is not None:
+        _write_report(report, results)
+    if json_output:
+        print_json(
+            {
+                "ok": not any_error,
+                "summary": [
+                    {"productType": t, "marketplace": m, **dict(c)} for (t, m), c in sorted(per_group.items())
+                ],
+                "problems": [
+                    {"origin": str(p.origin), "sku": p.sku, "severity": p.severity, "message": p.message}
+                    for p in problems
+                ],
+                "results": [
+                    {
+                        "sku": r.sku,
+                        "origin": r.origin,
+                        "marketplaceId": item.listing.marketplace_id,
+                        "productType": item.listing.product_type,
+                        "requirements": item.listing.requirements.value,
+                        "status": "invalid" if not item.ok else "valid",
+                        "issues": [_issue_json(i) for i in item.issues],
+                    }
+                    for r in results
+                    for item in r.listings
+                ],
+            }
+        )
+        raise typer.Exit(EXIT_PROBLEMS if any_error else EXIT_OK)
+    table = Table(title="validation", header_style="bold")
+    for name in ("product type", "marketplace", "listings", "valid", "warnings only", "errors"):
+        table.add_column(name, justify="right" if name not in ("product type", "marketplace") else "left")
+    for (product_type, country), counts in sorted(per_group.items()):
+        errors = counts["errors"]
+        table.add_row(
+            product_type,
+            country,
+            str(counts["listings"]),
+            f"[green]{counts['valid']}[/green]",
+            f"[yellow]{counts['warnings']}[/yellow]" if counts["warnings"] else "0",
+            f"[red]{errors}[/red]" if errors else "0",
+        )
+    console.print(table)
+    for problem in problems:
+        console.print(f"[yellow]catalogue:[/yellow] {problem}", soft_wrap=True, highlight=False)
+    invalid = [(r, item) for r in results for item in r.listings if not item.ok]
+    for result, item in invalid[:20]:
+        first = item.errors[0]
+        console.print(
+            f"[red]✗[/red] {result.sku} {mp.by_id(item.listing.marketplace_id).country} "
+            f"({result.origin}): {first.path or '/'}: {first.message}"
+            + (f" (+{len(item.errors) - 1} more)" if len(item.errors) > 1 else ""),
+            soft_wrap=True,
+            highlight=False,
+            markup=True,
+        )
+    if len(invalid) > 20:
+        console.print(f"… and {len(invalid) - 20} more invalid listings (use --report FILE.csv or --json)")
+    if codes:
+        top = ", ".join(f"{k} ×{n}" for k, n in codes.most_common(5))
+        console.print(f"most frequent issues: {top}", soft_wrap=True, highlight=False)
+    if report is not None:
+        console.print(f"report written to {report}")
+    raise typer.Exit(EXIT_PROBLEMS if any_error else EXIT_OK)
+
+
+_REPORT_COLUMNS = (
+    "sku",
+    "marketplace",
+    "marketplace_id",
+    "product_type",
+    "requirements",
+    "severity",
+    "code",
+    "attribute",
+    "path",
+    "message",
+    "origin",
+)
+
+
+def _write_report(path: Path, results: list[ProductResult]) -> None:
+    """One row per issue, and one ``OK`` row per listing without any (so every SKU is in the file)."""
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(_REPORT_COLUMNS)
+            for result in results:
+                if result.problem is not None:
+                    p = result.problem
+                    writer.writerow(
+                        [
+                            p.sku or "",
+                            "",
+                            "",
+                            "",
+                            "",
+                            p.severity.upper(),
+                            "CATALOG",
+                            "",
+                            "",
+                            p.message,
+                            str(p.origin),
+                        ]
+                    )
+                for item in result.listings:
+                    listing = item.listing
+                    head = [
+                        result.sku,
+                        mp.by_id(listing.marketplace_id).country,
+                        listing.marketplace_id,
+                        listing.product_type,
+                        listing.requirements.value,
+                    ]
+                    if not item.issues:
+                        writer.writerow([*head, "OK", "", "", "", "", result.origin])
+                    for issue in item.issues:
+                        writer.writerow(
+                            [
+                                *head,
+                                issue.severity.value,
+                                issue.code,
+                                issue.attribute,
+                                issue.path,
+                                issue.message,
+                                result.origin,
+                            ]
+                        )
+    except OSError as exc:
+        fail(ListingSyncError(f"cannot write the report: {exc.strerror}", where=str(path)))
+
+
+# -- mapping suggest -------------------------------------------------------------------------------
+
+mapping_app = typer.Typer(help="Work on the listings mapping.", no_args_is_help=True)
+
+
+@mapping_app.command("suggest")
+def suggest(
+    product_type: Annotated[str, typer.Argument(help="Amazon product type, e.g. HOME.")],
+    config_path: ConfigOption = None,
+    marketplace: Annotated[
+        str | None,
+        typer.Option("--marketplace", "-m", help="Country code or marketplace id (default: the first)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the mapping here instead of stdout.")
+    ] = None,
+    offline: OfflineOption = False,
+    bundled: BundledOption = False,
+) -> None:
+    """Write a starter mapping for TYPE: required and recommended attributes matched to catalogue fields."""
+    config = config_or_exit(config_path)
+    product_type = product_type.strip().upper()
+    market = mp.find(marketplace) if marketplace else mp.by_id(config.account.marketplaces[0])
+    if market is None:
+        fail(
+            ListingSyncError(
+                f"unknown marketplace {marketplace!r}", fix="use a country code such as DE or FR"
+            )
+        )
+    records, columns = _open(config)
+    products = [r for r in records if isinstance(r, Product)]
+    fields = sorted(field_names(products, columns) - {"sku"})
+    try:
+        schemas, notes = schema_provider(config, offline=offline, bundled=bundled)
+        requirements = Requirements.LISTING_PRODUCT_ONLY if config.account.is_vendor else Requirements.LISTING
+        schema = raw_schema(schemas(product_type, market.marketplace_id, requirements))
+    except ListingSyncError as exc:
+        fail(exc)
+    except Exception as exc:  # the store's own errors: say which schema
+        fail(ListingSyncError(f"no {product_type} schema for {market.country}: {exc}"))
+    for note in notes:
+        err_console.print(f"[yellow]![/yellow] {note}", soft_wrap=True)
+    suggestions = suggest_attributes(schema, fields)
+    automatic = sorted(a for a in AUTOMATIC if a in (schema.get("properties") or {}))
+    text = render_suggestion(
+        product_type,
+        f"{market.country} ({market.marketplace_id})",
+        suggestions,
+        source=str(config.source.path if config.source and config.source.path else "the catalogue"),
+        automatic=automatic,
+    )
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(ListingSyncError(f"cannot write: {exc.strerror}", where=str(output)))
+        matched = sum(1 for s in suggestions if s.fields)
+        err_console.print(
+            f"✓ wrote {output}: {matched} of {len(suggestions)} attributes matched to catalogue fields"
+        )
+    raise typer.Exit(EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(mapping_app, name="mapping")
+    app.command("preview")(preview)
+    app.command("validate")(validate)

@@ -239,6 +239,10 @@ for k in (
     "image_3",
 ):
     p[k] = ""
+p["description_en"] = "Chunky knit throw in soft wool, three colours. Designed in France."
+p["description_fr"] = "Plaid grosse maille en laine douce, trois coloris. Conçu en France."
+p["description_de"] = "Grobstrick-Wohndecke aus weicher Wolle, drei Farben. Entworfen in Frankreich."
+p["material_en"], p["material_fr"], p["material_de"] = "Wool", "Laine", "Wolle"
 p["title_en"], p["title_fr"], p["title_de"] = (
     "Maison Demo Chunky knit throw",
     "Maison Demo Plaid grosse maille",
