@@ -30,6 +30,7 @@ from listingsync.emulator.product_types import ProductTypeRegistry
 from listingsync.emulator.ratelimit import RateLimiter
 from listingsync.emulator.settings import Account, EmulatorSettings
 from listingsync.emulator.state import State
+from listingsync.emulator.validation import SubmissionValidator
 
 __all__ = ["RATE_SCOPE_KEY", "REGION_SCOPE_KEY", "Caller", "EmulatorContext", "region_of"]
 
@@ -71,6 +72,11 @@ class EmulatorContext:
     def product_types(self) -> ProductTypeRegistry:
         """Product type schemas: bundled ones plus ``settings.product_type_dirs`` (loaded lazily)."""
         return ProductTypeRegistry(self.settings.product_type_dirs)
+
+    @cached_property
+    def validation(self) -> SubmissionValidator:
+        """Judges submissions with the reference validator (cached per type/marketplace/requirements)."""
+        return SubmissionValidator(self.product_types)
 
     def guard(
         self, request: Request, operation: str, *, limit_key: str | None = None, limit_as: str | None = None

@@ -1,0 +1,283 @@
+"""The reference validator: python ``jsonschema`` (Draft 2019-09) + Amazon's vocabulary.
+
+Written independently of the connector's fast validator (``schema/validator.py``, jsonschema-rs)
+so that each can check the other (differential tests), and used by the emulator to judge
+submissions as Amazon would. It follows the JSON Schema 2019-09 spec as ``jsonschema`` implements
+it; Amazon's meta-schema is registered from the bundled copy under its ``$id`` (an identifier, never
+fetched) in a ``referencing`` registry, so nothing goes to the network.
+
+Amazon's vocabulary (spapi.md §4.2-4.3), added with ``jsonschema.validators.extend``:
+
+- ``maxUniqueItems`` (integer) with sibling ``selectors``: in an array, each combination of the
+  selector values of its object items may occur at most N times (all properties when there are no
+  selectors). Selector values are compared as canonical JSON, so nested values stay distinct
+  (unlike Amazon's Java reference, which reads them as text). Non-array instances and non-object
+  items are skipped, as in Amazon's references.
+- ``minUniqueItems``: at least N distinct selector combinations (Amazon's semantics unconfirmed;
+  every schema seen uses 1).
+- ``maxUtf8ByteLength`` / ``minUtf8ByteLength``: UTF-8 byte length of **strings** (like
+  ``maxLength``, other types are not constrained; Amazon's Java reference also measures the text
+  of numbers, which no schema seen relies on).
+
+Issues (``schema/issues.py``): one per failed keyword at the place it failed, sorted by path, with
+the instance location as a JSON pointer (``/item_name/0/value``); its first segment is the
+attribute (``issue.attribute``). Conventions shared with the fast validator:
+
+- ``required`` / ``dependentRequired``: one issue per missing property, at the missing property's
+  path (``/brand``, ``/item_name/0/value``), code ``90220`` (Amazon's own), message as Amazon's:
+  "'brand' is required but not supplied."
+- ``additionalProperties`` / ``unevaluatedProperties``: one issue per unexpected property, at its
+  path, code ``LS-UNKNOWN-ATTRIBUTE``.
+- vocabulary keywords: at the array or string they constrain.
+- an ``anyOf`` / ``oneOf`` / ``not`` failure is one issue at its instance location (its branches'
+  errors are not reported separately).
+
+Codes other than 90220 are **ours (invented, ``LS-`` prefix)**; :data:`CODES` lists them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+from jsonschema import Draft201909Validator, ValidationError
+from jsonschema.validators import extend
+from referencing import Registry
+from referencing.jsonschema import DRAFT201909
+
+from listingsync.schema.issues import Issue, Severity
+
+__all__ = ["CODES", "CODE_MISSING", "META_SCHEMA_ID", "ReferenceValidator", "reference_registry"]
+
+META_SCHEMA_ID = "https://schemas.amazon.com/selling-partners/definitions/product-types/meta-schema/v1"
+
+#: Amazon's code for a missing required attribute.
+CODE_MISSING = "90220"
+
+#: Issue code per failed keyword. All but 90220 are invented by listingsync.
+CODES: dict[str, str] = {
+    "required": CODE_MISSING,
+    "dependentRequired": CODE_MISSING,
+    "enum": "LS-ENUM",
+    "const": "LS-ENUM",
+    "anyOf": "LS-ENUM",
+    "oneOf": "LS-ONE-OF",
+    "type": "LS-TYPE",
+    "maxLength": "LS-MAX-LENGTH",
+    "minLength": "LS-MIN-LENGTH",
+    "maxItems": "LS-MAX-ITEMS",
+    "minItems": "LS-MIN-ITEMS",
+    "maximum": "LS-MAXIMUM",
+    "minimum": "LS-MINIMUM",
+    "exclusiveMaximum": "LS-MAXIMUM",
+    "exclusiveMinimum": "LS-MINIMUM",
+    "multipleOf": "LS-MULTIPLE-OF",
+    "pattern": "LS-PATTERN",
+    "format": "LS-FORMAT",
+    "additionalProperties": "LS-UNKNOWN-ATTRIBUTE",
+    "unevaluatedProperties": "LS-UNKNOWN-ATTRIBUTE",
+    "not": "LS-NOT-ALLOWED",
+    "uniqueItems": "LS-DUPLICATE",
+    "contains": "LS-CONTAINS",
+    "minContains": "LS-CONTAINS",
+    "maxContains": "LS-CONTAINS",
+    "maxProperties": "LS-MAX-PROPERTIES",
+    "minProperties": "LS-MIN-PROPERTIES",
+    "maxUniqueItems": "LS-MAX-UNIQUE-ITEMS",
+    "minUniqueItems": "LS-MIN-UNIQUE-ITEMS",
+    "maxUtf8ByteLength": "LS-MAX-UTF8-BYTES",
+    "minUtf8ByteLength": "LS-MIN-UTF8-BYTES",
+}
+_FALLBACK_CODE = "LS-INVALID"
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _selector_key(item: Mapping[str, Any], selectors: Sequence[str] | None) -> bytes:
+    if not selectors:
+        return _canonical(item)
+    # Absent selectors are left out, so {} and {"x": null} stay distinct.
+    return _canonical({name: item[name] for name in selectors if name in item})
+
+
+def _selector_counts(instance: list[Any], schema: Mapping[str, Any]) -> Counter[bytes]:
+    selectors = schema.get("selectors")
+    if not isinstance(selectors, list):
+        selectors = None
+    return Counter(_selector_key(item, selectors) for item in instance if isinstance(item, dict))
+
+
+def _describe(schema: Mapping[str, Any]) -> str:
+    selectors = schema.get("selectors")
+    return "+".join(selectors) if isinstance(selectors, list) and selectors else "value"
+
+
+def _max_unique_items(
+    validator: Any, limit: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if not _is_count(limit) or not isinstance(instance, list):
+        return
+    for key, count in _selector_counts(instance, schema).items():
+        if count > limit:
+            yield ValidationError(
+                f"each combination of {_describe(schema)} may occur at most {limit} time"
+                f"{'s' if limit != 1 else ''}, but {key.decode()} occurs {count} times"
+            )
+
+
+def _min_unique_items(
+    validator: Any, limit: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if not _is_count(limit) or not isinstance(instance, list):
+        return
+    distinct = len(_selector_counts(instance, schema))
+    if distinct < limit:
+        yield ValidationError(
+            f"needs at least {limit} distinct combination(s) of {_describe(schema)}, has {distinct}"
+        )
+
+
+def _max_utf8(
+    validator: Any, limit: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if _is_count(limit) and isinstance(instance, str):
+        size = len(instance.encode("utf-8"))
+        if size > limit:
+            yield ValidationError(f"is {size} bytes long in UTF-8; at most {limit} bytes are allowed")
+
+
+def _min_utf8(
+    validator: Any, limit: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if _is_count(limit) and isinstance(instance, str):
+        size = len(instance.encode("utf-8"))
+        if size < limit:
+            yield ValidationError(f"is {size} bytes long in UTF-8; at least {limit} bytes are required")
+
+
+def _required(
+    validator: Any, required: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    # As Draft 2019-09's ``required``, but the error points at the missing property itself, so
+    # that the issue names the attribute (Amazon's attributeNames) and the field.
+    if not isinstance(instance, dict) or not isinstance(required, list):
+        return
+    for name in required:
+        if name not in instance:
+            yield ValidationError(f"'{name}' is required but not supplied.", path=[name])
+
+
+def _dependent_required(
+    validator: Any, dependent: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if not isinstance(instance, dict) or not isinstance(dependent, dict):
+        return
+    for trigger, names in dependent.items():
+        if trigger not in instance:
+            continue
+        for name in names:
+            if name not in instance:
+                yield ValidationError(
+                    f"'{name}' is required but not supplied (required when '{trigger}' is present).",
+                    path=[name],
+                )
+
+
+_AmazonValidator = extend(  # type: ignore[no-untyped-call]
+    Draft201909Validator,
+    validators={
+        "maxUniqueItems": _max_unique_items,
+        "minUniqueItems": _min_unique_items,
+        "maxUtf8ByteLength": _max_utf8,
+        "minUtf8ByteLength": _min_utf8,
+        "required": _required,
+        "dependentRequired": _dependent_required,
+    },
+)
+
+_REGISTRY: Registry[Any] | None = None
+_REGISTRY_LOCK = threading.Lock()
+
+
+def reference_registry() -> Registry[Any]:
+    """A registry holding Amazon's meta-schema under its ``$id`` (bundled copy, no network)."""
+    global _REGISTRY
+    with _REGISTRY_LOCK:
+        if _REGISTRY is None:
+            from importlib import resources
+
+            text = resources.files("listingsync.data").joinpath("schemas/meta-schema.json").read_bytes()
+            meta = orjson.loads(text)
+            _REGISTRY = Registry().with_resource(META_SCHEMA_ID, DRAFT201909.create_resource(meta))
+        return _REGISTRY
+
+
+def _pointer(parts: Sequence[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _extras(error: ValidationError) -> list[str]:
+    """The unexpected property names of an additional/unevaluatedProperties error."""
+    instance, schema = error.instance, error.schema
+    if not isinstance(instance, dict) or not isinstance(schema, dict):
+        return []
+    if error.validator == "unevaluatedProperties":
+        found = re.findall(r"'((?:[^'\\]|\\.)*)'", error.message)
+        return [name for name in found if name in instance] or sorted(instance)
+    properties = schema.get("properties", {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    return [name for name in instance if name not in properties and not any(p.search(name) for p in patterns)]
+
+
+class ReferenceValidator:
+    """``ReferenceValidator(schema).issues(attributes) -> list[Issue]``; build once, reuse (thread-safe)."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self._validator = _AmazonValidator(schema, registry=reference_registry())
+
+    def is_valid(self, attributes: Any) -> bool:
+        return bool(self._validator.is_valid(attributes))
+
+    def issues(self, attributes: Any) -> list[Issue]:
+        """Every issue of the attribute document, sorted by path, then code."""
+        found: dict[tuple[str, str, str], Issue] = {}
+        for error in self._validator.iter_errors(attributes):
+            for issue in self._to_issues(error):
+                found.setdefault((issue.path, issue.code, issue.message), issue)
+        return sorted(found.values(), key=lambda i: (i.path, i.code, i.message))
+
+    def _to_issues(self, error: ValidationError) -> Iterator[Issue]:
+        keyword = str(error.validator)
+        code = CODES.get(keyword, _FALLBACK_CODE)
+        path = _pointer(list(error.absolute_path))
+        if keyword in ("additionalProperties", "unevaluatedProperties"):
+            where = "this product type" if not error.absolute_path else path
+            for name in _extras(error):
+                yield Issue(
+                    f"{path}/{name}",
+                    Severity.ERROR,
+                    code,
+                    f"'{name}' is not an attribute of {where}; remove it or check its spelling.",
+                )
+            return
+        if keyword == "enum" and isinstance(error.validator_value, list):
+            allowed = ", ".join(repr(v) for v in error.validator_value[:12])
+            more = " …" if len(error.validator_value) > 12 else ""
+            message = f"{error.instance!r} is not an allowed value; use one of {allowed}{more}"
+        elif keyword in ("maxLength", "minLength") and isinstance(error.instance, str):
+            bound = "at most" if keyword == "maxLength" else "at least"
+            message = f"is {len(error.instance)} characters long; {bound} {error.validator_value} are allowed"
+        else:
+            message = error.message
+        yield Issue(path, Severity.ERROR, code, message)
