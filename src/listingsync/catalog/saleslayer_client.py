@@ -1,0 +1,267 @@
+"""Sales Layer connector API client (export direction, API 1.18): auth, pages, retries, errors.
+
+Wire format from ../shared/reference/saleslayer.md §1, as Sales Layer's PHP SDK speaks it: auth
+(``code``, ``time``, ``unique``, ``key256`` = SHA-256 of code + secret + time + unique), ``ver``,
+``last_update`` and the shaping flags in the query string, ``pagination`` in a urlencoded POST body;
+later pages are fetched by GETting the absolute ``next_page`` URL as given (it must stay on the
+configured host). Bodies may be gzip-compressed and may start with a UTF-8 BOM. Errors travel in the
+JSON ``error`` field: 10, 11 and 14 (and network failures, malformed bodies) are retried with
+exponential backoff and jitter; 2, 3, 4, 9, 12 and 13 stop with a message naming the credential or
+the clock that is wrong.
+
+The private key and every ``key256`` stay inside this module: they are not logged, not put in
+exceptions (httpx errors that carry the URL are replaced by our own) and not in ``repr``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from listingsync.catalog.source import CatalogError
+from listingsync.redaction import register_secret
+
+__all__ = ["API_VERSION", "RETRYABLE", "SalesLayerClient", "SalesLayerError", "key256"]
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.18"
+RETRYABLE = frozenset({10, 11, 14})
+#: Codes Sales Layer calls informative: data still comes back (reference §1.10).
+INFORMATIVE = frozenset({5, 6, 7, 8})
+
+_FATAL: dict[int, tuple[str, str]] = {
+    1: (
+        "Sales Layer refused the request as invalid (error 1: validation error)",
+        "check source.api_url points at Sales Layer's connector API (https://api.saleslayer.com)",
+    ),
+    2: (
+        "Sales Layer does not know the connector ID {code!r} (error 2: invalid connector code)",
+        "set source.connector_id to the ID shown in Sales Layer → Channels → your connector → Parameters",
+    ),
+    3: (
+        "Sales Layer rejected the request's 'unique' value (error 3)",
+        "retry; if it persists something between us and Sales Layer (a proxy) alters requests",
+    ),
+    4: (
+        "Sales Layer rejected the request signature (error 4: invalid codification key): the private key "
+        "does not belong to connector {code!r}",
+        "set LISTINGSYNC_SALESLAYER_SECRET (or the keyring entry) to the private key in the connector's "
+        "Parameters tab",
+    ),
+    9: (
+        "Sales Layer says the private key is invalid (error 9)",
+        "the key may have been regenerated: copy it again from the connector's Parameters tab into "
+        "LISTINGSYNC_SALESLAYER_SECRET (or the keyring)",
+    ),
+    12: (
+        "Sales Layer rejected the request time (error 12: incorrect date-code)",
+        "this machine's clock is wrong: synchronise it (e.g. 'timedatectl set-ntp true')",
+    ),
+    13: (
+        "Sales Layer says the request time has expired (error 13): this machine's clock is off",
+        "synchronise the clock with NTP (e.g. 'timedatectl set-ntp true') and run again",
+    ),
+}
+_TRANSIENT_TEXT = {
+    10: "service temporarily blocked (error 10)",
+    11: "service temporarily unavailable (error 11)",
+    14: "Sales Layer is updating data (error 14)",
+}
+
+
+def key256(code: str, secret: str, time_: int | str, unique: int | str) -> str:
+    """Lower-case hex SHA-256 of ``code + secret + time + unique``, no separators."""
+    return hashlib.sha256(f"{code}{secret}{time_}{unique}".encode()).hexdigest()
+
+
+class SalesLayerError(CatalogError):
+    """Sales Layer answered with an error, or could not be reached; ``code`` is Sales Layer's
+    error number (or the SDK's client-side 101 malformed answer / 102 network error)."""
+
+    def __init__(self, code: int, message: str, *, fix: str | None = None, page: int | None = None) -> None:
+        where = f"Sales Layer export, page {page}" if page else "Sales Layer export"
+        super().__init__(message, where=where, fix=fix)
+        self.code = code
+        self.page = page
+
+
+class _Transient(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+_Request = tuple[str, str, dict[str, str] | None, dict[str, str] | None]
+
+
+def _get(url: str) -> _Request:
+    """A later page: the ``next_page`` URL as given, no body, no fresh auth (as the SDK does)."""
+    return ("GET", url, None, None)
+
+
+class SalesLayerClient:
+    """One connector: ``export(last_update)`` yields the decoded pages of one export."""
+
+    def __init__(
+        self,
+        connector_id: str,
+        secret: str,
+        api_url: str = "https://api.saleslayer.com",
+        *,
+        pagination: int = 1000,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.connector_id = connector_id
+        self._secret = secret
+        register_secret(secret)
+        parts = urlsplit(api_url)
+        # The API lives on the root path; a base without a path gets "/" (as httpx would send it),
+        # and a mounted one (the emulator's /saleslayer) keeps its path with a trailing slash.
+        self.api_url = api_url if parts.path.endswith("/") else api_url + "/"
+        self._host = parts.netloc
+        self.pagination = pagination
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self._clock = clock
+        self._sleep = sleep
+        self._http = httpx.Client(
+            timeout=timeout, transport=transport, headers={"accept-encoding": "gzip"}, follow_redirects=False
+        )
+
+    def __repr__(self) -> str:
+        return f"SalesLayerClient(connector_id={self.connector_id!r}, api_url={self.api_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SalesLayerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _auth(self) -> dict[str, str]:
+        now = str(int(self._clock()))
+        unique = str(secrets.randbelow(2**31 - 1) + 1)
+        return {
+            "code": self.connector_id,
+            "time": now,
+            "unique": unique,
+            "key256": key256(self.connector_id, self._secret, now, unique),
+        }
+
+    def export(self, last_update: int | None = None) -> Iterator[dict[str, Any]]:
+        """The pages of one export; ``last_update`` narrows it to changes since then."""
+        query_extra: dict[str, str] = {
+            "ver": API_VERSION,
+            "group_category_id": "1",
+            "same_parent_variants": "1",
+            "parents_category_tree": "1",
+            "first_parent_level": "1",
+        }
+        if last_update:
+            query_extra["last_update"] = str(last_update)
+        body = {"pagination": str(self.pagination)}
+        page = 1
+        doc = self._call(lambda: ("POST", self.api_url, {**self._auth(), **query_extra}, body), page)
+        while True:
+            yield doc
+            next_page = doc.get("next_page") or ""
+            if not next_page:
+                return
+            if urlsplit(next_page).netloc != self._host:
+                raise SalesLayerError(
+                    100,
+                    f"Sales Layer's next_page points at another host ({urlsplit(next_page).netloc}); refused",
+                    fix="check source.api_url",
+                    page=page + 1,
+                )
+            page += 1
+            doc = self._call(functools.partial(_get, next_page), page)
+
+    def _call(
+        self,
+        request: Callable[[], _Request],
+        page: int,
+    ) -> dict[str, Any]:
+        attempt = 0
+        while True:
+            method, url, params, data = request()  # fresh auth on every attempt
+            try:
+                return self._once(method, url, params, data, page)
+            except _Transient as exc:
+                if attempt >= self.max_retries:
+                    raise SalesLayerError(
+                        exc.code,
+                        f"Sales Layer kept failing: {exc.reason}; gave up after {attempt + 1} attempts",
+                        fix="try again later; the checkpoint was not moved, so nothing is lost",
+                        page=page,
+                    ) from None
+                delay = min(60.0, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+                log.warning("Sales Layer page %d: %s; retrying in %.1f s", page, exc.reason, delay)
+                self._sleep(delay)
+                attempt += 1
+
+    def _once(
+        self, method: str, url: str, params: dict[str, str] | None, data: dict[str, str] | None, page: int
+    ) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, url, params=params, data=data)
+        except httpx.TimeoutException:
+            raise _Transient(102, "the request timed out") from None
+        except httpx.TransportError as exc:
+            # str(exc) may carry the URL with key256: name the failure's type only.
+            raise _Transient(102, f"network error ({type(exc).__name__})") from None
+        content = response.content.removeprefix(b"\xef\xbb\xbf")
+        try:
+            doc = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            if response.status_code >= 500:
+                raise _Transient(102, f"HTTP {response.status_code}") from None
+            if response.status_code >= 400:
+                raise SalesLayerError(
+                    102,
+                    f"Sales Layer answered HTTP {response.status_code}",
+                    fix="check source.api_url",
+                    page=page,
+                ) from None
+            raise _Transient(101, "the answer is not valid JSON (error 101)") from None
+        if not isinstance(doc, dict):
+            raise _Transient(101, "the answer is not a JSON object (error 101)")
+        error = doc.get("error") or 0
+        if isinstance(error, str) and error.isdigit():
+            error = int(error)
+        if not error:
+            return doc
+        if error in RETRYABLE:
+            raise _Transient(error, _TRANSIENT_TEXT[error])
+        if error in INFORMATIVE and isinstance(doc.get("data"), dict):
+            log.warning(
+                "Sales Layer page %d: informative error %s (%s)", page, error, doc.get("error_message")
+            )
+            return doc
+        message, fix = _FATAL.get(
+            error,
+            (
+                f"Sales Layer answered error {error} ({doc.get('error_message') or 'no message'})",
+                "see Sales Layer's API error list; check source.connector_id and the private key",
+            ),
+        )
+        raise SalesLayerError(error, message.format(code=self.connector_id), fix=fix, page=page)
