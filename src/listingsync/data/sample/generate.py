@@ -259,6 +259,12 @@ for j, c in enumerate(COLORS[:3]):
         "bullet2_en",
         "bullet2_fr",
         "bullet2_de",
+        "bullet1_en",
+        "bullet1_fr",
+        "bullet1_de",
+        "material_en",
+        "material_fr",
+        "material_de",
     ):
         ch[k] = ""  # inherited from the parent
     ch["title_en"] = f"Maison Demo Chunky knit throw, {c[0]}"
