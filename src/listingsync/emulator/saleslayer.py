@@ -538,8 +538,8 @@ def create_app(catalog_file: str | Path | FakeSalesLayer) -> Starlette:
         params = dict(request.query_params)
         if request.method == "POST":
             # The SDK posts application/x-www-form-urlencoded; parsed here without python-multipart.
-            body = (await request.body()).decode("utf-8", errors="replace")
-            params.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
+            form = (await request.body()).decode("utf-8", errors="replace")
+            params.update(urllib.parse.parse_qsl(form, keep_blank_values=True))
         base_url = str(request.url.replace(query=""))
         doc = fake.answer(params, base_url)
         body = doc if isinstance(doc, bytes) else json.dumps(doc, ensure_ascii=False).encode()
