@@ -287,7 +287,9 @@ def load_credentials(
     """The LWA credentials for an account; :class:`MissingCredentialsError` names whatever is missing."""
     store = store or default_store()
     scope = account_scope(selling_partner_id, region)
-    client_id = load_secret(CLIENT_ID, scope, store=store)
+    # The client id is an identifier, not a secret: it is shown in messages, so not registered for masking.
+    found_id = store.get(CLIENT_ID, scope)
+    client_id = found_id.value if found_id else None
     secret = load_secret(CLIENT_SECRET, client_id, store=store) if client_id else None
     token = load_secret(REFRESH_TOKEN, f"{client_id}/{scope}", store=store) if client_id else None
     if not token and not client_id:
@@ -310,7 +312,7 @@ def save_credentials(
     """Store all three under the account's scopes; returns where they went."""
     store = store or default_store()
     scope = account_scope(selling_partner_id, region)
-    store_secret(CLIENT_ID, credentials.client_id, scope, store=store)
+    store.set(CLIENT_ID, credentials.client_id, scope)
     store_secret(CLIENT_SECRET, credentials.client_secret, credentials.client_id, store=store)
     return store_secret(
         REFRESH_TOKEN, credentials.refresh_token, f"{credentials.client_id}/{scope}", store=store
