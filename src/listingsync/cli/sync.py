@@ -1,9 +1,596 @@
-"""CLI commands of this group (filled in by the issue that owns them)."""
+"""``listingsync sync``, ``status``, ``issues`` and ``demo``.
+
+Progress bars and tables go to stderr/stdout through Rich; ``--json`` prints one JSON document on
+stdout and nothing else there. Exit codes: 0 fine, 1 some SKUs failed (invalid or error),
+2 the command could not run (config, credentials, state database).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from listingsync.amazon import marketplaces as mp
+from listingsync.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_UNUSABLE,
+    ConfigOption,
+    JsonOption,
+    config_or_exit,
+    console,
+    err_console,
+    fail,
+    print_json,
+)
+from listingsync.config import Config
+from listingsync.errors import ListingSyncError
+from listingsync.sync.engine import SyncOptions, SyncReport
+from listingsync.sync.feeds import FeedLimits
+from listingsync.sync.pipeline import CatalogRead, open_store, run_sync
+from listingsync.sync.progress import ProgressTask
+
+#: Emulator runs only: multiplies the client's rate limits to match ``listingsync emulator --rate-scale``.
+RATE_SCALE_ENV = "LISTINGSYNC_RATE_SCALE"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("sync")(sync_command)
+    app.command("status")(status_command)
+    app.command("issues")(issues_command)
+    app.command("demo")(demo_command)
+
+
+# -- progress ---------------------------------------------------------------------------------------
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, task_id: Any) -> None:
+        self._progress = progress
+        self._id = task_id
+
+    def advance(self, n: int = 1) -> None:
+        self._progress.advance(self._id, n)
+
+    def total(self, total: int | None) -> None:
+        self._progress.update(self._id, total=total)
+
+    def done(self) -> None:
+        task = self._progress.tasks[self._id]
+        self._progress.update(
+            self._id, total=task.completed or task.total or 1, completed=task.completed or 1
+        )
+
+
+class RichProgress:
+    """One bar per phase: read, build, plan, submit, wait for feed, reconcile (on stderr)."""
+
+    def __init__(self) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        )
+
+    def phase(self, name: str, description: str, total: int | None = None) -> ProgressTask:
+        return _RichTask(self.bar, self.bar.add_task(description, total=total))
+
+    def note(self, message: str) -> None:
+        self.bar.console.print(message)
+
+
+# -- sync -------------------------------------------------------------------------------------------
+
+
+def _rate_scale() -> float:
+    raw = os.environ.get(RATE_SCALE_ENV)
+    if not raw:
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        fail(ListingSyncError(f"{RATE_SCALE_ENV}={raw!r} is not a number", fix="unset it, or set e.g. 20"))
+    if value <= 0:
+        fail(ListingSyncError(f"{RATE_SCALE_ENV} must be positive", fix="unset it, or set e.g. 20"))
+    return value
+
+
+def _client(config: Config) -> Any:
+    from listingsync.amazon import SPAPIClient, TokenBucketLimiter
+    from listingsync.credentials import load_credentials
+
+    credentials = load_credentials(config.account.selling_partner_id, config.account.resolved_region)
+    return SPAPIClient.from_account(
+        config.account, credentials, rate_limiter=TokenBucketLimiter(scale=_rate_scale())
+    )
+
+
+def sync_command(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan with a per-SKU diff; send and write nothing.")
+    ] = False,
+    preview: Annotated[
+        bool,
+        typer.Option("--preview", help="Send with Amazon's VALIDATION_PREVIEW (1 request/s); store nothing."),
+    ] = False,
+    via: Annotated[
+        str | None, typer.Option("--via", help="auto | items | feed (default: sync.via in the config).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send listings even when local validation found ERRORs.")
+    ] = False,
+    no_reconcile: Annotated[
+        bool, typer.Option("--no-reconcile", help="Skip reading accepted listings back from Amazon.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight (items).")] = 16,
+    as_json: JsonOption = False,
+) -> None:
+    """Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU."""
+    cfg = config_or_exit(config)
+    if dry_run and preview:
+        fail(ListingSyncError("--dry-run and --preview exclude each other", fix="pick one"))
+    chosen = via or cfg.sync.via
+    if chosen not in ("auto", "items", "feed"):
+        fail(ListingSyncError(f"--via {chosen!r} is not one of auto, items, feed"))
+    scale = _rate_scale()
+    options = SyncOptions(
+        mode="dry-run" if dry_run else "preview" if preview else "send",
+        via=chosen,  # type: ignore[arg-type]
+        force=force,
+        on_removed=cfg.sync.on_removed,
+        concurrency=max(1, concurrency),
+        reconcile=not no_reconcile,
+        feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
+    )
+    progress = None if as_json else RichProgress()
+    try:
+        client = None if dry_run else _client(cfg)
+        report, catalog = _run(cfg, options, client, progress)
+    except ListingSyncError as exc:
+        fail(exc, EXIT_UNUSABLE)
+    if as_json:
+        data = report.as_dict()
+        data["catalog"] = _catalog_dict(catalog)
+        print_json(data)
+    else:
+        _print_report(cfg, report, catalog)
+    code = report.exit_code
+    if any(p.severity == "error" for p in catalog.problems):
+        code = max(code, EXIT_PROBLEMS)
+    raise typer.Exit(code)
+
+
+def _run(
+    cfg: Config, options: SyncOptions, client: Any, progress: RichProgress | None
+) -> tuple[SyncReport, CatalogRead]:
+    async def go() -> tuple[SyncReport, CatalogRead]:
+        try:
+            return await run_sync(cfg, options, client=client, progress=progress)
+        finally:
+            if client is not None:
+                await client.aclose()
+
+    if progress is None:
+        return asyncio.run(go())
+    with progress.bar:
+        return asyncio.run(go())
+
+
+def _catalog_dict(catalog: CatalogRead) -> dict[str, Any]:
+    return {
+        "products": catalog.products,
+        "listings": len(catalog.candidates),
+        "complete": catalog.complete,
+        "removed_in_source": sorted(catalog.removed_skus),
+        "problems": [
+            {"where": str(p.origin), "sku": p.sku, "severity": p.severity, "message": p.message}
+            for p in catalog.problems
+        ],
+    }
+
+
+def _country(marketplace_id: str) -> str:
+    found = mp.find(marketplace_id)
+    return found.country if found else marketplace_id
+
+
+def _short(value: Any, limit: int = 70) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None:
+    for problem in catalog.problems:
+        err_console.print(f"[yellow]![/yellow] {problem}", soft_wrap=True)
+    if report.recovery is not None and report.recovery.anything:
+        rec = report.recovery
+        console.print(
+            f"Recovered an interrupted run: {rec.feeds_resumed} feed(s) followed to the end, "
+            f"{rec.landed} write(s) found on Amazon, {rec.resend} to send again."
+        )
+    if report.mode == "dry-run":
+        _print_plan(report)
+    elif report.mode == "preview":
+        table = Table(title="Amazon VALIDATION_PREVIEW")
+        for col in ("SKU", "mp", "status", "ASIN", "issues"):
+            table.add_column(col)
+        for p in report.preview:
+            first = p.issues[0]["message"] if p.issues else ""
+            table.add_row(
+                p.sku, _country(p.marketplace_id), p.status, p.asin or "", _short(first, 80) if first else ""
+            )
+        console.print(table)
+    summary = Table(title=f"sync ({report.mode}{', via ' + report.via if report.via else ''})")
+    summary.add_column("")
+    summary.add_column("count", justify="right")
+    for name, count in report.plan.items():
+        if count:
+            summary.add_row(name, str(count))
+    for name, count in sorted(report.statuses.items()):
+        summary.add_row(f"→ {name}", str(count))
+    console.print(summary)
+    failed = [r for r in report.results if r.status in ("invalid", "error")]
+    if failed:
+        table = Table(title=f"{len(failed)} listing(s) not accepted")
+        for col in ("SKU", "mp", "status", "where", "first issue"):
+            table.add_column(col)
+        for r in failed[:25]:
+            first = r.issues[0] if r.issues else {}
+            text = f"{first.get('code', '')} {', '.join(first.get('attributeNames') or [])}: {first.get('message', '')}"
+            table.add_row(
+                r.sku, _country(r.marketplace_id), r.status, r.origin or "", _short(text.strip(), 90)
+            )
+        console.print(table)
+        if len(failed) > 25:
+            console.print(f"… and {len(failed) - 25} more: `listingsync issues` lists them all.")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if report.mode == "send":
+        console.print(
+            f"Done in {report.elapsed:.1f} s ({report.stats.get('requests', 0)} requests, "
+            f"{report.stats.get('throttled', 0)} throttled). Next: `listingsync status`, `listingsync issues`."
+        )
+
+
+def _print_plan(report: SyncReport) -> None:
+    marks = {"create": "+", "replace": "±", "update": "~", "delete": "-", "invalid": "✗", "removed": "·"}
+    for r in report.results:
+        mark = marks.get(r.op, " ")
+        head = f"{mark} {r.op:<8} {r.sku} ({_country(r.marketplace_id)})"
+        if r.op == "invalid":
+            console.print(
+                f"[red]{head}[/red]: {len(r.issues)} issue(s), not sent (use --force to send anyway)"
+            )
+            for issue in r.issues[:3]:
+                console.print(f"      {issue.get('path') or ''} {issue['message']}", markup=False)
+            continue
+        if r.op == "removed":
+            console.print(f"{head}: gone from the catalogue, kept on Amazon (sync.on_removed: ignore)")
+            continue
+        console.print(head, markup=False)
+        if r.op == "update":
+            previous = r.previous or {}
+            for name in r.changed:
+                console.print(
+                    f"      {name}: {_short(previous.get(name))} → {_short(_new_value(r, name))}",
+                    markup=False,
+                )
+            for name in r.removed:
+                console.print(f"      {name}: {_short(previous.get(name))} → (deleted)", markup=False)
+        elif r.op in ("create", "replace"):
+            console.print(
+                f"      {len(r.changed)} attribute(s): {', '.join(r.changed[:12])}{' …' if len(r.changed) > 12 else ''}",
+                markup=False,
+            )
+
+
+def _new_value(result: Any, name: str) -> Any:
+    for patch in result.patches or []:
+        if patch["path"] == f"/attributes/{name}":
+            return patch.get("value")
+    return None
+
+
+# -- status and issues ------------------------------------------------------------------------------
+
+
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
+
+
+def _open_store_or_exit(cfg: Config) -> Any:
+    try:
+        return open_store(cfg)
+    except ListingSyncError as exc:
+        fail(exc, EXIT_UNUSABLE)
+
+
+def status_command(
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="Only these statuses (repeatable).")
+    ] = None,
+    sku: Annotated[list[str] | None, typer.Option("--sku", help="Only these SKUs (repeatable).")] = None,
+) -> None:
+    """Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues."""
+    cfg = config_or_exit(config)
+    store = _open_store_or_exit(cfg)
+    try:
+        rows = store.listings(skus=sku or None, statuses=status or None)
+        runs = store.runs(limit=1)
+    finally:
+        store.close()
+    data = [
+        {
+            "sku": s.sku,
+            "marketplace_id": s.marketplace_id,
+            "country": _country(s.marketplace_id),
+            "status": s.status,
+            "asin": s.asin,
+            "product_type": s.product_type,
+            "errors": sum(1 for i in s.issues if i.get("severity") == "ERROR"),
+            "warnings": sum(1 for i in s.issues if i.get("severity") == "WARNING"),
+            "pending": s.pending_op,
+            "submission_id": s.last_submission_id,
+            "updated_at": s.updated_at.isoformat() if s.updated_at else None,
+        }
+        for s in rows
+    ]
+    if as_json:
+        print_json({"listings": data, "last_run": runs[0] if runs else None})
+    elif as_csv:
+        _write_csv(data)
+    else:
+        table = Table(title=f"{len(data)} listing(s)")
+        for col in ("SKU", "mp", "status", "ASIN", "type", "errors", "warnings", "updated"):
+            table.add_column(col)
+        for d in data:
+            table.add_row(
+                d["sku"],
+                d["country"],
+                _styled(d["status"]),
+                d["asin"] or "",
+                d["product_type"] or "",
+                str(d["errors"]),
+                str(d["warnings"]),
+                (d["updated_at"] or "")[:19],
+            )
+        console.print(table)
+        counts: dict[str, int] = {}
+        for d in data:
+            counts[d["status"]] = counts.get(d["status"], 0) + 1
+        console.print(
+            ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+            or "nothing synced yet: run `listingsync sync`"
+        )
+    raise typer.Exit(EXIT_OK)
+
+
+def _styled(status: str) -> str:
+    color = {"live": "green", "accepted": "green", "invalid": "red", "error": "red", "pending": "yellow"}.get(
+        status
+    )
+    return f"[{color}]{status}[/{color}]" if color else status
+
+
+def issues_command(
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+    sku: Annotated[list[str] | None, typer.Option("--sku", help="Only these SKUs (repeatable).")] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", help="Only ERROR, WARNING or INFO issues.")
+    ] = None,
+) -> None:
+    """Every issue per SKU and marketplace: ours (local validation) and Amazon's."""
+    cfg = config_or_exit(config)
+    store = _open_store_or_exit(cfg)
+    try:
+        rows = store.listings(skus=sku or None)
+    finally:
+        store.close()
+    data = [
+        {
+            "sku": s.sku,
+            "marketplace_id": s.marketplace_id,
+            "country": _country(s.marketplace_id),
+            "status": s.status,
+            "origin": s.origin,
+            "severity": i.get("severity"),
+            "code": i.get("code"),
+            "attributes": ",".join(i.get("attributeNames") or []),
+            "message": i.get("message"),
+            "source": i.get("source", "amazon"),
+        }
+        for s in rows
+        for i in s.issues
+        if not severity or str(i.get("severity", "")).upper() == severity.upper()
+    ]
+    if as_json:
+        print_json({"issues": data})
+    elif as_csv:
+        _write_csv(data)
+    else:
+        table = Table(title=f"{len(data)} issue(s)")
+        for col in ("SKU", "mp", "severity", "code", "attributes", "message", "from"):
+            table.add_column(col, overflow="fold")
+        for d in data:
+            table.add_row(
+                d["sku"],
+                d["country"],
+                d["severity"] or "",
+                d["code"] or "",
+                d["attributes"],
+                d["message"] or "",
+                d["source"],
+            )
+        console.print(table)
+    raise typer.Exit(EXIT_OK)
+
+
+def _write_csv(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+# -- demo -------------------------------------------------------------------------------------------
+
+
+def demo_command(
+    keep: Annotated[
+        Path | None, typer.Option("--dir", help="Work in this directory (kept) instead of a temporary one.")
+    ] = None,
+) -> None:
+    """Emulator in-process + the bundled sample catalogue → check, validate, sync, status (under a minute)."""
+    raise typer.Exit(run_demo(keep))
+
+
+DEMO_RATE_SCALE = 10.0
+
+
+def run_demo(directory: Path | None = None) -> int:
+    import tempfile
+    import time
+    from importlib import resources
+
+    from listingsync.emulator import EmulatorSettings, run_in_thread
+    from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, default_accounts
+
+    started = time.perf_counter()
+    work = directory or Path(tempfile.mkdtemp(prefix="listingsync-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    sample = resources.files("listingsync") / "data" / "sample"
+    for name in ("listingsync.yaml", "products.csv"):
+        (work / name).write_bytes((sample / name).read_bytes())
+    vendor = next(a for a in default_accounts() if a.account_type == "vendor")
+    console.print(f"[bold]listingsync demo[/bold] in {work}")
+    console.print(
+        f"Starting the local SP-API emulator (Amazon's limits × {DEMO_RATE_SCALE:g}) with demo vendor "
+        f"{vendor.selling_partner_id} …"
+    )
+    with run_in_thread(EmulatorSettings(rate_scale=DEMO_RATE_SCALE)) as server:
+        # Public demo credentials: they open only this emulator, so the environment may carry them.
+        os.environ.update(
+            {
+                "LISTINGSYNC_ENDPOINT": server.endpoint("eu"),
+                "LISTINGSYNC_LWA_ENDPOINT": server.lwa_url,
+                "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
+                "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+                "LISTINGSYNC_LWA_REFRESH_TOKEN": vendor.refresh_token,
+                "LISTINGSYNC_KEYRING": "off",
+                RATE_SCALE_ENV: str(DEMO_RATE_SCALE),
+            }
+        )
+        cfg = config_or_exit(work / "listingsync.yaml")
+        console.rule("1. check")
+        if not _demo_check(cfg):
+            return EXIT_UNUSABLE
+        console.rule("2. validate")
+        catalog = _demo_validate(cfg)
+        console.rule("3. sync")
+        options = SyncOptions(
+            via=cfg.sync.via, on_removed=cfg.sync.on_removed, feed_limits=FeedLimits().scaled(DEMO_RATE_SCALE)
+        )
+        progress = RichProgress()
+        try:
+            report, catalog = _run(cfg, options, _client(cfg), progress)
+        except ListingSyncError as exc:
+            fail(exc, EXIT_UNUSABLE)
+        _print_report(cfg, report, catalog)
+        console.rule("4. status")
+        store = open_store(cfg)
+        try:
+            counts = store.counts()
+        finally:
+            store.close()
+        console.print("Listings by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        console.print(f"Amazon (emulated) now holds {len(server.state.listings)} listing(s).")
+    console.rule("next")
+    console.print(
+        f"Everything is in {work}: listingsync.yaml (the mapping), products.csv (the catalogue) and "
+        f".listingsync/state.db (what was sent). Try:\n"
+        f"  listingsync issues --config {work / 'listingsync.yaml'}     # why some SKUs were refused\n"
+        f"  listingsync status --config {work / 'listingsync.yaml'} --csv\n"
+        f"  listingsync emulator &  then  listingsync sync --config {work / 'listingsync.yaml'} --dry-run\n"
+        f"Demo finished in {time.perf_counter() - started:.1f} s. The broken records are deliberate: they show "
+        "how problems are named (file:line, SKU, attribute) and never stop the others."
+    )
+    return EXIT_OK
+
+
+def _demo_check(cfg: Config) -> bool:
+    """Credentials, region, vendor code and marketplaces, as ``listingsync check`` verifies them."""
+    from listingsync.amazon import NotFound, SPAPIError
+
+    async def probe() -> list[str]:
+        client = _client(cfg)
+        problems: list[str] = []
+        try:
+            for marketplace_id in cfg.account.marketplaces:
+                try:
+                    await client.listings.get_listings_item(
+                        cfg.account.selling_partner_id,
+                        "__listingsync_check__",
+                        marketplace_ids=[marketplace_id],
+                    )
+                except NotFound:
+                    pass  # credentials, region, partner id and marketplace all fine
+                except SPAPIError as exc:
+                    problems.append(f"{_country(marketplace_id)}: {exc}")
+        finally:
+            await client.aclose()
+        return problems
+
+    try:
+        problems = asyncio.run(probe())
+    except ListingSyncError as exc:
+        fail(exc, EXIT_UNUSABLE)
+    for problem in problems:
+        err_console.print(f"[red]✗[/red] {problem}")
+    if not problems:
+        countries = ", ".join(_country(m) for m in cfg.account.marketplaces)
+        console.print(
+            f"[green]✓[/green] LWA token exchange, {cfg.account.type.value} {cfg.account.selling_partner_id}, "
+            f"region {cfg.account.resolved_region.value}, marketplaces {countries}"
+        )
+    return not problems
+
+
+def _demo_validate(cfg: Config) -> CatalogRead:
+    from listingsync.sync.pipeline import read_candidates, schema_provider
+
+    async def schemas() -> Any:
+        client = _client(cfg)
+        try:
+            return await schema_provider(cfg, client)
+        finally:
+            await client.aclose()
+
+    catalog = read_candidates(cfg, asyncio.run(schemas()))
+    bad = [c for c in catalog.candidates if c.errors]
+    console.print(
+        f"{catalog.products} products → {len(catalog.candidates)} listings; "
+        f"{len(bad)} with ERRORs (not sent), {len(catalog.problems)} catalogue problem(s)."
+    )
+    for cand in bad[:5]:
+        first = cand.errors[0]
+        console.print(f"  ✗ {cand.listing.origin or ''} {cand.listing.sku}: {first}", markup=False)
+    return catalog

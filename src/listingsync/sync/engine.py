@@ -103,6 +103,8 @@ class SyncReport:
     recovery: RecoveryReport | None = None
     preview: list[PreviewResult] = field(default_factory=list)
     feeds: list[dict[str, Any]] = field(default_factory=list)
+    #: Things the user should know that are not per SKU (a feed left to poll next run …).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -145,6 +147,8 @@ class SyncReport:
             ]
         if self.feeds:
             out["feeds"] = self.feeds
+        if self.notes:
+            out["notes"] = self.notes
         return out
 
 
@@ -187,6 +191,7 @@ class SyncEngine:
         marketplace_ids: Sequence[str] | None = None,
         complete: bool = True,
         removed_skus: Iterable[str] = (),
+        protected_skus: Iterable[str] = (),
         recovered: RecoveryReport | None = None,
     ) -> SyncReport:
         started = time.perf_counter()
@@ -199,7 +204,11 @@ class SyncEngine:
                 recovery = await self.recover(run_id)
         task = self.progress.phase("plan", "Planning against the state store")
         plan = self.planner().plan(
-            candidates, marketplace_ids=marketplace_ids, complete=complete, removed_skus=removed_skus
+            candidates,
+            marketplace_ids=marketplace_ids,
+            complete=complete,
+            removed_skus=removed_skus,
+            protected_skus=protected_skus,
         )
         task.done()
         writes = plan.writes
@@ -256,6 +265,7 @@ class SyncEngine:
                 wait_task=wait,
             )
             results = await feeds.execute(writes)
+            report.notes.extend(f"{e}; the next sync polls it again" for e in feeds.errors)
             submit.done()
             wait.done()
             report.feeds = [

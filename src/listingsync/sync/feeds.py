@@ -92,20 +92,55 @@ class FeedExecutor:
         self.wait_task = wait_task or NullProgress().phase("feed", "")
         self._sleep = sleep
         self._submitted: list[float] = []  # monotonic times of our own createFeed calls
+        #: Feeds that could not be followed to the end this run (polled again next run).
+        self.errors: list[str] = []
 
     async def execute(self, actions: Sequence[Action]) -> list[FeedResult]:
-        waits: list[asyncio.Task[FeedResult]] = []
+        waits: list[asyncio.Task[FeedResult | None]] = []
         for doc in build_documents(
             actions, self.seller_id, issue_locale=None, max_messages=self.limits.max_messages
         ):
             feed = self.store.create_feed(self.run_id, doc.marketplace_id, doc.messages)
             self.store.record_intents(self.run_id, [intent_for(a, feed) for a in doc.actions])
             await self._respect_window()
-            record = await self._submit(feed, doc.marketplace_id, doc.body)
+            try:
+                record = await self._submit(feed, doc.marketplace_id, doc.body)
+            except Exception as exc:  # this document failed; the others still go
+                self._failed_submission(feed, doc.marketplace_id, [s for _, s, _ in doc.messages], exc)
+                self.submit_task.advance(len(doc.messages))
+                continue
             self.submit_task.advance(len(doc.messages))
             # Poll while the next documents are built and submitted.
-            waits.append(asyncio.create_task(self.wait(record)))
-        return list(await asyncio.gather(*waits))
+            waits.append(asyncio.create_task(self._wait_safely(record)))
+        return [r for r in await asyncio.gather(*waits) if r is not None]
+
+    def _failed_submission(self, feed: int, marketplace_id: str, skus: list[str], exc: Exception) -> None:
+        issue = {
+            "code": "LS-FEED-SUBMIT",  # invented: our marker, not an Amazon code
+            "message": f"the feed could not be submitted ({exc}); the next sync sends these SKUs again",
+            "severity": "ERROR",
+            "attributeNames": [],
+            "categories": [],
+            "source": "listingsync",
+        }
+        self.store.feed_finished(
+            feed,
+            state="failed",
+            processing_status=None,
+            result_document_id=None,
+            summary=None,
+            outcomes=[Outcome(sku, marketplace_id, "error", [issue]) for sku in skus],
+            run_id=self.run_id,
+        )
+
+    async def _wait_safely(self, record: FeedRecord) -> FeedResult | None:
+        try:
+            return await self.wait(record)
+        except Exception as exc:
+            # The feed exists on Amazon: keep it 'submitted' with its SKUs pending; the next run
+            # polls it by id instead of sending anything again.
+            self.errors.append(f"feed {record.feed_id}: {exc}")
+            return None
 
     async def _submit(self, feed: int, marketplace_id: str, body: bytes) -> FeedRecord:
         document = await self.client.feeds.create_feed_document()

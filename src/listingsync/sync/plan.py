@@ -161,11 +161,13 @@ class Planner:
         marketplace_ids: Sequence[str] | None = None,
         complete: bool = True,
         removed_skus: Iterable[str] = (),
+        protected_skus: Iterable[str] = (),
     ) -> Plan:
         """``complete``: the candidates are the whole catalogue, so anything else known was removed.
 
         With an incremental read (``complete=False``) only ``removed_skus`` (records the source
-        marked deleted) count as removed.
+        marked deleted) count as removed. ``protected_skus`` (records that could not be read this
+        time) are never taken for removed.
         """
         index = self.store.plan_index(marketplace_ids)
         actions: list[Action] = []
@@ -184,8 +186,9 @@ class Planner:
             for action, listing in updates:
                 self._patch(action, listing, bases.get(action.key, {}))
         removed = set(removed_skus)
+        protected = set(protected_skus)
         for key, entry in index.items():
-            if key in seen or entry.status == "deleted":
+            if key in seen or entry.status == "deleted" or key[0] in protected:
                 continue
             if not complete and key[0] not in removed:
                 continue

@@ -1,0 +1,139 @@
+"""Config → catalogue → listings → validation → the sync engine: what ``listingsync sync`` runs.
+
+Catalogue problems (a record that cannot be read) are reported and their SKUs are left alone: never
+taken for removed, never sent. The catalogue checkpoint (Sales Layer's incremental reads) is
+committed only after the whole run went through.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from listingsync.amazon import SPAPIClient
+from listingsync.amazon.lwa import Credentials
+from listingsync.catalog import CatalogProblem, open_source
+from listingsync.config import Config
+from listingsync.mapping.pipeline import MappingPipeline
+from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
+from listingsync.sync.plan import Candidate
+from listingsync.sync.progress import NullProgress, Progress
+from listingsync.sync.store import StateStore
+
+__all__ = ["CatalogRead", "open_store", "read_candidates", "run_sync", "schema_provider"]
+
+
+@dataclass(slots=True)
+class CatalogRead:
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[CatalogProblem] = field(default_factory=list)
+    removed_skus: set[str] = field(default_factory=set)
+    products: int = 0
+    complete: bool = True
+    checkpoint: str | None = None
+
+    @property
+    def protected_skus(self) -> set[str]:
+        return {p.sku for p in self.problems if p.sku and p.severity == "error"}
+
+
+def open_store(config: Config) -> StateStore:
+    """The config's state database (``state:``), relative SQLite paths beside the config file."""
+    return StateStore.open(config.state, config.base_dir)
+
+
+async def schema_provider(config: Config, client: SPAPIClient | None) -> Callable[..., Any]:
+    """Schemas for the mapping: the schema store (downloaded once through getDefinitionsProductType,
+    cached beside the config) when there is a client, the bundled schemas otherwise."""
+    from listingsync.mapping.schemas import BundledSchemas, preload
+
+    module = importlib.import_module("listingsync.schema")
+    store_type = getattr(module, "SchemaStore", None)
+    if client is None or store_type is None:
+        return BundledSchemas()
+    store = store_type(client, config.resolve_path(".listingsync/schemas"), config.account.selling_partner_id)
+    await preload(config, store)  # failures surface per record as schema issues
+    return store.get_cached  # type: ignore[no-any-return]
+
+
+def read_candidates(
+    config: Config,
+    schemas: Callable[..., Any],
+    *,
+    since: str | None = None,
+    progress: Progress | None = None,
+) -> CatalogRead:
+    progress = progress or NullProgress()
+    source = open_source(config)
+    out = CatalogRead()
+    task = progress.phase("read", f"Reading {source.name or 'the catalogue'}")
+    records = []
+    for record in source.records(since=since if source.incremental else None):
+        records.append(record)
+        task.advance()
+    task.done()
+    out.complete = source.complete
+    out.checkpoint = source.next_checkpoint
+    pipeline = MappingPipeline(config, schemas)
+    pipeline.check()
+    task = progress.phase("build", "Building and validating listings", len(records))
+    for result in pipeline.run(records, columns=source.columns()):
+        task.advance()
+        if result.problem is not None:
+            out.problems.append(result.problem)
+            continue
+        out.products += 1
+        if result.deleted:
+            out.removed_skus.add(result.sku)
+            continue
+        for lr in result.listings:
+            out.candidates.append(Candidate(lr.listing, list(lr.issues)))
+    task.done()
+    return out
+
+
+async def run_sync(
+    config: Config,
+    options: SyncOptions,
+    *,
+    credentials: Credentials | None = None,
+    client: SPAPIClient | None = None,
+    progress: Progress | None = None,
+    store: StateStore | None = None,
+    transport: Any = None,
+) -> tuple[SyncReport, CatalogRead]:
+    """One whole sync. ``client`` or ``credentials`` are needed unless ``options.mode`` is dry-run."""
+    progress = progress or NullProgress()
+    own_store = store is None
+    store = store or open_store(config)
+    own_client = client is None and credentials is not None
+    if client is None and credentials is not None:
+        client = SPAPIClient.from_account(config.account, credentials, transport=transport)
+    try:
+        engine = SyncEngine(
+            store, client, config.account.selling_partner_id, options=options, progress=progress
+        )
+        recovered = None
+        if options.mode == "send" and client is not None:
+            # Finish a killed run's feeds and writes before reading what to send next.
+            recovered = await engine.recover()
+        schemas = await schema_provider(config, client)
+        catalog = read_candidates(config, schemas, since=store.checkpoint(), progress=progress)
+        report = await engine.run(
+            catalog.candidates,
+            marketplace_ids=config.account.marketplaces,
+            complete=catalog.complete,
+            removed_skus=catalog.removed_skus,
+            protected_skus=catalog.protected_skus,
+            recovered=recovered,
+        )
+        if options.mode == "send" and report.exit_code == 0 and catalog.checkpoint is not None:
+            store.set_checkpoint(catalog.checkpoint)
+        return report, catalog
+    finally:
+        if own_client and client is not None:
+            await client.aclose()
+        if own_store:
+            store.close()
