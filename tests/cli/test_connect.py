@@ -1,0 +1,122 @@
+"""``listingsync connect``: the wizard against the emulator, secrets hidden, nothing saved unverified."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from listingsync.cli import app
+from listingsync.cli.check import write_account_section
+from listingsync.config import AccountConfig, load_config
+from listingsync.emulator import EmulatorServer
+from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+VENDOR_TOKEN = "Atzr|listingsync-demo-vendor-eu"
+runner = CliRunner()
+
+
+def environ(tmp_path: Path) -> dict[str, str]:
+    # No LISTINGSYNC_LWA_* variables: the wizard's answers and the secrets file are the only source.
+    return {
+        "LISTINGSYNC_KEYRING": "off",
+        "LISTINGSYNC_SECRETS_FILE": str(tmp_path / "secrets.json"),
+        "LISTINGSYNC_LWA_CLIENT_ID": "",
+        "LISTINGSYNC_LWA_CLIENT_SECRET": "",
+        "LISTINGSYNC_LWA_REFRESH_TOKEN": "",
+        "COLUMNS": "200",
+    }
+
+
+def connect(server: EmulatorServer, config: Path, answers: list[str], tmp_path: Path) -> tuple[int, str]:
+    args = [
+        "connect",
+        "--config",
+        str(config),
+        "--type",
+        "vendor",
+        "--region",
+        "eu",
+        "--endpoint",
+        server.endpoint("eu"),
+        "--lwa-endpoint",
+        server.lwa_url,
+    ]
+    result = runner.invoke(app, args, input="\n".join(answers) + "\n", env=environ(tmp_path))
+    return result.exit_code, result.output
+
+
+def test_connect_verifies_then_saves_config_and_secrets(emulator: EmulatorServer, tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    code, out = connect(
+        emulator, config, [DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, VENDOR_TOKEN, "DEMOV", "DE, FR"], tmp_path
+    )
+    assert code == 0, out
+    # The guide's order: LWA credentials, then Authorize, then the vendor code.
+    assert out.index("LWA credentials") < out.index("Authorize") < out.index("vendor code")
+    assert DEMO_CLIENT_SECRET not in out and VENDOR_TOKEN not in out
+    assert "✓ marketplace DE" in out and "✓ marketplace FR" in out
+    account = load_config(config).account
+    assert account.selling_partner_id == "DEMOV" and account.endpoint == emulator.endpoint("eu")
+    secrets_file = tmp_path / "secrets.json"
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    stored = json.loads(secrets_file.read_text())["secrets"]
+    assert stored[f"LISTINGSYNC_LWA_REFRESH_TOKEN:{DEMO_CLIENT_ID}/DEMOV@eu"] == VENDOR_TOKEN
+    assert "no usable OS keyring" in out
+    assert DEMO_CLIENT_SECRET not in config.read_text()
+    # check now finds everything without any environment variable.
+    result = runner.invoke(app, ["check", "--config", str(config)], env=environ(tmp_path))
+    assert result.exit_code == 0, result.output
+
+
+def test_failed_verification_saves_nothing(emulator: EmulatorServer, tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    code, out = connect(
+        emulator, config, [DEMO_CLIENT_ID, "wrong-secret-x", VENDOR_TOKEN, "DEMOV", "DE"], tmp_path
+    )
+    assert code == 2
+    assert "✗ lwa" in out and "LISTINGSYNC_LWA_CLIENT_SECRET" in out and "Nothing was saved" in out
+    assert not config.exists() and not (tmp_path / "secrets.json").exists()
+    assert "wrong-secret-x" not in out
+
+
+def test_bad_answers_are_asked_again(emulator: EmulatorServer, tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    answers = [
+        "amzn1.sp.solution.app-id",
+        "n",
+        DEMO_CLIENT_ID,  # the app id is not the client id
+        DEMO_CLIENT_SECRET,
+        VENDOR_TOKEN,
+        "amzn1.vg.123456",
+        "DE",  # an account id, not a vendor code
+        "DEMOV",
+        "US",  # right code, wrong region
+        "DEMOV",
+        "DE",
+    ]
+    code, out = connect(emulator, config, answers, tmp_path)
+    assert code == 0, out
+    assert "does not look like an LWA client identifier" in out
+    assert "not a vendor code" in out
+    assert "not in the EU region" in out
+
+
+def test_account_section_is_replaced_in_place(tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    config.write_text(
+        "# my catalogue sync\naccount:\n  type: vendor\n  selling_partner_id: OLD01\n  marketplaces: [DE]\n\n"
+        "# products come from here\nsource:\n  type: csv\n  path: products.csv\n",
+        encoding="utf-8",
+    )
+    account = AccountConfig.model_validate(
+        {"type": "vendor", "selling_partner_id": "NEW01", "marketplaces": ["FR"]}
+    )
+    write_account_section(config, account)
+    text = config.read_text()
+    assert text.startswith("# my catalogue sync\naccount:\n")
+    assert "NEW01" in text and "OLD01" not in text
+    assert "# products come from here\nsource:\n  type: csv\n" in text
+    assert load_config(config).account.marketplaces == ["A13V1IB3VIYZZH"]
