@@ -66,6 +66,8 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         account = accounts.get(fields["refresh_token"])
         if account is None:
             raise LwaError(400, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
+        if account.client_id != client_id:
+            raise LwaError(400, "unauthorized_client", "Not authorized for requested operation")
         if account.revoked:
             raise LwaError(
                 400,
@@ -73,8 +75,6 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
                 "The request has an invalid grant parameter : refresh_token. "
                 "User may have revoked or didn't grant the permission.",
             )
-        if account.client_id != client_id:
-            raise LwaError(400, "unauthorized_client", "Not authorized for requested operation")
         access = "Atza|" + secrets.token_urlsafe(48)
         ttl = ctx.settings.token_ttl
         with ctx.state.lock:
