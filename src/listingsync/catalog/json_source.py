@@ -63,8 +63,10 @@ class _ArrayReader:
         if not chunk:
             self.eof = True
             return False
-        self.buf = self.buf[self.pos :] + chunk
-        self.pos = 0
+        # Keep the current line's start (up to 1 KiB of it): resync needs the indentation.
+        keep = max(self.buf.rfind("\n", 0, self.pos) + 1, self.pos - 1024, 0)
+        self.buf = self.buf[keep:] + chunk
+        self.pos -= keep
         return True
 
     def advance(self, to: int) -> None:
@@ -83,15 +85,16 @@ class _ArrayReader:
         """Move to the next element after a malformed one; False when none is left.
 
         Elements of a pretty-printed array start on their own line at one indentation; a compact
-        array separates them with ``},{``.
+        array separates them with ``},{``. A resynced element is read as if a ``,`` preceded it.
         """
         line_start = self.buf.rfind("\n", 0, element_start) + 1
         indent = self.buf[line_start:element_start]
         if indent.strip():
             pattern = re.compile(r"\}\s*,\s*(\{)")
         else:
-            pattern = re.compile(r"\n" + re.escape(indent) + r"(\{)")
-        offset = search_from - self.pos  # fill() rebases positions on self.pos
+            # The next line at the element's indentation that is not its closing bracket.
+            pattern = re.compile(r"\n" + re.escape(indent) + r"([^\s}\]])")
+        offset = search_from - self.pos  # fill() rebases positions; offsets from pos survive it
         while True:
             match = pattern.search(self.buf, self.pos + max(offset, 0))
             if match:
