@@ -13,8 +13,10 @@ Amazon's vocabulary (spapi.md §4.2-4.3), added with ``jsonschema.validators.ext
   selectors). Selector values are compared as canonical JSON, so nested values stay distinct
   (unlike Amazon's Java reference, which reads them as text). Non-array instances and non-object
   items are skipped, as in Amazon's references.
-- ``minUniqueItems``: at least N distinct selector combinations (Amazon's semantics unconfirmed;
-  every schema seen uses 1).
+- ``minUniqueItems``: each combination of selector values that occurs must occur at least N times,
+  the mirror of ``maxUniqueItems`` as the meta-schema's own ``$comment`` words it ("the minimum
+  number of items with the same combination of selector properties"). Amazon ships no reference
+  implementation; every schema seen uses 1, which any array meets.
 - ``maxUtf8ByteLength`` / ``minUtf8ByteLength``: UTF-8 byte length of **strings** (like
   ``maxLength``, other types are not constrained; Amazon's Java reference also measures the text
   of numbers, which no schema seen relies on).
@@ -140,11 +142,12 @@ def _min_unique_items(
 ) -> Iterator[ValidationError]:
     if not _is_count(limit) or not isinstance(instance, list):
         return
-    distinct = len(_selector_counts(instance, schema))
-    if distinct < limit:
-        yield ValidationError(
-            f"needs at least {limit} distinct combination(s) of {_describe(schema)}, has {distinct}"
-        )
+    for key, count in _selector_counts(instance, schema).items():
+        if count < limit:
+            yield ValidationError(
+                f"each combination of {_describe(schema)} must occur at least {limit} times, "
+                f"but {key.decode()} occurs {count} time{'s' if count != 1 else ''}"
+            )
 
 
 def _max_utf8(

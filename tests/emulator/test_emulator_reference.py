@@ -1,0 +1,154 @@
+"""The reference validator (python jsonschema + Amazon's vocabulary) and the requirements views."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+from emulator_helpers import US, home_us
+
+from listingsync.emulator.product_types import ProductTypeRegistry
+from listingsync.schema.issues import Severity
+from listingsync.schema.reference import META_SCHEMA_ID, ReferenceValidator
+from listingsync.schema.requirements import OFFER_GROUP, derive
+
+
+def titles(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
+    return [{"value": "t", "marketplace_id": m, "language_tag": lang} for m, lang in pairs]
+
+
+ARRAY = {
+    "type": "object",
+    "properties": {
+        "item_name": {
+            "type": "array",
+            "selectors": ["marketplace_id", "language_tag"],
+            "maxUniqueItems": 1,
+            "minUniqueItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["value"],
+                "properties": {"value": {"type": "string", "maxLength": 10, "maxUtf8ByteLength": 8}},
+            },
+        },
+        "bullet_point": {"type": "array", "selectors": ["marketplace_id"], "maxUniqueItems": 2},
+        "plain": {"type": "array", "maxUniqueItems": 1},
+        "code": {"type": "string", "minUtf8ByteLength": 3},
+    },
+    "required": ["item_name"],
+    "additionalProperties": False,
+}
+
+
+def paths(attributes: Any, schema: dict[str, Any] = ARRAY) -> list[tuple[str, str]]:
+    return [(i.path, i.code) for i in ReferenceValidator(schema).issues(attributes)]
+
+
+def test_max_unique_items_counts_selector_combinations() -> None:
+    assert paths({"item_name": titles(("US", "en_US"), ("US", "es_US"))}) == []
+    assert paths({"item_name": titles(("US", "en_US"), ("US", "en_US"))}) == [
+        ("/item_name", "LS-MAX-UNIQUE-ITEMS")
+    ]
+    bullets = [{"marketplace_id": "US", "value": str(i)} for i in range(3)]
+    assert paths({"item_name": titles(("US", "en_US")), "bullet_point": bullets[:2]}) == []
+    assert paths({"item_name": titles(("US", "en_US")), "bullet_point": bullets}) == [
+        ("/bullet_point", "LS-MAX-UNIQUE-ITEMS")
+    ]
+
+
+def test_selectors_compare_as_canonical_json_and_no_selectors_means_whole_item() -> None:
+    nested = [{"marketplace_id": {"a": 1, "b": 2}}, {"marketplace_id": {"b": 2, "a": 1}}]
+    assert paths({"item_name": titles(("US", "en_US")), "bullet_point": nested + nested[:1]}) == [
+        ("/bullet_point", "LS-MAX-UNIQUE-ITEMS")
+    ]
+    distinct = [{"marketplace_id": {"a": 1}}, {"marketplace_id": {"a": 2}}, {"marketplace_id": {"a": 3}}]
+    assert paths({"item_name": titles(("US", "en_US")), "bullet_point": distinct}) == []
+    assert paths({"item_name": titles(("US", "en_US")), "plain": [{"x": 1}, {"x": 2}]}) == []
+    assert paths({"item_name": titles(("US", "en_US")), "plain": [{"x": 1}, {"x": 1}]}) == [
+        ("/plain", "LS-MAX-UNIQUE-ITEMS")
+    ]
+    # non-object items and non-arrays are not the keyword's business
+    assert paths({"item_name": titles(("US", "en_US")), "plain": [1, 1]}) == []
+
+
+def test_utf8_byte_lengths_apply_to_strings() -> None:
+    ok = {"item_name": [{"value": "abcdefgh"}]}
+    assert paths(ok) == []
+    accented = {"item_name": [{"value": "ééééé"}]}  # 5 characters, 10 bytes
+    assert paths(accented) == [("/item_name/0/value", "LS-MAX-UTF8-BYTES")]
+    assert paths({"item_name": [{"value": "x"}], "code": "é"}) == [("/code", "LS-MIN-UTF8-BYTES")]
+    assert paths({"item_name": [{"value": "x"}], "code": "abc"}) == []
+
+
+def test_required_additional_and_nested_paths() -> None:
+    issues = ReferenceValidator(ARRAY).issues({"item_name": [{}], "colour": []})
+    assert [(i.path, i.code, i.attribute) for i in issues] == [
+        ("/colour", "LS-UNKNOWN-ATTRIBUTE", "colour"),
+        ("/item_name/0/value", "90220", "item_name"),
+    ]
+    assert issues[1].message == "'value' is required but not supplied."
+    assert all(i.severity is Severity.ERROR for i in issues)
+    assert paths({}) == [("/item_name", "90220")]
+
+
+def test_conditionals_and_dependent_required() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "array"}, "b": {"type": "array"}, "c": {"type": "array"}},
+        "allOf": [{"if": {"required": ["a"]}, "then": {"required": ["b"]}}],
+        "dependentRequired": {"b": ["c"]},
+    }
+    assert paths({}, schema) == []
+    assert paths({"a": []}, schema) == [("/b", "90220")]
+    assert paths({"a": [], "b": []}, schema) == [("/c", "90220")]
+
+
+def test_the_four_invalid_cases_on_home_us() -> None:
+    validator = ReferenceValidator(ProductTypeRegistry().get("HOME", US) or {})
+    assert validator.issues(home_us()) == []
+    doc = home_us("x" * 201)
+    del doc["brand"]
+    doc["condition_type"] = [{"value": "brand_new", "marketplace_id": US}]
+    doc["bullet_point"] = doc["bullet_point"] * 11
+    found = {(i.attribute, i.code) for i in validator.issues(doc)}
+    assert {
+        ("brand", "90220"),
+        ("condition_type", "LS-ENUM"),
+        ("item_name", "LS-MAX-LENGTH"),
+        ("bullet_point", "LS-MAX-UNIQUE-ITEMS"),
+    } <= found
+
+
+def test_meta_schema_is_registered_and_nothing_is_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the reference validator tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    meta = ReferenceValidator({"$ref": META_SCHEMA_ID})
+    assert meta.issues({"type": "object", "maxUniqueItems": 1}) == []
+    assert [i.code for i in meta.issues({"maxUniqueItems": "one"})] == ["LS-TYPE"]
+
+
+def test_requirements_views() -> None:
+    schema = ProductTypeRegistry().get("HOME", US) or {}
+    listing = ReferenceValidator(schema)
+    product_only = ReferenceValidator(derive(schema, "LISTING_PRODUCT_ONLY"))
+    offer_only = ReferenceValidator(derive(schema, "LISTING_OFFER_ONLY"))
+    not_enforced = ReferenceValidator(derive(schema, "LISTING", requirements_enforced=False))
+    no_offer = {k: v for k, v in home_us().items() if k not in OFFER_GROUP}
+    missing = {i.attribute for i in listing.issues(no_offer) if i.code == "90220"}
+    assert {"condition_type", "fulfillment_availability", "list_price"} <= missing
+    assert product_only.issues(no_offer) == []
+    offer = {k: v for k, v in home_us().items() if k in OFFER_GROUP}
+    assert offer_only.issues(offer) == []
+    unknown = {i.attribute for i in offer_only.issues(home_us()) if i.code == "LS-UNKNOWN-ATTRIBUTE"}
+    assert "item_name" in unknown and "condition_type" not in unknown
+    assert not_enforced.issues({"item_name": home_us()["item_name"]}) == []
+    # structure is still checked when requirements are not enforced
+    assert not_enforced.issues({"item_name": home_us("x" * 201)["item_name"]})
+    # the input schema is left untouched
+    assert "condition_type" in json.dumps(schema["allOf"])
+    with pytest.raises(ValueError, match="LISTING_PRODUCT_ONLY"):
+        derive(schema, "OFFER")
