@@ -10,14 +10,21 @@ from typing import Any
 import openpyxl
 import pytest
 
-from listingsync.catalog import CatalogError, CatalogProblem, Product, open_source, source_from_settings
-from listingsync.catalog import csv_source, json_source
+from listingsync.catalog import (
+    CatalogError,
+    CatalogProblem,
+    Product,
+    csv_source,
+    json_source,
+    open_source,
+    source_from_settings,
+)
 from listingsync.config import parse_config
 from listingsync.config.source import SourceConfig
 
 
 def read(path: Path, type_: str = "csv", **settings: Any) -> tuple[list[Product], list[CatalogProblem]]:
-    source = source_from_settings(SourceConfig(type=type_, path=str(path), **settings))  # type: ignore[arg-type]
+    source = source_from_settings(SourceConfig(type=type_, path=str(path), **settings))
     products: list[Product] = []
     problems: list[CatalogProblem] = []
     for record in source.records():
@@ -95,7 +102,7 @@ def test_no_sku_column_is_unusable_and_names_the_columns_and_the_key(tmp_path: P
         read(path)
     assert "no SKU column" in str(info.value)
     assert "source.sku_field" in str(info.value) and "name, price" in str(info.value)
-    with pytest.raises(CatalogError, match="source.sku_field names the column 'ref'"):
+    with pytest.raises(CatalogError, match=r"source\.sku_field names the column 'ref'"):
         read(path, sku_field="ref")
 
 
@@ -269,14 +276,14 @@ def test_xlsx_first_sheet_by_default_and_unknown_sheet(tmp_path: Path) -> None:
     path = make_xlsx(tmp_path / "p.xlsx", {"One": [["sku"], ["X"]], "Two": [["sku"], ["Y"]]})
     products, _ = read(path, "xlsx")
     assert [p.sku for p in products] == ["X"]
-    with pytest.raises(CatalogError, match="source.sheet 'Three' is not a sheet") as info:
+    with pytest.raises(CatalogError, match=r"source\.sheet 'Three' is not a sheet") as info:
         read(path, "xlsx", sheet="Three")
     assert "One, Two" in str(info.value)
 
 
 def test_not_an_xlsx_file(tmp_path: Path) -> None:
     path = write(tmp_path, "p.xlsx", "sku\nA\n")
-    with pytest.raises(CatalogError, match="not a readable .xlsx workbook"):
+    with pytest.raises(CatalogError, match=r"not a readable \.xlsx workbook"):
         read(path, "xlsx")
 
 
