@@ -55,7 +55,7 @@ def _home_listing(marketplace_id: str, language_tag: str, seed: int) -> dict[str
     schema = ProductTypeRegistry().get("HOME", marketplace_id)
     assert schema is not None
     derived = derive(schema, "LISTING_PRODUCT_ONLY")
-    return sample_listing(derived, random.Random(seed), marketplace_id, language_tag)
+    return sample_listing(derived, random.Random(seed), marketplace_id, language_tag, optional=0.0)
 
 
 def home_listing(seed: int = 1, marketplace_id: str = DE, language_tag: str = "de_DE") -> dict[str, Any]:
