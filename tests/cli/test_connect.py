@@ -6,11 +6,13 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from listingsync.cli import app
 from listingsync.cli.check import write_account_section
 from listingsync.config import AccountConfig, load_config
+from listingsync.credentials import load_secret
 from listingsync.emulator import EmulatorServer
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
@@ -120,3 +122,22 @@ def test_account_section_is_replaced_in_place(tmp_path: Path) -> None:
     assert "NEW01" in text and "OLD01" not in text
     assert "# products come from here\nsource:\n  type: csv\n" in text
     assert load_config(config).account.marketplaces == ["A13V1IB3VIYZZH"]
+
+
+def test_saleslayer_private_key_is_asked_for_and_stored_for_load_secret(
+    emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "listingsync.yaml"
+    config.write_text(
+        "account:\n  type: vendor\n  selling_partner_id: OLD01\n  marketplaces: [DE]\n"
+        "source:\n  type: saleslayer\n  connector_id: CN123\n",
+        encoding="utf-8",
+    )
+    answers = [DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, VENDOR_TOKEN, "DEMOV", "DE", "sl-private-key-9"]
+    code, out = connect(emulator, config, answers, tmp_path)
+    assert code == 0, out
+    assert "Sales Layer" in out and "CN123" in out and "sl-private-key-9" not in out
+    for name, value in environ(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LISTINGSYNC_SALESLAYER_SECRET", raising=False)
+    assert load_secret("LISTINGSYNC_SALESLAYER_SECRET", "CN123") == "sl-private-key-9"

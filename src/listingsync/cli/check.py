@@ -56,6 +56,7 @@ from listingsync.credentials import (
     CLIENT_ID,
     CLIENT_SECRET,
     REFRESH_TOKEN,
+    SALESLAYER_SECRET,
     MissingCredentialsError,
     SecretStore,
     SecretStoreError,
@@ -63,6 +64,7 @@ from listingsync.credentials import (
     default_store,
     load_credentials,
     save_credentials,
+    store_secret,
 )
 from listingsync.errors import ListingSyncError
 from listingsync.redaction import install_log_redaction, redact
@@ -402,6 +404,22 @@ def _validation_text(exc: ValidationError) -> str:
     return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
 
 
+def _saleslayer_connector_needing_secret(path: Path, store: SecretStore) -> str | None:
+    """The connector id of an existing Sales Layer source whose private key is stored nowhere yet."""
+    try:
+        source = load_config(path).source
+    except ListingSyncError:
+        return None
+    if source is None or source.type != "saleslayer" or not source.connector_id:
+        return None
+    try:
+        if store.get(SALESLAYER_SECRET, source.connector_id) is not None:
+            return None
+    except SecretStoreError:
+        return None
+    return source.connector_id
+
+
 def connect(
     config: ConfigOption = None,
     account_type: Annotated[str | None, typer.Option("--type", help="vendor or seller")] = None,
@@ -411,6 +429,13 @@ def connect(
     save_unverified: Annotated[
         bool, typer.Option("--save-unverified", help="Save even if verification fails.")
     ] = False,
+    saleslayer_connector: Annotated[
+        str | None,
+        typer.Option(
+            "--saleslayer-connector",
+            help="Also store the private key of this Sales Layer connector (asked for, hidden).",
+        ),
+    ] = None,
 ) -> None:
     """Walk Amazon's setup guide, verify the credentials, then save listingsync.yaml and the secrets."""
     install_log_redaction()
@@ -466,6 +491,22 @@ def connect(
             continue
         break
 
+    connector = saleslayer_connector or _saleslayer_connector_needing_secret(path, store)
+    saleslayer_key: str | None = None
+    if connector:
+        _say(
+            f"\n4. Sales Layer: open Channels → your connector ({connector}) → Parameters and copy the "
+            "private key (used only to read the catalogue)."
+        )
+        saleslayer_key = str(
+            typer.prompt(
+                "   Private key (input hidden, empty to skip)",
+                default="",
+                hide_input=True,
+                show_default=False,
+            )
+        ).strip()
+
     credentials = Credentials(client_id, client_secret, refresh_token)
     _say("\nVerifying with Amazon …")
     steps = asyncio.run(check_account(account, credentials))
@@ -478,6 +519,8 @@ def connect(
         where = save_credentials(
             credentials, account.selling_partner_id, account.resolved_region, store=store
         )
+        if connector and saleslayer_key:
+            store_secret(SALESLAYER_SECRET, saleslayer_key, connector, store=store)
         write_account_section(path, account)
     except (SecretStoreError, OSError) as exc:
         fail(exc if isinstance(exc, ListingSyncError) else ListingSyncError(f"cannot write {path}: {exc}"))
