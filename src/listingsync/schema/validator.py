@@ -243,7 +243,7 @@ class Validator:
         if isinstance(kind, jsonschema_rs.ValidationErrorKind.Custom):
             ours, _, message = kind.message.partition("|")
             severity = Severity.WARNING if ours == CODE_DEPRECATED else Severity.ERROR
-            return [Issue(path, severity, ours, message)]
+            return [Issue(path, severity, ours, message + suffix)]
         if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
             where = "this product type" if not error.instance_path else "this attribute"
             return [
