@@ -1,9 +1,124 @@
-"""CLI commands of this group (filled in by the issue that owns them)."""
+"""``listingsync emulator``: serve the local SP-API (+ LWA, + fake Sales Layer) on loopback."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from listingsync.amazon import marketplaces as mp
+from listingsync.cli.common import EXIT_UNUSABLE, console, fail
+from listingsync.errors import ListingSyncError
+
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("emulator")(emulator)
+
+
+def emulator(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8765,
+    accounts: Annotated[
+        Path | None,
+        typer.Option("--accounts", help="YAML/JSON accounts file (default: the built-in demo accounts)."),
+    ] = None,
+    product_types: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--product-types", help="Directory or file of product type schemas, as Amazon serves them."
+        ),
+    ] = None,
+    rate_scale: Annotated[
+        float, typer.Option("--rate-scale", help="Refill rate limits X times faster than Amazon.")
+    ] = 1.0,
+    no_limits: Annotated[bool, typer.Option("--no-limits", help="Switch rate limiting off.")] = False,
+    faults: Annotated[
+        str,
+        typer.Option(
+            "--faults",
+            help='Fault injection, e.g. "error=0.05,storm=0.01:20,latency=5-50ms,drop=0.01,expire_every=100".',
+        ),
+    ] = "",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of faults and late issues.")] = 0,
+    token_ttl: Annotated[float, typer.Option("--token-ttl", help="Access token lifetime, seconds.")] = 3600.0,
+    late_issues: Annotated[
+        float, typer.Option("--late-issues", help="Share (0-1) of accepted items that show an issue later.")
+    ] = 0.0,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Keep the state in this file across restarts.")
+    ] = None,
+    saleslayer: Annotated[
+        Path | None, typer.Option("--saleslayer", help="Catalogue file served by the fake Sales Layer API.")
+    ] = None,
+) -> None:
+    """Serve a local Amazon SP-API emulator (LWA, Sellers, Listings, Definitions, Feeds, Catalog)."""
+    from listingsync.emulator import EmulatorSettings, load_accounts, serve
+    from listingsync.emulator.faults import Faults
+    from listingsync.emulator.product_types import ProductTypeRegistry
+    from listingsync.emulator.settings import default_accounts
+
+    try:
+        if rate_scale <= 0:
+            raise ListingSyncError("--rate-scale must be positive", fix="e.g. --rate-scale 10")
+        if not 0 <= late_issues <= 1:
+            raise ListingSyncError("--late-issues must be a share between 0 and 1")
+        Faults.parse(faults, seed)  # fail early on a bad spec
+        settings = EmulatorSettings(
+            accounts=load_accounts(accounts) if accounts else default_accounts(),
+            demo_accounts=accounts is None,
+            rate_scale=rate_scale,
+            limits=not no_limits,
+            faults=faults,
+            seed=seed,
+            token_ttl=token_ttl,
+            product_type_dirs=list(product_types or []),
+            late_issue_share=late_issues,
+            state_file=state,
+            saleslayer_file=saleslayer,
+        )
+        registry = ProductTypeRegistry(settings.product_type_dirs)
+    except ListingSyncError as exc:
+        fail(exc, EXIT_UNUSABLE)
+
+    def announce(base: str) -> None:
+        console.print(f"[bold]listingsync emulator[/bold] on {base}")
+        console.print(f"  LWA token URL   {base}/auth/o2/token")
+        console.print(f"  SP-API          {base}/na  {base}/eu  {base}/fe   (account.endpoint)")
+        console.print(f"  introspection   {base}/_emulator/listings, /counters, /write-log, /reset")
+        if saleslayer:
+            console.print(f"  Sales Layer     {base}/saleslayer")
+        console.print(f"  product types   {', '.join(registry.product_types())}")
+        limits = "off" if no_limits else f"Amazon's, refill x{rate_scale:g}"
+        console.print(
+            f"  rate limits     {limits}; faults: {faults or 'none'}; state: {state or 'in memory'}"
+        )
+        table = Table(title="accounts", show_lines=False)
+        for column in ("type", "selling partner id", "region", "marketplaces", "client id", "refresh token"):
+            table.add_column(column)
+        if settings.demo_accounts:
+            table.add_column("client secret")
+        for account in settings.accounts:
+            row = [
+                account.account_type + (" (revoked)" if account.revoked else ""),
+                account.selling_partner_id,
+                account.region.name,
+                ", ".join(mp.by_id(m).country for m in account.marketplace_ids),
+                account.client_id,
+                # Demo tokens are public values; a user's accounts file keeps its secrets unprinted.
+                account.refresh_token if settings.demo_accounts else "(from --accounts)",
+            ]
+            if settings.demo_accounts:
+                row.append(account.client_secret)
+            table.add_row(*row)
+        console.print(table)
+        console.print("Ctrl-C stops it.")
+
+    try:
+        serve(settings, host=host, port=port, announce=announce)
+    except ListingSyncError as exc:
+        fail(exc, EXIT_UNUSABLE)

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -113,10 +113,19 @@ def run_in_thread(
         sock.close()
 
 
-def serve(settings: EmulatorSettings, *, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve in the foreground until Ctrl-C (the CLI's face)."""
+def serve(
+    settings: EmulatorSettings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve in the foreground until Ctrl-C (the CLI's face); ``announce(base_url)`` once bound."""
     ctx = EmulatorContext(settings)
     sock = _bind(host, port)
+    if announce is not None:
+        bound_host, bound_port = sock.getsockname()[:2]
+        announce(f"http://{bound_host}:{bound_port}")
     try:
         uvicorn.Server(_config(ctx)).run(sockets=[sock])
     finally:
