@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import pytest
+from mapping_helpers import DE, FR, US, config, home_fields, product
+
+from listingsync.mapping import BundledSchemas, ListingBuilder, MappingConfigError, Requirements
+
+BASIC = """\
+  product_type: HOME
+  units: {weight: kilograms}
+  attributes:
+    item_name: "{{ title }}"
+    brand: "{{ brand }}"
+"""
+
+
+def test_seller_listing_has_offer_identifier_images_and_condition(schemas: BundledSchemas) -> None:
+    builder = ListingBuilder(config(BASIC), schemas)
+    p = product(
+        fields=home_fields(title="Vase"), images=[f"https://img.example.com/{i}.jpg" for i in range(3)]
+    )
+    (listing,) = builder.build(p)
+    a = listing.attributes
+    assert listing.requirements is Requirements.LISTING and listing.product_type == "HOME"
+    assert a["item_name"] == [{"value": "Vase", "marketplace_id": US, "language_tag": "en_US"}]
+    assert a["purchasable_offer"][0]["our_price"] == [{"schedule": [{"value_with_tax": 19.9}]}]
+    assert a["purchasable_offer"][0]["currency"] == "USD"
+    assert a["fulfillment_availability"] == [
+        {"fulfillment_channel_code": "DEFAULT", "quantity": 12, "lead_time_to_ship_max_days": 2}
+    ]
+    assert a["condition_type"] == [{"value": "new_new", "marketplace_id": US}]
+    assert a["externally_assigned_product_identifier"] == [
+        {"type": "ean", "value": "4006381333931", "marketplace_id": US}
+    ]
+    assert a["main_product_image_locator"][0]["media_location"].endswith("/0.jpg")
+    assert a["other_product_image_locator_2"][0]["media_location"].endswith("/2.jpg")
+    assert "supplier_declared_has_product_identifier_exemption" not in a
+    assert listing.build_issues == []
+
+
+def test_vendor_listing_is_product_only_without_offer(schemas: BundledSchemas) -> None:
+    cfg = config(BASIC + '    purchasable_offer: "{{ price }}"\n', seller=False, marketplaces="[FR, DE]")
+    listings = ListingBuilder(cfg, schemas).build(product(fields=home_fields(title="Vase")))
+    assert [item.marketplace_id for item in listings] == [FR, DE]
+    for listing in listings:
+        assert listing.requirements is Requirements.LISTING_PRODUCT_ONLY
+        assert not {"purchasable_offer", "fulfillment_availability", "condition_type"} & set(
+            listing.attributes
+        )
+        assert [i.code for i in listing.build_issues] == ["LS-MAP-VENDOR-OFFER"]
+
+
+def test_languages_follow_the_marketplace(schemas: BundledSchemas) -> None:
+    cfg = config(BASIC, seller=False, marketplaces="[FR, DE]")
+    p = product(fields=home_fields(), localized={"title": {"fr": "Vase bleu", "de_DE": "Blaue Vase"}})
+    fr, de = ListingBuilder(cfg, schemas).build(p)
+    assert fr.attributes["item_name"] == [
+        {"value": "Vase bleu", "marketplace_id": FR, "language_tag": "fr_FR"}
+    ]
+    assert de.attributes["item_name"] == [
+        {"value": "Blaue Vase", "marketplace_id": DE, "language_tag": "de_DE"}
+    ]
+
+
+def test_fallback_language_and_missing_language(schemas: BundledSchemas) -> None:
+    p = product(fields=home_fields(), localized={"title": {"en": "Blue vase", "fr": "Vase bleu"}})
+    cfg = config(BASIC + "  fallback_language: en\n", seller=False, marketplaces="[FR, DE]")
+    fr, de = ListingBuilder(cfg, schemas).build(p)
+    assert fr.attributes["item_name"][0]["value"] == "Vase bleu"
+    assert de.attributes["item_name"][0]["value"] == "Blue vase"
+    _, de_without = ListingBuilder(config(BASIC, seller=False, marketplaces="[FR, DE]"), schemas).build(p)
+    assert "item_name" not in de_without.attributes  # no German title: left out, the validator says so
+
+
+def test_marketplace_and_product_type_overrides(schemas: BundledSchemas) -> None:
+    listings = BASIC + (
+        "  product_types:\n    HOME: {attributes: {item_name: '{{ title }} (home)'}}\n"
+        "  marketplaces:\n    DE: {attributes: {item_name: '{{ title }} (DE)', brand: null}}\n"
+    )
+    fr, de = ListingBuilder(config(listings, seller=False, marketplaces="[FR, DE]"), schemas).build(
+        product(fields=home_fields(title="Vase"))
+    )
+    assert fr.attributes["item_name"][0]["value"] == "Vase (home)"
+    assert de.attributes["item_name"][0]["value"] == "Vase (DE)"
+    assert "brand" in fr.attributes and "brand" not in de.attributes
+
+
+def test_rules_choose_the_product_type(schemas: BundledSchemas) -> None:
+    cfg = config(BASIC + "  rules:\n    - when: \"category == 'Bags'\"\n      product_type: PRODUCT\n")
+    builder = ListingBuilder(cfg, schemas)
+    (bag,) = builder.build(product(fields=home_fields(title="Tote"), category_path=("Fashion", "Bags")))
+    (vase,) = builder.build(product(fields=home_fields(title="Vase", category="Vases")))
+    assert bag.product_type == "PRODUCT" and vase.product_type == "HOME"
+
+
+def test_a_failing_rule_is_an_issue_not_an_exception(schemas: BundledSchemas) -> None:
+    cfg = config("  rules:\n    - when: \"categry == 'Bags'\"\n      product_type: PRODUCT\n")
+    (listing,) = ListingBuilder(cfg, schemas).build(product(fields={"category": "Bags"}))
+    assert listing.attributes == {}
+    assert listing.build_issues[0].code == "LS-MAP-RULE"
+    assert "categry" in listing.build_issues[0].message and "rules[0]" in listing.build_issues[0].message
+
+
+def test_missing_field_names_sku_attribute_and_field(schemas: BundledSchemas) -> None:
+    cfg = config(BASIC + '    color: "{{ colour }}"\n')
+    (listing,) = ListingBuilder(cfg, schemas).build(product("SKU-9", fields=home_fields(title="Vase")))
+    (issue,) = [i for i in listing.build_issues if i.code == "LS-MAP-TEMPLATE"]
+    assert issue.path == "/color"
+    assert "SKU SKU-9" in issue.message and "attribute color" in issue.message and "'colour'" in issue.message
+    assert "item_name" in listing.attributes  # the other attributes were still built
+
+
+def test_fields_known_to_the_catalogue_are_empty_not_missing(schemas: BundledSchemas) -> None:
+    builder = ListingBuilder(config(BASIC + '    color: "{{ colour }}"\n'), schemas)
+    builder.known_fields = {"colour"}
+    (listing,) = builder.build(product(fields=home_fields(title="Vase")))
+    assert listing.build_issues == [] and "color" not in listing.attributes
+
+
+def test_more_than_nine_images_warns(schemas: BundledSchemas) -> None:
+    images = [f"https://img.example.com/{i}.jpg" for i in range(11)]
+    (listing,) = ListingBuilder(config(BASIC), schemas).build(
+        product(fields=home_fields(title="Vase"), images=images)
+    )
+    assert "other_product_image_locator_8" in listing.attributes
+    assert [i.code for i in listing.build_issues] == ["LS-MAP-IMAGES"]
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "problem"),
+    [
+        ("036000291452", "upc", None),
+        ("4006381333931", "ean", None),
+        ("00012345600012", "gtin", None),
+        ("4006381333932", "ean", "check digit"),
+        ("40063813339", "ean", "11 digits"),
+        ("ABC", "ean", "digits"),
+    ],
+)
+def test_barcodes(schemas: BundledSchemas, code: str, kind: str, problem: str | None) -> None:
+    (listing,) = ListingBuilder(config(BASIC), schemas).build(product(fields=home_fields(ean=code)))
+    entry = listing.attributes["externally_assigned_product_identifier"][0]
+    assert entry["type"] == kind and entry["value"] == code
+    issues = [i for i in listing.build_issues if i.code == "LS-MAP-BARCODE"]
+    if problem is None:
+        assert issues == []
+    else:
+        assert problem in issues[0].message and code in issues[0].message
+
+
+def test_no_barcode_declares_the_exemption(schemas: BundledSchemas) -> None:
+    fields = home_fields()
+    del fields["ean"]
+    (listing,) = ListingBuilder(config(BASIC), schemas).build(product(fields=fields))
+    assert listing.attributes["supplier_declared_has_product_identifier_exemption"] == [
+        {"value": True, "marketplace_id": US}
+    ]
+    assert "externally_assigned_product_identifier" not in listing.attributes
+
+
+def test_variation_parent_and_child(schemas: BundledSchemas) -> None:
+    cfg = config(BASIC + '  variations: {theme: "{{ theme }}"}\n')
+    builder = ListingBuilder(cfg, schemas)
+    parent = product("P", fields={"brand": "Acme", "title": "Throw", "theme": "size/color"})
+    child = product(
+        "P-RED",
+        parent_sku="P",
+        fields={"title": "Throw red", "price": "10", "quantity": "1", "ean": "4006381333931"},
+    )
+    (p,) = builder.build(parent)
+    (c,) = builder.build(child, parent=parent)
+    assert p.parentage == "parent" and p.requirements is Requirements.LISTING_PRODUCT_ONLY
+    assert p.attributes["parentage_level"] == [{"value": "parent", "marketplace_id": US}]
+    assert p.attributes["child_parent_sku_relationship"] == [
+        {"child_relationship_type": "variation", "marketplace_id": US}
+    ]
+    assert p.attributes["variation_theme"] == [{"name": "SIZE/COLOR"}]  # HOME's has no marketplace_id
+    assert not {"purchasable_offer", "externally_assigned_product_identifier"} & set(p.attributes)
+    assert c.parentage == "child" and c.parent_sku == "P" and c.requirements is Requirements.LISTING
+    assert c.attributes["child_parent_sku_relationship"] == [
+        {"child_relationship_type": "variation", "parent_sku": "P", "marketplace_id": US}
+    ]
+    assert c.attributes["variation_theme"] == [{"name": "SIZE/COLOR"}]  # from the parent
+    assert c.attributes["brand"][0]["value"] == "Acme"  # inherited
+    assert c.attributes["item_name"][0]["value"] == "Throw red"  # its own
+
+
+def test_check_config_names_unknown_attributes_and_suggests(schemas: BundledSchemas) -> None:
+    cfg = config(
+        BASIC + '    item_nam: "{{ title }}"\n  product_types:\n    PRODUCT: {attributes: {ring: x}}\n'
+    )
+    with pytest.raises(MappingConfigError) as info:
+        ListingBuilder(cfg, schemas).check_config()
+    message = str(info.value)
+    assert "listings.attributes.item_nam" in message and "did you mean item_name" in message
+    assert "listings.product_types.PRODUCT.attributes.ring" in message
+    ListingBuilder(config(BASIC), schemas).check_config()  # a good mapping passes
+
+
+def test_an_unknown_product_type_is_an_issue_per_listing(schemas: BundledSchemas) -> None:
+    (listing,) = ListingBuilder(config("  product_type: LUGGAGE\n"), schemas).build(
+        product(fields=home_fields())
+    )
+    assert listing.build_issues[0].code == "LS-MAP-SCHEMA" and "LUGGAGE" in listing.build_issues[0].message

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from mapping_helpers import SAMPLE, config, home_fields, product
+
+from listingsync.catalog import CatalogProblem, Origin, open_source
+from listingsync.config import load_config
+from listingsync.mapping import BundledSchemas, MappingPipeline, order_listings, parents_first
+from listingsync.mapping.listing import Listing, Requirements
+
+#: The sample catalogue's deliberate errors: SKU → (attribute, issue code).
+BROKEN = {
+    "MD-VASE-007": ("brand", "90220"),
+    "MD-CNDL-004": ("country_of_origin", "LS-ENUM"),
+    "MD-CUSH-009": ("item_name", "LS-MAX-LENGTH"),
+    "MD-KTCH-005": ("externally_assigned_product_identifier", "LS-MAP-BARCODE"),
+    "MD-ACCS-011": ("generic_keyword", "LS-MAX-UTF8-BYTES"),
+}
+
+
+def test_parents_first_is_stable_and_survives_cycles() -> None:
+    items = [("c1", "p"), ("x", None), ("p", None), ("c2", "p"), ("a", "b"), ("b", "a")]
+    ordered = parents_first(items, lambda i: i[0], lambda i: i[1])
+    assert [i[0] for i in ordered][:4] == ["p", "c1", "x", "c2"]
+    assert sorted(i[0] for i in ordered[4:]) == ["a", "b"]  # a cycle: each once, no hang
+
+
+def test_order_listings() -> None:
+    def listing(sku: str, parent: str | None) -> Listing:
+        return Listing(sku, "US", "HOME", Requirements.LISTING, {}, parent_sku=parent)
+
+    ordered = order_listings([listing("c", "p"), listing("p", None)])
+    assert [item.sku for item in ordered] == ["p", "c"]
+
+
+def test_problems_pass_through_and_one_bad_record_does_not_stop_the_others(schemas: BundledSchemas) -> None:
+    cfg = config(
+        '  product_type: HOME\n  attributes:\n    item_name: "{{ title }}"\n    color: "{{ colour }}"\n'
+    )
+    problem = CatalogProblem(Origin("products.csv", 3), "duplicate SKU", sku="A")
+    records = [
+        product("A", fields=home_fields(title="a")),
+        problem,
+        product("B", fields=home_fields(title="b", colour="red")),
+    ]
+    results = list(MappingPipeline(cfg, schemas).run(records))
+    assert results[0].problem is problem
+    by_sku = {r.sku: r for r in results if r.product is not None}
+    assert {i.code for i in by_sku["B"].issues} >= {"90220"}  # built and validated
+    # "colour" exists in the catalogue (record B), so A's empty colour is no template error.
+    assert "LS-MAP-TEMPLATE" not in {i.code for i in by_sku["A"].issues}
+    assert by_sku["B"].listings[0].listing.attributes["color"][0]["value"] == "red"
+
+
+def test_deleted_records_are_not_built(schemas: BundledSchemas) -> None:
+    from listingsync.catalog import ProductStatus
+
+    cfg = config("  product_type: HOME\n")
+    (result,) = MappingPipeline(cfg, schemas).run([product("A", status=ProductStatus.DELETED)])
+    assert result.deleted and result.listings == [] and result.ok
+
+
+@pytest.mark.parametrize("config_name", ["listingsync.yaml", "listingsync-seller.yaml"])
+def test_sample_catalogue_has_exactly_the_deliberate_errors(
+    schemas: BundledSchemas, config_name: str
+) -> None:
+    cfg = load_config(SAMPLE / config_name)
+    source = open_source(cfg)
+    pipeline = MappingPipeline(cfg, schemas)
+    pipeline.check()
+    results = list(pipeline.run(source.records(), columns=source.columns()))
+    assert len(results) == 62 and all(r.problem is None for r in results)
+    types = Counter(item.listing.product_type for r in results for item in r.listings)
+    markets = len(cfg.account.marketplaces)
+    assert types == {"HOME": 50 * markets, "PRODUCT": 12 * markets}
+    invalid = {r.sku for r in results if not r.ok}
+    assert invalid == set(BROKEN)
+    for sku, (attribute, code) in BROKEN.items():
+        (result,) = [r for r in results if r.sku == sku]
+        for item in result.listings:
+            assert [(i.attribute, i.code) for i in item.errors] == [(attribute, code)], (sku, item.issues)
+    # parents before children; the family is complete
+    skus = [r.sku for r in results]
+    assert skus.index("MD-THRW-KNIT") < min(
+        skus.index(f"MD-THRW-KNIT-{c}") for c in ("GREY", "OCHRE", "SAGE")
+    )
+    parent = next(r for r in results if r.sku == "MD-THRW-KNIT")
+    assert all(item.listing.parentage == "parent" for item in parent.listings)
+    assert all(item.listing.requirements is Requirements.LISTING_PRODUCT_ONLY for item in parent.listings)
+    if cfg.account.is_vendor:
+        assert all(
+            item.listing.requirements is Requirements.LISTING_PRODUCT_ONLY
+            for r in results
+            for item in r.listings
+        )
+        assert not any("purchasable_offer" in item.listing.attributes for r in results for item in r.listings)
