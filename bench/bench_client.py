@@ -19,6 +19,7 @@ import time
 from listingsync.amazon import (
     Credentials,
     QuotaExceeded,
+    RateLimiter,
     RetryPolicy,
     SPAPIClient,
     TokenBucketLimiter,
@@ -45,14 +46,14 @@ class _NoPacing:
         pass
 
 
-async def _run(endpoint: str, lwa: str, limiter: object) -> dict[str, float]:
+async def _run(endpoint: str, lwa: str, limiter: RateLimiter) -> dict[str, float]:
     client = SPAPIClient(
         CREDENTIALS,
         "eu",
         endpoint=endpoint,
         lwa_endpoint=lwa,
         selling_partner_id="DEMOV",
-        rate_limiter=limiter,  # type: ignore[arg-type]
+        rate_limiter=limiter,
         retry=RetryPolicy(max_attempts=5),
     )
     sent: list[float] = []
