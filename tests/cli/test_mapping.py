@@ -1,0 +1,121 @@
+"""``mapping suggest`` and ``preview`` on the bundled sample catalogue (bundled schemas, no network)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from listingsync.cli import app
+from listingsync.config import parse_config
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "listingsync" / "data" / "sample"
+runner = CliRunner()
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    for name in ("products.csv", "listingsync.yaml", "listingsync-seller.yaml"):
+        shutil.copy(SAMPLE / name, tmp_path / name)
+    return tmp_path
+
+
+def test_suggest_matches_fields_and_marks_the_rest(sample: Path) -> None:
+    out = sample / "mapping.yaml"
+    result = runner.invoke(
+        app,
+        [
+            "mapping",
+            "suggest",
+            "home",
+            "-c",
+            str(sample / "listingsync-seller.yaml"),
+            "--bundled",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'item_name: "{{ title }}"' in text
+    assert 'product_description: "{{ description }}"' in text
+    assert 'bullet_point: ["{{ bullet1 }}", "{{ bullet2 }}"]' in text
+    assert 'brand: "{{ brand }}"' in text
+    assert "# supplier_declared_dg_hz_regulation: ''  # no matching catalogue field" in text
+    assert "main_product_image_locator" in text and "Filled automatically" in text
+    # The starter mapping is a valid listings section.
+    account = "account: {type: seller, selling_partner_id: A3DEMOSELLER01, marketplaces: [US]}\n"
+    config = parse_config(account + text)
+    assert config.listings.product_type == "HOME"
+    assert config.listings.attributes["item_name"] == "{{ title }}"
+    assert yaml.safe_load(text)["listings"]["attributes"]["brand"] == "{{ brand }}"
+
+
+def test_suggest_to_stdout_for_another_marketplace(sample: Path) -> None:
+    result = runner.invoke(
+        app, ["mapping", "suggest", "HOME", "-m", "FR", "-c", str(sample / "listingsync.yaml"), "--bundled"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "HOME in FR (A13V1IB3VIYZZH)" in result.output
+    assert "recommended_browse_nodes" in result.output  # required by the French schema
+
+
+def test_suggest_unknown_product_type_exits_2(sample: Path) -> None:
+    result = runner.invoke(
+        app, ["mapping", "suggest", "LUGGAGE", "-c", str(sample / "listingsync-seller.yaml"), "--bundled"]
+    )
+    assert result.exit_code == 2
+    assert "LUGGAGE" in result.output
+
+
+def test_preview_clean_sku_exits_0(sample: Path) -> None:
+    result = runner.invoke(
+        app, ["preview", "MD-CUSH-001", "-c", str(sample / "listingsync.yaml"), "--bundled"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "MD-CUSH-001" in result.output and "products.csv:2" in result.output
+    assert "A13V1IB3VIYZZH" in result.output and "A1PA6795UKMFR9" in result.output
+    assert "no issues" in result.output
+
+
+def test_preview_json_shows_source_listing_and_issues(sample: Path) -> None:
+    result = runner.invoke(
+        app, ["preview", "MD-VASE-007", "-c", str(sample / "listingsync-seller.yaml"), "--bundled", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["sku"] == "MD-VASE-007" and data["source"]["category"] == "Vases"
+    (listing,) = data["listings"]
+    assert listing["productType"] == "HOME" and listing["requirements"] == "LISTING"
+    assert listing["attributes"]["item_name"][0]["language_tag"] == "en_US"
+    assert [(i["attribute"], i["code"]) for i in listing["issues"]] == [("brand", "90220")]
+
+
+def test_preview_variant_shows_inherited_values(sample: Path) -> None:
+    result = runner.invoke(
+        app, ["preview", "MD-THRW-KNIT-SAGE", "-c", str(sample / "listingsync.yaml"), "--bundled", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    fr = json.loads(result.stdout)["listings"][0]
+    assert fr["attributes"]["child_parent_sku_relationship"][0]["parent_sku"] == "MD-THRW-KNIT"
+    assert fr["attributes"]["brand"][0]["value"] == "Maison Demo"  # from the parent row
+
+
+def test_preview_unknown_sku_exits_2_with_a_suggestion(sample: Path) -> None:
+    result = runner.invoke(
+        app, ["preview", "MD-CUSH-01", "-c", str(sample / "listingsync.yaml"), "--bundled"]
+    )
+    assert result.exit_code == 2
+    assert "MD-CUSH-01" in result.output and "did you mean" in result.output
+
+
+def test_preview_with_a_mapping_error_exits_2(sample: Path) -> None:
+    config = sample / "listingsync.yaml"
+    config.write_text(config.read_text().replace("    brand:", "    brnd:"), encoding="utf-8")
+    result = runner.invoke(app, ["preview", "MD-CUSH-001", "-c", str(config), "--bundled"])
+    assert result.exit_code == 2
+    assert "listings.attributes.brnd" in result.output and "brand" in result.output

@@ -1,0 +1,99 @@
+"""``validate`` on the bundled sample catalogue: summary, --json, --report CSV, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from listingsync.cli import app
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "listingsync" / "data" / "sample"
+BROKEN = {"MD-VASE-007", "MD-CNDL-004", "MD-CUSH-009", "MD-KTCH-005", "MD-ACCS-011"}
+runner = CliRunner()
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    for name in ("products.csv", "listingsync.yaml", "listingsync-seller.yaml"):
+        shutil.copy(SAMPLE / name, tmp_path / name)
+    return tmp_path
+
+
+def test_validate_prints_a_summary_and_exits_1_on_errors(sample: Path) -> None:
+    result = runner.invoke(app, ["validate", "-c", str(sample / "listingsync-seller.yaml"), "--bundled"])
+    assert result.exit_code == 1, result.output
+    assert "HOME" in result.output and "PRODUCT" in result.output
+    for sku in BROKEN:
+        assert sku in result.output
+    assert "products.csv:36" in result.output  # where MD-VASE-007 is
+
+
+def test_validate_json_covers_every_sku_and_marketplace(sample: Path) -> None:
+    result = runner.invoke(app, ["validate", "-c", str(sample / "listingsync.yaml"), "--bundled", "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    assert len(data["results"]) == 62 * 2
+    assert {r["sku"] for r in data["results"] if r["status"] == "invalid"} == BROKEN
+    assert {(s["productType"], s["marketplace"]) for s in data["summary"]} == {
+        ("HOME", "FR"),
+        ("HOME", "DE"),
+        ("PRODUCT", "FR"),
+        ("PRODUCT", "DE"),
+    }
+    assert sum(s["listings"] for s in data["summary"]) == 124
+
+
+def test_validate_report_csv(sample: Path) -> None:
+    report = sample / "report.csv"
+    result = runner.invoke(
+        app, ["validate", "-c", str(sample / "listingsync-seller.yaml"), "--bundled", "--report", str(report)]
+    )
+    assert result.exit_code == 1
+    with report.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["sku"] for r in rows} >= BROKEN and len({r["sku"] for r in rows}) == 62
+    bad = [r for r in rows if r["severity"] == "ERROR"]
+    assert {(r["sku"], r["attribute"], r["code"]) for r in bad} == {
+        ("MD-VASE-007", "brand", "90220"),
+        ("MD-CNDL-004", "country_of_origin", "LS-ENUM"),
+        ("MD-CUSH-009", "item_name", "LS-MAX-LENGTH"),
+        ("MD-KTCH-005", "externally_assigned_product_identifier", "LS-MAP-BARCODE"),
+        ("MD-ACCS-011", "generic_keyword", "LS-MAX-UTF8-BYTES"),
+    }
+    assert all(r["origin"].startswith("products.csv:") for r in rows)
+
+
+def test_validate_exits_0_when_everything_is_valid(sample: Path) -> None:
+    csv_path = sample / "products.csv"
+    kept = [
+        line for line in csv_path.read_text(encoding="utf-8").splitlines() if line.split(",")[0] not in BROKEN
+    ]
+    csv_path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-c", str(sample / "listingsync-seller.yaml"), "--bundled"])
+    assert result.exit_code == 0, result.output
+
+
+def test_validate_catalogue_problems_are_reported(sample: Path) -> None:
+    csv_path = sample / "products.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    csv_path.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")  # a duplicate SKU
+    result = runner.invoke(
+        app, ["validate", "-c", str(sample / "listingsync-seller.yaml"), "--bundled", "--json"]
+    )
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert problems and problems[0]["sku"] == "MD-CUSH-001" and "products.csv:" in problems[0]["origin"]
+
+
+def test_validate_unusable_config_exits_2(sample: Path) -> None:
+    config = sample / "listingsync.yaml"
+    config.write_text(config.read_text().replace("path: products.csv", "path: missing.csv"), encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-c", str(config), "--bundled"])
+    assert result.exit_code == 2
+    assert "missing.csv" in result.output
