@@ -145,3 +145,8 @@ async def test_concurrent_callers_all_see_the_failure() -> None:
         results = await asyncio.gather(*(lwa.access_token() for _ in range(10)), return_exceptions=True)
     assert fake.exchanges == 1
     assert all(isinstance(r, LWAError) and r.error == "invalid_client" for r in results)
+
+
+async def test_unreachable_endpoint_advice_is_about_the_network() -> None:
+    err = LWAError("network_error", "cannot reach x")
+    assert "proxy" in err.advice and "lwa_endpoint" in err.advice

@@ -173,6 +173,15 @@ _LWA_ADVICE = {
         + _AUTHORIZE_STEP
         + " again."
     ),
+    # The two below are the client's own codes (invented, not Amazon's): no answer, or an unusable one.
+    "network_error": (
+        "the Login with Amazon endpoint could not be reached: check the network and any proxy "
+        "(HTTPS_PROXY), and account.lwa_endpoint in listingsync.yaml if you set it."
+    ),
+    "invalid_response": (
+        "the token endpoint answered without an access token: is account.lwa_endpoint really a Login "
+        "with Amazon token URL (https://api.amazon.com/auth/o2/token)?"
+    ),
     "server_error": "Login with Amazon had an internal error; try again in a minute.",
     "temporarily_unavailable": "Login with Amazon is temporarily unavailable; try again in a minute.",
 }
