@@ -64,20 +64,53 @@ def _property_clause(name: str, constraint: Any, negate: bool) -> str:
     return f"{name} is {'not given' if negate else 'given'}"
 
 
+def _clause_implies(a: str, b: str) -> bool:
+    """Whether clause ``a`` ("x is not given", "x is child" …) makes clause ``b`` true."""
+    if a == b:
+        return True
+    name, _, rest = a.partition(" is ")
+    other, _, rest_b = b.partition(" is ")
+    if name != other or not rest or not rest_b:
+        return False
+    if rest == "not given":  # absent: not any value
+        return rest_b.startswith("not ")
+    if rest_b == "given":  # any value: given
+        return not rest.startswith("not ")
+    return False
+
+
+def _conjuncts(part: str) -> list[str] | None:
+    """The clauses of a plain conjunction ("(a and b)" or "a"); None for anything nested."""
+    inner = part[1:-1] if part.startswith("(") and part.endswith(")") else part
+    if "(" in inner or " or " in inner:
+        return None
+    return inner.split(" and ")
+
+
+def _implies(a: str, b: str) -> bool:
+    """Whether conjunction ``a`` makes conjunction ``b`` true (each clause of b follows from a)."""
+    ca, cb = _conjuncts(a), _conjuncts(b)
+    if ca is None or cb is None:
+        return a == b
+    return all(any(_clause_implies(x, y) for x in ca) for y in cb)
+
+
 def _join(parts: list[str], word: str) -> str:
     parts = list(dict.fromkeys(p for p in parts if p))
-    # "x is not given or x is not parent" says no more than "x is not parent" (an absent value is
-    # not parent either); likewise "x is given and x is child" is "x is child".
-    redundant = " is not given" if word == "or" else " is given"
-    stronger = " is not " if word == "or" else " is "
-    parts = [
-        p
-        for p in parts
-        if not (
-            p.endswith(redundant)
-            and any(q != p and q.startswith(p[: -len(redundant)] + stronger) for q in parts)
-        )
-    ]
+    # Drop what adds nothing: in "a and b", a b that a already implies ("x is child and x is
+    # given"); in "a or b", an a that implies b ("x is not given or x is not parent" is "x is not
+    # parent": an absent value is not parent either).
+    kept: list[str] = []
+    for i, part in enumerate(parts):
+        others = [q for j, q in enumerate(parts) if j != i]
+        if word == "and" and any(_implies(q, part) for q in others):
+            continue
+        if word == "or" and any(
+            _implies(part, q) and not (_implies(q, part) and j < i) for j, q in enumerate(parts) if j != i
+        ):
+            continue
+        kept.append(part)
+    parts = kept or parts[:1]
     if len(parts) > 1:
         parts = [f"({p})" if (" and " in p or " or " in p) else p for p in parts]
     return f" {word} ".join(parts)

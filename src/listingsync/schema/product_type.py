@@ -146,7 +146,8 @@ class ProductTypeSchema:
     @classmethod
     def bundled(cls, product_type: str, marketplace_id: str | None = None) -> ProductTypeSchema:
         """A bundled schema by product type (and marketplace id, when several are bundled)."""
-        for path in bundled_schema_files():
+        # HOME.json (the type's own name) before HOME-fr.json when no marketplace is asked for.
+        for path in sorted(bundled_schema_files(), key=lambda p: p.stem != product_type):
             found = cls.from_file(path)
             if found.product_type == product_type and marketplace_id in (None, found.marketplace_id):
                 return found
