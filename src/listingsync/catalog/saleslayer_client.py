@@ -19,6 +19,7 @@ import functools
 import hashlib
 import logging
 import random
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,25 @@ from listingsync.redaction import register_secret
 __all__ = ["API_VERSION", "RETRYABLE", "SalesLayerClient", "SalesLayerError", "key256"]
 
 log = logging.getLogger(__name__)
+
+_SIGNATURE = re.compile(r"\b(key256|key)=[0-9A-Fa-f]+")
+
+
+class _MaskSignature(logging.Filter):
+    """httpx logs every request URL at INFO; ours carry ``key256`` in the query (as the SDK sends
+    it), which must not reach a log. Rewrites the record's arguments with the signature masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("key" in str(a) for a in record.args):
+            record.args = tuple(
+                _SIGNATURE.sub(r"\1=***", str(a)) if "key" in str(a) else a for a in record.args
+            )
+        elif isinstance(record.msg, str) and "key" in record.msg:
+            record.msg = _SIGNATURE.sub(r"\1=***", record.msg)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskSignature())
 
 API_VERSION = "1.18"
 RETRYABLE = frozenset({10, 11, 14})

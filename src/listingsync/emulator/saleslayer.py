@@ -156,8 +156,8 @@ class FakeSalesLayer:
     """The catalogue and connector behind the fake API; tests change it while the server runs."""
 
     code: str
-    secret: str
-    tables: dict[str, _Table]
+    secret: str = field(repr=False)
+    tables: dict[str, _Table] = field(repr=False)
     default_language: str = "en"
     languages: list[str] = field(default_factory=lambda: ["en"])
     company_id: int = 40123
@@ -174,10 +174,10 @@ class FakeSalesLayer:
     )
     faults: list[_Fault] = field(default_factory=list)
     #: Every request as (page, params without key256): what tests assert on the client's calls.
-    requests: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    wall_clock: Callable[[], float] = time.time
-    _cursors: dict[str, _Cursor] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: list[tuple[int, dict[str, str]]] = field(default_factory=list, repr=False)
+    wall_clock: Callable[[], float] = field(default=time.time, repr=False)
+    _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # --- changes made by tests ---------------------------------------------------------------
 
@@ -187,9 +187,9 @@ class FakeSalesLayer:
     def set_clock(self, value: int) -> None:
         self.clock = value
 
-    def upsert(self, table: str, record: dict[str, Any]) -> None:
-        """Add or replace a record; ``modified`` defaults to now."""
-        record = {"modified": self.now(), **record}
+    def upsert(self, table: str, record: dict[str, Any], modified: int | None = None) -> None:
+        """Add or replace a record, modified now (or at ``modified``)."""
+        record = {**record, "modified": self.now() if modified is None else modified}
         with self._lock:
             self.tables[table].records[int(record["ID"])] = record
 
