@@ -84,3 +84,23 @@ async def test_put_get_and_feed_document_round_trip(emulator: EmulatorServer) ->
         fetched = await client.feeds.get_feed_document(doc["feedDocumentId"])
         data = await client.feeds.download_document(fetched["url"], fetched.get("compressionAlgorithm"))
         assert data == payload
+
+
+def test_sync_face_against_the_emulator(emulator: EmulatorServer) -> None:
+    from listingsync.amazon import SyncSPAPIClient
+
+    with SyncSPAPIClient(
+        VENDOR,
+        "eu",
+        endpoint=emulator.endpoint("eu"),
+        lwa_endpoint=emulator.lwa_url,
+        selling_partner_id="DEMOV",
+    ) as client:
+        found = client.definitions.search_definitions_product_types(marketplace_ids=[DE], keywords=["home"])
+        assert any(p["name"] == "HOME" for p in found["productTypes"])
+        try:
+            client.listings.get_listings_item("DEMOV", "NOPE", marketplace_ids=[DE])
+        except NotFound as exc:
+            assert exc.status == 404 and exc.request_id
+        else:
+            raise AssertionError("expected NotFound")

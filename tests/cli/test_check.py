@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_unknown_refresh_token_names_the_token_and_authorize_step(
 def revoked_emulator() -> Iterator[EmulatorServer]:
     accounts = default_accounts()
     vendor = accounts[0]
-    revoked = type(vendor)(**{**{f: getattr(vendor, f) for f in vendor.__slots__}, "revoked": True})
+    revoked = dataclasses.replace(vendor, revoked=True)
     with run_in_thread(
         EmulatorSettings(accounts=[revoked, accounts[1]], demo_accounts=False, rate_scale=1000)
     ) as server:

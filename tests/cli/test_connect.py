@@ -141,3 +141,57 @@ def test_saleslayer_private_key_is_asked_for_and_stored_for_load_secret(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("LISTINGSYNC_SALESLAYER_SECRET", raising=False)
     assert load_secret("LISTINGSYNC_SALESLAYER_SECRET", "CN123") == "sl-private-key-9"
+
+
+def test_secrets_go_to_the_os_keyring_when_one_is_usable(
+    emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1
+
+        def __init__(self) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
+            self.entries: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.entries.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.entries[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.entries.pop((service, username), None)
+
+    ring = MemoryKeyring()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: ring)
+    config = tmp_path / "listingsync.yaml"
+    args = [
+        "connect",
+        "--config",
+        str(config),
+        "--type",
+        "vendor",
+        "--region",
+        "eu",
+        "--endpoint",
+        emulator.endpoint("eu"),
+        "--lwa-endpoint",
+        emulator.lwa_url,
+    ]
+    env = {**environ(tmp_path), "LISTINGSYNC_KEYRING": ""}
+    answers = [DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, VENDOR_TOKEN, "DEMOV", "DE"]
+    result = runner.invoke(app, args, input="\n".join(answers) + "\n", env=env)
+    assert result.exit_code == 0, result.output
+    assert "OS keyring" in result.output and "no usable OS keyring" not in result.output
+    assert not (tmp_path / "secrets.json").exists()
+    assert (
+        ring.entries[("listingsync", f"LISTINGSYNC_LWA_CLIENT_SECRET:{DEMO_CLIENT_ID}")] == DEMO_CLIENT_SECRET
+    )
+    assert (
+        ring.entries[("listingsync", f"LISTINGSYNC_LWA_REFRESH_TOKEN:{DEMO_CLIENT_ID}/DEMOV@eu")]
+        == VENDOR_TOKEN
+    )
+    assert ring.entries[("listingsync", "LISTINGSYNC_LWA_CLIENT_ID:DEMOV@eu")] == DEMO_CLIENT_ID

@@ -439,7 +439,27 @@ def connect(
 ) -> None:
     """Walk Amazon's setup guide, verify the credentials, then save listingsync.yaml and the secrets."""
     install_log_redaction()
-    logging.getLogger("listingsync").setLevel(logging.ERROR)  # the wizard reports where secrets went itself
+    # The wizard says itself where the secrets went; the store's log warning would repeat it.
+    quiet = logging.getLogger("listingsync.credentials")
+    previous = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        _wizard(
+            config, account_type, region_opt, endpoint, lwa_endpoint, save_unverified, saleslayer_connector
+        )
+    finally:
+        quiet.setLevel(previous)
+
+
+def _wizard(
+    config: Path | None,
+    account_type: str | None,
+    region_opt: str | None,
+    endpoint: str | None,
+    lwa_endpoint: str | None,
+    save_unverified: bool,
+    saleslayer_connector: str | None,
+) -> None:
     path = resolve_config_path(config)
     store = default_store()
     _say("listingsync connect: set up access to Amazon's Selling Partner API.\n")
