@@ -128,7 +128,9 @@ def test_refresh_token_of_another_region(emulator: EmulatorServer, tmp_path: Pat
     code, out = run_check(cfg, env(tmp_path, token=SELLER_TOKEN))
     assert code == 1
     assert "✓ lwa" in out and "✗ region" in out
-    assert "authorized for another region" in out and "Authorize the app in EU" in out
+    # The other regions' hosts were asked: the token works in NA, so the message says so.
+    assert "authorized for NA, not EU" in out and "Authorize the app in EU" in out
+    assert "Edit App → Authorize" in out
 
 
 def test_vendor_code_given_as_amazon_account_id_is_a_config_error(

@@ -144,18 +144,7 @@ async def check_account(
                 outcome = "combination"
             except Unauthorized as exc:
                 if index == 0:
-                    steps.append(
-                        CheckStep(
-                            "region",
-                            False,
-                            f"{host} ({region.name}) refused the access token: {exc.message}",
-                            f"this refresh token was authorized for another region (or the app lacks the "
-                            f"Product Listing role). Authorize the app in {region.name}: {_AUTHORIZE} → "
-                            f"choose the {region.name} region → Authorize app, then run 'listingsync connect' "
-                            f"with the new refresh token (LISTINGSYNC_LWA_REFRESH_TOKEN). One refresh token "
-                            "serves one region.",
-                        )
-                    )
+                    steps.append(await _region_refused(account, credentials, host, exc, transport))
                     return steps
                 steps.append(CheckStep(f"marketplace {country}", False, exc.message, None))
                 bad.append(marketplace_id)
@@ -198,6 +187,74 @@ async def check_account(
         if not account.is_vendor:
             steps.append(await _participations(client, account))
     return steps
+
+
+def _other_region_hosts(account: AccountConfig) -> dict[mp.Region, str]:
+    """Base URLs of the other regions: Amazon's hosts, or the emulator's sibling path prefixes."""
+    region = account.resolved_region
+    others = [r for r in mp.Region if r is not region]
+    if account.endpoint is None:
+        return {r: r.production_host for r in others}
+    suffix = f"/{region.value}"
+    if account.endpoint.rstrip("/").endswith(suffix):
+        base = account.endpoint.rstrip("/")[: -len(suffix)]
+        return {r: f"{base}/{r.value}" for r in others}
+    return {}  # a custom endpoint: no way to know where the other regions live
+
+
+async def _authorized_region(
+    account: AccountConfig, credentials: Credentials, transport: httpx.AsyncBaseTransport | None
+) -> mp.Region | None:
+    """The region whose host accepts this token, found by asking each other region once."""
+    for other, host in _other_region_hosts(account).items():
+        client = SPAPIClient(
+            credentials,
+            other,
+            endpoint=host,
+            lwa_endpoint=account.lwa_endpoint,
+            transport=transport,
+            selling_partner_id=account.selling_partner_id,
+        )
+        async with client:
+            try:
+                await client.listings.get_listings_item(
+                    account.selling_partner_id,
+                    SENTINEL_SKU,
+                    marketplace_ids=[mp.in_region(other)[0].marketplace_id],
+                )
+            except (NotFound, InvalidInput):
+                return other  # the host took the token: only the SKU or the id/marketplace was wrong
+            except (SPAPIError, SPAPIConnectionError, LWAError):
+                continue
+            return other
+    return None
+
+
+async def _region_refused(
+    account: AccountConfig,
+    credentials: Credentials,
+    host: str,
+    exc: SPAPIError,
+    transport: httpx.AsyncBaseTransport | None,
+) -> CheckStep:
+    region = account.resolved_region
+    actual = await _authorized_region(account, credentials, transport)
+    authorize = (
+        f"Authorize the app in {region.name}: {_AUTHORIZE} → choose the {region.name} region → Authorize "
+        "app, then run 'listingsync connect' with the new refresh token (LISTINGSYNC_LWA_REFRESH_TOKEN). "
+        "One refresh token serves one region."
+    )
+    if actual is not None:
+        fix = (
+            f"this refresh token was authorized for {actual.name}, not {region.name}. {authorize} Or, if "
+            f"you meant to publish in {actual.name}, list {actual.name} countries in account.marketplaces."
+        )
+    else:
+        fix = (
+            "this refresh token was authorized for another region (or the app lacks the Product Listing "
+            f"role: Develop Apps → Edit App → Roles). {authorize}"
+        )
+    return CheckStep("region", False, f"{host} ({region.name}) refused the access token: {exc.message}", fix)
 
 
 def _advise_on_marketplaces(steps: list[CheckStep], account: AccountConfig, bad: list[str]) -> None:
