@@ -29,7 +29,7 @@ def limiter(t: FakeTime, **kwargs: float) -> TokenBucketLimiter:
 
 async def test_burst_goes_at_once_then_reservations_are_spaced_by_one_interval() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=1.0, headroom=0)
+    lim = limiter(t, safety=1.0, headroom=0.0)
     waits = [await lim.acquire("P:getListingsItem", 5, 5) for _ in range(8)]
     assert waits[:5] == [0, 0, 0, 0, 0]
     assert waits[5:] == pytest.approx([0.2, 0.4, 0.6])
@@ -38,7 +38,7 @@ async def test_burst_goes_at_once_then_reservations_are_spaced_by_one_interval()
 
 async def test_refill_over_time_and_cap_at_burst() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=1.0, headroom=0)
+    lim = limiter(t, safety=1.0, headroom=0.0)
     for _ in range(5):
         await lim.acquire("k", 5, 5)
     t.now += 100  # long idle: refills to the burst, not beyond
@@ -48,16 +48,26 @@ async def test_refill_over_time_and_cap_at_burst() -> None:
 
 async def test_headroom_and_safety_leave_a_margin() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=0.98, headroom=1)
+    lim = limiter(t, safety=0.98, headroom=0.2)
     waits = [await lim.acquire("k", 5, 5) for _ in range(6)]
+    # 0.2 s at 4.9 rps = 0.98 tokens kept back: four go at once, the fifth waits about 0.2 s.
     assert waits[:4] == [0, 0, 0, 0]
-    assert waits[4] == pytest.approx(1 / 4.9)
+    assert waits[4] == pytest.approx(0.2)
+    assert waits[5] == pytest.approx(0.2 + 1 / 4.9)
     assert lim.rate_of("k") == pytest.approx(4.9)
+
+
+async def test_headroom_barely_touches_slow_buckets() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0, headroom=0.2)
+    waits = [await lim.acquire("k", 0.0222, 10) for _ in range(10)]
+    assert waits[:9] == [0] * 9
+    assert waits[9] < 0.25  # not a whole 45 s interval
 
 
 async def test_buckets_are_per_key() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=1.0, headroom=0)
+    lim = limiter(t, safety=1.0, headroom=0.0)
     await lim.acquire("A:getListingsItem", 1, 1)
     assert await lim.acquire("B:getListingsItem", 1, 1) == 0
     assert await lim.acquire("A:putListingsItem", 1, 1) == 0
@@ -66,7 +76,7 @@ async def test_buckets_are_per_key() -> None:
 
 async def test_throttled_drops_stored_credit() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=1.0, headroom=0)
+    lim = limiter(t, safety=1.0, headroom=0.0)
     await lim.acquire("k", 5, 5)
     lim.throttled("k")  # Amazon says empty: our 4 remaining tokens were an illusion
     assert await lim.acquire("k", 5, 5) == pytest.approx(0.2)
@@ -74,7 +84,7 @@ async def test_throttled_drops_stored_credit() -> None:
 
 async def test_announced_rate_only_lowers() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=1.0, headroom=0)
+    lim = limiter(t, safety=1.0, headroom=0.0)
     lim.observe_rate("k", 2.0)
     lim.observe_rate("k", 10.0)
     await lim.acquire("k", 5, 1)
@@ -83,14 +93,14 @@ async def test_announced_rate_only_lowers() -> None:
 
 async def test_scale_speeds_every_bucket() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=1.0, headroom=0, scale=10)
+    lim = limiter(t, safety=1.0, headroom=0.0, scale=10)
     await lim.acquire("k", 5, 1)
     assert await lim.acquire("k", 5, 1) == pytest.approx(0.02)
 
 
 async def test_concurrent_callers_are_paced_in_order() -> None:
     t = FakeTime()
-    lim = limiter(t, safety=1.0, headroom=0)
+    lim = limiter(t, safety=1.0, headroom=0.0)
     waits = await asyncio.gather(*(lim.acquire("k", 2, 2) for _ in range(6)))
     assert sorted(waits) == pytest.approx([0, 0, 0.5, 1.0, 1.5, 2.0])
 

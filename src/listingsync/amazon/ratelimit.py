@@ -60,9 +60,11 @@ class TokenBucketLimiter:
     token would have been there. Reservations are handed out in call order, so concurrent callers
     are paced evenly without waking up to compete for tokens.
 
-    ``safety`` (0-1] slows every bucket slightly and ``headroom`` keeps that many tokens of the
-    burst unused. Both absorb the difference between when we send and when Amazon's clock counts
-    the request (network jitter), which otherwise turns a perfectly paced stream into the odd 429.
+    ``safety`` (0-1] slows every bucket slightly and ``headroom`` keeps that many seconds' worth of
+    tokens (at most one token) of the burst unused. Both absorb the difference between when we send
+    and when Amazon's clock counts the request (network jitter), which otherwise turns a perfectly
+    paced stream into the odd 429. Headroom is time, not tokens, so a slow bucket (getFeedDocument,
+    one token per 45 s) keeps practically its whole burst while a 5 rps bucket gives up one token.
     ``scale`` multiplies every rate: it matches an emulator run with ``rate_scale``.
     """
 
@@ -70,7 +72,7 @@ class TokenBucketLimiter:
         self,
         *,
         safety: float = 0.98,
-        headroom: int = 1,
+        headroom: float = 0.2,
         scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -79,6 +81,8 @@ class TokenBucketLimiter:
             raise ValueError("safety must be in (0, 1]")
         if scale <= 0:
             raise ValueError("scale must be positive")
+        if headroom < 0:
+            raise ValueError("headroom must not be negative")
         self._scale = scale
         self._safety = safety
         self._headroom = headroom
@@ -94,7 +98,7 @@ class TokenBucketLimiter:
     def _bucket(self, key: str, rate: float, burst: int, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
         rate = min(rate, self._announced.get(key, rate)) * self._safety * self._scale
-        capacity = float(max(1, burst - self._headroom))
+        capacity = max(1.0, burst - min(1.0, rate * self._headroom))
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(rate, capacity, capacity, now)
         else:
