@@ -7,7 +7,8 @@ Two layers, because neither alone is enough:
   :func:`listingsync.credentials.load_secret` register what they load, so even a secret with an
   unusual format is caught;
 * **patterns** for Amazon's token formats (``Atza|…``, ``Atzr|…``, ``amzn1.oa2-cs.v1.…``), which catch
-  a token that was never registered (e.g. one echoed back by a server in an error body).
+  a token that was never registered (e.g. one echoed back by a server in an error body), and for
+  the signature/credential parameters of pre-signed S3 URLs (which httpx logs at INFO).
 
 :func:`redact` is used when formatting errors; :class:`RedactingFilter` is a ``logging.Filter`` that
 applies it to every record a handler emits; :func:`install_log_redaction` attaches it to the root
@@ -45,6 +46,10 @@ _MIN_SECRET_LENGTH = 6
 _PATTERNS = (
     re.compile(r"Atz[ar]\|[^\s\"'&,;<>]+"),
     re.compile(r"amzn1\.oa2-cs\.v1\.[^\s\"'&,;<>]+"),
+)
+# Pre-signed S3 URLs (feed documents, schema links) carry credentials in their query; httpx logs URLs.
+_URL_CREDENTIALS = re.compile(
+    r"((?:X-Amz-(?:Signature|Security-Token|Credential))=)[^&\s\"'<>]+", re.IGNORECASE
 )
 
 _lock = threading.Lock()
@@ -86,6 +91,8 @@ def redact(text: str) -> str:
             text = text.replace(secret, MASK)
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
+    if "=" in text:
+        text = _URL_CREDENTIALS.sub(rf"\1{MASK}", text)
     return text
 
 

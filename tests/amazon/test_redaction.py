@@ -67,3 +67,10 @@ def test_errors_mask_echoed_secrets() -> None:
     for err in (lwa, api):
         assert CANARY_SECRET not in str(err) + repr(err)
         assert CANARY_ACCESS not in str(err) + repr(err)
+
+
+def test_presigned_url_credentials_are_masked() -> None:
+    url = "https://s3.test/doc?X-Amz-Credential=AKIA123%2Fx&X-Amz-Signature=deadbeef&X-Amz-Security-Token=tok"
+    text = redact(f'HTTP Request: GET {url} "HTTP/1.1 200 OK"')
+    assert "deadbeef" not in text and "AKIA123" not in text and "=tok" not in text
+    assert "X-Amz-Signature=***" in text and "https://s3.test/doc?" in text
