@@ -104,6 +104,7 @@ class ListingBuilder:
         self._schemas = schemas
         #: Field names the catalogue has (set by the pipeline): absent from a record they are "".
         self.known_fields: set[str] = set()
+        self._languages: dict[str, str] = {}
         self._schema_cache: dict[tuple[str, str, Requirements], _SchemaInfo | ListingSyncError] = {}
         self.marketplaces = [mp.by_id(m) for m in config.account.marketplaces]
         lc = self.listings
@@ -273,15 +274,20 @@ class ListingBuilder:
         return listings
 
     def _language(self, marketplace: mp.Marketplace) -> str:
-        for requirements in (self.requirements_for(is_parent=False),):
+        """The language tag of the marketplace's schema (it declares the one it accepts)."""
+        found = self._languages.get(marketplace.marketplace_id)
+        if found is None:
+            found = marketplace.language_tag
             for product_type in self.listings.product_type_names[:1]:
                 try:
-                    info = self.schema_info(product_type, marketplace.marketplace_id, requirements)
+                    info = self.schema_info(
+                        product_type, marketplace.marketplace_id, self.requirements_for(is_parent=False)
+                    )
                 except ListingSyncError:
                     continue
-                if info.language_tag:
-                    return info.language_tag
-        return marketplace.language_tag
+                found = info.language_tag or found
+            self._languages[marketplace.marketplace_id] = found
+        return found
 
     def _fallbacks(self, marketplace: mp.Marketplace) -> list[str]:
         override = self.listings.marketplaces.get(marketplace.marketplace_id)

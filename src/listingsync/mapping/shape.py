@@ -127,7 +127,7 @@ class _Shaper:
     def shape_object(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
         props: Mapping[str, Any] = node.get("properties") or {}
         obj: dict[str, Any] = {}
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             for key, sub in value.items():
                 if key not in props:
                     close = difflib.get_close_matches(key, list(props), n=3, cutoff=0.5)
@@ -216,7 +216,7 @@ class _Shaper:
 
     def scalar(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
         kind = node.get("type", "string")
-        if isinstance(value, Mapping | list | tuple):
+        if isinstance(value, dict | list | tuple):
             self.issue(path, "LS-MAP-TYPE", f"expected a single {kind} here, got {_show(value)}")
             return _SKIP
         if kind == "number":
@@ -275,7 +275,11 @@ def _match_enum(node: Mapping[str, Any], text: str) -> str:
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+    if value is None:
+        return True
+    if type(value) is str:
+        return not value.strip()
+    return isinstance(value, list) and not value
 
 
 def _to_text(value: Any) -> str:

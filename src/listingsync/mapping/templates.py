@@ -42,6 +42,8 @@ _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEYWORDS = frozenset({"true", "false", "none", "True", "False", "None"})
 
 
 class TemplateFailure(Exception):
@@ -69,6 +71,8 @@ class Expr:
 
     source: str
     native: bool
+    #: Set for ``{{ name }}``: a plain lookup, the common case, done without Jinja's context setup.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,8 @@ def compile_spec(spec: Any) -> Spec:
             _expression(inner)
         else:
             _template(spec)
-        return Expr(inner.strip() if native else spec, native)
+        source = inner.strip() if native else spec
+        return Expr(source, native, source if native and _IDENTIFIER.match(source) else None)
     if isinstance(spec, bool | int | float) or spec is None:
         return Const(spec)
     if isinstance(spec, list):
@@ -171,6 +176,14 @@ def evaluate(spec: Spec, context: Mapping[str, Any]) -> Any:
             )
         return context[spec.name]
     if isinstance(spec, Expr):
+        if spec.name is not None and spec.name not in _KEYWORDS:
+            if spec.name in context:
+                return context[spec.name]
+            known = ", ".join(sorted(k for k in context if not k.startswith("_")))
+            raise TemplateFailure(
+                f"'{{{{ {spec.name} }}}}' uses {spec.name!r}, which this record does not have (fields: {known})",
+                field=spec.name,
+            )
         try:
             if spec.native:
                 value = _expression(spec.source)(**context)
