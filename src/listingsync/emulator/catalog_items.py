@@ -452,7 +452,12 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         )
         return ctx.respond(request, body)
 
+    async def no_asin(request: Request) -> Response:
+        ctx.guard(request, "getCatalogItem")
+        raise bad_request("Missing required path parameter 'asin'.", "Call /catalog/2022-04-01/items/{asin}.")
+
     return [
         Route("/catalog/2022-04-01/items", search, methods=["GET"]),
+        Route("/catalog/2022-04-01/items/", no_asin, methods=["GET"]),
         Route("/catalog/2022-04-01/items/{asin}", get_item, methods=["GET"]),
     ]

@@ -224,7 +224,10 @@ class FeedStore:
         if status in ("DONE", "FATAL"):
             out["processingEndTime"] = iso(feed.get("finished") or feed["end"])
         if status == "CANCELLED":
-            out["processingEndTime"] = iso(feed.get("finished") or feed["created"])
+            # As Amazon's own example of a cancelled feed shows it: both times, at the cancellation.
+            out["processingStartTime"] = out["processingEndTime"] = iso(
+                feed.get("finished") or feed["created"]
+            )
         if feed.get("result") and status in ("DONE", "FATAL"):
             out["resultFeedDocumentId"] = feed["result"]
         return out
