@@ -471,8 +471,7 @@ def run_demo(directory: Path | None = None) -> int:
     import time
     from importlib import resources
 
-    from listingsync.emulator import EmulatorSettings, run_in_thread
-    from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, default_accounts
+    from listingsync.emulator.settings import default_accounts
 
     started = time.perf_counter()
     work = directory or Path(tempfile.mkdtemp(prefix="listingsync-demo-"))
@@ -486,6 +485,21 @@ def run_demo(directory: Path | None = None) -> int:
         f"Starting the local SP-API emulator (Amazon's limits × {DEMO_RATE_SCALE:g}) with demo vendor "
         f"{vendor.selling_partner_id} …"
     )
+    saved = dict(os.environ)
+    try:
+        return _demo_steps(work, vendor.refresh_token, started)
+    finally:
+        # The demo's settings were for this process only (callers such as tests keep running).
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
+    import time
+
+    from listingsync.emulator import EmulatorSettings, run_in_thread
+    from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
     with run_in_thread(EmulatorSettings(rate_scale=DEMO_RATE_SCALE)) as server:
         # Public demo credentials: they open only this emulator, so the environment may carry them.
         os.environ.update(
@@ -494,7 +508,7 @@ def run_demo(directory: Path | None = None) -> int:
                 "LISTINGSYNC_LWA_ENDPOINT": server.lwa_url,
                 "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
                 "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-                "LISTINGSYNC_LWA_REFRESH_TOKEN": vendor.refresh_token,
+                "LISTINGSYNC_LWA_REFRESH_TOKEN": refresh_token,
                 "LISTINGSYNC_KEYRING": "off",
                 RATE_SCALE_ENV: str(DEMO_RATE_SCALE),
             }

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from listingsync.amazon import SPAPIClient
 from listingsync.amazon.lwa import Credentials
 from listingsync.catalog import CatalogProblem, open_source
@@ -39,8 +41,17 @@ class CatalogRead:
         return {p.sku for p in self.problems if p.sku and p.severity == "error"}
 
 
-def open_store(config: Config) -> StateStore:
-    """The config's state database (``state:``), relative SQLite paths beside the config file."""
+def open_store(config: Config, *, create: bool = True) -> StateStore:
+    """The config's state database (``state:``), relative SQLite paths beside the config file.
+
+    ``create=False`` (dry runs) never creates a SQLite file: a missing one reads as an empty store.
+    """
+    if not create:
+        url = sa.engine.make_url(config.state)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            path = config.resolve_path(url.database)
+            if not path.exists():
+                return StateStore.open("sqlite://")
     return StateStore.open(config.state, config.base_dir)
 
 
@@ -107,7 +118,7 @@ async def run_sync(
     """One whole sync. ``client`` or ``credentials`` are needed unless ``options.mode`` is dry-run."""
     progress = progress or NullProgress()
     own_store = store is None
-    store = store or open_store(config)
+    store = store or open_store(config, create=options.mode == "send")
     own_client = client is None and credentials is not None
     if client is None and credentials is not None:
         client = SPAPIClient.from_account(config.account, credentials, transport=transport)
