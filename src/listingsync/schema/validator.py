@@ -224,7 +224,9 @@ class Validator:
         name = kind.name
         path = _pointer(error.instance_path)
         schema_path = error.schema_path
-        because = condition_for(self.schema, schema_path)
+        # The evaluation path keeps the if/then/else the error went through (the schema path is
+        # where the keyword is written, after following $ref).
+        because = condition_for(self.schema, error.evaluation_path)
         suffix = f" (because {because})" if because else ""
         code = _CODES.get(name, f"LS-{name.upper()}")
         instance = error.instance
