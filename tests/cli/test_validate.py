@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from listingsync.cli import app
+from listingsync.emulator import EmulatorServer
+from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "listingsync" / "data" / "sample"
 BROKEN = {"MD-VASE-007", "MD-CNDL-004", "MD-CUSH-009", "MD-KTCH-005", "MD-ACCS-011"}
@@ -97,3 +99,37 @@ def test_validate_unusable_config_exits_2(sample: Path) -> None:
     result = runner.invoke(app, ["validate", "-c", str(config), "--bundled"])
     assert result.exit_code == 2
     assert "missing.csv" in result.output
+
+
+def _online(sample: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The vendor sample config pointed at the running emulator, credentials from the environment,
+    schemas cached under ``tmp_path``."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("LISTINGSYNC_KEYRING", "off")
+    monkeypatch.setenv("LISTINGSYNC_SECRETS_FILE", str(tmp_path / "secrets.json"))
+    monkeypatch.setenv("LISTINGSYNC_LWA_CLIENT_ID", DEMO_CLIENT_ID)
+    monkeypatch.setenv("LISTINGSYNC_LWA_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+    monkeypatch.setenv("LISTINGSYNC_LWA_REFRESH_TOKEN", "Atzr|listingsync-demo-vendor-eu")
+    monkeypatch.setenv("LISTINGSYNC_ENDPOINT", emulator.endpoint("eu"))
+    monkeypatch.setenv("LISTINGSYNC_LWA_ENDPOINT", emulator.lwa_url)
+    return sample / "listingsync.yaml"
+
+
+def test_validate_online_fetches_schemas_then_works_offline(
+    sample: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = _online(sample, emulator, monkeypatch, tmp_path)
+    offline_first = runner.invoke(app, ["validate", "-c", str(config), "--offline", "--json"])
+    assert offline_first.exit_code == 1  # nothing cached yet: every listing says which schema is missing
+    first = json.loads(offline_first.stdout)["results"][0]["issues"][0]
+    assert first["code"] == "LS-MAP-SCHEMA" and "HOME" in first["message"]
+
+    online = runner.invoke(app, ["validate", "-c", str(config), "--json"])
+    assert online.exit_code == 1, online.output
+    data = json.loads(online.stdout)
+    assert {r["sku"] for r in data["results"] if r["status"] == "invalid"} == BROKEN
+    assert len(data["results"]) == 124
+
+    offline = runner.invoke(app, ["validate", "-c", str(config), "--offline", "--json"])
+    assert offline.exit_code == 1
+    assert json.loads(offline.stdout)["results"] == data["results"]

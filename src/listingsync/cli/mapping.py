@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import csv
 import difflib
-import importlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.syntax import Syntax
 from rich.table import Table
 
+from listingsync.amazon import SPAPIClient
 from listingsync.amazon import marketplaces as mp
 from listingsync.catalog import CatalogProblem, Product, open_source
 from listingsync.cli.common import (
@@ -37,6 +37,7 @@ from listingsync.cli.common import (
     print_json,
 )
 from listingsync.config import Config
+from listingsync.credentials import load_credentials
 from listingsync.errors import ListingSyncError
 from listingsync.mapping import (
     BundledSchemas,
@@ -52,6 +53,7 @@ from listingsync.mapping import (
 from listingsync.mapping.pipeline import field_names
 from listingsync.mapping.suggest import AUTOMATIC
 from listingsync.schema.issues import Issue
+from listingsync.schema.store import SchemaStore
 
 __all__ = ["register", "schema_provider"]
 
@@ -73,20 +75,11 @@ def schema_provider(
     """
     if bundled:
         return BundledSchemas(), []
-    try:
-        # Imported by name: the store module is written in parallel with this one.
-        SchemaStore: Any = importlib.import_module("listingsync.schema.store").SchemaStore
-    except (ImportError, AttributeError):
-        return BundledSchemas(), ["the schema store is not available: using the bundled schemas"]
     notes: list[str] = []
     seller_id = config.account.selling_partner_id
     if offline:
-        store = SchemaStore(None, None, seller_id)
-        return store.get_cached, notes
+        return SchemaStore(None, None, seller_id).get_cached, notes
     try:
-        from listingsync.amazon import SPAPIClient
-        from listingsync.credentials import load_credentials
-
         credentials = load_credentials(seller_id, config.account.resolved_region)
     except ListingSyncError as exc:
         notes.append(f"cannot reach Amazon ({exc.message}): using cached schemas")
@@ -94,7 +87,8 @@ def schema_provider(
 
     async def fetch() -> Any:
         async with SPAPIClient.from_account(config.account, credentials) as client:
-            store = SchemaStore(client, None, seller_id)
+            # cast: the store's DefinitionsClient protocol spells the API's keywords as **kwargs.
+            store = SchemaStore(cast(Any, client), None, seller_id)
             failures = await preload(config, store)
             notes.extend(str(f) for f in failures)
             return store
