@@ -102,9 +102,7 @@ def test_validate_unusable_config_exits_2(sample: Path) -> None:
 
 
 def _online(sample: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The vendor sample config pointed at the running emulator, credentials from the environment,
-    schemas cached under ``tmp_path``."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    """The vendor sample config pointed at the running emulator, credentials from the environment."""
     monkeypatch.setenv("LISTINGSYNC_KEYRING", "off")
     monkeypatch.setenv("LISTINGSYNC_SECRETS_FILE", str(tmp_path / "secrets.json"))
     monkeypatch.setenv("LISTINGSYNC_LWA_CLIENT_ID", DEMO_CLIENT_ID)
@@ -133,3 +131,4 @@ def test_validate_online_fetches_schemas_then_works_offline(
     offline = runner.invoke(app, ["validate", "-c", str(config), "--offline", "--json"])
     assert offline.exit_code == 1
     assert json.loads(offline.stdout)["results"] == data["results"]
+    assert list((sample / ".listingsync" / "schemas").rglob("schema-*.json"))  # cached beside the config

@@ -77,18 +77,20 @@ def schema_provider(
         return BundledSchemas(), []
     notes: list[str] = []
     seller_id = config.account.selling_partner_id
+    # Beside the config, where `sync` caches them too, so `validate --offline` sees what sync fetched.
+    cache_dir = config.resolve_path(".listingsync/schemas")
     if offline:
-        return SchemaStore(None, None, seller_id).get_cached, notes
+        return SchemaStore(None, cache_dir, seller_id).get_cached, notes
     try:
         credentials = load_credentials(seller_id, config.account.resolved_region)
     except ListingSyncError as exc:
         notes.append(f"cannot reach Amazon ({exc.message}): using cached schemas")
-        return SchemaStore(None, None, seller_id).get_cached, notes
+        return SchemaStore(None, cache_dir, seller_id).get_cached, notes
 
     async def fetch() -> Any:
         async with SPAPIClient.from_account(config.account, credentials) as client:
             # cast: the store's DefinitionsClient protocol spells the API's keywords as **kwargs.
-            store = SchemaStore(cast(Any, client), None, seller_id)
+            store = SchemaStore(cast(Any, client), cache_dir, seller_id)
             failures = await preload(config, store)
             notes.extend(str(f) for f in failures)
             return store
