@@ -25,6 +25,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
+import jsonschema_rs
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
@@ -94,14 +95,20 @@ def _load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _validators() -> tuple[Draft7Validator, Draft7Validator]:
-    """(envelope validator, message validator), both cut from the one feed schema."""
+def _validators() -> tuple[Draft7Validator, Draft7Validator, Any]:
+    """(envelope validator, message validator, fast message check), cut from the one feed schema.
+
+    Messages are first checked with jsonschema-rs (fast, yes/no); only a message that fails is
+    walked again by python ``jsonschema`` to say why. A 25,000-message feed then parses in well
+    under a second instead of seconds.
+    """
     feed_schema = _load_schema("listings-feed-schema-v2.json")
     message_schema = feed_schema["properties"]["messages"]["items"]
     envelope = copy.deepcopy(feed_schema)
     # Messages are judged one by one below; the envelope keeps minItems/maxItems/type.
-    envelope["properties"]["messages"]["items"] = {}
-    return Draft7Validator(envelope), Draft7Validator(message_schema)
+    del envelope["properties"]["messages"]["items"]
+    fast = jsonschema_rs.Draft7Validator(message_schema)
+    return Draft7Validator(envelope), Draft7Validator(message_schema), fast
 
 
 def decode_document_bytes(data: bytes, *, what: str = "feed document") -> Any:
@@ -211,11 +218,13 @@ def _as_str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _messages(raw_messages: Iterable[Any], validator: Draft7Validator) -> list[FeedMessage | RejectedMessage]:
+def _messages(
+    raw_messages: Iterable[Any], validator: Draft7Validator, fast: Any
+) -> list[FeedMessage | RejectedMessage]:
     out: list[FeedMessage | RejectedMessage] = []
     seen: set[int] = set()
     for raw in raw_messages:
-        problems = _message_problems(validator, raw)
+        problems = [] if fast.is_valid(raw) else _message_problems(validator, raw)
         fields = raw if isinstance(raw, Mapping) else {}
         message_id = _as_int(fields.get("messageId"))
         sku = _as_str(fields.get("sku"))
@@ -244,7 +253,7 @@ def _messages(raw_messages: Iterable[Any], validator: Draft7Validator) -> list[F
 def parse_feed_document(data: bytes) -> FeedDocument:
     """Uploaded bytes → :class:`FeedDocument`, or :class:`FeedDocumentError` saying why it is FATAL."""
     document = decode_document_bytes(data)
-    envelope, message_validator = _validators()
+    envelope, message_validator, fast = _validators()
     problems = _envelope_problems(envelope, document)
     if problems:
         shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
@@ -259,5 +268,5 @@ def parse_feed_document(data: bytes) -> FeedDocument:
         issue_locale=header.get("issueLocale"),
         included_data=tuple(report.get("includedData", ())),
         report_api_version=report.get("apiVersion"),
-        messages=tuple(_messages(document["messages"], message_validator)),
+        messages=tuple(_messages(document["messages"], message_validator, fast)),
     )
