@@ -144,11 +144,19 @@ DIMS = {
     "Accessories": (40, 30, 2),
 }
 COUNTRIES = ["FR", "PT", "DE", "IN", "ES", "IT"]
-rows = []
+rows: list[dict[str, str]] = []
 n = 0
 
 
-def row(sku, category, i, *, color=None, parent=None, theme="", with_offer=True):
+def row(
+    sku: str,
+    category: str,
+    i: int,
+    *,
+    color: tuple[str, str, str] | None = None,
+    parent: str | None = None,
+    theme: str = "",
+) -> dict[str, str]:
     global n
     n += 1
     code, names, itype, node, weight, m0, m1 = KINDS[category]
