@@ -123,7 +123,7 @@ class _Generator:
         if kind == "array" or (kind is None and "items" in schema):
             return self.array(schema, depth, name)
         if kind == "string":
-            return self.string(schema)
+            return self.string(schema, name)
         if kind == "integer":
             return int(self.number(schema, integer=True))
         if kind == "number":
@@ -159,14 +159,19 @@ class _Generator:
         items = schema.get("items", {})
         return [self.value(items, depth + 1, name) for _ in range(max(count, 0))]
 
-    def string(self, schema: Mapping[str, Any]) -> str:
+    def string(self, schema: Mapping[str, Any], name: str = "") -> str:
         rng = self.rng
         fmt = schema.get("format")
         if fmt == "date":
             return f"20{rng.randint(24, 29)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
         if fmt == "date-time":
             return f"20{rng.randint(24, 29)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T10:00:00Z"
-        if fmt in ("uri", "url") or "http" in str(schema.get("pattern", "")):
+        # Image locators and links: a URL even where the schema does not say so (Amazon fetches them).
+        if (
+            fmt in ("uri", "url")
+            or "http" in str(schema.get("pattern", ""))
+            or name.endswith(("_location", "_url"))
+        ):
             return f"https://cdn.example.com/img/{rng.randint(1, 99999)}.jpg"
         low = max(int(schema.get("minLength", 1) or 1), int(schema.get("minUtf8ByteLength", 1) or 1), 1)
         high = min(int(schema.get("maxLength", 40)), int(schema.get("maxUtf8ByteLength", 40)), 40)
