@@ -241,7 +241,14 @@ class FeedsService:
             )
             self._finish(feed, "FATAL", fatal_report(seller_id, feed_id, reason), len(document.messages))
             return
-        account = next((a for a in self.ctx.settings.accounts if a.selling_partner_id == seller_id), None)
+        account = next(
+            (
+                a
+                for a in self.ctx.settings.accounts
+                if a.selling_partner_id == seller_id and a.region.value == feed["region"]
+            ),
+            None,
+        )
         builder = ReportBuilder(
             seller_id, feed_id, included_data=document.included_data, api_version=document.report_api_version
         )
@@ -293,7 +300,10 @@ class FeedsService:
             return
 
         def fire() -> None:
-            task = loop.run_in_executor(None, self.ensure_processed, feed_id)
+            try:
+                task = loop.run_in_executor(None, self.ensure_processed, feed_id)
+            except RuntimeError:  # the server is shutting down; getFeed processes it next time
+                return
             task.add_done_callback(lambda f: f.exception())  # processed errors surface on getFeed
 
         loop.call_later(max(0.0, at - _now()) + 0.001, fire)
