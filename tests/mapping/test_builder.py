@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from mapping_helpers import DE, FR, US, config, home_fields, product
 
@@ -202,3 +204,63 @@ def test_an_unknown_product_type_is_an_issue_per_listing(schemas: BundledSchemas
         product(fields=home_fields())
     )
     assert listing.build_issues[0].code == "LS-MAP-SCHEMA" and "LUGGAGE" in listing.build_issues[0].message
+
+
+def test_a_marketplace_can_use_another_language(schemas: BundledSchemas) -> None:
+    cfg = config(BASIC + "  marketplaces:\n    DE: {language: en}\n", seller=False, marketplaces="[FR, DE]")
+    p = product(fields=home_fields(), localized={"title": {"en": "Blue vase", "fr": "Vase bleu"}})
+    fr, de = ListingBuilder(cfg, schemas).build(p)
+    assert fr.attributes["item_name"][0]["value"] == "Vase bleu"
+    assert de.attributes["item_name"][0] == {
+        "value": "Blue vase",
+        "marketplace_id": DE,
+        "language_tag": "de_DE",
+    }
+
+
+def _vendor_schema() -> dict[str, Any]:
+    """A small schema shaped like Amazon's, with the vendor-only ``cost_price``."""
+    money = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["currency", "value"],
+            "properties": {
+                "value": {"type": "number"},
+                "currency": {"type": "string"},
+                "marketplace_id": {"$ref": "#/$defs/marketplace_id"},
+            },
+        },
+    }
+    text = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "value": {"type": "string"},
+                "language_tag": {"$ref": "#/$defs/language_tag"},
+                "marketplace_id": {"$ref": "#/$defs/marketplace_id"},
+            },
+        },
+    }
+    return {
+        "$defs": {"marketplace_id": {"default": FR}, "language_tag": {"default": "fr_FR"}},
+        "properties": {"item_name": text, "cost_price": money, "purchasable_offer": money},
+    }
+
+
+def test_vendor_cost_price_where_the_schema_has_it() -> None:
+    cfg = config(BASIC.replace('    brand: "{{ brand }}"\n', ""), seller=False, marketplaces="[FR]")
+    builder = ListingBuilder(cfg, lambda *_: _vendor_schema())
+    (listing,) = builder.build(product(fields={"title": "Vase", "cost": "4,20", "price": "9"}))
+    assert listing.attributes["cost_price"] == [{"value": 4.2, "currency": "EUR", "marketplace_id": FR}]
+    assert "purchasable_offer" not in listing.attributes
+
+
+def test_schema_objects_from_the_store_work_too() -> None:
+    from listingsync.schema.product_type import ProductTypeSchema
+
+    home = ProductTypeSchema.bundled("HOME", US)
+    cfg = config(BASIC)
+    (listing,) = ListingBuilder(cfg, lambda *_: home).build(product(fields=home_fields(title="Vase")))
+    assert listing.attributes["item_name"][0]["language_tag"] == "en_US"

@@ -96,3 +96,14 @@ def test_sample_catalogue_has_exactly_the_deliberate_errors(
             for item in r.listings
         )
         assert not any("purchasable_offer" in item.listing.attributes for r in results for item in r.listings)
+
+
+def test_pipeline_uses_the_schema_objects_own_validator() -> None:
+    from listingsync.schema.product_type import ProductTypeSchema
+
+    home = ProductTypeSchema.bundled("HOME", "ATVPDKIKX0DER")
+    cfg = config('  product_type: HOME\n  attributes:\n    item_name: "{{ title }}"\n')
+    (result,) = MappingPipeline(cfg, lambda *_: home).run([product(fields=home_fields(title="Vase"))])
+    assert "item_name" not in {i.attribute for i in result.listings[0].issues}
+    assert {i.code for i in result.listings[0].issues} >= {"90220"}
+    assert home._validator is not None  # the pipeline used (and compiled) the schema's own validator
