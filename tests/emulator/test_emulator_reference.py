@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import random
 import socket
 from typing import Any
 
 import pytest
-from emulator_helpers import US, home_us
+from emulator_helpers import FR, US, home_product_only, home_us
 
 from listingsync.emulator.product_types import ProductTypeRegistry
+from listingsync.emulator.validation import PiecewiseValidator
 from listingsync.schema.issues import Severity
 from listingsync.schema.reference import META_SCHEMA_ID, ReferenceValidator
 from listingsync.schema.requirements import OFFER_GROUP, derive
@@ -152,3 +155,47 @@ def test_requirements_views() -> None:
     assert "condition_type" in json.dumps(schema["allOf"])
     with pytest.raises(ValueError, match="LISTING_PRODUCT_ONLY"):
         derive(schema, "OFFER")
+
+
+def _mutations(base: dict[str, Any], schema: dict[str, Any], count: int, seed: int) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    names = sorted(schema["properties"])
+    docs = []
+    for _ in range(count):
+        doc = copy.deepcopy(base)
+        for _ in range(rnd.randint(1, 4)):
+            name = rnd.choice(names)
+            roll = rnd.random()
+            if roll < 0.3:
+                doc.pop(name, None)
+            elif roll < 0.5:
+                doc[name] = [{"value": "zz", "marketplace_id": US}]
+            elif roll < 0.7 and name in doc:
+                doc[name] = doc[name] * 2
+            elif roll < 0.8:
+                doc[name] = [{"value": True}]
+            else:
+                doc["bogus_" + name] = [1]
+        docs.append(doc)
+    return docs
+
+
+def test_piecewise_cached_validation_answers_as_the_whole_schema() -> None:
+    registry = ProductTypeRegistry()
+    cases = [
+        (derive(registry.get("HOME", US) or {}, "LISTING"), home_us()),
+        (derive(registry.get("HOME", FR) or {}, "LISTING_PRODUCT_ONLY"), home_product_only(FR, "fr_FR")),
+    ]
+    for schema, base in cases:
+        piecewise = PiecewiseValidator(schema)
+        assert piecewise.split  # Amazon's schemas split into cacheable pieces
+        for doc in [base, *_mutations(base, schema, 40, seed=11)]:
+            assert piecewise.issues(doc) == piecewise.whole.issues(doc)
+            assert piecewise.issues(doc) == piecewise.whole.issues(doc)  # from the cache, too
+
+
+def test_piecewise_falls_back_to_whole_validation_for_unknown_root_keywords() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "unevaluatedProperties": False}
+    piecewise = PiecewiseValidator(schema)
+    assert not piecewise.split
+    assert [i.path for i in piecewise.issues({"a": 1, "b": 2})] == ["/a", "/b"]

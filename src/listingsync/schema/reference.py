@@ -265,13 +265,15 @@ class ReferenceValidator:
         code = CODES.get(keyword, _FALLBACK_CODE)
         path = _pointer(list(error.absolute_path))
         if keyword in ("additionalProperties", "unevaluatedProperties"):
-            where = "this product type" if not error.absolute_path else path
+            # The message names no path (the issue carries it), so it reads the same wherever the
+            # document is validated from.
+            what = "an attribute of this product type" if not error.absolute_path else "a field allowed here"
             for name in _extras(error):
                 yield Issue(
                     f"{path}/{name}",
                     Severity.ERROR,
                     code,
-                    f"'{name}' is not an attribute of {where}; remove it or check its spelling.",
+                    f"'{name}' is not {what}; remove it or check its spelling.",
                 )
             return
         if keyword == "enum" and isinstance(error.validator_value, list):
