@@ -110,6 +110,7 @@ async def test_search_and_other_operations_build_models_paths() -> None:
             marketplace_ids=[DE], identifiers=["4006381333931"], identifiers_type="EAN"
         )
         await client.sellers.get_marketplace_participations()
+        await client.catalog.get_catalog_item("B0TEST0001", marketplace_ids=[DE], included_data=["summaries"])
     got = [(r.method, r.url.path, dict(r.url.params)) for r in fake.requests]
     assert got == [
         (
@@ -135,6 +136,11 @@ async def test_search_and_other_operations_build_models_paths() -> None:
             {"marketplaceIds": DE, "identifiers": "4006381333931", "identifiersType": "EAN"},
         ),
         ("GET", "/eu/sellers/v1/marketplaceParticipations", {}),
+        (
+            "GET",
+            "/eu/catalog/2022-04-01/items/B0TEST0001",
+            {"marketplaceIds": DE, "includedData": "summaries"},
+        ),
     ]
     assert body_of(fake.requests[3]) == {"contentType": "application/json; charset=UTF-8"}
     assert body_of(fake.requests[4]) == {

@@ -324,3 +324,21 @@ class CatalogAPI(_API):
                 "keywordsLocale": keywords_locale,
             },
         )
+
+    async def get_catalog_item(
+        self,
+        asin: str,
+        *,
+        marketplace_ids: Ids,
+        included_data: Ids | None = None,
+        locale: str | None = None,
+    ) -> JSON:
+        return await self._client.call(
+            operation("getCatalogItem"),
+            path={"asin": asin},
+            query={
+                "marketplaceIds": _ids(marketplace_ids),
+                "includedData": _ids(included_data),
+                "locale": locale,
+            },
+        )

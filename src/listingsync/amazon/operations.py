@@ -58,6 +58,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getFeedDocument", "GET", _F + "/documents/{feedDocumentId}", 0.0222, 10),
     # Catalog Items 2022-04-01 (§7: 2 rps, burst 2).
     Operation("searchCatalogItems", "GET", "/catalog/2022-04-01/items", 2, 2),
+    Operation("getCatalogItem", "GET", "/catalog/2022-04-01/items/{asin}", 2, 2),
 )
 
 _BY_KEY = {(op.name, op.bucket): op for op in OPERATIONS}
