@@ -100,3 +100,7 @@ def test_rule_product_types_are_upper_cased() -> None:
         "listings:\n  product_type: home\n  rules: [{when: 'true', product_type: luggage}]\n"
     )
     assert config.listings.product_type_names == ["HOME", "LUGGAGE"]
+
+
+def test_none_renders_as_empty_text() -> None:
+    assert evaluate(compile_spec("{{ title }} {{ parent_sku }}"), {"title": "Vase", "parent_sku": None}) == "Vase "

@@ -15,6 +15,20 @@
 
 Vendors get ``LISTING_PRODUCT_ONLY`` listings without offer attributes; a seller's variation parent
 too. ``parents_first`` orders anything with a SKU and a parent SKU (the sync engine uses it).
+
+Issue codes the mapping adds (ours, invented: Amazon has no such codes), beside the validator's:
+
+========================  ========  ==========================================================
+``LS-MAP-TEMPLATE``       ERROR     a template failed: names the SKU, the attribute and the missing field
+``LS-MAP-RULE``           ERROR     a product type rule failed, or no rule matched and no default is set
+``LS-MAP-SCHEMA``         ERROR     no schema for the product type and marketplace (not fetched yet)
+``LS-MAP-TYPE``           ERROR     a value is not of the schema's type (number, whole number, yes/no)
+``LS-MAP-UNIT``           ERROR     a measurement needs ``listings.units.<dimension>`` or cannot convert
+``LS-MAP-STRUCTURE``      ERROR     a structure mapped as a single value, or an unknown sub-property
+``LS-MAP-BARCODE``        ERROR     an EAN/UPC/GTIN with a wrong length, non-digits or a bad check digit
+``LS-MAP-VENDOR-OFFER``   WARNING   an offer attribute mapped for a vendor account (not sent)
+``LS-MAP-IMAGES``         WARNING   more than 9 images (Amazon takes a main image and 8 others)
+========================  ========  ==========================================================
 """
 
 from listingsync.mapping.builder import OFFER_ATTRIBUTES, ListingBuilder, MappingConfigError, raw_schema

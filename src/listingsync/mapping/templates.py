@@ -38,7 +38,14 @@ __all__ = [
     "referenced_fields",
 ]
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+def _finalize(value: Any) -> Any:
+    return "" if value is None else value  # "{{ title }} {{ parent_sku }}" must not say "None"
+
+
+_ENV = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False, finalize=_finalize
+)
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
