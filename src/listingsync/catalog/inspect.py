@@ -16,7 +16,7 @@ from listingsync.catalog.source import CatalogSource, Record
 
 __all__ = ["CatalogReport", "FieldStats", "inspect_records", "inspect_source", "value_type"]
 
-#: Values per field whose type is profiled; fill counts cover every record.
+#: Records whose values are profiled for types; fill counts cover every record.
 TYPE_SAMPLE = 20_000
 _INT = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?(\d+[.,]\d*|\d*[.,]\d+)$")
@@ -53,13 +53,6 @@ class FieldStats:
     filled: int = 0
     types: Counter[str] = field(default_factory=Counter)
     example: Any = None
-
-    def see(self, value: Any) -> None:
-        self.filled += 1
-        if self.filled <= TYPE_SAMPLE:
-            self.types[value_type(value)] += 1
-            if self.example is None:
-                self.example = value
 
 
 @dataclass
@@ -133,8 +126,16 @@ def _sample(product: Product) -> dict[str, Any]:
 
 
 def inspect_records(records: Iterable[Record], report: CatalogReport, samples: int = 3) -> CatalogReport:
-    """Fold a stream of records into ``report``."""
+    """Fold a stream of records into ``report``.
+
+    Every record is counted; the first :data:`TYPE_SAMPLE` active records are also profiled for
+    value types and examples (typing every cell of a million rows would cost more than reading them).
+    """
     stats = report.fields
+    filled: Counter[str] = Counter()
+    localized: Counter[tuple[str, str]] = Counter()
+    with_images = with_category = 0
+    profiled = 0
     for record in records:
         if isinstance(record, CatalogProblem):
             report.problems.append(record)
@@ -143,35 +144,53 @@ def inspect_records(records: Iterable[Record], report: CatalogReport, samples: i
         if record.is_deleted:
             report.deleted += 1
             continue
-        if record.is_variant:
+        if record.parent_sku is not None:
             report.variants += 1
         else:
             report.products += 1
         if len(report.samples) < samples:
             report.samples.append(record)
-        for name, value in record.fields.items():
-            entry = stats.get(name)
-            if entry is None:
-                entry = stats[name] = FieldStats(name)
-            entry.see(value)
+        filled.update(record.fields.keys())
         for base, texts in record.localized.items():
-            for lang, value in texts.items():
-                key = f"{base}[{lang}]"
-                entry = stats.get(key)
-                if entry is None:
-                    entry = stats[key] = FieldStats(key, "localized")
-                entry.see(value)
+            for lang in texts:
+                localized[base, lang] += 1
         if record.images:
-            entry = stats.get("(images)")
-            if entry is None:
-                entry = stats["(images)"] = FieldStats("(images)", "images")
-            entry.see(record.images)
+            with_images += 1
         if record.category_path:
-            entry = stats.get("(category path)")
-            if entry is None:
-                entry = stats["(category path)"] = FieldStats("(category path)", "category")
-            entry.see(" > ".join(record.category_path))
+            with_category += 1
+        if profiled < TYPE_SAMPLE:
+            profiled += 1
+            _profile(stats, record)
+    for name, count in filled.items():
+        stats.setdefault(name, FieldStats(name)).filled = count
+    for (base, lang), count in localized.items():
+        key = f"{base}[{lang}]"
+        stats.setdefault(key, FieldStats(key, "localized")).filled = count
+    if with_images:
+        stats["(images)"].filled = with_images
+    if with_category:
+        stats["(category path)"].filled = with_category
     return report
+
+
+def _profile(stats: dict[str, FieldStats], record: Product) -> None:
+    def see(key: str, kind: str, value: Any) -> None:
+        entry = stats.get(key)
+        if entry is None:
+            entry = stats[key] = FieldStats(key, kind)
+        entry.types[value_type(value)] += 1
+        if entry.example is None:
+            entry.example = value
+
+    for name, value in record.fields.items():
+        see(name, "field", value)
+    for base, texts in record.localized.items():
+        for lang, value in texts.items():
+            see(f"{base}[{lang}]", "localized", value)
+    if record.images:
+        see("(images)", "images", record.images)
+    if record.category_path:
+        see("(category path)", "category", " > ".join(record.category_path))
 
 
 def inspect_source(source: CatalogSource, since: str | None = None, samples: int = 3) -> CatalogReport:

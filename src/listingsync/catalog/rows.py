@@ -110,6 +110,12 @@ _TRUE = frozenset({"1", "true", "yes", "y", "x", "t"})
 _DELETED_STATUS = frozenset({"deleted", "delete", "removed", "d"})
 
 
+# Column kinds: plain field, image column, or (field name, language) of a per-language column.
+_PLAIN = "plain"
+_IMAGE = "image"
+_Kind = str | tuple[str, str]
+
+
 def normalize_name(name: str) -> str:
     """``"Seller SKU"`` → ``"seller_sku"``: how column names are compared with the known names."""
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
@@ -247,18 +253,23 @@ class RowMapper:
         )
         self._image_set = frozenset(self.roles.images)
         # Header columns are classified once; keys first seen later (JSON) are classified on sight.
-        self._localized: dict[str, tuple[str, str] | None] = {c: self.roles.localized.get(c) for c in columns}
+        self._kinds: dict[str, _Kind] = {}
+        for column in columns:
+            if column in self._image_set:
+                self._kinds[column] = _IMAGE
+            else:
+                self._kinds[column] = self.roles.localized.get(column) or _PLAIN
 
-    def _language_of(self, column: str) -> tuple[str, str] | None:
-        """Role of a column not in the header (a later JSON object's new key)."""
-        if column in self._localized:
-            return self._localized[column]
+    def _classify(self, column: str) -> _Kind:
+        """The kind of a column not in the header (a later JSON object's new key), cached."""
         match = _BRACKET_LANG.match(column) or _REGION_LANG.match(column) or _SUFFIX_LANG.match(column)
-        result = None
-        if match and (match.group(2).lower() in self._languages or match.re is not _SUFFIX_LANG):
-            result = (match.group(1), match.group(2))
-        self._localized[column] = result
-        return result
+        kind: _Kind = _PLAIN
+        if column in self._image_set:
+            kind = _IMAGE
+        elif match and (match.group(2).lower() in self._languages or match.re is not _SUFFIX_LANG):
+            kind = (match.group(1), match.group(2))
+        self._kinds[column] = kind
+        return kind
 
     def product(self, row: Mapping[str, Any], origin: Origin) -> Product | CatalogProblem:
         roles = self.roles
@@ -287,18 +298,29 @@ class RowMapper:
         fields: dict[str, Any] = {}
         localized: dict[str, dict[str, Any]] = {}
         images: list[str] = []
+        kinds = self._kinds
+        # The hot loop of every file source: one dict lookup per cell, no calls for empty cells.
         for column, value in row.items():
-            if _empty(value):
+            if value.__class__ is str:
+                if not value or value.isspace():
+                    continue
+            elif value is None or value == []:
                 continue
-            if column in self._image_set:
-                continue
-            lang = self._language_of(column)
-            if lang is not None:
-                localized.setdefault(lang[0], {})[lang[1]] = value
-            elif isinstance(value, dict) and value and all(self._is_language_key(k) for k in value):
-                localized[column] = {k: v for k, v in value.items() if not _empty(v)}
-            else:
-                fields[column] = value
+            kind = kinds.get(column)
+            if kind is None:
+                kind = self._classify(column)
+            if kind is _PLAIN:
+                if value.__class__ is dict and value and all(self._is_language_key(k) for k in value):
+                    localized[column] = {k: v for k, v in value.items() if not _empty(v)}
+                else:
+                    fields[column] = value
+            elif isinstance(kind, tuple):
+                base, lang = kind
+                texts = localized.get(base)
+                if texts is None:
+                    localized[base] = {lang: value}
+                else:
+                    texts[lang] = value
         for column in roles.images:
             value = row.get(column)
             if _empty(value):
@@ -326,7 +348,7 @@ class RowMapper:
             localized=localized,
             images=images,
             status=status,
-            raw=dict(row),
+            raw=row if type(row) is dict else dict(row),  # each source hands over a fresh dict
         )
 
     def _is_language_key(self, key: Any) -> bool:
