@@ -65,7 +65,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "color": ("colour", "color", "couleur", "farbe"),
     "recommended_browse_nodes": ("browse_node", "node"),
 }
-_CUTOFF = 0.72
+_CUTOFF = 0.8
+_UNIT_WORDS = frozenset({"cm", "mm", "m", "in", "inch", "inches", "kg", "g", "lb", "lbs"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ class Suggestion:
     score: float
     allowed: tuple[str, ...] = ()
     example: str = ""
+    #: For a structure (``item_dimensions``): sub-property → field, e.g. (("length", "length_cm"), …).
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 def _norm(text: str) -> str:
@@ -89,14 +92,34 @@ def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, _norm(a), _norm(b)).ratio()
 
 
+#: Attributes whose conditions apply to most items (parent/child, offer or not); conditionals on
+#: anything else (a variation theme naming RING_SIZE, a battery type …) are too specific to suggest.
+_GENERAL_CONDITIONS = frozenset(
+    {"parentage_level", "skip_offer", "fulfillment_availability", "child_parent_sku_relationship"}
+)
+
+
+def _mentioned(node: Any) -> set[str]:
+    """Attribute names a condition looks at (``required`` lists and ``properties`` keys)."""
+    found: set[str] = set()
+    if isinstance(node, Mapping):
+        found.update(str(n) for n in node.get("required") or ())
+        found.update(str(n) for n in (node.get("properties") or {}))
+        for key in ("allOf", "anyOf", "oneOf", "not"):
+            sub = node.get(key)
+            for item in sub if isinstance(sub, list) else [sub] if sub is not None else []:
+                found |= _mentioned(item)
+    return found
+
+
 def _conditional(schema: Mapping[str, Any]) -> list[str]:
-    """Attributes named in any ``then.required`` of the schema's top-level conditionals."""
+    """Attributes required by the schema's top-level conditionals on parentage or the offer."""
     found: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, Mapping):
             then = node.get("then")
-            if isinstance(then, Mapping):
+            if isinstance(then, Mapping) and _mentioned(node.get("if")) <= _GENERAL_CONDITIONS:
                 for name in then.get("required") or ():
                     if name not in found:
                         found.append(str(name))
@@ -120,9 +143,13 @@ def _match(attribute: str, prop: Mapping[str, Any], fields: list[str]) -> tuple[
     value = _value_node(prop)
     labels = [attribute, str(prop.get("title") or ""), str(value.get("title") or "")]
     synonyms = _SYNONYMS.get(attribute, ())
+    words = {w for label in labels for w in _norm(label).split("_") if len(w) > 2}
     best, best_score = "", 0.0
     for field in fields:
         score = max(_similarity(label, field) for label in labels if label)
+        # Similar spelling alone misleads (band/brand): below 0.92 a whole word must be shared.
+        if score < 0.92 and not words & set(_norm(field).split("_")):
+            score = min(score, _CUTOFF - 0.01)
         if _norm(field) in synonyms or _norm(field) == attribute:
             score = max(score, 0.95 if _norm(field) == attribute else 0.9)
         if score > best_score:
@@ -137,6 +164,30 @@ def _match(attribute: str, prop: Mapping[str, Any], fields: list[str]) -> tuple[
     if best_score >= _CUTOFF:
         return (best,), round(best_score, 2)
     return (), round(best_score, 2)
+
+
+def _match_parts(attribute: str, prop: Mapping[str, Any], fields: list[str]) -> tuple[tuple[str, str], ...]:
+    """Sub-properties of a structure matched to fields: ``package_length`` for
+    ``item_package_dimensions.length`` (a field sharing a word with the attribute wins)."""
+    props = (prop.get("items") or {}).get("properties") or {}
+    parts = [k for k, v in props.items() if isinstance(v, Mapping) and v.get("type") == "object"]
+    if not parts:
+        return ()
+    words = set(_norm(attribute).split("_")) - {"item"}
+    out: list[tuple[str, str]] = []
+    for part in parts:
+        # The field's other words must belong to the attribute (or be a unit): package_length fits
+        # item_package_dimensions, not item_dimensions.
+        candidates = [
+            f
+            for f in fields
+            if part in _norm(f).split("_") and set(_norm(f).split("_")) - {part} <= words | _UNIT_WORDS
+        ]
+        if not candidates:
+            return ()
+        candidates.sort(key=lambda f: (-len(words & set(_norm(f).split("_"))), len(f)))
+        out.append((part, candidates[0]))
+    return tuple(out)
 
 
 def suggest_attributes(
@@ -162,6 +213,7 @@ def suggest_attributes(
             continue
         prop = props[name]
         matched, score = _match(name, prop, names)
+        parts = _match_parts(name, prop, names) if not matched else ()
         allowed, labels = enum_values(_value_node(prop))
         examples = prop.get("examples") or _value_node(prop).get("examples") or []
         out.append(
@@ -176,6 +228,7 @@ def suggest_attributes(
                     for v, label in zip(allowed, labels or [""] * len(allowed), strict=False)
                 ),
                 example=str(examples[0]) if examples else "",
+                parts=parts,
             )
         )
     return out
@@ -223,6 +276,9 @@ def render_suggestion(
             note += f"; e.g. {s.example}"
         if s.fields:
             lines.append(f"    {s.attribute}: {_template(s.fields)}  # {note} (match {s.score})")
+        elif s.parts:
+            inner = ", ".join(f"{part}: {_template((field,))}" for part, field in s.parts)
+            lines.append(f"    {s.attribute}: {{{inner}}}  # {note} (set listings.units for the numbers)")
         else:
             lines.append(f"    # {s.attribute}: ''  # no matching catalogue field: {note}")
     auto = sorted(automatic)
