@@ -13,11 +13,13 @@ reconciles against Amazon before it plans anything (see ``sync.recovery``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -173,7 +175,8 @@ class StateStore:
     def open(cls, url: str, base_dir: Path | None = None) -> StateStore:
         resolved = resolve_state_url(url, base_dir)
         try:
-            engine = sa.create_engine(resolved, future=True)
+            # orjson for the JSON columns: attribute documents are most of what the store writes.
+            engine = sa.create_engine(resolved, json_serializer=_json_dumps, json_deserializer=orjson.loads)
         except Exception as exc:  # bad URL, missing driver
             raise StateStoreError(
                 f"cannot use the state database URL: {exc}",
@@ -367,7 +370,6 @@ class StateStore:
         if not outcomes:
             return
         now = _now()
-        c = t.listings.c
         by_kind: dict[str, list[dict[str, Any]]] = {}
         local_invalid: list[dict[str, Any]] = []
         for o in outcomes:
@@ -398,81 +400,7 @@ class StateStore:
                 )
             else:
                 by_kind.setdefault(o.kind, []).append(row)
-        where = sa.and_(c.sku == sa.bindparam("k_sku"), c.marketplace_id == sa.bindparam("k_mp"))
-        common: dict[str, Any] = {
-            "pending_op": None,
-            "pending_hash": None,
-            "pending_attributes": None,
-            "pending_feed": None,
-            "last_run_id": sa.bindparam("v_run"),
-            "updated_at": sa.bindparam("v_now"),
-        }
-        keep_sub: Any = sa.func.coalesce(sa.bindparam("v_sub"), c.last_submission_id)
-        keep_asin: Any = sa.func.coalesce(sa.bindparam("v_asin"), c.asin)
-        statements: dict[str, Any] = {
-            # The intent landed: it becomes the base of the next PATCH.
-            "accepted": t.listings.update()
-            .where(where)
-            .values(
-                status="accepted",
-                sent_hash=c.pending_hash,
-                sent_attributes=c.pending_attributes,
-                attempted_hash=c.pending_hash,
-                issues=sa.bindparam("v_issues"),
-                last_submission_id=keep_sub,
-                asin=keep_asin,
-                **common,
-            ),
-            "invalid": t.listings.update()
-            .where(where)
-            .values(
-                status="invalid",
-                attempted_hash=c.pending_hash,
-                issues=sa.bindparam("v_issues"),
-                last_submission_id=keep_sub,
-                **common,
-            ),
-            "error": t.listings.update()
-            .where(where)
-            .values(
-                status="error",
-                issues=sa.bindparam("v_issues"),
-                last_submission_id=keep_sub,
-                **common,
-            ),
-            "deleted": t.listings.update()
-            .where(where)
-            .values(
-                status="deleted",
-                sent_hash=None,
-                sent_attributes=None,
-                attempted_hash=None,
-                asin=None,
-                issues=sa.bindparam("v_issues"),
-                last_submission_id=keep_sub,
-                **common,
-            ),
-            # An interrupted intent that never reached Amazon: planned (and sent) again next run.
-            "abandoned": t.listings.update()
-            .where(where)
-            .values(
-                status="error",
-                issues=sa.bindparam("v_issues"),
-                **common,
-            ),
-        }
-        statements["live"] = statements["accepted"].values(status="live")
-        # Reconciliation of a listing already in its base state: only status, ASIN and issues move.
-        statements["refresh"] = (
-            t.listings.update()
-            .where(where)
-            .values(
-                status=sa.bindparam("v_status"),
-                issues=sa.bindparam("v_issues"),
-                asin=keep_asin,
-                updated_at=sa.bindparam("v_now"),
-            )
-        )
+        statements = _outcome_statements()
         with self.engine.begin() as conn:
             for kind, rows in by_kind.items():
                 if kind.startswith("refresh:"):
@@ -644,6 +572,92 @@ class StateStore:
             conn.execute(t.checkpoints.delete().where(t.checkpoints.c.name == name))
             if value is not None:
                 conn.execute(t.checkpoints.insert().values(name=name, value=value, updated_at=_now()))
+
+
+@functools.cache
+def _outcome_statements() -> dict[str, Any]:
+    """The UPDATE statements of :meth:`StateStore.record_outcomes`, built once (executemany each)."""
+    c = t.listings.c
+    where = sa.and_(c.sku == sa.bindparam("k_sku"), c.marketplace_id == sa.bindparam("k_mp"))
+    common: dict[str, Any] = {
+        "pending_op": None,
+        "pending_hash": None,
+        "pending_attributes": None,
+        "pending_feed": None,
+        "last_run_id": sa.bindparam("v_run"),
+        "updated_at": sa.bindparam("v_now"),
+    }
+    keep_sub: Any = sa.func.coalesce(sa.bindparam("v_sub"), c.last_submission_id)
+    keep_asin: Any = sa.func.coalesce(sa.bindparam("v_asin"), c.asin)
+    statements: dict[str, Any] = {
+        # The intent landed: it becomes the base of the next PATCH.
+        "accepted": t.listings.update()
+        .where(where)
+        .values(
+            status="accepted",
+            sent_hash=c.pending_hash,
+            sent_attributes=c.pending_attributes,
+            attempted_hash=c.pending_hash,
+            issues=sa.bindparam("v_issues"),
+            last_submission_id=keep_sub,
+            asin=keep_asin,
+            **common,
+        ),
+        "invalid": t.listings.update()
+        .where(where)
+        .values(
+            status="invalid",
+            attempted_hash=c.pending_hash,
+            issues=sa.bindparam("v_issues"),
+            last_submission_id=keep_sub,
+            **common,
+        ),
+        "error": t.listings.update()
+        .where(where)
+        .values(
+            status="error",
+            issues=sa.bindparam("v_issues"),
+            last_submission_id=keep_sub,
+            **common,
+        ),
+        "deleted": t.listings.update()
+        .where(where)
+        .values(
+            status="deleted",
+            sent_hash=None,
+            sent_attributes=None,
+            attempted_hash=None,
+            asin=None,
+            issues=sa.bindparam("v_issues"),
+            last_submission_id=keep_sub,
+            **common,
+        ),
+        # An interrupted intent that never reached Amazon: planned (and sent) again next run.
+        "abandoned": t.listings.update()
+        .where(where)
+        .values(
+            status="error",
+            issues=sa.bindparam("v_issues"),
+            **common,
+        ),
+    }
+    statements["live"] = statements["accepted"].values(status="live")
+    # Reconciliation of a listing already in its base state: only status, ASIN and issues move.
+    statements["refresh"] = (
+        t.listings.update()
+        .where(where)
+        .values(
+            status=sa.bindparam("v_status"),
+            issues=sa.bindparam("v_issues"),
+            asin=keep_asin,
+            updated_at=sa.bindparam("v_now"),
+        )
+    )
+    return statements
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
