@@ -266,6 +266,7 @@ def validate(
     records, columns = _open(config)
     pipeline = _pipeline(config, offline, bundled)
     results = list(_progress_results(pipeline, records, columns, show=not json_output))
+    _fail_without_schemas(results)
 
     per_group: dict[tuple[str, str], Counter[str]] = {}
     codes: Counter[str] = Counter()
@@ -348,6 +349,21 @@ def validate(
     if report is not None:
         console.print(f"report written to {report}")
     raise typer.Exit(EXIT_PROBLEMS if any_error else EXIT_OK)
+
+
+def _fail_without_schemas(results: list[ProductResult]) -> None:
+    """No schema at all for any listing: validation did not happen, which is exit 2, not 1."""
+    items = [item for r in results for item in r.listings]
+    missing = [i for item in items for i in item.issues if i.code == "LS-MAP-SCHEMA"]
+    if items and all(any(i.code == "LS-MAP-SCHEMA" for i in item.issues) for item in items):
+        fail(
+            ListingSyncError(
+                "no product type schema is available, so nothing could be validated: "
+                + missing[0].message.split(" — fix:")[0],
+                fix="run once online (credentials set, account.endpoint reachable) so the schemas are "
+                "downloaded and cached, or pass --bundled to use the schemas shipped with listingsync",
+            )
+        )
 
 
 _REPORT_COLUMNS = (
