@@ -347,3 +347,15 @@ def test_json_lines(tmp_path: Path) -> None:
         (f"{path}:3", "malformed JSON"),
         (f"{path}:4", "expected an object for each record, found a list; skipped"),
     ]
+
+
+def test_missing_parents_are_only_judged_on_a_whole_catalogue() -> None:
+    from listingsync.catalog import CrossRecordChecker, Origin
+
+    def stream() -> list[Product]:
+        return [Product("C1", Origin("delta", record_id="1"), parent_sku="P1")]
+
+    partial = list(CrossRecordChecker().check(stream(), whole=lambda: False))
+    assert [type(r).__name__ for r in partial] == ["Product"]
+    whole = list(CrossRecordChecker().check(stream()))
+    assert [type(r).__name__ for r in whole] == ["Product", "CatalogProblem"]

@@ -236,3 +236,17 @@ def test_open_source_reads_the_secret_from_the_environment(
 def test_config_requires_a_connector_id() -> None:
     with pytest.raises(ValueError, match="connector_id"):
         SourceConfig(type="saleslayer")
+
+
+def test_served_by_the_emulator_under_saleslayer(tmp_path: Path) -> None:
+    from listingsync.emulator import EmulatorSettings
+    from listingsync.emulator import run_in_thread as run_emulator
+
+    with run_emulator(EmulatorSettings(saleslayer_file=DATA)) as emulator:
+        settings = SourceConfig(
+            type="saleslayer", connector_id=CODE, api_url=emulator.saleslayer_url, pagination=4
+        )
+        source = SalesLayerSource(settings, SECRET, id_cache=tmp_path / "ids.sqlite")
+        products, problems = split(source.records())
+    assert len(products) == 10 and problems == []
+    assert source.next_checkpoint == str(T0)

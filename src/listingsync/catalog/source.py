@@ -8,7 +8,7 @@ as the stream passes, with memory bounded by one dict entry per SKU: no record i
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from listingsync.catalog.model import CatalogProblem, Origin, Product
 from listingsync.errors import ListingSyncError
@@ -44,7 +44,9 @@ class CatalogSource(ABC):
         """Products and problems in source order, checked across records."""
         self.next_checkpoint = None
         checker = CrossRecordChecker()
-        yield from checker.check(self._read(since))
+        # An incremental stream holds only what changed: a variant's parent may be unchanged and
+        # absent, so "parent missing" is only judged when the stream was the whole catalogue.
+        yield from checker.check(self._read(since), whole=lambda: self.complete)
 
     @abstractmethod
     def _read(self, since: str | None) -> Iterator[Record]:
@@ -72,7 +74,9 @@ class CrossRecordChecker:
         self._rejected: set[str] = set()
         self._parents: dict[str, str] = {}  # interned parent SKUs: one string per parent
 
-    def check(self, records: Iterable[Record]) -> Iterator[Record]:
+    def check(self, records: Iterable[Record], whole: Callable[[], bool] = lambda: True) -> Iterator[Record]:
+        """Pass the records through; ``whole()`` (asked at the end) says whether the stream was the
+        whole catalogue, i.e. whether a parent that never came is missing."""
         for record in records:
             if isinstance(record, CatalogProblem):
                 yield record
@@ -82,7 +86,9 @@ class CrossRecordChecker:
                 yield record
             else:
                 yield problem
-        yield from self.finish()
+        if whole():
+            yield from self.finish()
+        self._waiting.clear()
 
     def _admit(self, product: Product) -> CatalogProblem | None:
         sku = product.sku
