@@ -199,3 +199,16 @@ def test_piecewise_falls_back_to_whole_validation_for_unknown_root_keywords() ->
     piecewise = PiecewiseValidator(schema)
     assert not piecewise.split
     assert [i.path for i in piecewise.issues({"a": 1, "b": 2})] == ["/a", "/b"]
+
+
+def test_deprecated_enum_values_warn_without_invalidating() -> None:
+    schema = ProductTypeRegistry().get("HOME", US) or {}
+    deprecated = schema["properties"]["variation_theme"]["items"]["properties"]["name"]["$lifecycle"][
+        "enumDeprecated"
+    ]
+    doc = home_us()
+    doc["variation_theme"] = [{"name": deprecated[0], "marketplace_id": US}]
+    issues = ReferenceValidator(schema).issues(doc)
+    warnings = [i for i in issues if i.severity is Severity.WARNING]
+    assert [(i.path, i.code) for i in warnings] == [("/variation_theme/0/name", "LS-ENUM-DEPRECATED")]
+    assert PiecewiseValidator(schema).issues(doc) == issues

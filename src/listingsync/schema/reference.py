@@ -34,7 +34,8 @@ attribute (``issue.attribute``). Conventions shared with the fast validator:
 - an ``anyOf`` / ``oneOf`` / ``not`` failure is one issue at its instance location (its branches'
   errors are not reported separately).
 
-Codes other than 90220 are **ours (invented, ``LS-`` prefix)**; :data:`CODES` lists them.
+Values listed in ``$lifecycle.enumDeprecated`` give a WARNING (``LS-ENUM-DEPRECATED``), never an
+ERROR. Codes other than 90220 are **ours (invented, ``LS-`` prefix)**; :data:`CODES` lists them.
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ from referencing.jsonschema import DRAFT201909
 
 from listingsync.schema.issues import Issue, Severity
 
-__all__ = ["CODES", "CODE_MISSING", "META_SCHEMA_ID", "ReferenceValidator", "reference_registry"]
+__all__ = [
+    "CODES",
+    "CODE_DEPRECATED",
+    "CODE_MISSING",
+    "META_SCHEMA_ID",
+    "ReferenceValidator",
+    "reference_registry",
+]
 
 META_SCHEMA_ID = "https://schemas.amazon.com/selling-partners/definitions/product-types/meta-schema/v1"
 
@@ -95,6 +103,8 @@ CODES: dict[str, str] = {
     "minUtf8ByteLength": "LS-MIN-UTF8-BYTES",
 }
 _FALLBACK_CODE = "LS-INVALID"
+#: WARNING for a value in ``$lifecycle.enumDeprecated`` (invented code).
+CODE_DEPRECATED = "LS-ENUM-DEPRECATED"
 
 
 def _canonical(value: Any) -> bytes:
@@ -229,6 +239,10 @@ def _pointer(parts: Sequence[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _split(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]] if pointer else []
+
+
 def _extras(error: ValidationError) -> list[str]:
     """The unexpected property names of an additional/unevaluatedProperties error."""
     instance, schema = error.instance, error.schema
@@ -258,7 +272,49 @@ class ReferenceValidator:
         for error in self._validator.iter_errors(attributes):
             for issue in self._to_issues(error):
                 found.setdefault((issue.path, issue.code, issue.message), issue)
+        for issue in self._deprecations(self.schema, attributes, "", 0):
+            found.setdefault((issue.path, issue.code, issue.message), issue)
         return sorted(found.values(), key=lambda i: (i.path, i.code, i.message))
+
+    def _deprecations(self, schema: Any, instance: Any, path: str, depth: int) -> Iterator[Issue]:
+        """WARNINGs for values listed in ``$lifecycle.enumDeprecated`` (informational: never INVALID).
+
+        Walks the schema's structure only (``properties``, ``items``, local ``$ref``), where Amazon
+        places ``$lifecycle``; conditionals are not entered, so a warning never depends on them.
+        """
+        if not isinstance(schema, dict) or depth > 32:
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = self.schema
+            for part in ref[2:].split("/"):
+                target = (
+                    target.get(part.replace("~1", "/").replace("~0", "~"))
+                    if isinstance(target, dict)
+                    else None
+                )
+            yield from self._deprecations(target, instance, path, depth + 1)
+        lifecycle = schema.get("$lifecycle")
+        if isinstance(lifecycle, dict) and isinstance(instance, str | int | float | bool):
+            deprecated = lifecycle.get("enumDeprecated")
+            if isinstance(deprecated, list) and instance in deprecated:
+                yield Issue(
+                    path,
+                    Severity.WARNING,
+                    CODE_DEPRECATED,
+                    f"{instance!r} is deprecated by Amazon and will stop being accepted; choose another value.",
+                )
+        properties = schema.get("properties")
+        if isinstance(instance, dict) and isinstance(properties, dict):
+            for name, value in instance.items():
+                if name in properties:
+                    yield from self._deprecations(
+                        properties[name], value, _pointer([*_split(path), name]), depth + 1
+                    )
+        items = schema.get("items")
+        if isinstance(instance, list) and isinstance(items, dict):
+            for index, value in enumerate(instance):
+                yield from self._deprecations(items, value, f"{path}/{index}", depth + 1)
 
     def _to_issues(self, error: ValidationError) -> Iterator[Issue]:
         keyword = str(error.validator)
