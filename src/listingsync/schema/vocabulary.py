@@ -296,15 +296,51 @@ Visitor = Callable[[Any, str, list[Issue]], None]
 _MISSING = object()
 
 
-def compile_plan(tree: SpotTree) -> Visitor:
-    """Turn a :class:`SpotTree` into nested closures, one per spot, with the cheap exits inlined.
+_Leaf = tuple[str, int, Callable[[Any, str, list[Issue]], None]]
 
-    This is the hot path of every validation, so each closure tests the few conditions under which
-    a check *can* fail (an array longer than ``maxUniqueItems``; a string long enough to exceed its
-    byte budget even at 4 bytes per character) before calling the full check.
+
+def _byte_leaf(tree: SpotTree) -> tuple[int, Callable[[Any, str, list[Issue]], None]] | None:
+    """``(shortest length that can fail, check)`` when ``tree`` is only a maxUtf8ByteLength on a leaf."""
+    if tree.children or tree.each is not None or len(tree.checks) != 1:
+        return None
+    check = tree.checks[0]
+    if check.keyword != "maxUtf8ByteLength":
+        return None
+    return check.value // 4, check.run_into
+
+
+def _only_leaves(tree: SpotTree | None) -> tuple[_Leaf, ...] | None:
+    """The leaf checks of an object spot with nothing else to check (an array entry, typically)."""
+    if tree is None or tree.checks or tree.each is not None:
+        return None
+    leaves = []
+    for name, sub in tree.children.items():
+        leaf = _byte_leaf(sub)
+        if leaf is None:
+            return None
+        leaves.append((name, *leaf))
+    return tuple(leaves)
+
+
+def compile_plan(tree: SpotTree) -> Visitor:
+    """Turn a :class:`SpotTree` into nested closures with the cheap exits inlined.
+
+    This is the hot path of every validation, so the closures test the few conditions under which a
+    check *can* fail (an array longer than ``maxUniqueItems``; a string long enough to exceed its
+    byte budget even at 4 bytes per character) before calling the full check, build paths only
+    for issues, and handle the commonest shape (array entries whose fields carry byte limits) in
+    one loop instead of one call per entry and field.
     """
-    kids = tuple((name, compile_plan(sub)) for name, sub in tree.children.items())
-    each = compile_plan(tree.each) if tree.each is not None else None
+    leaf_kids: list[_Leaf] = []
+    deep_kids: list[tuple[str, Visitor]] = []
+    for name, sub in tree.children.items():
+        leaf = _byte_leaf(sub)
+        if leaf is not None:
+            leaf_kids.append((name, *leaf))
+        else:
+            deep_kids.append((name, compile_plan(sub)))
+    entry_leaves = _only_leaves(tree.each)
+    each = compile_plan(tree.each) if tree.each is not None and entry_leaves is None else None
     max_unique = next((c for c in tree.checks if c.keyword == "maxUniqueItems"), None)
     min_unique = next((c for c in tree.checks if c.keyword == "minUniqueItems"), None)
     str_checks = tuple(c for c in tree.checks if c.keyword in ("minUtf8ByteLength", "enumDeprecated"))
@@ -313,21 +349,14 @@ def compile_plan(tree: SpotTree) -> Visitor:
     mn_trivial = min_unique is None or min_unique.value <= 1
     mb_chars = max_bytes.value // 4 if max_bytes is not None else 1 << 62
 
-    if not kids and each is None and not str_checks and max_unique is None and min_unique is None:
-        if max_bytes is None:
-            return lambda instance, path, out: None
-        run_bytes = max_bytes.run_into
-
-        def byte_leaf(instance: Any, path: str, out: list[Issue]) -> None:
-            if type(instance) is str and len(instance) > mb_chars:
-                run_bytes(instance, path, out)
-
-        return byte_leaf
-
     def visit(instance: Any, path: str, out: list[Issue]) -> None:
         kind = type(instance)
         if kind is dict:
-            for name, sub in kids:
+            for name, limit, run in leaf_kids:
+                value = instance.get(name)
+                if type(value) is str and len(value) > limit:
+                    run(value, f"{path}/{name}", out)
+            for name, sub in deep_kids:
                 value = instance.get(name, _MISSING)
                 if value is not _MISSING:
                     sub(value, f"{path}/{name}", out)
@@ -336,7 +365,14 @@ def compile_plan(tree: SpotTree) -> Visitor:
                 max_unique.run_into(instance, path, out)
             if min_unique is not None and not (mn_trivial and instance and type(instance[0]) is dict):
                 min_unique.run_into(instance, path, out)
-            if each is not None:
+            if entry_leaves:
+                for index, item in enumerate(instance):
+                    if type(item) is dict:
+                        for name, limit, run in entry_leaves:
+                            value = item.get(name)
+                            if type(value) is str and len(value) > limit:
+                                run(value, f"{path}/{index}/{name}", out)
+            elif each is not None:
                 for index, item in enumerate(instance):
                     each(item, f"{path}/{index}", out)
         elif kind is str:
