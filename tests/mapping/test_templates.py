@@ -103,4 +103,7 @@ def test_rule_product_types_are_upper_cased() -> None:
 
 
 def test_none_renders_as_empty_text() -> None:
-    assert evaluate(compile_spec("{{ title }} {{ parent_sku }}"), {"title": "Vase", "parent_sku": None}) == "Vase "
+    assert (
+        evaluate(compile_spec("{{ title }} {{ parent_sku }}"), {"title": "Vase", "parent_sku": None})
+        == "Vase "
+    )
