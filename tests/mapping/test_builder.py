@@ -264,3 +264,13 @@ def test_schema_objects_from_the_store_work_too() -> None:
     cfg = config(BASIC)
     (listing,) = ListingBuilder(cfg, lambda *_: home).build(product(fields=home_fields(title="Vase")))
     assert listing.attributes["item_name"][0]["language_tag"] == "en_US"
+
+
+def test_check_config_rejects_overrides_for_a_marketplace_not_sold_in(schemas: BundledSchemas) -> None:
+    cfg = config(
+        BASIC + "  marketplaces:\n    DE: {attributes: {brand: x}}\n", seller=False, marketplaces="[FR]"
+    )
+    with pytest.raises(
+        MappingConfigError, match=r"names DE, which account.marketplaces does not list \(FR\)"
+    ):
+        ListingBuilder(cfg, schemas).check_config()

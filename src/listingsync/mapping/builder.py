@@ -160,6 +160,16 @@ class ListingBuilder:
         in that type. The message names the attribute and the closest schema names.
         """
         types = self.listings.product_type_names
+        strays = [m for m in self.listings.marketplaces if m not in self.account.marketplaces]
+        if strays:
+            listed = ", ".join(mp.by_id(m).country for m in self.account.marketplaces)
+            raise MappingConfigError(
+                "listings.marketplaces names "
+                + ", ".join(mp.by_id(m).country for m in strays)
+                + f", which account.marketplaces does not list ({listed}): its overrides would never apply",
+                where="listings.marketplaces",
+                fix="add the marketplace to account.marketplaces or remove its overrides",
+            )
         if not types:
             raise MappingConfigError(
                 "listings has no product_type and no rules",
