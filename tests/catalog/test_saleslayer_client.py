@@ -250,3 +250,11 @@ def test_served_by_the_emulator_under_saleslayer(tmp_path: Path) -> None:
         products, problems = split(source.records())
     assert len(products) == 10 and problems == []
     assert source.next_checkpoint == str(T0)
+
+
+def test_images_take_org_else_the_largest_size(server: FakeSalesLayerServer, tmp_path: Path) -> None:
+    server.fake.image_sizes = {"THM": (150, 150), "BIG": (3000, 3000), "IMD": (600, 600)}
+    with make_source(server, tmp_path) as source:
+        products, _ = split(source.records())
+    mug = next(p for p in products if p.sku == "PRD-MUG-CLASSIC")
+    assert mug.images[0].endswith("mug-classic-front_BIG.jpg")

@@ -98,6 +98,8 @@ class _Column:
     sizes: tuple[str, ...] = ()
     base: str | None = None
     lang: str | None = None
+    #: Image/file: positions in each value to take the URL from, best first (ORG, then largest).
+    order: tuple[int, ...] = ()
 
 
 @dataclass
@@ -252,7 +254,9 @@ class _ExportReader:
             name, slots = next(iter(entry.items()))
             field_info = _dict(info.get(name))
             kind = "file" if field_info.get("type") == "file" or slots[2:] == ["FILE"] else "image"
-            return _Column(name, kind, tuple(str(s) for s in slots[2:]))
+            sizes = tuple(str(s) for s in slots[2:])
+            order = tuple(_largest_first(sizes, field_info)) if kind == "image" else (2,)
+            return _Column(name, kind, sizes, order=order)
         name = str(entry)
         if name in _KEY_COLUMNS or name.startswith("ID_"):
             return _Column(name, "key")
@@ -438,7 +442,7 @@ class _ExportReader:
             return [], True
         if not isinstance(value, list):
             return ([str(value)] if column.kind == "file" or "://" in str(value) else []), False
-        positions = _largest_first(column.sizes, {}) if column.kind == "image" else [2]
+        positions = column.order
         urls: list[str] = []
         for entry in value:
             if not isinstance(entry, list) or len(entry) < 3 or entry[0] == "D":

@@ -56,6 +56,16 @@ class CatalogSource(ABC):
         """Field names the source declares (file header, Sales Layer data_schema); may be empty."""
         return []
 
+    def close(self) -> None:
+        """Release connections (Sales Layer's HTTP client, its ID cache); files close themselves."""
+        return None
+
+    def __enter__(self) -> CatalogSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class CrossRecordChecker:
     """Duplicate SKUs, variants whose parent is missing, and parent cycles, in one pass.

@@ -51,9 +51,8 @@ def inspect_command(
     except ListingSyncError as exc:
         fail(exc)
     finally:
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
+        if source is not None:
+            source.close()
     if json_output:
         print_json(report.to_dict())
     else:
