@@ -19,10 +19,11 @@ def _emulator_session() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def emulator(_emulator_session: EmulatorServer) -> EmulatorServer:
-    """The shared emulator, reset (listings, tokens, counters, write log, buckets) for this test.
+    """The shared emulator, reset for this test (listings, counters, write log, feeds, buckets);
+    access tokens issued earlier stay valid, so session-wide clients keep working.
 
     ``emulator.url``, ``emulator.endpoint("eu")``, ``emulator.lwa_url``, ``emulator.state``; demo
     accounts: vendor DEMOV (EU) and seller A3DEMOSELLER01 (NA), see ``listingsync.emulator``.
     """
-    _emulator_session.reset()
+    _emulator_session.reset(keep_tokens=True)
     return _emulator_session

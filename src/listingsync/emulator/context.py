@@ -102,7 +102,7 @@ class EmulatorContext:
         """A JSON answer; the app middleware adds the request id and the rate-limit header."""
         return json_response(body, status)
 
-    def reset(self) -> None:
-        self.state.reset()
+    def reset(self, *, keep_tokens: bool = False) -> None:
+        self.state.reset(keep_tokens=keep_tokens)
         self.limiter.reset()
         self.faults.reset()

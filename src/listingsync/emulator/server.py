@@ -59,9 +59,10 @@ class EmulatorServer:
         """SP-API base URL of a region, e.g. ``http://127.0.0.1:PORT/eu``."""
         return f"{self.url}/{Region(str(region).lower()).value}"
 
-    def reset(self) -> None:
-        """Forget listings, tokens, counters and the write log (cheaper than a new server)."""
-        self.ctx.reset()
+    def reset(self, *, keep_tokens: bool = False) -> None:
+        """Forget listings, counters, the write log, other modules' data, rate buckets and fault
+        sequence (cheaper than a new server); issued access tokens too unless ``keep_tokens``."""
+        self.ctx.reset(keep_tokens=keep_tokens)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -116,11 +116,12 @@ class State:
     def mark_dirty(self) -> None:
         self._dirty = True
 
-    def reset(self) -> None:
-        """Forget everything (tokens included)."""
+    def reset(self, *, keep_tokens: bool = False) -> None:
+        """Forget everything; issued access tokens too unless ``keep_tokens``."""
         with self.lock:
             self.listings.clear()
-            self.tokens.clear()
+            if not keep_tokens:
+                self.tokens.clear()
             self.requests.clear()
             self.throttled.clear()
             self.write_log.clear()
