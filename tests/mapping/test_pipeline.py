@@ -107,3 +107,15 @@ def test_pipeline_uses_the_schema_objects_own_validator() -> None:
     assert "item_name" not in {i.attribute for i in result.listings[0].issues}
     assert {i.code for i in result.listings[0].issues} >= {"90220"}
     assert home._validator is not None  # the pipeline used (and compiled) the schema's own validator
+
+
+def test_a_variant_without_its_parent_in_the_batch_uses_the_lookup(schemas: BundledSchemas) -> None:
+    cfg = config('  product_type: HOME\n  attributes:\n    brand: "{{ brand }}"\n')
+    parent = product("P", fields={"brand": "Acme", "variation_theme": "COLOR"})
+    child = product("P-RED", parent_sku="P", fields={"color": "red"})
+    alone = next(iter(MappingPipeline(cfg, schemas).run([child]))).listings[0].listing
+    assert "brand" not in alone.attributes and "variation_theme" not in alone.attributes
+    pipeline = MappingPipeline(cfg, schemas, parent_lookup={"P": parent}.get)
+    with_lookup = next(iter(pipeline.run([child]))).listings[0].listing
+    assert with_lookup.attributes["brand"][0]["value"] == "Acme"
+    assert with_lookup.attributes["variation_theme"] == [{"name": "COLOR"}]

@@ -154,8 +154,13 @@ class MappingPipeline:
         *,
         validate: bool = True,
         validator_for: Callable[[Any], IssueSource] | None = None,
+        parent_lookup: Callable[[str], Product | None] | None = None,
     ) -> None:
+        """``parent_lookup(sku)`` finds a variant's parent that is not among the records run (an
+        incremental read that brought a changed variant without its parent): without it such a
+        variant is built without the values it inherits and without its parent's variation theme."""
         self.config = config
+        self.parent_lookup = parent_lookup
         self.schemas = schemas
         self.builder = ListingBuilder(config, schemas)
         self.validate = validate
@@ -181,11 +186,10 @@ class MappingPipeline:
         by_sku = {p.sku: p for p in products}
         parents = {p.parent_sku for p in products if p.parent_sku and p.parent_sku in by_sku}
         for product in parents_first(products, lambda p: p.sku, lambda p: p.parent_sku):
-            yield self.result(
-                product,
-                parent=by_sku.get(product.parent_sku) if product.parent_sku else None,
-                is_parent=product.sku in parents or None,
-            )
+            parent = by_sku.get(product.parent_sku) if product.parent_sku else None
+            if parent is None and product.parent_sku and self.parent_lookup is not None:
+                parent = self.parent_lookup(product.parent_sku)
+            yield self.result(product, parent=parent, is_parent=product.sku in parents or None)
 
     def result(
         self, product: Product, *, parent: Product | None = None, is_parent: bool | None = None
