@@ -158,7 +158,7 @@ def test_report_without_included_data_has_no_items_and_fatal_report_conforms() -
     fatal = fatal_report("S1", "2", "The feed document is empty.")
     assert report_schema_errors(fatal) == []
     assert fatal["issues"] == [
-        {"code": "4000000", "severity": "ERROR", "message": "The feed document is empty."}
+        {"code": "LS-FEED-FATAL", "severity": "ERROR", "message": "The feed document is empty."}
     ]
     assert report_schema_errors({"header": {}, "issues": [], "summary": {}})  # the check can fail
 

@@ -41,7 +41,7 @@ __all__ = ["LISTINGS_ERROR_CODE", "MessageOutcome", "apply_messages", "report_it
 
 _BASE: Final = "/listings/2021-08-01/items"
 #: Invented: the Listings Items API refused the call the message stands for with a 4xx.
-LISTINGS_ERROR_CODE: Final = "4000002"
+LISTINGS_ERROR_CODE: Final = "LS-FEED-LISTINGS-REJECTED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,12 +26,13 @@ __all__ = [
     "report_schema_errors",
 ]
 
-# Codes Amazon does not publish for these cases; ours, marked as invented (the schema makes
-# ``code`` optional, and Amazon's own feed-level issues often carry none).
+# Codes Amazon does not publish for these cases: invented, and prefixed LS- like every code of ours
+# (schema/issues.py). The report schema makes ``code`` optional, and Amazon's own feed-level
+# issues often carry none.
 #: Invented: the message breaks the message part of listings-feed-schema-v2.
-INVALID_MESSAGE_CODE: Final = "4000001"
+INVALID_MESSAGE_CODE: Final = "LS-FEED-MESSAGE-SCHEMA"
 #: Invented: the document cannot be processed at all (the feed ends FATAL).
-FATAL_CODE: Final = "4000000"
+FATAL_CODE: Final = "LS-FEED-FATAL"
 
 
 def _report_schema() -> dict[str, Any]:
