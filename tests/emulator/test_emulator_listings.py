@@ -309,3 +309,16 @@ def test_late_issues_show_on_get_only() -> None:
         assert item["issues"][0]["code"] == "18027"
         assert item["issues"][0]["attributeNames"] == ["main_product_image_locator"]
         assert item["summaries"][0]["status"] == []
+
+
+def test_search_by_status(seller: httpx.Client) -> None:
+    put(seller, SELLER, "BUY-1", US, home_body())
+    no_stock = home_us()
+    no_stock["fulfillment_availability"] = [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}]
+    put(seller, SELLER, "OUT-1", US, home_body(no_stock))
+    params = {"marketplaceIds": US}
+    buyable = seller.get(f"{ITEMS}/{SELLER}", params={**params, "withStatus": "BUYABLE"}).json()
+    assert [i["sku"] for i in buyable["items"]] == ["BUY-1"]
+    not_buyable = seller.get(f"{ITEMS}/{SELLER}", params={**params, "withoutStatus": "BUYABLE"}).json()
+    assert [i["sku"] for i in not_buyable["items"]] == ["OUT-1"]
+    assert seller.get(f"{ITEMS}/{SELLER}", params={**params, "withStatus": "SOLD"}).status_code == 400

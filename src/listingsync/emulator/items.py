@@ -24,6 +24,7 @@ __all__ = [
     "build_item",
     "deterministic_asin",
     "isoformat",
+    "item_status",
     "late_issue_for",
 ]
 
@@ -112,7 +113,8 @@ def late_issue_for(record: ListingRecord, share: float, seed: int) -> list[dict[
     ]
 
 
-def _status(record: ListingRecord, is_vendor: bool) -> list[str]:
+def item_status(record: ListingRecord, is_vendor: bool) -> list[str]:
+    """Summary ``status``: DISCOVERABLE unless an ERROR issue suppresses it; BUYABLE with an offer in stock."""
     if any(i.get("severity") == "ERROR" for i in record.late_issues):
         return []
     status = ["DISCOVERABLE"]
@@ -129,7 +131,7 @@ def _summary(record: ListingRecord, is_vendor: bool) -> dict[str, Any]:
         "marketplaceId": record.marketplace_id,
         "asin": record.asin,
         "productType": record.product_type,
-        "status": _status(record, is_vendor),
+        "status": item_status(record, is_vendor),
         "createdDate": isoformat(record.created),
         "lastUpdatedDate": isoformat(record.updated),
     }

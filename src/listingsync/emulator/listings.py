@@ -35,6 +35,7 @@ from listingsync.emulator.items import (
     amazon_issue,
     build_item,
     deterministic_asin,
+    item_status,
     late_issue_for,
 )
 from listingsync.emulator.state import ListingRecord
@@ -400,6 +401,11 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         if sort_by not in ("sku", "createdDate", "lastUpdatedDate") or sort_order not in ("ASC", "DESC"):
             raise bad_request("Invalid 'sortBy' or 'sortOrder'.")
         severity = params.get("withIssueSeverity")
+        if severity not in (None, "WARNING", "ERROR"):
+            raise bad_request("Invalid 'withIssueSeverity'. Allowed: WARNING, ERROR.")
+        with_status, without_status = _csv(request, "withStatus"), _csv(request, "withoutStatus")
+        if any(v not in ("BUYABLE", "DISCOVERABLE") for v in with_status + without_status):
+            raise bad_request("Invalid 'withStatus' or 'withoutStatus'. Allowed: BUYABLE, DISCOVERABLE.")
         with state.lock:
             by_sku: dict[str, list[ListingRecord]] = {}
             for m in ids:
@@ -427,8 +433,18 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
             for name, cmp in (("lastUpdatedAfter", 1), ("lastUpdatedBefore", -1)):
                 if params.get(name) and not _time_ok(max(r.updated for r in records), params[name], cmp):
                     return False
-            return not (
-                severity and not any(i.get("severity") == severity for r in records for i in r.late_issues)
+            if severity and not any(i.get("severity") == severity for r in records for i in r.late_issues):
+                return False
+            statuses = {s for r in records for s in item_status(r, caller.account.is_vendor)}
+            if with_status and not set(with_status) <= statuses:
+                return False
+            if without_status and set(without_status) & statuses:
+                return False
+            package = params.get("packageHierarchySku")
+            return not package or any(
+                isinstance(x, dict) and x.get("sku") == package
+                for r in records
+                for x in r.attributes.get("package_contains_sku", []) or []
             )
 
         matched = [(sku, rs) for sku, rs in by_sku.items() if keep(sku, rs)]
