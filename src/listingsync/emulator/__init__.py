@@ -29,7 +29,13 @@ Plugging in a route module (emulator-2's ``definitions``, ``feeds``, ``catalog_i
 ``ctx.state.extra[<name>]`` is the module's persisted, resettable storage; ``ctx.limiter.take(key,
 op)`` with :data:`ratelimit.RATES` names its operations' limits (``"createFeed:JSON_LISTINGS_FEED"``
 keyed by region); ``ctx.product_types`` is the schema registry (``get(type, marketplace_id)``);
-``listingsync.schema.requirements.derive(schema, requirements)`` narrows a LISTING schema.
+``listingsync.schema.requirements.derive(schema, requirements)`` narrows a LISTING schema;
+``ctx.validation.issues(type, marketplace_id, requirements, attributes)`` judges a submission as
+putListingsItem does (cached), and ``items.build_item`` / ``items.amazon_issue`` /
+``listings.apply_patches`` give the Listings API's shapes and patch semantics (feeds reuse them).
+
+Fault spec (``EmulatorSettings.faults`` / ``--faults``), see ``faults.py``:
+``error=0.05,storm=0.01:20,latency=5-50ms,drop=0.01,expire_every=100``.
 """
 
 from listingsync.emulator.context import Caller, EmulatorContext, region_of
