@@ -230,3 +230,12 @@ async def test_unknown_product_type_from_the_emulator_is_a_clear_error(
         with pytest.raises(ListingSyncError) as error:
             await SchemaStore(client, tmp_path, "DEMOV").get("NO_SUCH_TYPE", DE)
     assert "NO_SUCH_TYPE" in str(error.value) and "product-types search" in str(error.value)
+
+
+def test_locale_follows_the_marketplace_language_within_amazons_locale_list() -> None:
+    from listingsync.schema.store import locale_for
+
+    assert locale_for("de_DE") == "de_DE"
+    assert locale_for("fr_BE") == "fr"
+    assert locale_for("en_IE") == "en"
+    assert locale_for("xx_YY") == "DEFAULT"

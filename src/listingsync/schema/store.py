@@ -39,7 +39,7 @@ from listingsync.amazon import marketplaces as mp
 from listingsync.errors import ListingSyncError
 from listingsync.schema.product_type import ProductTypeSchema
 
-__all__ = ["DefinitionsClient", "SchemaStore", "default_cache_dir"]
+__all__ = ["DefinitionsClient", "SchemaStore", "default_cache_dir", "locale_for"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,59 @@ class DefinitionsClient(Protocol):
 
 def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("listingsync")) / "schemas"
+
+
+#: getDefinitionsProductType's ``locale`` enum (definitionsProductTypes_2020-09-01.json).
+_LOCALES = frozenset(
+    [
+        "ar",
+        "ar_AE",
+        "de",
+        "de_DE",
+        "en",
+        "en_AE",
+        "en_AU",
+        "en_CA",
+        "en_GB",
+        "en_IN",
+        "en_SG",
+        "en_US",
+        "es",
+        "es_ES",
+        "es_MX",
+        "es_US",
+        "fr",
+        "fr_CA",
+        "fr_FR",
+        "it",
+        "it_IT",
+        "ja",
+        "ja_JP",
+        "nl",
+        "nl_NL",
+        "pl",
+        "pl_PL",
+        "pt",
+        "pt_BR",
+        "pt_PT",
+        "sv",
+        "sv_SE",
+        "tr",
+        "tr_TR",
+        "zh",
+        "zh_CN",
+        "zh_TW",
+    ]
+)
+
+
+def locale_for(language_tag: str) -> str:
+    """The schema locale for a marketplace language: the tag itself when Amazon lists it (de_DE),
+    else its language (fr_BE → fr, en_IE → en), else DEFAULT."""
+    if language_tag in _LOCALES:
+        return language_tag
+    language = language_tag.split("_", 1)[0]
+    return language if language in _LOCALES else "DEFAULT"
 
 
 def _safe(part: str) -> str:
@@ -152,7 +205,7 @@ class SchemaStore:
             marketplace_id=market.marketplace_id,
             requirements=str(getattr(requirements, "value", requirements)),
             enforced=self.requirements_enforced,
-            locale=market.language_tag,
+            locale=locale_for(market.language_tag),
             seller_id=self.seller_id or "",
         )
 
@@ -349,7 +402,7 @@ class SchemaStore:
             marketplace_ids=[market.marketplace_id],
             keywords=keywords or None,
             item_name=item_name,
-            locale=market.language_tag,
+            locale=locale_for(market.language_tag),
         )
         found = body.get("productTypes", []) if isinstance(body, dict) else []
         return [p for p in found if isinstance(p, dict)]
