@@ -119,3 +119,33 @@ def test_a_variant_without_its_parent_in_the_batch_uses_the_lookup(schemas: Bund
     with_lookup = next(iter(pipeline.run([child]))).listings[0].listing
     assert with_lookup.attributes["brand"][0]["value"] == "Acme"
     assert with_lookup.attributes["variation_theme"] == [{"name": "COLOR"}]
+
+
+async def test_preload_stops_asking_amazon_once_it_is_unreachable() -> None:
+    from listingsync.amazon.errors import SPAPIConnectionError
+    from listingsync.errors import ListingSyncError
+    from listingsync.mapping import preload
+
+    class Store:
+        def __init__(self) -> None:
+            self.online = 0
+            self.cached = 0
+
+        async def get(self, *key: object) -> None:
+            self.online += 1
+            try:
+                raise SPAPIConnectionError("https://sellingpartnerapi-na.amazon.com", OSError("refused"))
+            except SPAPIConnectionError as exc:
+                raise ListingSyncError("cannot fetch the schema") from exc
+
+        def get_cached(self, *key: object) -> None:
+            self.cached += 1
+            raise ListingSyncError("not cached")
+
+    cfg = config(
+        "  product_type: HOME\n  rules: [{when: 'true', product_type: PRODUCT}]\n", marketplaces="[US, CA]"
+    )
+    store = Store()
+    failures = await preload(cfg, store)
+    assert store.online == 1 and store.cached == 7  # 2 types x 2 marketplaces x 2 requirements
+    assert len(failures) == 8

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from listingsync.amazon import marketplaces as mp
+from listingsync.amazon.errors import LWAError, SPAPIConnectionError
 from listingsync.config import Config
 from listingsync.errors import ListingSyncError
 from listingsync.mapping.listing import Requirements
@@ -43,14 +44,21 @@ async def preload(config: Config, store: Any) -> list[ListingSyncError]:
     """Fetch (or refresh) every needed schema into ``store``; returns the failures, if any.
 
     A failure is not fatal: records of that product type and marketplace then carry an issue that
-    names the schema, and the others are built.
+    names the schema, and the others are built. Once Amazon (or Login with Amazon) proved
+    unreachable, the remaining schemas come from the cache only, instead of each waiting out the
+    same retries.
     """
     failures: list[ListingSyncError] = []
+    offline = False
     for product_type, marketplace_id, requirements in needed_schemas(config):
         try:
-            await store.get(product_type, marketplace_id, requirements)
+            if offline:
+                store.get_cached(product_type, marketplace_id, requirements)
+            else:
+                await store.get(product_type, marketplace_id, requirements)
         except ListingSyncError as exc:
             failures.append(exc)
+            offline = offline or isinstance(exc.__cause__, LWAError | SPAPIConnectionError)
         except Exception as exc:  # the store's own error types are its business; report them here
             failures.append(
                 ListingSyncError(
