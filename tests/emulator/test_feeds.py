@@ -466,3 +466,21 @@ def test_queue_cancel_background_processing_and_throttle() -> None:
                 },
             )
             assert answer.status_code == 202
+
+
+def test_a_processing_crash_ends_the_feed_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from listingsync.emulator import feeds
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(feeds, "apply_messages", explode)
+    with (
+        run_in_thread(EmulatorSettings(rate_scale=1000.0)) as server,
+        _client(server, VENDOR_TOKEN, "eu") as client,
+    ):
+        feed = wait(
+            client, submit(client, feed_document([{"messageId": 1, "sku": "A", "operationType": "DELETE"}]))
+        )
+        assert feed["processingStatus"] == "FATAL"
+        assert "RuntimeError" in report_of(client, feed)["issues"][0]["message"]

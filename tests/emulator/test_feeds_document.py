@@ -203,3 +203,28 @@ def test_feeds_survive_an_emulator_restart(tmp_path: Path) -> None:
             result = client.get(f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}").json()
             report = httpx.get(result["url"]).json()
             assert report["summary"]["messagesAccepted"] == 1
+
+
+def test_store_purges_what_amazon_forgets() -> None:
+    from listingsync.emulator.feed_store import DOCUMENT_TTL, FEED_TTL, FeedStore
+    from listingsync.emulator.state import State
+
+    store = FeedStore(State())
+    unused = store.new_document("S1", "eu", "application/json", kind="input")
+    used = store.new_document("S1", "eu", "application/json", kind="input")
+    feed = store.new_feed(
+        seller_id="S1",
+        region="eu",
+        feed_type="JSON_LISTINGS_FEED",
+        marketplace_ids=["A1PA6795UKMFR9"],
+        input_document_id=used["id"],
+        feed_options=None,
+        queue_seconds=0,
+        processing_seconds=0,
+    )
+    store.link_document(used["id"], feed["feedId"])
+    assert store.purge() == 0
+    assert store.purge(now=unused["created"] + DOCUMENT_TTL + 1) == 1  # the upload no feed used
+    assert store.document(unused["id"]) is None and store.document(used["id"]) is not None
+    assert store.purge(now=feed["created"] + FEED_TTL + 1) == 2  # the feed and its document
+    assert store.feed(feed["feedId"]) is None and store.document(used["id"]) is None

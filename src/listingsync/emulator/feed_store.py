@@ -78,6 +78,27 @@ class FeedStore:
             root = self.state.extra["feeds"] = {"documents": {}, "feeds": {}, "next_id": _FIRST_FEED_ID}
         return root
 
+    def purge(self, now: float | None = None) -> int:
+        """Forget what Amazon forgets: unused uploads after 2 days, feeds (and their documents)
+        after 90 days. Keeps a long-running emulator's state file from growing without bound."""
+        now = time.time() if now is None else now
+        with self.state.lock:
+            root = self._root
+            old_feeds = [fid for fid, f in root["feeds"].items() if now - f["created"] > FEED_TTL]
+            for fid in old_feeds:
+                del root["feeds"][fid]
+            gone = set(old_feeds)
+            stale = [
+                did
+                for did, d in root["documents"].items()
+                if (d["feed_id"] is None and now - d["created"] > DOCUMENT_TTL) or d["feed_id"] in gone
+            ]
+            for did in stale:
+                del root["documents"][did]
+            if old_feeds or stale:
+                self.state.mark_dirty()
+            return len(old_feeds) + len(stale)
+
     # -- documents ---------------------------------------------------------------------------------
 
     def new_document(self, seller_id: str, region: str, content_type: str, *, kind: str) -> dict[str, Any]:

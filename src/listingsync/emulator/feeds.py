@@ -32,6 +32,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import weakref
@@ -63,6 +64,8 @@ __all__ = [
     "root_routes",
     "routes",
 ]
+
+_log = logging.getLogger(__name__)
 
 JSON_LISTINGS_FEED: Final = "JSON_LISTINGS_FEED"
 #: Legacy listing feeds no longer accepted since 2025-07-31: they end FATAL (spapi.md §5.2).
@@ -190,7 +193,12 @@ class FeedsService:
             feed = self.store.feed(feed_id)
             if feed is None or not FeedStore.due(feed):
                 return
-            self._process(feed)
+            try:
+                self._process(feed)
+            except Exception as exc:  # an emulator bug must end the feed, not leave it IN_QUEUE forever
+                _log.exception("feed %s could not be processed", feed_id)
+                reason = f"The feed could not be processed ({type(exc).__name__}); no further messages were applied."
+                self._finish(feed, "FATAL", fatal_report(feed["seller_id"], feed_id, reason), 0)
 
     def process_due(self) -> None:
         for feed in sorted(self.store.feeds(), key=lambda f: f["end"]):
@@ -337,6 +345,7 @@ class FeedsService:
                 "Missing required field 'contentType'.",
                 'e.g. {"contentType": "application/json; charset=UTF-8"}',
             )
+        self.store.purge()
         doc = self.store.new_document(caller.seller_id, caller.region.value, content_type, kind="input")
         url = self.presigned_url(request, doc, "PUT")
         return self.ctx.respond(request, {"feedDocumentId": doc["id"], "url": url}, status=201)
