@@ -175,3 +175,26 @@ def test_search_rejects_bad_parameters(vendor: httpx.Client, params: dict[str, s
     answer = vendor.get(ITEMS, params=params)
     assert answer.status_code == 400
     assert word in answer.json()["errors"][0]["message"]
+
+
+def test_catalog_search_is_rate_limited_like_amazon() -> None:
+    """searchCatalogItems: 2 rps, burst 2 (model and DOCS)."""
+    from listingsync.emulator import EmulatorSettings, run_in_thread
+
+    with run_in_thread(EmulatorSettings(rate_scale=0.01)) as server:
+        answer = httpx.post(
+            server.lwa_url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": "Atzr|listingsync-demo-vendor-eu",
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret": DEMO_CLIENT_SECRET,
+            },
+        )
+        headers = {"x-amz-access-token": answer.json()["access_token"]}
+        params = {"marketplaceIds": DE, "identifiersType": "EAN", "identifiers": "4006381333931"}
+        codes = [
+            httpx.get(f"{server.endpoint('eu')}{ITEMS}", params=params, headers=headers).status_code
+            for _ in range(3)
+        ]
+        assert codes == [200, 200, 429]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from jsonschema import Draft201909Validator
 
-from listingsync.emulator import EmulatorServer
+from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
 from listingsync.emulator.definitions import property_groups, search_product_types
-from listingsync.emulator.product_types import ProductTypeRegistry
+from listingsync.emulator.product_types import ProductTypeRegistry, bundled_dir
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from listingsync.schema.requirements import OFFER_GROUP
 
@@ -176,3 +178,32 @@ def test_property_groups_cover_every_property_once() -> None:
     assert len(names) == len(set(names)) == len(schema["properties"])
     assert "main_product_image_locator" in groups["images"]["propertyNames"]
     assert "batteries_required" in groups["safety_and_compliance"]["propertyNames"]
+
+
+def test_operator_product_types_are_served(tmp_path: Path) -> None:
+    """``--product-types DIR``: a schema file exactly as Amazon serves it becomes searchable."""
+    source = json.loads((bundled_dir() / "PRODUCT.json").read_text("utf-8"))
+    source["$id"] = source["$id"].rsplit("/", 1)[0] + "/LUGGAGE"
+    (tmp_path / "LUGGAGE.json").write_text(json.dumps(source), "utf-8")
+    with run_in_thread(EmulatorSettings(product_type_dirs=[tmp_path], rate_scale=1000.0)) as server:
+        token = _token(server, "Atzr|listingsync-demo-seller-na")
+        with httpx.Client(base_url=server.endpoint("na"), headers={"x-amz-access-token": token}) as client:
+            found = client.get(PTD, params={"marketplaceIds": US, "keywords": "luggage"}).json()
+            assert found["productTypes"] == [
+                {"name": "LUGGAGE", "displayName": "Luggage", "marketplaceIds": [US]}
+            ]
+            got = client.get(f"{PTD}/LUGGAGE", params={"marketplaceIds": US})
+            assert got.status_code == 200 and got.json()["displayName"] == "Luggage"
+            assert got.headers["x-amzn-RateLimit-Limit"] == "5"
+
+
+def test_definitions_are_rate_limited_like_amazon() -> None:
+    """5 rps, burst 5 (DOCS): the 6th immediate call is a 429 in Amazon's envelope."""
+    with run_in_thread(EmulatorSettings(rate_scale=0.01)) as server:
+        token = _token(server, "Atzr|listingsync-demo-vendor-eu")
+        with httpx.Client(base_url=server.endpoint("eu"), headers={"x-amz-access-token": token}) as client:
+            codes = [client.get(PTD, params={"marketplaceIds": DE}).status_code for _ in range(6)]
+            assert codes == [200] * 5 + [429]
+            throttled = client.get(PTD, params={"marketplaceIds": DE})
+            assert throttled.json()["errors"][0]["code"] == "QuotaExceeded"
+            assert "x-amzn-RateLimit-Limit" not in throttled.headers
