@@ -454,7 +454,7 @@ def test_queue_cancel_background_processing_and_throttle() -> None:
         assert (
             client.post(f"{FEEDS}/feeds", json={**body, "feedType": "POST_PRODUCT_DATA"}).status_code == 202
         )
-        # The NA region has its own JSON_LISTINGS_FEED budget.
+        # Another selling partner (here in the NA region) has its own JSON_LISTINGS_FEED budget.
         with _client(server, SELLER_TOKEN, "na") as seller:
             na_doc = upload(seller, one)
             answer = seller.post(

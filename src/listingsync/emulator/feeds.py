@@ -352,15 +352,19 @@ class FeedsService:
 
     async def create_feed(self, request: Request) -> Response:
         region = region_of(request)
-        self.ctx.auth.authenticate(request, region)  # 403 before any 400
+        account = self.ctx.auth.authenticate(request, region)  # 403 before any 400
         body = await self._json_body(request)
         feed_type = body.get("feedType")
         if not isinstance(feed_type, str) or not feed_type:
             raise bad_request("Missing required field 'feedType'.")
-        # JSON_LISTINGS_FEED has its own budget: 5 per 5 minutes per region.
+        # JSON_LISTINGS_FEED has its own budget: 5 submissions per 5 minutes per region (changelog
+        # 2025-05-06), for each selling partner like every usage plan (spapi.md §9).
         if feed_type == JSON_LISTINGS_FEED:
             caller = self.ctx.guard(
-                request, "createFeed", limit_as="createFeed:JSON_LISTINGS_FEED", limit_key=region.value
+                request,
+                "createFeed",
+                limit_as="createFeed:JSON_LISTINGS_FEED",
+                limit_key=f"{account.selling_partner_id}@{region.value}",
             )
         else:
             caller = self.ctx.guard(request, "createFeed")
