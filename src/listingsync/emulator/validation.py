@@ -7,7 +7,8 @@ schema is split into independent pieces whose verdicts are cached:
 
 - one piece per attribute (``properties.<name>``), keyed by that attribute's value;
 - one piece per top-level conditional rule (``allOf[i]``), keyed by the values of the attributes
-  the rule mentions (its ``required`` lists and ``properties`` keys, found by walking it);
+  its ``properties`` read and the mere presence of those it only names in ``required`` (found by
+  walking the rule);
 - the rest (``required``, ``additionalProperties``), cheap, always run;
 - and, first of all, the whole document: a resent, unchanged listing costs one lookup.
 
@@ -50,8 +51,9 @@ def _canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def _rule_names(rule: Any, names: set[str]) -> bool:
-    """Collect the attribute names ``rule`` depends on; False when it may depend on others."""
+def _rule_names(rule: Any, values: set[str], present: set[str]) -> bool:
+    """Collect the attribute names ``rule`` depends on: by value (named in ``properties``) or only
+    by presence (named in ``required`` only). False when it may depend on other attributes."""
     if isinstance(rule, bool):
         return True
     if not isinstance(rule, dict):
@@ -60,13 +62,13 @@ def _rule_names(rule: Any, names: set[str]) -> bool:
         if key not in _RULE_OK:
             return False
         if key == "required":
-            names.update(str(n) for n in value)
+            present.update(str(n) for n in value)
         elif key == "properties":
-            names.update(value)
+            values.update(value)
         elif key in ("allOf", "anyOf", "oneOf"):
-            if not all(_rule_names(sub, names) for sub in value):
+            if not all(_rule_names(sub, values, present) for sub in value):
                 return False
-        elif key in ("not", "if", "then", "else") and not _rule_names(value, names):
+        elif key in ("not", "if", "then", "else") and not _rule_names(value, values, present):
             return False
     return True
 
@@ -101,7 +103,8 @@ class PiecewiseValidator:
         with_defs: dict[str, Any] = {"$defs": defs} if defs is not None else {}
         self.split = set(schema) <= _ROOT_OK and isinstance(schema.get("properties", {}), dict)
         self._properties: dict[str, ReferenceValidator] = {}
-        self._rules: list[tuple[tuple[str, ...], ReferenceValidator]] = []
+        # (names the rule reads by value, names it only needs present, validator)
+        self._rules: list[tuple[tuple[str, ...], tuple[str, ...], ReferenceValidator]] = []
         if not self.split:
             return
         for name, sub in schema.get("properties", {}).items():
@@ -110,12 +113,15 @@ class PiecewiseValidator:
             else:  # a boolean subschema
                 self._properties[name] = ReferenceValidator({**with_defs, "allOf": [sub]})
         for rule in schema.get("allOf", []):
-            names: set[str] = set()
-            if not _rule_names(rule, names):
+            values: set[str] = set()
+            present: set[str] = set()
+            if not _rule_names(rule, values, present):
                 self.split = False
                 return
             rule_schema = {**with_defs, **rule} if isinstance(rule, dict) else {**with_defs, "allOf": [rule]}
-            self._rules.append((tuple(sorted(names)), ReferenceValidator(rule_schema)))
+            self._rules.append(
+                (tuple(sorted(values)), tuple(sorted(present - values)), ReferenceValidator(rule_schema))
+            )
         rest = {k: v for k, v in schema.items() if k not in ("allOf", "properties")}
         rest["properties"] = dict.fromkeys(schema.get("properties", {}), True)
         self._rest = ReferenceValidator(rest)
@@ -139,7 +145,7 @@ class PiecewiseValidator:
             validator = self._properties.get(name)
             if validator is None:
                 continue  # an unknown attribute: the rest reports it
-            key = ("p", name, _canonical(value))
+            key: tuple[Any, ...] = ("p", name, _canonical(value))
             cached = self._cache.get(key)
             if cached is None:
                 prefix = "/" + name.replace("~", "~0").replace("/", "~1")
@@ -148,9 +154,11 @@ class PiecewiseValidator:
                 )
                 self._cache.put(key, cached)
             add(cached)
-        for index, (names, validator) in enumerate(self._rules):
+        for index, (names, presence, validator) in enumerate(self._rules):
             part = {n: attributes[n] for n in names if n in attributes}
-            key = ("r", index, _canonical(part))
+            # Names a rule only requires count by presence: the verdict holds for any value.
+            key = ("r", index, _canonical(part), tuple(n in attributes for n in presence))
+            part.update((n, attributes[n]) for n in presence if n in attributes)
             cached = self._cache.get(key)
             if cached is None:
                 cached = tuple(validator.issues(part))

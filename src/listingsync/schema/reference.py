@@ -262,6 +262,8 @@ class ReferenceValidator:
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
         self._validator = _AmazonValidator(schema, registry=reference_registry())
+        # Most schemas (and pieces of schemas) carry no $lifecycle: skip the walk for them.
+        self._has_lifecycle = b'"$lifecycle"' in orjson.dumps(schema)
 
     def is_valid(self, attributes: Any) -> bool:
         return bool(self._validator.is_valid(attributes))
@@ -272,7 +274,8 @@ class ReferenceValidator:
         for error in self._validator.iter_errors(attributes):
             for issue in self._to_issues(error):
                 found.setdefault((issue.path, issue.code, issue.message), issue)
-        for issue in self._deprecations(self.schema, attributes, "", 0):
+        deprecations = self._deprecations(self.schema, attributes, "", 0) if self._has_lifecycle else ()
+        for issue in deprecations:
             found.setdefault((issue.path, issue.code, issue.message), issue)
         return sorted(found.values(), key=lambda i: (i.path, i.code, i.message))
 
