@@ -347,9 +347,17 @@ def _spots(
     return [p for p, sub, value in _walk_instance(schema, schema, doc, []) if p and test(sub, value)]
 
 
+_conditions: dict[int, tuple[Any, jsonschema_rs.Validator]] = {}
+
+
 def _condition_holds(schema: Mapping[str, Any], condition: Any, doc: Mapping[str, Any]) -> bool:
-    wrapped = {"$defs": schema.get("$defs", {}), "allOf": [condition]}
-    return bool(jsonschema_rs.Draft201909Validator(wrapped).is_valid(doc))
+    """Whether an ``if`` subschema holds for ``doc`` (compiled once per condition object)."""
+    hit = _conditions.get(id(condition))
+    if hit is None or hit[0] is not condition:
+        wrapped = {"$defs": schema.get("$defs", {}), "allOf": [condition]}
+        hit = (condition, jsonschema_rs.Draft201909Validator(wrapped))
+        _conditions[id(condition)] = hit
+    return bool(hit[1].is_valid(doc))
 
 
 def mutate_listing(
