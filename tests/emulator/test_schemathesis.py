@@ -4,8 +4,9 @@ For each operation of the bundled Swagger 2.0 models (``listingsync/data/models`
 generates requests (bounded, derandomized: the same cases every run), the test sends them to the
 emulator over loopback with a real LWA token, and checks that
 
-- every status code is one the model declares for the operation (``status_code_conformance``), and
-- every body matches the model's schema for that status (``response_schema_conformance``).
+- every status code is one the model declares for the operation (``status_code_conformance``),
+- every body matches the model's schema for that status (``response_schema_conformance``), and
+- every body comes with a content type the model declares (``content_type_conformance``).
 
 The identifiers that must name real things for a 2xx path to be reachable at all (the token's
 sellerId, a marketplace of the account, an existing feed and document, the product type HOME) are
@@ -29,6 +30,7 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -198,7 +200,9 @@ def test_responses_conform_to_amazons_model(fixture: Fixture, op: Op) -> None:
     def check(case: Any) -> None:
         response = case.call(base_url=base_url, headers={"x-amz-access-token": token}, timeout=30)
         statuses.append(response.status_code)
-        case.validate_response(response, checks=[status_code_conformance, response_schema_conformance])
+        case.validate_response(
+            response, checks=[status_code_conformance, response_schema_conformance, content_type_conformance]
+        )
 
     check()
     assert statuses, "schemathesis generated no case"
