@@ -113,3 +113,23 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     bad.write_text("account:\n  type: vendor\n  nonsense: 1\n", encoding="utf-8")
     code, _out = _run(tmp_path, "show", "HOME", "--config", str(bad))
     assert code == 2
+
+
+def test_show_without_credentials_falls_back_to_the_cache(emulator: EmulatorServer, tmp_path: Path) -> None:
+    cfg = str(_config(tmp_path, emulator))
+    code, out = _run(tmp_path, "show", "HOME", "--config", cfg, "--json")
+    assert code == 0, out
+    no_credentials: dict[str, str | None] = {
+        **_env(tmp_path),
+        "LISTINGSYNC_LWA_CLIENT_ID": None,
+        "LISTINGSYNC_LWA_CLIENT_SECRET": None,
+        "LISTINGSYNC_LWA_REFRESH_TOKEN": None,
+    }
+    result = runner.invoke(app, ["product-types", "show", "HOME", "--config", cfg], env=no_credentials)
+    assert result.exit_code == 0, result.output
+    assert "showing the cached schema" in result.output and "brand" in result.output
+    # Nothing cached for FR: the credentials problem is the error.
+    result = runner.invoke(
+        app, ["product-types", "show", "HOME", "--config", cfg, "--marketplace", "FR"], env=no_credentials
+    )
+    assert result.exit_code == 2 and "missing credentials" in result.output

@@ -24,6 +24,7 @@ from listingsync.cli.common import (
     JsonOption,
     config_or_exit,
     console,
+    err_console,
     fail,
     print_json,
 )
@@ -220,6 +221,25 @@ def _bundled(product_type: str, marketplace: str | None) -> ProductTypeSchema:
         )
 
 
+def _fetch(cfg: Config, product_type: str, marketplace_id: str, requirements: str) -> ProductTypeSchema:
+    """Online through the store; without usable credentials, the cached copy (with a note)."""
+    try:
+        client = _client(cfg)
+    except ListingSyncError as exc:
+        try:
+            cached = _store(cfg, None).get_cached(product_type, marketplace_id, requirements)
+        except ListingSyncError:
+            raise exc from None
+        err_console.print(f"note: {exc.message}; showing the cached schema", markup=False, soft_wrap=True)
+        return cached
+
+    async def run() -> ProductTypeSchema:
+        async with client:
+            return await _store(cfg, client).get(product_type, marketplace_id, requirements)
+
+    return asyncio.run(run())
+
+
 def show_command(
     product_type: Annotated[str, typer.Argument(help="Amazon product type, e.g. HOME.")],
     marketplace: MarketplaceOption = None,
@@ -260,12 +280,7 @@ def show_command(
             if offline:
                 schema = _store(cfg, None).get_cached(product_type, market.marketplace_id, wanted)
             else:
-
-                async def run() -> ProductTypeSchema:
-                    async with _client(cfg) as client:
-                        return await _store(cfg, client).get(product_type, market.marketplace_id, wanted)
-
-                schema = asyncio.run(run())
+                schema = _fetch(cfg, product_type, market.marketplace_id, wanted)
         except ListingSyncError as exc:
             fail(exc)
 
