@@ -322,3 +322,15 @@ def test_search_by_status(seller: httpx.Client) -> None:
     not_buyable = seller.get(f"{ITEMS}/{SELLER}", params={**params, "withoutStatus": "BUYABLE"}).json()
     assert [i["sku"] for i in not_buyable["items"]] == ["OUT-1"]
     assert seller.get(f"{ITEMS}/{SELLER}", params={**params, "withStatus": "SOLD"}).status_code == 400
+
+
+def test_non_json_body_is_415(seller: httpx.Client) -> None:
+    response = seller.put(
+        f"{ITEMS}/{SELLER}/SKU-T",
+        params={"marketplaceIds": US},
+        content=b"sku=1",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["code"] == "UnsupportedMediaType"
+    assert "x-amzn-RateLimit-Limit" not in response.headers

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from listingsync.emulator.context import Caller, EmulatorContext
-from listingsync.emulator.errors import bad_request, not_found
+from listingsync.emulator.errors import ApiError, bad_request, not_found
 from listingsync.emulator.items import (
     INCLUDED_DATA,
     amazon_issue,
@@ -82,6 +82,14 @@ def _included(request: Request, allowed: tuple[str, ...], default: str) -> list[
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if content_type and "json" not in content_type.lower():
+        # The model declares 415 for a body in a format the operation does not take.
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"Content-Type {content_type!r} is not supported; send application/json.",
+        )
     raw = await request.body()
     try:
         body = orjson.loads(raw)
