@@ -190,3 +190,14 @@ def test_one_bad_attribute_does_not_hide_the_others(home: Validator, home_schema
     doc.pop("brand")
     failing = {i.attribute for i in home.issues(doc) if i.severity is Severity.ERROR}
     assert {"condition_type", "item_name", "brand"} <= failing
+
+
+def test_dates_are_checked_as_dates(home: Validator) -> None:
+    ok = {"merchant_release_date": _entry("2025-03-01")}
+    assert not [i for i in home.issues(ok) if i.attribute == "merchant_release_date"]
+    [issue] = [
+        i
+        for i in home.issues({"merchant_release_date": _entry("2024-13-45")})
+        if i.attribute == "merchant_release_date"
+    ]
+    assert issue.code == "LS-FORMAT" and "'2024-13-45' is not a valid date" in issue.message

@@ -274,7 +274,14 @@ class Validator:
                 message = f"'{_show(instance)}' is not an allowed value; allowed: {_allowed(enums, names)}"
             else:
                 code = _CODES.get(name, code) if name != "anyOf" else "LS-ANY-OF"
-                message = f"'{_show(instance)}' matches none of the shapes this attribute allows"
+                branches = [b for b in node.get(name, []) if isinstance(b, dict)]
+                formats = [str(b["format"]) for b in branches if "format" in b]
+                if formats and len(formats) == len(branches):
+                    # Amazon's dates: oneOf [{format: date-time}, {format: date}].
+                    code = "LS-FORMAT"
+                    message = f"'{_show(instance)}' is not a valid {' or '.join(formats)}"
+                else:
+                    message = f"'{_show(instance)}' matches none of the shapes this attribute allows"
         elif name == "type" and isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
             message = f"must be {' or '.join(kind.types)}, not {_json_type(instance)}"
         elif isinstance(kind, jsonschema_rs.ValidationErrorKind.MaxLength):
