@@ -231,6 +231,15 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
+def _clean(value: Any) -> str | None:
+    """A role value (SKU, parent, status) as stripped text; None when empty."""
+    if value.__class__ is str:
+        return value.strip() or None
+    if value is None or value == []:
+        return None
+    return _text(value) or None
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # spreadsheets store 12345 as 12345.0
@@ -252,6 +261,7 @@ class RowMapper:
             else {lang for _, lang in self.roles.localized.values()}
         )
         self._image_set = frozenset(self.roles.images)
+        self._categories: dict[Any, tuple[str, ...]] = {}
         # Header columns are classified once; keys first seen later (JSON) are classified on sight.
         self._kinds: dict[str, _Kind] = {}
         for column in columns:
@@ -273,27 +283,28 @@ class RowMapper:
 
     def product(self, row: Mapping[str, Any], origin: Origin) -> Product | CatalogProblem:
         roles = self.roles
-        sku_value = row.get(roles.sku)
+        get = row.get
+        sku = _clean(get(roles.sku))
         parent: str | None = None
-        if roles.variant_sku is not None and not _empty(row.get(roles.variant_sku)):
-            if _empty(sku_value):
-                return CatalogProblem(
-                    origin,
-                    f"variant {_text(row[roles.variant_sku])!r} has no product SKU in column "
-                    f"{roles.sku!r}; fill it with the SKU of the product it belongs to",
-                    sku=_text(row[roles.variant_sku]),
-                )
-            parent = _text(sku_value)
-            sku_value = row[roles.variant_sku]
-        if _empty(sku_value):
+        if roles.variant_sku is not None:
+            variant_sku = _clean(get(roles.variant_sku))
+            if variant_sku is not None:
+                if sku is None:
+                    return CatalogProblem(
+                        origin,
+                        f"variant {variant_sku!r} has no product SKU in column {roles.sku!r}; fill it "
+                        "with the SKU of the product it belongs to",
+                        sku=variant_sku,
+                    )
+                parent, sku = sku, variant_sku
+        if sku is None:
             return CatalogProblem(
                 origin,
                 f"no SKU: column {roles.sku!r} is empty; fill it (or set source.sku_field "
                 "to the column that holds the SKU)",
             )
-        sku = _text(sku_value)
-        if parent is None and roles.parent is not None and not _empty(row.get(roles.parent)):
-            parent = _text(row[roles.parent])
+        if parent is None and roles.parent is not None:
+            parent = _clean(get(roles.parent))
 
         fields: dict[str, Any] = {}
         localized: dict[str, dict[str, Any]] = {}
@@ -321,23 +332,31 @@ class RowMapper:
                     localized[base] = {lang: value}
                 else:
                     texts[lang] = value
+        separator = self._list_sep
         for column in roles.images:
-            value = row.get(column)
-            if _empty(value):
-                continue
-            if isinstance(value, list):
+            value = get(column)
+            if value.__class__ is str:
+                if separator not in value:
+                    value = value.strip()
+                    if value:
+                        images.append(value)
+                    continue
+                images.extend(part.strip() for part in value.split(separator) if part.strip())
+            elif isinstance(value, list):
                 images.extend(_text(v) for v in value if not _empty(v))
-            else:
-                images.extend(part.strip() for part in str(value).split(self._list_sep) if part.strip())
+            elif value is not None:
+                images.append(_text(value))
 
         category: tuple[str, ...] = ()
-        if roles.category is not None and not _empty(row.get(roles.category)):
-            category = self._category(row[roles.category])
+        if roles.category is not None:
+            value = get(roles.category)
+            if not _empty(value):
+                category = self._category(value)
 
         status = ProductStatus.ACTIVE
-        if roles.deleted is not None and _text(row.get(roles.deleted) or "").lower() in _TRUE:
+        if roles.deleted is not None and (_clean(get(roles.deleted)) or "").lower() in _TRUE:
             status = ProductStatus.DELETED
-        if roles.status is not None and _text(row.get(roles.status) or "").lower() in _DELETED_STATUS:
+        if roles.status is not None and (_clean(get(roles.status)) or "").lower() in _DELETED_STATUS:
             status = ProductStatus.DELETED
         return Product(
             sku=sku,
@@ -362,6 +381,16 @@ class RowMapper:
     def _category(self, value: Any) -> tuple[str, ...]:
         if isinstance(value, list):
             return tuple(_text(v) for v in value if not _empty(v))
+        # Catalogues repeat a few category paths many times: split each distinct one once.
+        cache = self._categories
+        found = cache.get(value)
+        if found is None:
+            if len(cache) >= 10_000:
+                cache.clear()
+            found = cache[value] = self._split_category(value)
+        return found
+
+    def _split_category(self, value: Any) -> tuple[str, ...]:
         text = _text(value)
         separator = self._separator
         if separator is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 
-from listingsync.catalog.model import CatalogProblem, Origin, Product
+from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
 from listingsync.errors import ListingSyncError
 
 __all__ = ["CatalogError", "CatalogSource", "CrossRecordChecker", "Record"]
@@ -70,16 +70,19 @@ class CatalogSource(ABC):
 class CrossRecordChecker:
     """Duplicate SKUs, variants whose parent is missing, and parent cycles, in one pass.
 
-    Memory is one dict entry per SKU (SKU → parent SKU or None), the origin of the first record of
-    each SKU, and the variants still waiting for a parent that had not been read when they were.
+    Memory per SKU is one dict entry (SKU → the line it was first read on, or its origin when it
+    has no line), plus one for each variant (SKU → parent SKU, parent strings shared), plus the
+    variants still waiting for a parent that had not been read when they were: about 130 bytes
+    per SKU with the SKU string itself, so a million SKUs fit well within 300 MB.
+
     A duplicate or a record that would close a parent cycle is reported and left out; a variant
     whose parent never appears is reported at the end of the stream (it was already passed on:
     the consumer learns of it from the problem, which names its SKU).
     """
 
     def __init__(self) -> None:
-        self._parent: dict[str, str | None] = {}
-        self._first: dict[str, Origin] = {}
+        self._where: dict[str, int | Origin] = {}
+        self._parent_of: dict[str, str] = {}
         self._waiting: dict[str, tuple[str, Origin]] = {}
         self._rejected: set[str] = set()
         self._parents: dict[str, str] = {}  # interned parent SKUs: one string per parent
@@ -87,64 +90,68 @@ class CrossRecordChecker:
     def check(self, records: Iterable[Record], whole: Callable[[], bool] = lambda: True) -> Iterator[Record]:
         """Pass the records through; ``whole()`` (asked at the end) says whether the stream was the
         whole catalogue, i.e. whether a parent that never came is missing."""
+        admit = self._admit
         for record in records:
             if isinstance(record, CatalogProblem):
                 yield record
                 continue
-            problem = self._admit(record)
-            if problem is None:
-                yield record
-            else:
-                yield problem
+            problem = admit(record)
+            yield record if problem is None else problem
         if whole():
             yield from self.finish()
         self._waiting.clear()
 
     def _admit(self, product: Product) -> CatalogProblem | None:
-        sku = product.sku
-        if product.is_deleted:
+        if product.status is ProductStatus.DELETED:
             # A deletion names a SKU that is gone; it takes part in no family checks.
             return None
-        first = self._first.get(sku)
+        sku = product.sku
+        origin = product.origin
+        first = self._where.get(sku)
         if first is not None:
+            shown = f"{origin.source}:{first}" if isinstance(first, int) else str(first)
             return CatalogProblem(
-                product.origin,
-                f"duplicate SKU {sku!r}: {first} has the same SKU; this record is left out "
+                origin,
+                f"duplicate SKU {sku!r}: {shown} has the same SKU; this record is left out "
                 "(give each product and variant its own SKU)",
                 sku=sku,
             )
         parent = product.parent_sku
         if parent is not None:
             parent = self._parents.setdefault(parent, parent)
-            cycle = self._cycle(sku, parent)
-            if cycle is not None:
+            if self._closes_cycle(sku, parent):
                 self._rejected.add(sku)
                 return CatalogProblem(
-                    product.origin,
-                    f"parent cycle {' → '.join(cycle)}: a variant cannot be its own ancestor; this "
-                    f"record is left out (fix the parent SKU of {sku!r})",
+                    origin,
+                    f"parent cycle {' → '.join(self._chain(sku, parent))}: a variant cannot be its own "
+                    f"ancestor; this record is left out (fix the parent SKU of {sku!r})",
                     sku=sku,
                 )
-            if parent not in self._parent:
-                self._waiting[sku] = (parent, product.origin)
-        self._parent[sku] = parent
-        self._first[sku] = product.origin
+            if parent not in self._where:
+                self._waiting[sku] = (parent, origin)
+            self._parent_of[sku] = parent
+        self._where[sku] = origin.line if origin.line is not None else origin
         return None
 
-    def _cycle(self, sku: str, parent: str) -> list[str] | None:
-        """The chain from ``sku`` back to itself through already-read parents, if it closes."""
-        chain = [sku]
+    def _closes_cycle(self, sku: str, parent: str) -> bool:
+        """Whether the already-read ancestors of ``parent`` lead back to ``sku``."""
+        parent_of = self._parent_of
         current: str | None = parent
         while current is not None:
-            chain.append(current)
             if current == sku:
-                return chain
-            current = self._parent.get(current)
-        return None
+                return True
+            current = parent_of.get(current)
+        return False
+
+    def _chain(self, sku: str, parent: str) -> list[str]:
+        chain = [sku, parent]
+        while chain[-1] != sku:
+            chain.append(self._parent_of[chain[-1]])
+        return chain
 
     def finish(self) -> Iterator[CatalogProblem]:
         for sku, (parent, origin) in self._waiting.items():
-            if parent in self._parent:
+            if parent in self._where:
                 continue
             if parent in self._rejected:
                 reason = f"its parent {parent!r} was left out (see the problem reported for it)"
