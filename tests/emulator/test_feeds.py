@@ -484,3 +484,31 @@ def test_a_processing_crash_ends_the_feed_fatal(monkeypatch: pytest.MonkeyPatch)
         )
         assert feed["processingStatus"] == "FATAL"
         assert "RuntimeError" in report_of(client, feed)["issues"][0]["message"]
+
+
+def test_get_feed_does_not_wait_for_a_long_feed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed whose messages take long to apply shows IN_PROGRESS; getFeed answers promptly."""
+    from listingsync.emulator import feeds
+
+    real = feeds.apply_messages
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feeds, "apply_messages", slow)
+    with (
+        run_in_thread(EmulatorSettings(rate_scale=1000.0)) as server,
+        _client(server, VENDOR_TOKEN, "eu") as client,
+    ):
+        feed_id = submit(client, feed_document([{"messageId": 1, "sku": "A", "operationType": "DELETE"}]))
+        time.sleep(0.05)
+        started = time.monotonic()
+        first = client.get(f"{FEEDS}/feeds/{feed_id}").json()
+        assert time.monotonic() - started < 1.2
+        assert first["processingStatus"] == "IN_PROGRESS" and "resultFeedDocumentId" not in first
+        assert client.delete(f"{FEEDS}/feeds/{feed_id}").status_code == 400
+        done = wait(client, feed_id)
+        assert (
+            done["processingStatus"] == "DONE" and report_of(client, done)["summary"]["messagesAccepted"] == 1
+        )

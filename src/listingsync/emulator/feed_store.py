@@ -25,6 +25,8 @@ from listingsync.emulator.state import State
 
 __all__ = [
     "DOCUMENT_TTL",
+    "FEED_TTL",
+    "PROCESSING",
     "FeedStore",
     "Timeline",
     "is_document_id",
@@ -37,6 +39,8 @@ DOCUMENT_TTL: Final = 2 * 24 * 3600.0
 #: Feeds are kept (and listed by getFeeds) for 90 days.
 FEED_TTL: Final = 90 * 24 * 3600.0
 _FIRST_FEED_ID: Final = 50_012_019_948
+#: Stored status while the worker applies a feed's messages; callers see IN_PROGRESS.
+PROCESSING: Final = "PROCESSING"
 
 _FEED_ID = re.compile(r"^[0-9]{1,20}$")
 _DOC_ID = re.compile(r"^amzn1\.tortuga\.4\.(na|eu|fe)\.[0-9a-f-]{36}\.T[0-9A-Z]+$")
@@ -218,6 +222,8 @@ class FeedStore:
     def status(feed: dict[str, Any], now: float | None = None) -> str:
         """The processingStatus a caller sees now."""
         stored = str(feed["status"])
+        if stored == PROCESSING:
+            return "IN_PROGRESS"
         if stored != "IN_QUEUE":
             return stored
         now = time.time() if now is None else now

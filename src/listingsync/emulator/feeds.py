@@ -16,9 +16,10 @@ S3's ``SignatureDoesNotMatch`` (403, XML body).
 A feed waits IN_QUEUE, then IN_PROGRESS, then ends DONE (or FATAL, or CANCELLED). The emulator
 reads the status off the clock: :data:`QUEUE_SECONDS` in the queue and :data:`PROCESS_SECONDS` plus
 :data:`PER_MESSAGE_SECONDS` per message in progress, all divided by ``rate_scale`` (Amazon takes
-minutes; the demo should not). One selling partner's feeds are processed one after another. The
-messages are applied when the feed finishes: by a timer scheduled at createFeed, or at the latest
-by the first getFeed/getFeeds that sees the feed due. Each message is applied exactly like the
+minutes; the demo should not). Feeds are processed one after another on one worker thread,
+started by a timer set at createFeed for when the clock says the feed is done (or by the first
+getFeed/getFeeds that sees it due). A getFeed waits at most :data:`WAIT_SECONDS` for it, then
+answers IN_PROGRESS until the last message is applied: DONE always means the report exists. Each message is applied exactly like the
 Listings Items API call it stands for (``UPDATE`` = putListingsItem, ``PARTIAL_UPDATE`` =
 patchListingsItem with ``replace`` of each given attribute, ``PATCH`` = patchListingsItem,
 ``DELETE`` = deleteListingsItem), for every marketplace of createFeed's ``marketplaceIds``.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gzip
 import hashlib
 import hmac
@@ -37,6 +39,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote, urlencode
@@ -52,7 +55,14 @@ from listingsync.emulator.errors import bad_request, json_response, not_found
 from listingsync.emulator.feed_apply import apply_messages, report_item
 from listingsync.emulator.feed_document import FeedDocumentError, FeedMessage, parse_feed_document
 from listingsync.emulator.feed_report import INVALID_MESSAGE_CODE, ReportBuilder, fatal_report
-from listingsync.emulator.feed_store import DOCUMENT_TTL, FEED_TTL, FeedStore, is_document_id, is_feed_id
+from listingsync.emulator.feed_store import (
+    DOCUMENT_TTL,
+    FEED_TTL,
+    PROCESSING,
+    FeedStore,
+    is_document_id,
+    is_feed_id,
+)
 
 __all__ = [
     "JSON_LISTINGS_FEED",
@@ -90,6 +100,8 @@ URL_TTL: Final = 300
 #: must honour the field either way, so the emulator exercises both paths.
 GZIP_THRESHOLD: Final = 8 * 1024
 MAX_MARKETPLACES: Final = 25
+#: How long a getFeed/getFeeds waits for a due feed to be applied before answering IN_PROGRESS.
+WAIT_SECONDS: Final = 0.5
 _STATUSES: Final = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
 
 
@@ -129,8 +141,15 @@ class FeedsService:
         self.store = FeedStore(ctx.state)
         # Signs presigned URLs; derived from the seed so a restarted emulator honours its URLs.
         self._key = hashlib.sha256(f"listingsync-emulator-s3:{ctx.settings.seed}".encode()).digest()
-        # Feeds are processed one at a time, as Amazon processes a partner's feeds in order.
-        self._processing = threading.Lock()
+        # Feeds are processed one at a time, in order, on one worker thread; a handler never
+        # waits for a big feed longer than WAIT_SECONDS (the feed shows IN_PROGRESS meanwhile).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-feeds")
+        self._running: dict[str, Future[None]] = {}
+        # Guards the IN_QUEUE → PROCESSING claim against a concurrent cancelFeed.
+        self._claim = threading.Lock()
+        for feed in self.store.feeds():  # a feed interrupted by a restart is processed again
+            if feed["status"] == PROCESSING:
+                self.store.update_feed(feed["feedId"], status="IN_QUEUE")
 
     # -- presigned URLs ----------------------------------------------------------------------------
 
@@ -187,23 +206,39 @@ class FeedsService:
         scale = self.ctx.settings.rate_scale
         return QUEUE_SECONDS / scale, (PROCESS_SECONDS + PER_MESSAGE_SECONDS * messages) / scale
 
-    def ensure_processed(self, feed_id: str) -> None:
-        """Apply a due feed (once). Thread-safe; called from timers and from getFeed."""
-        with self._processing:
+    def _run(self, feed_id: str) -> None:
+        """Worker thread: claim a due feed and apply it (once)."""
+        with self._claim:
             feed = self.store.feed(feed_id)
             if feed is None or not FeedStore.due(feed):
                 return
-            try:
-                self._process(feed)
-            except Exception as exc:  # an emulator bug must end the feed, not leave it IN_QUEUE forever
-                _log.exception("feed %s could not be processed", feed_id)
-                reason = f"The feed could not be processed ({type(exc).__name__}); no further messages were applied."
-                self._finish(feed, "FATAL", fatal_report(feed["seller_id"], feed_id, reason), 0)
+            feed = self.store.update_feed(feed_id, status=PROCESSING)
+        try:
+            self._process(feed)
+        except Exception as exc:  # an emulator bug must end the feed, not leave it IN_PROGRESS forever
+            _log.exception("feed %s could not be processed", feed_id)
+            reason = (
+                f"The feed could not be processed ({type(exc).__name__}); "
+                "some, none or all of its messages may have been applied."
+            )
+            self._finish(feed, "FATAL", fatal_report(feed["seller_id"], feed_id, reason), 0)
 
-    def process_due(self) -> None:
-        for feed in sorted(self.store.feeds(), key=lambda f: f["end"]):
-            if FeedStore.due(feed):
-                self.ensure_processed(feed["feedId"])
+    def start(self, feed_id: str) -> Future[None]:
+        """Queue a feed for the worker (idempotent); the future ends when it has been processed."""
+        with self._claim:
+            running = self._running.get(feed_id)
+            if running is None or running.done():
+                running = self._running[feed_id] = self._worker.submit(self._run, feed_id)
+            return running
+
+    async def settle(self, feed_ids: Sequence[str]) -> None:
+        """Start the due feeds and give them up to WAIT_SECONDS to finish before answering."""
+        futures = [asyncio.wrap_future(self.start(f)) for f in feed_ids]
+        if futures:
+            await asyncio.wait(futures, timeout=WAIT_SECONDS)
+
+    def due_ids(self) -> list[str]:
+        return [f["feedId"] for f in sorted(self.store.feeds(), key=lambda f: f["end"]) if FeedStore.due(f)]
 
     def _finish(self, feed: Mapping[str, Any], status: str, report: dict[str, Any], messages: int) -> None:
         data = json.dumps(report, ensure_ascii=False).encode("utf-8")
@@ -308,11 +343,8 @@ class FeedsService:
             return
 
         def fire() -> None:
-            try:
-                task = loop.run_in_executor(None, self.ensure_processed, feed_id)
-            except RuntimeError:  # the server is shutting down; getFeed processes it next time
-                return
-            task.add_done_callback(lambda f: f.exception())  # processed errors surface on getFeed
+            with contextlib.suppress(RuntimeError):  # shutting down: the next getFeed starts it
+                self.start(feed_id)
 
         loop.call_later(max(0.0, at - _now()) + 0.001, fire)
 
@@ -428,14 +460,14 @@ class FeedsService:
         caller = self.ctx.guard(request, "getFeed")
         feed = self._own_feed(caller, request.path_params["feedId"])
         if FeedStore.due(feed):
-            await asyncio.to_thread(self.ensure_processed, feed["feedId"])
+            await self.settle([feed["feedId"]])
             feed = self.store.feed(feed["feedId"]) or feed
         return self.ctx.respond(request, FeedStore.public(feed))
 
     async def cancel_feed(self, request: Request) -> Response:
         caller = self.ctx.guard(request, "cancelFeed")
         feed = self._own_feed(caller, request.path_params["feedId"])
-        with self._processing:
+        with self._claim:
             feed = self.store.feed(feed["feedId"]) or feed
             status = FeedStore.status(feed)
             if status != "IN_QUEUE":
@@ -532,7 +564,7 @@ class FeedsService:
     async def get_feeds(self, request: Request) -> Response:
         caller = self.ctx.guard(request, "getFeeds")
         query = self._feeds_query(request)
-        await asyncio.to_thread(self.process_due)
+        await self.settle(self.due_ids())
         feeds = self._query_feeds(caller, query)
         offset, size = int(query["offset"]), int(query["pageSize"])
         body: dict[str, Any] = {"feeds": [FeedStore.public(f) for f in feeds[offset : offset + size]]}
@@ -594,7 +626,7 @@ class FeedsService:
     # -- introspection ------------------------------------------------------------------------------
 
     async def intro_feeds(self, request: Request) -> Response:
-        await asyncio.to_thread(self.process_due)
+        await self.settle(self.due_ids())
         now = _now()
         feeds = []
         for feed in sorted(self.store.feeds(), key=lambda f: int(f["feedId"])):
@@ -611,7 +643,8 @@ class FeedsService:
 
     async def intro_feed(self, request: Request) -> Response:
         feed_id = request.path_params["feedId"]
-        await asyncio.to_thread(self.ensure_processed, feed_id)
+        if (found := self.store.feed(feed_id)) is not None and FeedStore.due(found):
+            await self.settle([feed_id])
         feed = self.store.feed(feed_id)
         if feed is None:
             return json_response({"error": f"no feed {feed_id}"}, 404)
