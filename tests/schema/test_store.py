@@ -239,3 +239,13 @@ def test_locale_follows_the_marketplace_language_within_amazons_locale_list() ->
     assert locale_for("fr_BE") == "fr"
     assert locale_for("en_IE") == "en"
     assert locale_for("xx_YY") == "DEFAULT"
+
+
+async def test_concurrent_gets_share_one_question_and_one_download(tmp_path: Path) -> None:
+    import asyncio
+
+    client = FakeClient()
+    store = SchemaStore(client, tmp_path, "C96QA")
+    results = await asyncio.gather(*(store.get("HOME", DE) for _ in range(10)))
+    assert all(r is results[0] for r in results)
+    assert len(client.calls) == 1 and store.downloads == 1
