@@ -359,3 +359,17 @@ def test_missing_parents_are_only_judged_on_a_whole_catalogue() -> None:
     assert [type(r).__name__ for r in partial] == ["Product"]
     whole = list(CrossRecordChecker().check(stream()))
     assert [type(r).__name__ for r in whole] == ["Product", "CatalogProblem"]
+
+
+def test_old_excel_format_is_refused_with_a_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.xls", b"\xd0\xcf\x11\xe0 not a zip")
+    with pytest.raises(CatalogError) as info:
+        read(path, "xlsx")
+    assert "not a readable .xlsx workbook" in str(info.value) and "Excel Workbook (.xlsx)" in str(info.value)
+
+
+def test_a_single_wrapped_object_is_refused_with_a_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.json", '{\n  "products": [{"sku": "A"}]\n}\n')
+    with pytest.raises(CatalogError, match="expected a JSON array of objects") as info:
+        read(path, "json")
+    assert "top-level array" in str(info.value)

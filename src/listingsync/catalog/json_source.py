@@ -159,6 +159,14 @@ def iter_json_array(handle: TextIO) -> Iterator[tuple[int, Any] | _Malformed]:
             break
 
 
+def _is_json(text: str) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 class JsonSource(CatalogSource):
     def __init__(
         self, path: Path, config: SourceConfig, name: str | None = None, *, lines: bool | None = None
@@ -193,6 +201,14 @@ class JsonSource(CatalogSource):
             if lines is None:
                 text = sample.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
                 lines = self.path.suffix.lower() in (".jsonl", ".ndjson") or text.startswith("{")
+                first_line = text.split("\n", 1)[0].strip()
+                if text.startswith("{") and not _is_json(first_line):
+                    raise CatalogError(
+                        "the file starts with an object that spans several lines: expected a JSON "
+                        "array of objects ([{…}, {…}]) or JSON Lines (one object per line)",
+                        where=self.name,
+                        fix="put the records in a top-level array, or write one record per line",
+                    )
             if lines:
                 yield from self._json_lines(handle, encoding)
             else:

@@ -52,9 +52,11 @@ class XlsxSource(CatalogSource):
                 where=self.file_name,
                 fix="check source.path (relative to the config file's directory)",
             )
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
             raise CatalogError(
                 f"not a readable .xlsx workbook ({exc})",
                 where=self.file_name,
