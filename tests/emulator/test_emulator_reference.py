@@ -6,13 +6,15 @@ import copy
 import json
 import random
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_helpers import FR, US, home_product_only, home_us
+from emulator_helpers import DE, FR, US, home_product_only, home_us
 
-from listingsync.emulator.product_types import ProductTypeRegistry
+from listingsync.emulator.product_types import ProductTypeRegistry, bundled_dir
 from listingsync.emulator.validation import PiecewiseValidator
+from listingsync.errors import ListingSyncError
 from listingsync.schema.issues import Severity
 from listingsync.schema.reference import META_SCHEMA_ID, ReferenceValidator
 from listingsync.schema.requirements import OFFER_GROUP, derive
@@ -212,3 +214,30 @@ def test_deprecated_enum_values_warn_without_invalidating() -> None:
     warnings = [i for i in issues if i.severity is Severity.WARNING]
     assert [(i.path, i.code) for i in warnings] == [("/variation_theme/0/name", "LS-ENUM-DEPRECATED")]
     assert PiecewiseValidator(schema).issues(doc) == issues
+
+
+def test_registry_reads_user_schemas_and_borrows_for_other_marketplaces(tmp_path: Path) -> None:
+    registry = ProductTypeRegistry()
+    assert registry.product_types() == ["HOME", "PRODUCT"]
+    assert registry.native_marketplaces("HOME") == sorted([US, FR])
+    borrowed = registry.info("HOME", DE)
+    assert borrowed is not None and borrowed.borrowed_from == FR  # same region first
+    schema_de = registry.get("HOME", DE) or {}
+    assert schema_de["$defs"]["marketplace_id"]["default"] == DE
+    assert schema_de["$defs"]["language_tag"]["default"] == "de_DE"
+    assert (registry.get("HOME", FR) or {})["$defs"]["marketplace_id"]["default"] == FR  # untouched
+    assert registry.get("LUGGAGE", US) is None
+
+    # a user's file, as Amazon serves it: its $id and $defs say what it is
+    own = json.loads((bundled_dir() / "PRODUCT.json").read_text("utf-8"))
+    own["$defs"]["marketplace_id"]["default"] = DE
+    (tmp_path / "whatever-name.json").write_text(json.dumps(own))
+    with_user = ProductTypeRegistry([tmp_path])
+    info = with_user.info("PRODUCT", DE)
+    assert info is not None and info.borrowed_from is None and info.path.name == "whatever-name.json"
+
+    (tmp_path / "broken.json").write_text("{}")
+    with pytest.raises(ListingSyncError, match=r"\$id"):
+        ProductTypeRegistry([tmp_path])
+    with pytest.raises(ListingSyncError, match="no such"):
+        ProductTypeRegistry([tmp_path / "missing"])
