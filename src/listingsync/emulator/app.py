@@ -134,6 +134,7 @@ class _AmazonHeaders:
         elif fault is Fault.ERROR_500:
             error = ApiError(500, "InternalFailure", "We encountered an internal error. Please try again.")
         else:
+            # Code as in spapi.md §6.2; this message text is ours (Amazon's varies).
             error = ApiError(503, "ServiceUnavailable", "Service temporarily unavailable. Please try again.")
         response = error.response()
         await response({"type": "http", "method": "GET", "path": "/", "headers": []}, _no_receive, send)
