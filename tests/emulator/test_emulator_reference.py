@@ -241,3 +241,18 @@ def test_registry_reads_user_schemas_and_borrows_for_other_marketplaces(tmp_path
         ProductTypeRegistry([tmp_path])
     with pytest.raises(ListingSyncError, match="no such"):
         ProductTypeRegistry([tmp_path / "missing"])
+
+
+def test_multiple_of_is_decimal_and_formats_are_asserted() -> None:
+    price = ReferenceValidator({"multipleOf": 0.01})
+    assert price.issues(19.99) == [] and price.issues(1e300) == [] and price.issues(5) == []
+    assert [i.code for i in price.issues(19.995)] == ["LS-MULTIPLE-OF"]
+    when = ReferenceValidator(
+        {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    )
+    assert when.issues("2024-08-12") == [] and when.issues("2024-08-12T10:00:00Z") == []
+    for bad in ("2024-13-12", "12/08/2024", "2024-08-12T10:00:00"):
+        assert [i.code for i in when.issues(bad)] == ["LS-ONE-OF"], bad
+    uri = ReferenceValidator({"format": "uri"})
+    assert uri.issues("https://cdn.example.com/a.jpg") == []
+    assert [i.code for i in uri.issues("a.jpg")] == ["LS-FORMAT"]

@@ -21,6 +21,10 @@ Amazon's vocabulary (spapi.md §4.2-4.3), added with ``jsonschema.validators.ext
   ``maxLength``, other types are not constrained; Amazon's Java reference also measures the text
   of numbers, which no schema seen relies on).
 
+Also as Amazon's Java reference does: ``multipleOf`` uses decimal arithmetic (19.99 is a multiple
+of 0.01), and the formats the schemas use are asserted: ``date``, ``date-time`` (RFC 3339) and
+``uri`` (absolute), so Amazon's ``oneOf [{format: date-time}, {format: date}]`` tells them apart.
+
 Issues (``schema/issues.py``): one per failed keyword at the place it failed, sorted by path, with
 the instance location as a JSON pointer (``/item_name/0/value``); its first segment is the
 attribute (``issue.attribute``). Conventions shared with the fast validator:
@@ -44,10 +48,12 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 import orjson
-from jsonschema import Draft201909Validator, ValidationError
+from jsonschema import Draft201909Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT201909
@@ -206,6 +212,58 @@ def _dependent_required(
                 )
 
 
+def _multiple_of(
+    validator: Any, step: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    # Exact decimal arithmetic on the numbers as written, as Amazon's Java validator (BigDecimal) does:
+    # in binary floating point 19.99 / 0.01 is 1998.9999999999998 and a price would fail.
+    if (
+        not validator.is_type(instance, "number")
+        or not isinstance(step, int | float)
+        or isinstance(step, bool)
+    ):
+        return
+    # Exact rationals from the decimal text of each number (no precision limit, unlike Decimal).
+    try:
+        quotient = Fraction(repr(instance)) / Fraction(repr(step))
+    except (ValueError, ZeroDivisionError):  # inf/nan or a zero step: not a JSON Schema question
+        return
+    if quotient.denominator != 1:
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    """RFC 3339 full-date."""
+    if not isinstance(value, str):
+        return True
+    return bool(_DATE.match(value)) and date.fromisoformat(value) is not None
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    """RFC 3339 date-time (offset required)."""
+    if not isinstance(value, str):
+        return True
+    if not _DATE_TIME.match(value):
+        return False
+    datetime.fromisoformat(value.upper().replace(" ", "T").replace("Z", "+00:00"))
+    return True
+
+
+@_FORMATS.checks("uri")
+def _is_uri(value: object) -> bool:
+    """An absolute URI (RFC 3986): a scheme, then no spaces or control characters."""
+    if not isinstance(value, str):
+        return True
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]*$", value))
+
+
 _AmazonValidator = extend(  # type: ignore[no-untyped-call]
     Draft201909Validator,
     validators={
@@ -215,6 +273,7 @@ _AmazonValidator = extend(  # type: ignore[no-untyped-call]
         "minUtf8ByteLength": _min_utf8,
         "required": _required,
         "dependentRequired": _dependent_required,
+        "multipleOf": _multiple_of,
     },
 )
 
@@ -261,7 +320,7 @@ class ReferenceValidator:
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
-        self._validator = _AmazonValidator(schema, registry=reference_registry())
+        self._validator = _AmazonValidator(schema, registry=reference_registry(), format_checker=_FORMATS)
         # Most schemas (and pieces of schemas) carry no $lifecycle: skip the walk for them.
         self._has_lifecycle = b'"$lifecycle"' in orjson.dumps(schema)
 
