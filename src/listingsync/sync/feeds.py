@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
-from listingsync.amazon import SPAPIClient
+from listingsync.amazon import SPAPIClient, SPAPIConnectionError, SPAPIError
 from listingsync.errors import ListingSyncError
-from listingsync.sync.feeddoc import MAX_MESSAGES, MessageResult, build_documents, parse_report
+from listingsync.sync.feeddoc import MAX_BYTES, MAX_MESSAGES, MessageResult, build_documents, parse_report
 from listingsync.sync.items import intent_for
 from listingsync.sync.plan import Action
 from listingsync.sync.progress import NullProgress, ProgressTask
@@ -33,6 +33,7 @@ __all__ = ["FeedExecutor", "FeedLimits", "FeedResult"]
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
 DONE_STATES = {"DONE", "CANCELLED", "FATAL"}
+MAX_POLL_FAILURES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class FeedLimits:
     poll_initial: float = 15.0
     poll_factor: float = 1.5
     poll_max: float = 120.0
+    #: Bytes per document: Amazon's guidance is to stay under 10 MiB (a hard limit is unconfirmed).
+    max_bytes: int = MAX_BYTES
 
     def scaled(self, factor: float) -> FeedLimits:
         """The same budget on a clock ``factor`` times faster (emulator ``rate_scale``)."""
@@ -56,6 +59,7 @@ class FeedLimits:
             self.poll_initial / factor,
             self.poll_factor,
             self.poll_max / factor,
+            self.max_bytes,
         )
 
 
@@ -98,7 +102,10 @@ class FeedExecutor:
     async def execute(self, actions: Sequence[Action]) -> list[FeedResult]:
         waits: list[asyncio.Task[FeedResult | None]] = []
         for doc in build_documents(
-            actions, self.seller_id, issue_locale=None, max_messages=self.limits.max_messages
+            actions,
+            self.seller_id,
+            max_messages=self.limits.max_messages,
+            max_bytes=self.limits.max_bytes,
         ):
             feed = self.store.create_feed(self.run_id, doc.marketplace_id, doc.messages)
             self.store.record_intents(self.run_id, [intent_for(a, feed) for a in doc.actions])
@@ -184,8 +191,20 @@ class FeedExecutor:
         if record.feed_id is None:
             raise ListingSyncError(f"feed #{record.id} has no feedId to poll")
         delay = self.limits.poll_initial
+        failures = 0
         while True:
-            feed = await self.client.feeds.get_feed(record.feed_id)
+            try:
+                feed = await self.client.feeds.get_feed(record.feed_id)
+            except (SPAPIError, SPAPIConnectionError):
+                # A poll that failed after the client's own retries: the feed is still Amazon's
+                # to finish; keep polling (a few more times) rather than give it up.
+                failures += 1
+                if failures >= MAX_POLL_FAILURES:
+                    raise
+                await self._sleep(delay)
+                delay = min(delay * self.limits.poll_factor, self.limits.poll_max)
+                continue
+            failures = 0
             status = str(feed.get("processingStatus") or "")
             if status in DONE_STATES:
                 break
