@@ -25,7 +25,18 @@ from pathlib import Path
 ROWS = int(os.environ.get("BENCH_CATALOG_ROWS", "1000000"))
 SMALL_ROWS = 200_000
 XLSX_ROWS = 20_000
-HEADER = ["sku", "parent_sku", "title_de", "title_fr", "brand", "price", "ean", "image_1", "image_2", "category"]
+HEADER = [
+    "sku",
+    "parent_sku",
+    "title_de",
+    "title_fr",
+    "brand",
+    "price",
+    "ean",
+    "image_1",
+    "image_2",
+    "category",
+]
 
 # Runs in a child process: prints "<records> <seconds> <max RSS KiB>".
 _INSPECT = """
@@ -182,7 +193,7 @@ def main() -> None:
 
         jsonl = folder / "p.jsonl"
         _write_jsonl(jsonl, SMALL_ROWS)
-        ours, base, rss, _ = _compare("jsonl", jsonl, SMALL_ROWS, 3)
+        ours, base, _, _ = _compare("jsonl", jsonl, SMALL_ROWS, 3)
         _line(f"JSON Lines {SMALL_ROWS:,} rows, median of 3", ours, base, "orjson per line")
 
         array = folder / "p.json"
