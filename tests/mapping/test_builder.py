@@ -274,3 +274,28 @@ def test_check_config_rejects_overrides_for_a_marketplace_not_sold_in(schemas: B
         MappingConfigError, match=r"names DE, which account.marketplaces does not list \(FR\)"
     ):
         ListingBuilder(cfg, schemas).check_config()
+
+
+def test_bare_names_in_identifier_offer_and_images_are_fields(schemas: BundledSchemas) -> None:
+    listings = BASIC + (
+        "  identifier: {field: gtin_code}\n"
+        "  offer: {price: amount, quantity: stock, handling_time: 3}\n"
+        "  images: {swatch: swatch_url}\n"
+        "  variations: {theme: COLOR}\n"
+    )
+    fields = {"title": "Vase", "brand": "Acme", "gtin_code": "036000291452", "amount": "5", "stock": "7"}
+    fields["swatch_url"] = "https://img.example.com/s.jpg"
+    builder = ListingBuilder(config(listings), schemas)
+    (child,) = builder.build(product(parent_sku="P", fields=fields), parent=product("P"))
+    a = child.attributes
+    assert a["externally_assigned_product_identifier"][0] == {
+        "type": "upc",
+        "value": "036000291452",
+        "marketplace_id": US,
+    }
+    assert a["purchasable_offer"][0]["our_price"] == [{"schedule": [{"value_with_tax": 5}]}]
+    assert a["fulfillment_availability"] == [
+        {"fulfillment_channel_code": "DEFAULT", "quantity": 7, "lead_time_to_ship_max_days": 3}
+    ]
+    assert a["swatch_product_image_locator"][0]["media_location"] == "https://img.example.com/s.jpg"
+    assert a["variation_theme"] == [{"name": "COLOR"}]

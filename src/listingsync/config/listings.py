@@ -16,8 +16,12 @@ listings:
     FR: {attributes: {item_name: "{{ title }} (FR)"}}
   units: {weight: kilograms, length: centimeters}
   identifier: {field: ean}              # EAN/UPC/GTIN column; auto-detected when omitted
-  offer: {price: "{{ price }}", quantity: "{{ stock }}", handling_time: 2}
+  offer: {price: "{{ price }}", quantity: stock, handling_time: 2}
+  variations: {theme: "{{ variation_theme }}"}   # or a constant theme: COLOR
 ```
+
+In ``identifier``, ``images`` and ``offer`` a bare name (``stock``) is a field name; elsewhere a
+string without ``{{`` is constant text (``variations.theme: COLOR`` is the theme COLOR).
 
 A value spec is a Jinja2 template string (``"{{ title }}"``; a string without ``{{``/``{%`` is a
 constant), a number or boolean constant, ``{field: NAME}`` (the record's value as is: a list gives
@@ -104,7 +108,7 @@ class ImagesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    #: A field (or template) holding the swatch image URL; none by default.
+    #: The field (a name or a template) holding the swatch image URL; none by default.
     swatch: Any = None
 
 
@@ -113,7 +117,8 @@ class IdentifierConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: Value spec of the barcode; when omitted a field named ean, upc, gtin or barcode is used.
+    #: The barcode field (a name or a value spec); when omitted a field named ean, upc, gtin or
+    #: barcode is used.
     field: Any = None
     #: ``auto`` decides by length (12 UPC, 8/13 EAN, 14 GTIN).
     type: str = "auto"
@@ -132,7 +137,8 @@ class IdentifierConfig(BaseModel):
 class OfferConfig(BaseModel):
     """Seller offers (price, stock, handling time) and vendor cost price.
 
-    Each entry is a value spec; when omitted, a field with a common name is used (price, quantity …).
+    Each entry is a field name or a value spec (``"{{ price * 1.2 }}"``, ``2``); when omitted, a field
+    with a common name is used (price, quantity, stock, handling_time, lead_time, cost_price …).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -150,7 +156,8 @@ class OfferConfig(BaseModel):
 class VariationsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: Value spec of the variation theme (matched to the schema's enum); default field variation_theme.
+    #: The variation theme: a template (``"{{ theme }}"``) or a constant (``COLOR``), matched to the
+    #: schema's enum (``size/color`` → ``SIZE/COLOR``); default: the field variation_theme.
     theme: Any = None
     #: A child's empty or missing fields are taken from its parent record.
     inherit: bool = True

@@ -24,6 +24,7 @@ from listingsync.mapping.context import record_context
 from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.shape import ShapeContext, enum_values, shape_attribute
 from listingsync.mapping.templates import (
+    Const,
     FieldRef,
     Spec,
     TemplateFailure,
@@ -116,13 +117,13 @@ class ListingBuilder:
             m: {k: compile_spec(v) for k, v in o.attributes.items()} for m, o in lc.marketplaces.items()
         }
         self._offer = {
-            "price": _optional_spec(lc.offer.price),
-            "quantity": _optional_spec(lc.offer.quantity),
-            "handling_time": _optional_spec(lc.offer.handling_time),
-            "cost_price": _optional_spec(lc.offer.cost_price),
+            "price": _field_spec(lc.offer.price),
+            "quantity": _field_spec(lc.offer.quantity),
+            "handling_time": _field_spec(lc.offer.handling_time),
+            "cost_price": _field_spec(lc.offer.cost_price),
         }
-        self._identifier = _optional_spec(lc.identifier.field)
-        self._swatch = _optional_spec(lc.images.swatch)
+        self._identifier = _field_spec(lc.identifier.field)
+        self._swatch = _field_spec(lc.images.swatch)
         self._theme = _optional_spec(lc.variations.theme)
 
     # -- schemas -------------------------------------------------------------------------------
@@ -529,6 +530,15 @@ class ListingBuilder:
 
 def _optional_spec(value: Any) -> Spec | None:
     return compile_spec(value) if value is not None else None
+
+
+def _field_spec(value: Any) -> Spec | None:
+    """Like :func:`_optional_spec`, but a bare name (``identifier: {field: ean}``, ``price: price``)
+    is the field of that name, not the constant text."""
+    spec = _optional_spec(value)
+    if isinstance(spec, Const) and isinstance(spec.value, str) and spec.value.strip():
+        return FieldRef(spec.value.strip())
+    return spec
 
 
 def _auto_spec(ctx: Mapping[str, Any], names: Iterable[str]) -> Spec | None:
