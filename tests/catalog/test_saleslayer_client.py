@@ -23,10 +23,17 @@ SECRET = "0123456789abcdef0123456789abcdef"
 T0 = 1717171717
 
 
-@pytest.fixture
-def server() -> Iterator[FakeSalesLayerServer]:
+@pytest.fixture(scope="module")
+def _server() -> Iterator[FakeSalesLayerServer]:
     with run_in_thread(load_catalog(DATA)) as server:
         yield server
+
+
+@pytest.fixture
+def server(_server: FakeSalesLayerServer) -> FakeSalesLayerServer:
+    """The module's server with a fresh copy of the test catalogue."""
+    _server.reset(load_catalog(DATA))
+    return _server
 
 
 def make_source(

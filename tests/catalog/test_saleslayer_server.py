@@ -13,7 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from listingsync.emulator.saleslayer import FakeSalesLayer, key256, load_catalog, run_in_thread
+from listingsync.emulator.saleslayer import (
+    FakeSalesLayer,
+    FakeSalesLayerServer,
+    key256,
+    load_catalog,
+    run_in_thread,
+)
 
 DATA = Path(__file__).parent / "data" / "saleslayer.yaml"
 CODE = "CN9999H9999C999"
@@ -35,9 +41,16 @@ def fake() -> FakeSalesLayer:
     return fake
 
 
+@pytest.fixture(scope="module")
+def _server() -> Iterator[FakeSalesLayerServer]:
+    with run_in_thread(load_catalog(DATA)) as server:
+        yield server
+
+
 @pytest.fixture
-def http(fake: FakeSalesLayer) -> Iterator[httpx.Client]:
-    with run_in_thread(fake) as server, httpx.Client(base_url=server.url) as client:
+def http(fake: FakeSalesLayer, _server: FakeSalesLayerServer) -> Iterator[httpx.Client]:
+    _server.reset(fake)
+    with httpx.Client(base_url=_server.url) as client:
         yield client
 
 

@@ -531,10 +531,12 @@ def load_catalog(path: str | Path) -> FakeSalesLayer:
 
 
 def create_app(catalog_file: str | Path | FakeSalesLayer) -> Starlette:
-    """The ASGI app serving ``catalog_file``; ``app.state.saleslayer`` is the live catalogue."""
+    """The ASGI app serving ``catalog_file``; ``app.state.saleslayer`` is the live catalogue
+    (tests may replace it with a fresh :class:`FakeSalesLayer` between requests)."""
     fake = catalog_file if isinstance(catalog_file, FakeSalesLayer) else load_catalog(catalog_file)
 
     async def endpoint(request: Request) -> Response:
+        fake: FakeSalesLayer = app.state.saleslayer
         params = dict(request.query_params)
         if request.method == "POST":
             # The SDK posts application/x-www-form-urlencoded; parsed here without python-multipart.
@@ -560,7 +562,17 @@ def create_app(catalog_file: str | Path | FakeSalesLayer) -> Starlette:
 @dataclass(frozen=True)
 class FakeSalesLayerServer:
     url: str  # http://127.0.0.1:PORT/
-    fake: FakeSalesLayer
+    app: Starlette
+
+    @property
+    def fake(self) -> FakeSalesLayer:
+        """The live catalogue: change it, or replace it with :meth:`reset`."""
+        result: FakeSalesLayer = self.app.state.saleslayer
+        return result
+
+    def reset(self, fake: FakeSalesLayer) -> None:
+        """Serve ``fake`` from now on (cheaper than a new server per test)."""
+        self.app.state.saleslayer = fake
 
 
 @contextlib.contextmanager
@@ -581,7 +593,7 @@ def run_in_thread(catalog_file: str | Path | FakeSalesLayer) -> Iterator[FakeSal
                 raise RuntimeError("the fake Sales Layer server failed to start")
             thread.join(0.01)
         host, port = sock.getsockname()[:2]
-        yield FakeSalesLayerServer(f"http://{host}:{port}/", app.state.saleslayer)
+        yield FakeSalesLayerServer(f"http://{host}:{port}/", app)
     finally:
         server.should_exit = True
         thread.join(10)
