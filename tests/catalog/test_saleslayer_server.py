@@ -161,6 +161,16 @@ def test_incremental_export_returns_changes_deletions_and_unchanged_images(
     assert plain["data"]["catalogue"] == []
 
 
+def test_deleting_a_product_deletes_its_variants(fake: FakeSalesLayer, http: httpx.Client) -> None:
+    fake.set_clock(NOW + 100)
+    fake.delete("products", 503)
+    doc = call(http, {**auth(), "ver": "1.18", "last_update": NOW}, {"pagination": 100})
+    assert doc["data"]["products"] == [["D", 503]]
+    assert doc["data"]["product_formats"] == [["D", 7005], ["D", 7006]]
+    full = call(http, {**auth(), "ver": "1.18"}, {"pagination": 100})
+    assert {r[1] for r in full["data"]["product_formats"]} == {7001, 7002, 7003, 7004}
+
+
 def test_records_from_the_future_do_not_exist_yet(fake: FakeSalesLayer, http: httpx.Client) -> None:
     fake.upsert("products", {"ID": 900, "product_reference": "LATER"}, modified=NOW + 50)
     doc = call(http, {**auth(), "ver": "1.18"}, {"pagination": 100})

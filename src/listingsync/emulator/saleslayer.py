@@ -282,7 +282,7 @@ class FakeSalesLayer:
         for table in self.tables.values():
             for record_id, record in table.records.items():
                 modified = int(record.get("modified", 0))
-                deleted = record.get("deleted")
+                deleted = self._deleted_at(table.name, record)
                 if modified > now:
                     continue  # not created yet on the catalogue's clock
                 if deleted is not None and int(deleted) <= now:
@@ -308,11 +308,21 @@ class FakeSalesLayer:
             out[name] = rows
         return out
 
+    def _deleted_at(self, table: str, record: dict[str, Any]) -> int | None:
+        """When the record went, its own deletion or (cascade, reference §1.8) its product's."""
+        times = [int(record["deleted"])] if record.get("deleted") is not None else []
+        if table == "product_formats" and "products" in self.tables:
+            product = self.tables["products"].records.get(int(record.get("ID_products") or 0))
+            if product is not None and product.get("deleted") is not None:
+                times.append(int(product["deleted"]))
+        return min(times) if times else None
+
     def _alive(self, table: str, record_id: Any, now: int) -> bool:
         record = self.tables.get(table, _Table(table, [], {})).records.get(int(record_id or 0))
         if record is None or int(record.get("modified", 0)) > now:
             return False
-        return record.get("deleted") is None or int(record["deleted"]) > now
+        deleted = self._deleted_at(table, record)
+        return deleted is None or deleted > now
 
     def _cascade(self, chosen: dict[str, dict[int, str]], params: dict[str, str], now: int) -> None:
         """Rows that options add to an incremental export (reference §1.3)."""
