@@ -15,7 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -89,8 +89,7 @@ def schema_provider(
 
     async def fetch() -> Any:
         async with SPAPIClient.from_account(config.account, credentials) as client:
-            # cast: the store's DefinitionsClient protocol spells the API's keywords as **kwargs.
-            store = SchemaStore(cast(Any, client), cache_dir, seller_id)
+            store = SchemaStore(client, cache_dir, seller_id)
             failures = await preload(config, store)
             notes.extend(str(f) for f in failures)
             return store

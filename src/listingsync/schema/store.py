@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,9 +46,27 @@ log = logging.getLogger(__name__)
 
 
 class _DefinitionsAPI(Protocol):
-    async def get_definitions_product_type(self, product_type: str, **kwargs: Any) -> Any: ...
+    """The two Product Type Definitions operations, with the keywords the store passes."""
 
-    async def search_definitions_product_types(self, **kwargs: Any) -> Any: ...
+    async def get_definitions_product_type(
+        self,
+        product_type: str,
+        *,
+        marketplace_ids: Sequence[str] | str,
+        seller_id: str | None = None,
+        requirements: str | None = None,
+        requirements_enforced: str | None = None,
+        locale: str | None = None,
+    ) -> Any: ...
+
+    async def search_definitions_product_types(
+        self,
+        *,
+        marketplace_ids: Sequence[str] | str,
+        keywords: Sequence[str] | str | None = None,
+        item_name: str | None = None,
+        locale: str | None = None,
+    ) -> Any: ...
 
 
 class DefinitionsClient(Protocol):
