@@ -37,7 +37,6 @@ import json
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -667,16 +666,18 @@ class FeedsService:
         )
 
 
-_SERVICES: weakref.WeakKeyDictionary[EmulatorContext, FeedsService] = weakref.WeakKeyDictionary()
 _SERVICES_LOCK = threading.Lock()
 
 
 def service(ctx: EmulatorContext) -> FeedsService:
-    """The one :class:`FeedsService` of a context (routes, root routes and introspection share it)."""
+    """The one :class:`FeedsService` of a context (routes, root routes and introspection share it).
+
+    Kept in the context's own ``__dict__`` so it lives and dies with the context.
+    """
     with _SERVICES_LOCK:
-        found = _SERVICES.get(ctx)
-        if found is None:
-            found = _SERVICES[ctx] = FeedsService(ctx)
+        found = vars(ctx).get("_feeds_service")
+        if not isinstance(found, FeedsService):
+            found = vars(ctx)["_feeds_service"] = FeedsService(ctx)
         return found
 
 
