@@ -140,7 +140,10 @@ async def run_sync(
             protected_skus=catalog.protected_skus,
             recovered=recovered,
         )
-        if options.mode == "send" and report.exit_code == 0 and catalog.checkpoint is not None:
+        # Advance the catalogue checkpoint only when nothing is left to retry: an incremental read
+        # would not bring back a record whose write failed (invalid records stay recorded as such).
+        unfinished = any(r.status in ("error", "pending") for r in report.results)
+        if options.mode == "send" and not unfinished and catalog.checkpoint is not None:
             store.set_checkpoint(catalog.checkpoint)
         return report, catalog
     finally:
