@@ -168,7 +168,7 @@ class CsvSource(CatalogSource):
                     f"a missing or extra {_show(self.delimiter)} (quote values that contain it)",
                 )
                 continue
-            yield mapper.product(dict(zip(header, row, strict=True)), origin)
+            yield mapper.product(dict(zip(header, row, strict=True)), origin, row)
 
     def _check_header(self, header: list[str]) -> None:
         seen: dict[str, int] = {}

@@ -269,6 +269,15 @@ class RowMapper:
                 self._kinds[column] = _IMAGE
             else:
                 self._kinds[column] = self.roles.localized.get(column) or _PLAIN
+        #: Per header column: (name, 0 field | 1 image | 2 per-language, (field, language) or None).
+        self._plan: list[tuple[str, int, tuple[str, str] | None]] = [
+            (
+                c,
+                1 if c in self._image_set else 2 if c in self.roles.localized else 0,
+                self.roles.localized.get(c),
+            )
+            for c in columns
+        ]
 
     def _classify(self, column: str) -> _Kind:
         """The kind of a column not in the header (a later JSON object's new key), cached."""
@@ -281,7 +290,11 @@ class RowMapper:
         self._kinds[column] = kind
         return kind
 
-    def product(self, row: Mapping[str, Any], origin: Origin) -> Product | CatalogProblem:
+    def product(
+        self, row: Mapping[str, Any], origin: Origin, cells: Sequence[str] | None = None
+    ) -> Product | CatalogProblem:
+        """The product of one record; ``cells`` (optional) are the same values as a list in header
+        order, all text (CSV), which lets the per-cell loop skip the dict lookups."""
         roles = self.roles
         get = row.get
         sku = _clean(get(roles.sku))
@@ -309,9 +322,21 @@ class RowMapper:
         fields: dict[str, Any] = {}
         localized: dict[str, dict[str, Any]] = {}
         images: list[str] = []
+        if cells is not None:
+            for (column, code, lang_of), cell in zip(self._plan, cells, strict=True):
+                if not cell or cell.isspace() or code == 1:
+                    continue
+                if lang_of is None:
+                    fields[column] = cell
+                else:
+                    texts = localized.get(lang_of[0])
+                    if texts is None:
+                        localized[lang_of[0]] = {lang_of[1]: cell}
+                    else:
+                        texts[lang_of[1]] = cell
         kinds = self._kinds
         # The hot loop of every file source: one dict lookup per cell, no calls for empty cells.
-        for column, value in row.items():
+        for column, value in row.items() if cells is None else ():
             if value.__class__ is str:
                 if not value or value.isspace():
                     continue
