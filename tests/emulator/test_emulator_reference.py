@@ -252,7 +252,27 @@ def test_multiple_of_is_decimal_and_formats_are_asserted() -> None:
     )
     assert when.issues("2024-08-12") == [] and when.issues("2024-08-12T10:00:00Z") == []
     for bad in ("2024-13-12", "12/08/2024", "2024-08-12T10:00:00"):
-        assert [i.code for i in when.issues(bad)] == ["LS-ONE-OF"], bad
+        assert [i.code for i in when.issues(bad)] == ["LS-FORMAT"], bad
     uri = ReferenceValidator({"format": "uri"})
     assert uri.issues("https://cdn.example.com/a.jpg") == []
     assert [i.code for i in uri.issues("a.jpg")] == ["LS-FORMAT"]
+
+
+def test_forbidden_attributes_and_messages_without_whole_values() -> None:
+    schema = {
+        "type": "object",
+        "allOf": [{"if": {"required": ["a"]}, "then": {"not": {"required": ["b"]}}}],
+        "properties": {"d": {"type": "array", "minItems": 2}, "e": {"type": "array"}},
+    }
+    issues = ReferenceValidator(schema).issues(
+        {"a": 1, "b": [{"secret": "x" * 50}], "d": [{"x": 1}], "e": {"y": 2}}
+    )
+    assert [(i.path, i.code) for i in issues] == [
+        ("/b", "LS-NOT-ALLOWED"),
+        ("/d", "LS-MIN-ITEMS"),
+        ("/e", "LS-TYPE"),
+    ]
+    assert issues[0].message == "'b' must not be supplied here."
+    assert issues[1].message == "has 1 entries; at least 2 are allowed"
+    assert issues[2].message == "must be array, not object"
+    assert all("secret" not in i.message and "'x'" not in i.message for i in issues)

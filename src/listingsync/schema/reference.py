@@ -298,6 +298,31 @@ def _pointer(parts: Sequence[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _show(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return "this value"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "…'"
+
+
+def _choices(values: list[Any]) -> str:
+    return ", ".join(repr(v) for v in values[:12]) + (" …" if len(values) > 12 else "")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
 def _split(pointer: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]] if pointer else []
 
@@ -394,13 +419,57 @@ class ReferenceValidator:
                     f"'{name}' is not {what}; remove it or check its spelling.",
                 )
             return
-        if keyword == "enum" and isinstance(error.validator_value, list):
-            allowed = ", ".join(repr(v) for v in error.validator_value[:12])
-            more = " …" if len(error.validator_value) > 12 else ""
-            message = f"{error.instance!r} is not an allowed value; use one of {allowed}{more}"
-        elif keyword in ("maxLength", "minLength") and isinstance(error.instance, str):
+        value, instance = error.validator_value, error.instance
+        if (
+            keyword == "not"
+            and isinstance(value, dict)
+            and set(value) == {"required"}
+            and isinstance(instance, dict)
+        ):
+            # A rule forbidding attributes: one issue per forbidden one supplied, at its own path.
+            names = [str(n) for n in value["required"] if n in instance] or [
+                str(n) for n in value["required"]
+            ]
+            for name in names:
+                yield Issue(f"{path}/{name}", Severity.ERROR, code, f"'{name}' must not be supplied here.")
+            return
+        # Messages never repeat a whole object or array (jsonschema's do): the issue's path says
+        # where, and a message must read the same for every document that fails the same way.
+        if keyword == "enum" and isinstance(value, list):
+            message = f"{_show(instance)} is not an allowed value; use one of {_choices(value)}"
+        elif keyword in ("maxLength", "minLength") and isinstance(instance, str):
             bound = "at most" if keyword == "maxLength" else "at least"
-            message = f"is {len(error.instance)} characters long; {bound} {error.validator_value} are allowed"
+            message = f"is {len(instance)} characters long; {bound} {value} are allowed"
+        elif keyword in ("anyOf", "oneOf") and isinstance(value, list):
+            enums = [v for branch in value if isinstance(branch, dict) for v in branch.get("enum", [])]
+            formats = [b.get("format") for b in value if isinstance(b, dict)]
+            if formats and all(isinstance(f, str) for f in formats):
+                # Amazon's dates: oneOf [{format: date-time}, {format: date}]
+                code = CODES["format"]
+                message = f"{_show(instance)} is not a valid {' or '.join(str(f) for f in formats)}"
+            elif enums:
+                message = f"{_show(instance)} is not an allowed value; use one of {_choices(enums)}"
+            elif keyword == "oneOf":
+                message = f"{_show(instance)} must match exactly one of the allowed forms"
+            else:
+                message = f"{_show(instance)} matches none of the allowed forms"
+        elif keyword == "not":
+            message = f"{_show(instance)} is not allowed here"
+        elif keyword == "contains":
+            message = "has no entry with what is required here"
+        elif keyword == "type":
+            wanted = " or ".join(value) if isinstance(value, list) else str(value)
+            message = f"must be {wanted}, not {_json_type(instance)}"
+        elif keyword in ("minItems", "maxItems") and isinstance(instance, list):
+            bound = "at least" if keyword == "minItems" else "at most"
+            message = f"has {len(instance)} entries; {bound} {value} are allowed"
+        elif keyword in ("minProperties", "maxProperties") and isinstance(instance, dict):
+            bound = "at least" if keyword == "minProperties" else "at most"
+            message = f"has {len(instance)} fields; {bound} {value} are allowed"
+        elif keyword == "uniqueItems":
+            message = "has duplicate entries"
+        elif keyword == "const":
+            message = f"{_show(instance)} must be {value!r}"
         else:
             message = error.message
         yield Issue(path, Severity.ERROR, code, message)
