@@ -110,6 +110,11 @@ def test_inspect_a_sales_layer_connector(tmp_path: Path, monkeypatch: pytest.Mon
         report = json.loads(result.stdout)
         assert report["counts"]["products"] == 4 and report["counts"]["variants"] == 6
         assert report["source"] == "Sales Layer connector CN9999H9999C999"
+        assert report["roles"] == {
+            "sku": "product_reference",
+            "variant_sku": "format_sku",
+            "languages": ["en", "es"],
+        }
         assert secret not in result.output
         monkeypatch.setenv("LISTINGSYNC_SALESLAYER_SECRET", "wrong-key-123456")
         bad = runner.invoke(app, ["catalog", "inspect", "--config", str(cfg)])

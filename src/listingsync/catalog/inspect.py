@@ -198,17 +198,7 @@ def inspect_source(source: CatalogSource, since: str | None = None, samples: int
     report = CatalogReport(source.name)
     inspect_records(source.records(since), report, samples)
     report.columns = source.columns()
-    mapper = getattr(source, "mapper", None)
-    roles = getattr(mapper, "roles", None)
-    if roles is not None:
-        report.roles = {
-            "sku": roles.sku,
-            "variant_sku": roles.variant_sku,
-            "parent": roles.parent,
-            "category": roles.category,
-            "images": list(roles.images),
-            "languages": sorted({lang for _, lang in roles.localized.values()}),
-        }
+    report.roles = source.roles()
     report.complete = source.complete
     report.next_checkpoint = source.next_checkpoint
     return report

@@ -159,6 +159,7 @@ class SalesLayerSource(CatalogSource):
         self._id_cache_path = id_cache
         self._cache: IdCache | None = None
         self._columns: list[str] = []
+        self._roles: dict[str, Any] = {}
         #: What the last export said: "refresh" or "update".
         self.action: str | None = None
 
@@ -174,6 +175,9 @@ class SalesLayerSource(CatalogSource):
 
     def columns(self) -> list[str]:
         return list(self._columns)
+
+    def roles(self) -> dict[str, Any]:
+        return dict(self._roles)
 
     def close(self) -> None:
         self.client.close()
@@ -202,6 +206,11 @@ class SalesLayerSource(CatalogSource):
                     self.complete = self.action == "refresh"
                 yield from reader.page(page)
                 self._columns = reader.column_names()
+                self._roles = {
+                    "sku": reader.sku_column.get("products"),
+                    "variant_sku": reader.sku_column.get("product_formats"),
+                    "languages": reader.languages,
+                }
                 self._cache.flush()
         finally:
             # IDs learnt from the pages that did arrive stay true even if a later page failed.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
 from listingsync.errors import ListingSyncError
@@ -55,6 +56,22 @@ class CatalogSource(ABC):
     def columns(self) -> list[str]:
         """Field names the source declares (file header, Sales Layer data_schema); may be empty."""
         return []
+
+    def roles(self) -> dict[str, Any]:
+        """Which fields play which part (SKU, parent, images, languages …), for ``catalog inspect``;
+        known once records were read."""
+        mapper = getattr(self, "mapper", None)
+        roles = getattr(mapper, "roles", None)
+        if roles is None:
+            return {}
+        return {
+            "sku": roles.sku,
+            "variant_sku": roles.variant_sku,
+            "parent": roles.parent,
+            "category": roles.category,
+            "images": list(roles.images),
+            "languages": sorted({lang for _, lang in roles.localized.values()}),
+        }
 
     def close(self) -> None:
         """Release connections (Sales Layer's HTTP client, its ID cache); files close themselves."""
