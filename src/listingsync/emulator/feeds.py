@@ -19,10 +19,14 @@ reads the status off the clock: :data:`QUEUE_SECONDS` in the queue and :data:`PR
 minutes; the demo should not). Feeds are processed one after another on one worker thread,
 started by a timer set at createFeed for when the clock says the feed is done (or by the first
 getFeed/getFeeds that sees it due). A getFeed waits at most :data:`WAIT_SECONDS` for it, then
-answers IN_PROGRESS until the last message is applied: DONE always means the report exists. Each message is applied exactly like the
-Listings Items API call it stands for (``UPDATE`` = putListingsItem, ``PARTIAL_UPDATE`` =
-patchListingsItem with ``replace`` of each given attribute, ``PATCH`` = patchListingsItem,
-``DELETE`` = deleteListingsItem), for every marketplace of createFeed's ``marketplaceIds``.
+answers IN_PROGRESS until the last message is applied: DONE always means the report exists.
+
+Each message is applied exactly like the Listings Items API call it stands for (``UPDATE`` =
+putListingsItem, ``PARTIAL_UPDATE`` = patchListingsItem with ``replace`` of each given attribute,
+``PATCH`` = patchListingsItem, ``DELETE`` = deleteListingsItem), for every marketplace of
+createFeed's ``marketplaceIds`` (see ``feed_apply.py``). JSON_LISTINGS_FEED submissions have their
+own budget, 5 per 5 minutes per selling partner and region; other feed types are accepted and end
+FATAL (the legacy listing feeds are no longer accepted by Amazon since 2025-07-31).
 """
 
 from __future__ import annotations
@@ -68,10 +72,12 @@ __all__ = [
     "PER_MESSAGE_SECONDS",
     "PROCESS_SECONDS",
     "QUEUE_SECONDS",
+    "WAIT_SECONDS",
     "FeedsService",
     "introspection_routes",
     "root_routes",
     "routes",
+    "service",
 ]
 
 _log = logging.getLogger(__name__)
