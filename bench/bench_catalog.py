@@ -1,5 +1,9 @@
 """Catalogue sources: records per second through ``catalog inspect``'s code path, and peak memory.
 
+Rates are records per CPU second of the measuring process (the machine may be shared: CPU time
+is steadier than wall time, which is printed beside it); each figure's baseline ran in the same
+run on the same file.
+
 * CSV, 1,000,000 generated rows (a product and 3 variants per family, two languages, images):
   ``inspect_source`` in a child process, whose RSS high-water mark (``getrusage``) is the peak
   memory; baseline: a bare ``csv.reader`` loop over the same file in another child process.
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROWS = int(os.environ.get("BENCH_CATALOG_ROWS", "1000000"))
@@ -46,40 +51,40 @@ from listingsync.catalog.inspect import inspect_source
 from listingsync.config.source import SourceConfig
 kind, path = sys.argv[1], sys.argv[2]
 source = source_from_settings(SourceConfig(type=kind, path=path))
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 report = inspect_source(source)
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
 assert not report.problems, report.problems[:3]
-print(report.records, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(report.records, elapsed, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 _BASELINES = {
     "csv": """
 import csv, resource, sys, time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 with open(sys.argv[2], newline="", encoding="utf-8") as f:
     n = sum(1 for _ in csv.reader(f)) - 1
-print(n, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(n, time.perf_counter() - started, time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """,
     "xlsx": """
 import resource, sys, time, openpyxl
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 book = openpyxl.load_workbook(sys.argv[2], read_only=True, data_only=True)
 n = sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1
-print(n, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(n, time.perf_counter() - started, time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """,
     "jsonl": """
 import orjson, resource, sys, time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 with open(sys.argv[2], "rb") as f:
     n = sum(1 for line in f if orjson.loads(line))
-print(n, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(n, time.perf_counter() - started, time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """,
     "json": """
 import json, resource, sys, time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 with open(sys.argv[2], encoding="utf-8") as f:
     n = len(json.load(f))
-print(n, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(n, time.perf_counter() - started, time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """,
 }
 
@@ -139,32 +144,44 @@ def _write_xlsx(path: Path, rows: int) -> None:
     book.save(path)
 
 
-def _child(code: str, kind: str, path: Path) -> tuple[int, float, int]:
+def _child(code: str, kind: str, path: Path) -> tuple[int, float, float, int]:
+    """(records, wall seconds, CPU seconds, peak RSS KiB) of ``code`` run in a fresh interpreter."""
     out = subprocess.run(
         [sys.executable, "-c", code, kind, str(path)], check=True, capture_output=True, text=True
     ).stdout.split()
-    return int(out[0]), float(out[1]), int(out[2])
+    return int(out[0]), float(out[1]), float(out[2]), int(out[3])
 
 
-def _compare(kind: str, path: Path, rows: int, runs: int) -> tuple[float, float, int, int]:
-    """Median records/s of inspect and of the baseline, and their peak RSS (KiB)."""
-    ours, base = [], []
-    rss_ours = rss_base = 0
+@dataclass
+class _Figures:
+    cpu_rate: float  # records per CPU second (steady on a shared machine)
+    wall_rate: float
+    rss_kib: int
+
+
+def _compare(kind: str, path: Path, rows: int, runs: int) -> tuple[_Figures, _Figures]:
+    """Medians over ``runs`` of inspect and of the baseline, each in its own process."""
+    ours: list[tuple[float, float, int]] = []
+    base: list[tuple[float, float, int]] = []
     for _ in range(runs):
-        n, seconds, rss = _child(_INSPECT, kind, path)
-        assert n == rows, (n, rows)
-        ours.append(n / seconds)
-        rss_ours = max(rss_ours, rss)
-        n, seconds, rss = _child(_BASELINES[kind], kind, path)
-        base.append(n / seconds)
-        rss_base = max(rss_base, rss)
-    return statistics.median(ours), statistics.median(base), rss_ours, rss_base
+        for code, into in ((_INSPECT, ours), (_BASELINES[kind], base)):
+            n, wall, cpu, rss = _child(code, kind, path)
+            assert n == rows, (n, rows)
+            into.append((n / cpu, n / wall, rss))
+    return _median(ours), _median(base)
 
 
-def _line(label: str, ours: float, base: float, baseline: str) -> None:
+def _median(runs: list[tuple[float, float, int]]) -> _Figures:
+    return _Figures(
+        statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), max(r[2] for r in runs)
+    )
+
+
+def _line(label: str, ours: _Figures, base: _Figures, baseline: str) -> None:
     print(
-        f"  {label:<34} {ours:>10,.0f} records/s   baseline {baseline}: {base:>10,.0f}/s   "
-        f"ratio {ours / base:.2f}",
+        f"  {label:<36} {ours.cpu_rate:>9,.0f} records/CPU-s (wall {ours.wall_rate:>9,.0f}/s)   "
+        f"baseline {baseline}: {base.cpu_rate:>9,.0f}/CPU-s (wall {base.wall_rate:>9,.0f}/s)   "
+        f"ratio {ours.cpu_rate / base.cpu_rate:.2f}",
         flush=True,
     )
 
@@ -177,37 +194,38 @@ def main() -> None:
         _write_csv(big, ROWS)
         size = big.stat().st_size / 2**20
         print(f"  generated {ROWS:,} CSV rows ({size:.0f} MiB) in {time.perf_counter() - started:.1f} s")
-        ours, base, rss_ours, rss_base = _compare("csv", big, ROWS, 1)
+        ours, base = _compare("csv", big, ROWS, 1)
         _line(f"CSV {ROWS:,} rows (catalog inspect)", ours, base, "csv.reader")
         print(
-            f"  CSV {ROWS:,} rows peak RSS: {rss_ours / 1024:.0f} MiB (budget 300 MiB); "
-            f"baseline csv.reader process: {rss_base / 1024:.0f} MiB",
+            f"  CSV {ROWS:,} rows peak RSS: {ours.rss_kib / 1024:.0f} MiB (budget 300 MiB); "
+            f"baseline csv.reader process: {base.rss_kib / 1024:.0f} MiB",
             flush=True,
         )
         big.unlink()
 
         small = folder / "small.csv"
         _write_csv(small, SMALL_ROWS)
-        ours, base, _, _ = _compare("csv", small, SMALL_ROWS, 3)
+        ours, base = _compare("csv", small, SMALL_ROWS, 3)
         _line(f"CSV {SMALL_ROWS:,} rows, median of 3", ours, base, "csv.reader")
 
         jsonl = folder / "p.jsonl"
         _write_jsonl(jsonl, SMALL_ROWS)
-        ours, base, _, _ = _compare("jsonl", jsonl, SMALL_ROWS, 3)
+        ours, base = _compare("jsonl", jsonl, SMALL_ROWS, 3)
         _line(f"JSON Lines {SMALL_ROWS:,} rows, median of 3", ours, base, "orjson per line")
 
         array = folder / "p.json"
         _write_json(array, SMALL_ROWS)
-        ours, base, rss_ours, rss_base = _compare("json", array, SMALL_ROWS, 3)
+        ours, base = _compare("json", array, SMALL_ROWS, 3)
         _line(f"JSON array {SMALL_ROWS:,} rows, median of 3", ours, base, "json.load whole")
         print(
-            f"  JSON array peak RSS: streamed {rss_ours / 1024:.0f} MiB vs json.load {rss_base / 1024:.0f} MiB",
+            f"  JSON array peak RSS: streamed {ours.rss_kib / 1024:.0f} MiB vs json.load "
+            f"{base.rss_kib / 1024:.0f} MiB",
             flush=True,
         )
 
         xlsx = folder / "p.xlsx"
         _write_xlsx(xlsx, XLSX_ROWS)
-        ours, base, _, _ = _compare("xlsx", xlsx, XLSX_ROWS, 3)
+        ours, base = _compare("xlsx", xlsx, XLSX_ROWS, 3)
         _line(f"XLSX {XLSX_ROWS:,} rows, median of 3", ours, base, "openpyxl iter_rows")
 
 
