@@ -276,3 +276,24 @@ def test_forbidden_attributes_and_messages_without_whole_values() -> None:
     assert issues[1].message == "has 1 entries; at least 2 are allowed"
     assert issues[2].message == "must be array, not object"
     assert all("secret" not in i.message and "'x'" not in i.message for i in issues)
+
+
+def test_piecewise_agrees_on_generated_variation_families() -> None:
+    """Generated listings (parents, children, standalone) and one-rule mutations of them exercise the
+    conditional rules that the per-rule projections key on."""
+    from listingsync.schema.samples import MUTATIONS, mutate_listing, sample_listing
+
+    schema = ProductTypeRegistry().get("HOME", US) or {}
+    piecewise = PiecewiseValidator(schema)
+    rng = random.Random("piecewise")
+    valid = [
+        sample_listing(
+            schema, rng, parentage=rng.choice([None, "parent", "child"]), optional=rng.random() * 0.3
+        )
+        for _ in range(40)
+    ]
+    docs = valid + [
+        mutate_listing(schema, valid[i % 40], rng, MUTATIONS[i % len(MUTATIONS)])[0] for i in range(80)
+    ]
+    for doc in docs:
+        assert piecewise.issues(doc) == piecewise.whole.issues(doc)

@@ -6,9 +6,10 @@ too slow for 200 validated PUT/s. Listings of one catalogue share most attribute
 schema is split into independent pieces whose verdicts are cached:
 
 - one piece per attribute (``properties.<name>``), keyed by that attribute's value;
-- one piece per top-level conditional rule (``allOf[i]``), keyed by the values of the attributes
-  its ``properties`` read and the mere presence of those it only names in ``required`` (found by
-  walking the rule);
+- one piece per top-level conditional rule (``allOf[i]``), keyed by the projection of the document
+  on what the rule reads: values where its ``properties`` (recursively, through ``items`` and
+  ``contains``) reach a constraining keyword, mere presence where it only ``required``s (found by
+  walking the rule, :class:`_Read`);
 - the rest (``required``, ``additionalProperties``), cheap, always run;
 - and, first of all, the whole document: a resent, unchanged listing costs one lookup.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -43,34 +45,81 @@ _ROOT_OK = {
     "$schema", "$id", "$comment", "$defs", "title", "description", "type",
     "required", "properties", "additionalProperties", "allOf",
 }  # fmt: skip
-# Keywords a rule may use at the document level while depending only on the names it mentions.
-_RULE_OK = {"required", "properties", "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$comment"}
 
 
 def _canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def _rule_names(rule: Any, values: set[str], present: set[str]) -> bool:
-    """Collect the attribute names ``rule`` depends on: by value (named in ``properties``) or only
-    by presence (named in ``required`` only). False when it may depend on other attributes."""
-    if isinstance(rule, bool):
-        return True
-    if not isinstance(rule, dict):
-        return False
-    for key, value in rule.items():
-        if key not in _RULE_OK:
-            return False
-        if key == "required":
-            present.update(str(n) for n in value)
-        elif key == "properties":
-            values.update(value)
-        elif key in ("allOf", "anyOf", "oneOf"):
-            if not all(_rule_names(sub, values, present) for sub in value):
-                return False
-        elif key in ("not", "if", "then", "else") and not _rule_names(value, values, present):
-            return False
-    return True
+# Keywords whose verdict depends only on what their subschemas read (plus presence for ``required``);
+# any other keyword reads its instance in full. Annotations read nothing.
+_ANNOTATIONS = {
+    "$comment", "title", "description", "examples", "editable", "hidden", "enumNames", "default",
+    "$lifecycle", "selectors", "deprecated", "readOnly", "writeOnly",
+}  # fmt: skip
+
+
+@dataclass
+class _Read:
+    """What a subschema reads of its instance: all of it, or some properties (recursively), the mere
+    presence of others, and what it reads of array items."""
+
+    full: bool = False
+    props: dict[str, _Read] = field(default_factory=dict)
+    present: set[str] = field(default_factory=set)
+    items: _Read | None = None
+
+    def merge(self, other: _Read) -> None:
+        self.full = self.full or other.full
+        for name, sub in other.props.items():
+            if name in self.props:
+                self.props[name].merge(sub)
+            else:
+                self.props[name] = sub
+        self.present |= other.present
+        if other.items is not None:
+            if self.items is None:
+                self.items = _Read()
+            self.items.merge(other.items)
+
+    @classmethod
+    def of(cls, schema: Any) -> _Read:
+        read = cls()
+        if isinstance(schema, bool):
+            return read
+        if not isinstance(schema, dict):
+            read.full = True
+            return read
+        for key, value in schema.items():
+            if key in _ANNOTATIONS:
+                continue
+            if key == "properties" and isinstance(value, dict):
+                for name, sub in value.items():
+                    read.merge(cls(props={name: cls.of(sub)}))
+            elif key == "required" and isinstance(value, list):
+                read.present |= {str(n) for n in value}
+            elif key in ("items", "contains") and isinstance(value, dict | bool):
+                read.merge(cls(items=cls.of(value)))
+            elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
+                for sub in value:
+                    read.merge(cls.of(sub))
+            elif key in ("not", "if", "then", "else"):
+                read.merge(cls.of(value))
+            else:
+                read.full = True
+        return read
+
+    def project(self, value: Any) -> Any:
+        """The part of ``value`` this read depends on (a JSON-able value: the cache key)."""
+        if self.full:
+            return ["v", value]
+        if isinstance(value, dict):
+            fields = {n: sub.project(value[n]) for n, sub in self.props.items() if n in value}
+            return ["o", fields, sorted(n for n in self.present if n in value and n not in self.props)]
+        if isinstance(value, list):
+            return ["a", [self.items.project(v) for v in value]] if self.items is not None else ["a"]
+        # Scalars are kept whole: small, and a failing applicator may name them in its message.
+        return ["s", value]
 
 
 class _Cache:
@@ -103,8 +152,8 @@ class PiecewiseValidator:
         with_defs: dict[str, Any] = {"$defs": defs} if defs is not None else {}
         self.split = set(schema) <= _ROOT_OK and isinstance(schema.get("properties", {}), dict)
         self._properties: dict[str, ReferenceValidator] = {}
-        # (names the rule reads by value, names it only needs present, validator)
-        self._rules: list[tuple[tuple[str, ...], tuple[str, ...], ReferenceValidator]] = []
+        # (what the rule reads, the attributes it looks at or None for all, validator)
+        self._rules: list[tuple[_Read, tuple[str, ...] | None, ReferenceValidator]] = []
         if not self.split:
             return
         for name, sub in schema.get("properties", {}).items():
@@ -113,15 +162,11 @@ class PiecewiseValidator:
             else:  # a boolean subschema
                 self._properties[name] = ReferenceValidator({**with_defs, "allOf": [sub]})
         for rule in schema.get("allOf", []):
-            values: set[str] = set()
-            present: set[str] = set()
-            if not _rule_names(rule, values, present):
-                self.split = False
-                return
+            read = _Read.of(rule)
+            # The attributes the rule looks at; a rule reading the document whole sees it all.
+            names = None if read.full else tuple(sorted(set(read.props) | read.present))
             rule_schema = {**with_defs, **rule} if isinstance(rule, dict) else {**with_defs, "allOf": [rule]}
-            self._rules.append(
-                (tuple(sorted(values)), tuple(sorted(present - values)), ReferenceValidator(rule_schema))
-            )
+            self._rules.append((read, names, ReferenceValidator(rule_schema)))
         rest = {k: v for k, v in schema.items() if k not in ("allOf", "properties")}
         rest["properties"] = dict.fromkeys(schema.get("properties", {}), True)
         self._rest = ReferenceValidator(rest)
@@ -154,11 +199,11 @@ class PiecewiseValidator:
                 )
                 self._cache.put(key, cached)
             add(cached)
-        for index, (names, presence, validator) in enumerate(self._rules):
-            part = {n: attributes[n] for n in names if n in attributes}
-            # Names a rule only requires count by presence: the verdict holds for any value.
-            key = ("r", index, _canonical(part), tuple(n in attributes for n in presence))
-            part.update((n, attributes[n]) for n in presence if n in attributes)
+        for index, (read, names, validator) in enumerate(self._rules):
+            # Keyed by what the rule reads (values where it reads them, presence where it only
+            # requires): its verdict holds for every document with the same projection.
+            key = ("r", index, _canonical(read.project(attributes)))
+            part = attributes if names is None else {n: attributes[n] for n in names if n in attributes}
             cached = self._cache.get(key)
             if cached is None:
                 cached = tuple(validator.issues(part))
