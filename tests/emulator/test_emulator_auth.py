@@ -103,14 +103,14 @@ def test_accounts_file_errors_name_the_entry(tmp_path: Path) -> None:
 
 
 def test_missing_bad_and_expired_tokens_get_403() -> None:
-    with run_in_thread(EmulatorSettings(token_ttl=0.3)) as server:
+    with run_in_thread(EmulatorSettings(token_ttl=1.5)) as server:
         url = f"{server.endpoint('na')}/listings/2021-08-01/items/{SELLER}/X"
         params = {"marketplaceIds": US}
         missing = httpx.get(url, params=params)
         bad = httpx.get(url, params=params, headers={"x-amz-access-token": "Atza|forged"})
         token = access_token(server, SELLER_TOKEN)
         fresh = httpx.get(url, params=params, headers={"x-amz-access-token": token})
-        time.sleep(0.4)
+        time.sleep(1.6)
         expired = httpx.get(url, params=params, headers={"x-amz-access-token": token})
     assert fresh.status_code == 404
     for response, details in ((missing, "missing"), (bad, "invalid"), (expired, "expired")):
