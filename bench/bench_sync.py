@@ -38,6 +38,7 @@ SELLER = "DEMOV"
 TOKEN = "Atzr|listingsync-demo-vendor-eu"
 SCALE = 20.0
 PUT_RATE = 5.0  # putListingsItem, per account (spapi.md §3.4)
+CONCURRENCY = 16
 
 
 def base_attributes(seed: int = 1) -> dict[str, Any]:
@@ -210,7 +211,7 @@ def bench_no_change(n: int = 100_000) -> None:
 
         runs = []
         for _ in range(3):
-            engine = SyncEngine(store, None, SELLER, options=SyncOptions(mode="dry-run"))
+            engine = SyncEngine(store, None, SELLER, options=SyncOptions(mode="send"))
             started = time.perf_counter()
             report = asyncio.run(engine.run(cands))
             runs.append(time.perf_counter() - started)
@@ -233,7 +234,9 @@ def bench_no_change(n: int = 100_000) -> None:
         base_runs.append(time.perf_counter() - started)
         assert changed == 0
     floor = statistics.median(base_runs)
-    print(f"no-change: re-sync plan of {n} SKUs from the state store: median {ours:.2f} s, 0 writes")
+    print(
+        f"no-change: re-sync (sync mode, plan from the state store, run recorded) of {n} SKUs: median {ours:.2f} s, 0 writes"
+    )
     print(
         f"no-change baseline (hash + in-memory dict, no store): median {floor:.2f} s → ratio {ours / floor:.2f}x"
     )

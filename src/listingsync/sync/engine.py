@@ -222,8 +222,8 @@ class SyncEngine:
             ]
             report.elapsed = time.perf_counter() - started
             return report
-        client = self._client()
         if opts.mode == "preview":
+            client = self._client()
             task = self.progress.phase("submit", "Previewing with Amazon (VALIDATION_PREVIEW)", len(writes))
             executor = ItemsExecutor(
                 client, self.store, self.seller_id, run_id=None, concurrency=4, task=task
@@ -237,9 +237,10 @@ class SyncEngine:
         assert run_id is not None
         self._record_local_invalid(run_id, plan)
         if writes:
+            client = self._client()
             await self._send(client, run_id, via, writes, report)
         self._collect(plan, report)
-        report.stats = client.stats.as_dict()
+        report.stats = self.client.stats.as_dict() if self.client is not None else {}
         report.elapsed = time.perf_counter() - started
         self.store.finish_run(
             run_id,
