@@ -51,17 +51,15 @@ def test_feed_window_waits_for_the_oldest_of_the_last_five(store: StateStore) ->
 
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
-        # After "waiting", pretend the window moved on: the stored feeds age out.
-        limits_window = 0.05
-        await asyncio.sleep(limits_window)
+        await asyncio.sleep(seconds)  # the stored feeds age out of the window
 
     executor: Any = FeedExecutor(
         None,  # type: ignore[arg-type]
         store,
         "DEMOV",
         run_id=None,
-        limits=FeedLimits(window=0.05),
+        limits=FeedLimits(window=1.0),
         sleep=fake_sleep,
     )
     asyncio.run(executor._respect_window())
-    assert waits and 0 < waits[0] <= 0.05
+    assert waits and 0.5 < waits[0] <= 1.0
