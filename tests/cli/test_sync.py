@@ -58,7 +58,7 @@ def test_dry_run_writes_nothing(cli: tuple[CliRunner, Path], emulator: EmulatorS
     assert data["mode"] == "dry-run" and data["plan"]["create"] > 50
     assert {r["op"] for r in data["results"]} == {"create", "invalid"}
     assert emulator.state.write_log == []
-    assert not (cfg.parent / ".listingsync").exists()
+    assert not (cfg.parent / ".listingsync" / "state.db").exists()
 
 
 def test_sync_status_issues_and_diff(cli: tuple[CliRunner, Path], emulator: EmulatorServer) -> None:

@@ -118,6 +118,14 @@ def _client(config: Config) -> Any:
     )
 
 
+def _client_if_possible(cfg: Config) -> Any:
+    """A dry run reads product type schemas from Amazon when it can, but needs no credentials."""
+    try:
+        return _client(cfg)
+    except ListingSyncError:
+        return None
+
+
 def sync_command(
     config: ConfigOption = None,
     dry_run: Annotated[
@@ -158,7 +166,7 @@ def sync_command(
     )
     progress = None if as_json else RichProgress()
     try:
-        client = None if dry_run else _client(cfg)
+        client = _client_if_possible(cfg) if dry_run else _client(cfg)
         report, catalog = _run(cfg, options, client, progress)
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)

@@ -7,7 +7,6 @@ committed only after the whole run went through.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,9 @@ from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import NullProgress, Progress
 from listingsync.sync.store import StateStore
+
+#: Where product type schemas are cached, beside the config (the same place ``validate`` uses).
+SCHEMA_CACHE_DIR = ".listingsync/schemas"
 
 __all__ = ["CatalogRead", "open_store", "read_candidates", "run_sync", "schema_provider"]
 
@@ -56,17 +58,21 @@ def open_store(config: Config, *, create: bool = True) -> StateStore:
 
 
 async def schema_provider(config: Config, client: SPAPIClient | None) -> Callable[..., Any]:
-    """Schemas for the mapping: the schema store (downloaded once through getDefinitionsProductType,
-    cached beside the config) when there is a client, the bundled schemas otherwise."""
+    """Schemas for the mapping: the schema store beside the config (``.listingsync/schemas``, shared
+    with ``validate``), refreshed through getDefinitionsProductType when there is a client; without
+    one, what is cached there, else the schemas bundled with listingsync."""
     from listingsync.mapping.schemas import BundledSchemas, preload
+    from listingsync.schema import SchemaStore
 
-    module = importlib.import_module("listingsync.schema")
-    store_type = getattr(module, "SchemaStore", None)
-    if client is None or store_type is None:
+    cache_dir = config.resolve_path(SCHEMA_CACHE_DIR)
+    seller_id = config.account.selling_partner_id
+    if client is None:
+        if cache_dir.is_dir() and any(cache_dir.iterdir()):
+            return SchemaStore(None, cache_dir, seller_id).get_cached
         return BundledSchemas()
-    store = store_type(client, config.resolve_path(".listingsync/schemas"), config.account.selling_partner_id)
+    store = SchemaStore(client, cache_dir, seller_id)
     await preload(config, store)  # failures surface per record as schema issues
-    return store.get_cached  # type: ignore[no-any-return]
+    return store.get_cached
 
 
 def read_candidates(
