@@ -373,3 +373,23 @@ def test_a_single_wrapped_object_is_refused_with_a_fix(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="expected a JSON array of objects") as info:
         read(path, "json")
     assert "top-level array" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("columns", "languages", "expected"),
+    [
+        (["sku", "weight_kg", "size_cm"], None, {}),  # a lone suffix is not a language
+        (["sku", "product_id", "category_id"], None, {}),  # "id" is ambiguous: never guessed
+        (["sku", "name_it", "desc_it"], None, {"name_it": ("name", "it"), "desc_it": ("desc", "it")}),
+        (["sku", "title_no", "item_no"], ["no"], {"title_no": ("title", "no"), "item_no": ("item", "no")}),
+        (["sku", "title_de", "title_fr"], ["de"], {"title_de": ("title", "de")}),
+        (["sku", "title_de-DE"], None, {"title_de-DE": ("title", "de-DE")}),
+    ],
+)
+def test_language_columns_detection(
+    columns: list[str], languages: list[str] | None, expected: dict[str, Any]
+) -> None:
+    from listingsync.catalog.rows import detect_roles
+
+    settings = SourceConfig(type="csv", path="x.csv", languages=languages)
+    assert dict(detect_roles(columns, settings, "x.csv").localized) == expected
