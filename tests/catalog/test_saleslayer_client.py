@@ -265,3 +265,14 @@ def test_images_take_org_else_the_largest_size(server: FakeSalesLayerServer, tmp
         products, _ = split(source.records())
     mug = next(p for p in products if p.sku == "PRD-MUG-CLASSIC")
     assert mug.images[0].endswith("mug-classic-front_BIG.jpg")
+
+
+def test_a_changed_connector_answers_a_full_refresh(server: FakeSalesLayerServer, tmp_path: Path) -> None:
+    source = make_source(server, tmp_path)
+    split(source.records())
+    server.fake.set_clock(T0 + 60)
+    server.fake.change_connector()
+    products, _ = split(source.records(since=source.next_checkpoint))
+    assert len(products) == 10  # everything, although nothing changed
+    assert source.action == "refresh" and source.complete
+    assert source.next_checkpoint == str(T0 + 60)

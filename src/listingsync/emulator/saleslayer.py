@@ -176,6 +176,7 @@ class FakeSalesLayer:
     #: Every request as (page, params without key256): what tests assert on the client's calls.
     requests: list[tuple[int, dict[str, str]]] = field(default_factory=list, repr=False)
     wall_clock: Callable[[], float] = field(default=time.time, repr=False)
+    connector_changed: bool = False
     _cursors: dict[str, _Cursor] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -197,6 +198,11 @@ class FakeSalesLayer:
         with self._lock:
             record = self.tables[table].records.setdefault(record_id, {"ID": record_id, "modified": 0})
             record["deleted"] = self.now() if at is None else at
+
+    def change_connector(self) -> None:
+        """Any change to the connector's settings resets ``last_update``: the next export is a
+        full ``refresh`` whatever the client sends (reference §1.3)."""
+        self.connector_changed = True
 
     def add_fault(
         self, page: int, *, error: int | None = None, malformed: bool = False, times: int = 1
@@ -439,6 +445,8 @@ class FakeSalesLayer:
                 last_update = int(raw_last) or None  # last_update=0 returns everything
             else:
                 informative = 5  # "incorrect last_update date: returns all data"
+        if self.connector_changed:
+            last_update, self.connector_changed = None, False
         action = "refresh" if last_update is None else "update"
         if params.get("test") == "1":
             doc = self._header(now, "testing", version)
