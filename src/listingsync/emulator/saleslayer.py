@@ -51,7 +51,7 @@ A record exists from its ``modified`` time on (so a file can script a timeline a
 ``images_modified`` (default ``modified``) dates its image fields. An image value is a list of names
 (``{image_host}/{company_id}/{name}_{SIZE}.jpg``) or of URLs (``{size}`` in a URL is replaced).
 
-Invented where Amazon… where Sales Layer's behaviour is undocumented (marked UNCONFIRMED in the
+Invented where Sales Layer's behaviour is undocumented (marked UNCONFIRMED in the
 reference): the ``next_page`` query format, ``page_count`` as the total number of pages,
 ``error_message`` texts, the HTTP status (200 for errors, as the SDK expects), the skew limit.
 """
