@@ -13,11 +13,12 @@ schema is split into independent pieces whose verdicts are cached:
 - the rest (``required``, ``additionalProperties``), cheap, always run;
 - and, first of all, the whole document: a resent, unchanged listing costs one lookup.
 
-A rule's verdict depends only on the attributes it mentions, so a piece validated on that slice of
-the document reports exactly what validating the whole document reports for it; the union of the
-pieces is the reference validator's answer (a test compares both). A schema using keywords that
-break this independence (``unevaluatedProperties``, ``$ref`` at the top of a rule …) is validated
-whole, uncached. Compiled validators are cached per (product type, marketplace, requirements).
+A rule's verdict depends only on what it reads, so validating it on the attributes it looks at
+reports exactly what validating the whole document reports for it, for every document with the same
+projection; the union of the pieces is the reference validator's answer (tests compare both on
+generated variation families and mutations). A rule using keywords that read more (``$ref``,
+``type``, ``enum`` …) is keyed on everything they reach; a schema whose root uses keywords that
+break the split (``unevaluatedProperties`` …) is validated whole, uncached. Compiled validators are cached per (product type, marketplace, requirements).
 """
 
 from __future__ import annotations
