@@ -18,7 +18,8 @@ reports exactly what validating the whole document reports for it, for every doc
 projection; the union of the pieces is the reference validator's answer (tests compare both on
 generated variation families and mutations). A rule using keywords that read more (``$ref``,
 ``type``, ``enum`` …) is keyed on everything they reach; a schema whose root uses keywords that
-break the split (``unevaluatedProperties`` …) is validated whole, uncached. Compiled validators are cached per (product type, marketplace, requirements).
+break the split (``unevaluatedProperties`` …) is validated whole, uncached. Compiled validators
+are cached per (product type, marketplace, requirements).
 """
 
 from __future__ import annotations
