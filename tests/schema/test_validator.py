@@ -201,3 +201,20 @@ def test_dates_are_checked_as_dates(home: Validator) -> None:
         if i.attribute == "merchant_release_date"
     ]
     assert issue.code == "LS-FORMAT" and "'2024-13-45' is not a valid date" in issue.message
+
+
+def test_min_unique_items_counts_each_selector_combination_as_the_meta_schema_says() -> None:
+    # "the minimum number of items with the same combination of selector properties" (meta-schema v1):
+    # each combination that occurs must occur at least N times; the reference validator agrees.
+    from listingsync.schema.reference import ReferenceValidator
+
+    schema = _small()
+    schema["properties"]["title"]["minUniqueItems"] = 2
+    schema["properties"]["title"]["maxUniqueItems"] = 3
+    twice = [{"value": "a", "marketplace_id": US, "language_tag": "en_US"}] * 2
+    once_more = [*twice, {"value": "b", "marketplace_id": US, "language_tag": "es_US"}]
+    for validator in (Validator(schema), ReferenceValidator(schema)):
+        assert not [i for i in validator.issues({"title": twice}) if "UNIQUE" in i.code]
+        found = [i for i in validator.issues({"title": once_more}) if "UNIQUE" in i.code]
+        assert [(i.path, i.code) for i in found] == [("/title", "LS-MIN-UNIQUE-ITEMS")]
+        assert "es_US" in found[0].message

@@ -146,23 +146,23 @@ class Check:
                             )
                         )
         elif kw == "minUniqueItems":
-            # Semantics unconfirmed by Amazon (spapi.md §4.2): we read it as "at least N distinct
-            # selector combinations". Every schema seen uses 1, which any object item meets.
-            if not isinstance(instance, list) or (
-                limit <= 1 and any(isinstance(item, dict) for item in instance)
-            ):
+            # As the meta-schema words it (and the reference validator reads it): each combination of
+            # selector values that occurs must occur at least N times. N = 1, the only value seen in
+            # Amazon's schemas, can never fail.
+            if not isinstance(instance, list) or limit <= 1:
                 return
-            distinct = len(_selector_counts(instance, self.selectors))
-            if distinct < limit:
-                out.append(
-                    Issue(
-                        path,
-                        Severity.ERROR,
-                        CODE_MIN_UNIQUE,
-                        f"has {distinct} distinct combination(s) of "
-                        f"{', '.join(self.selectors or ('values',))}; at least {limit} are required",
+            for key, count in _selector_counts(instance, self.selectors).items():
+                if count < limit:
+                    out.append(
+                        Issue(
+                            path,
+                            Severity.ERROR,
+                            CODE_MIN_UNIQUE,
+                            f"has {count} entr{'y' if count == 1 else 'ies'} for "
+                            f"{_describe_key(key, self.selectors)}; each combination of "
+                            f"{', '.join(self.selectors or ('values',))} must occur at least {limit} times",
+                        )
                     )
-                )
         elif kw == "minUtf8ByteLength":
             if isinstance(instance, str):
                 size = utf8_length(instance)
@@ -363,7 +363,7 @@ def compile_plan(tree: SpotTree) -> Visitor:
         elif kind is list:
             if max_unique is not None and len(instance) > mu_limit:
                 max_unique.run_into(instance, path, out)
-            if min_unique is not None and not (mn_trivial and instance and type(instance[0]) is dict):
+            if min_unique is not None and not mn_trivial:
                 min_unique.run_into(instance, path, out)
             if entry_leaves:
                 for index, item in enumerate(instance):
