@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,53 @@ def test_definitions_are_rate_limited_like_amazon() -> None:
             throttled = client.get(PTD, params={"marketplaceIds": DE})
             assert throttled.json()["errors"][0]["code"] == "QuotaExceeded"
             assert "x-amzn-RateLimit-Limit" not in throttled.headers
+
+
+@pytest.mark.parametrize("level", ["NONE", "CHILD", "PARENT"])
+def test_parentage_level_resolution_keeps_the_verdicts(level: str) -> None:
+    """The smaller schema judges every listing of that level exactly as the full schema does."""
+    from jsonschema import Draft201909Validator as Plain
+
+    from listingsync.emulator.definitions import resolve_parentage
+    from listingsync.schema.samples import sample_listing
+
+    schema = ProductTypeRegistry().get("HOME", US)
+    assert schema is not None
+    resolved = resolve_parentage(schema, level)
+    assert len(resolved["allOf"]) < len(schema["allOf"])
+    full_check, small_check = Plain(schema), Plain(resolved)
+    rng = random.Random(level)
+    parentage = {"NONE": None, "CHILD": "child", "PARENT": "parent"}[level]
+
+    def verdict(validator: Any, doc: dict[str, Any]) -> list[tuple[str, str]]:
+        return sorted((e.json_path, e.message) for e in validator.iter_errors(doc))
+
+    for _ in range(4):
+        doc = sample_listing(schema, rng, US, "en_US", parentage=parentage, optional=0.3)
+        if level == "CHILD":
+            doc["child_parent_sku_relationship"] = [
+                {"child_relationship_type": "variation", "parent_sku": "P-1", "marketplace_id": US}
+            ]
+        if level != "NONE":
+            doc.setdefault("variation_theme", [{"name": "COLOR", "marketplace_id": US}])
+        else:
+            for name in ("parentage_level", "child_parent_sku_relationship", "variation_theme"):
+                doc.pop(name, None)
+        assert verdict(small_check, doc) == verdict(full_check, doc)
+        for name in rng.sample(sorted(doc), 3):  # broken variants: each loses one attribute
+            if name in ("parentage_level", "child_parent_sku_relationship", "variation_theme"):
+                continue
+            broken = {k: v for k, v in doc.items() if k != name}
+            assert verdict(small_check, broken) == verdict(full_check, broken)
+
+
+def test_parentage_level_is_served(vendor: httpx.Client) -> None:
+    full = vendor.get(f"{PTD}/HOME", params={"marketplaceIds": DE}).json()
+    parent = vendor.get(f"{PTD}/HOME", params={"marketplaceIds": DE, "parentageLevel": "PARENT"}).json()
+    assert parent["schema"]["checksum"] != full["schema"]["checksum"]
+    served = httpx.get(parent["schema"]["link"]["resource"])
+    assert _md5_b64(served.content) == parent["schema"]["checksum"]
+    assert len(served.json()["allOf"]) < len(httpx.get(full["schema"]["link"]["resource"]).json()["allOf"])
+    assert (
+        vendor.get(f"{PTD}/HOME", params={"marketplaceIds": DE, "parentageLevel": "UNCLE"}).status_code == 400
+    )

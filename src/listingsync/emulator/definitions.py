@@ -12,9 +12,13 @@ of the served bytes; the schema narrowed to the requested ``requirements`` and
 derived from the schema's properties (the ``offer`` group is exactly the one ``derive`` uses);
 ``productTypeVersion`` from the content, so a changed schema gets a new version.
 
-Not emulated: ``parentageLevel`` is validated but the full schema is served (Amazon serves a
-smaller schema with the variation conditionals resolved; the full one accepts the same payloads),
-and display labels are not translated for ``locale``.
+``parentageLevel`` (NONE / CHILD / PARENT) resolves the conditional rules whose ``if`` is decided
+by the level alone (:func:`resolve_parentage`): what a standalone item, a variation child or a
+parent necessarily holds in ``parentage_level``, ``child_parent_sku_relationship`` and
+``variation_theme``. A rule whose condition also depends on other attributes stays as it is, so the
+smaller schema accepts exactly what the full one accepts for listings of that level.
+
+Not emulated: display labels are not translated for ``locale``.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ __all__ = [
     "checksum",
     "display_name",
     "property_groups",
+    "resolve_parentage",
     "root_routes",
     "routes",
     "search_product_types",
@@ -241,6 +246,144 @@ def search_product_types(
     ]
 
 
+# -- parentageLevel: resolving the variation conditionals ------------------------------------------
+
+#: A field known to be there but not what it holds.
+_ANY: Final = object()
+#: What a listing of each parentage level necessarily holds (attribute → the known fields of its
+#: items, or None when the attribute is absent). Attributes not named here are unknown.
+_FACTS: Final[Mapping[str, Mapping[str, Mapping[str, object] | None]]] = {
+    "NONE": {"parentage_level": None, "child_parent_sku_relationship": None, "variation_theme": None},
+    "CHILD": {
+        "parentage_level": {"value": "child"},
+        "child_parent_sku_relationship": {"child_relationship_type": "variation", "parent_sku": _ANY},
+        "variation_theme": {"name": _ANY},
+    },
+    "PARENT": {
+        "parentage_level": {"value": "parent"},
+        "child_parent_sku_relationship": None,
+        "variation_theme": {"name": _ANY},
+    },
+}
+_ANNOTATIONS: Final = frozenset({"$comment", "title", "description", "examples", "default"})
+
+
+def _and(results: Iterable[bool | None]) -> bool | None:
+    values = list(results)
+    if False in values:
+        return False
+    return None if None in values else True
+
+
+def _or(results: Iterable[bool | None]) -> bool | None:
+    values = list(results)
+    if True in values:
+        return True
+    return None if None in values else False
+
+
+def _item_truth(node: Any, fields: Mapping[str, object]) -> bool | None:
+    """Does an array item holding the known ``fields`` satisfy ``node``? None when undecidable."""
+    if isinstance(node, bool):
+        return node
+    if not isinstance(node, dict):
+        return None
+    results: list[bool | None] = []
+    for key, value in node.items():
+        if key in _ANNOTATIONS or (key == "type" and value == "object"):
+            continue
+        if key == "required" and isinstance(value, list):
+            results.extend(True if name in fields else None for name in value)
+        elif key == "properties" and isinstance(value, dict):
+            for name, sub in value.items():
+                if name not in fields:
+                    results.append(None)
+                elif fields[name] is _ANY or not isinstance(sub, dict):
+                    results.append(True if sub in ({}, True) else None)
+                elif isinstance(sub.get("enum"), list) and set(sub) <= {"enum", "type", *_ANNOTATIONS}:
+                    results.append(fields[name] in sub["enum"])
+                else:
+                    results.append(None)
+        else:
+            results.append(None)
+    return _and(results)
+
+
+def _array_truth(node: Any, fields: Mapping[str, object]) -> bool | None:
+    """Does an attribute whose items all hold ``fields`` (at least one item) satisfy ``node``?"""
+    if not isinstance(node, dict):
+        return None
+    checks: list[bool | None] = []
+    for key, value in node.items():
+        if key in ("items", "contains"):
+            checks.append(_item_truth(value, fields))
+        elif (
+            key in _ANNOTATIONS
+            or (key == "type" and value == "array")
+            or (key == "minItems" and isinstance(value, int) and value <= 1)
+        ):
+            continue
+        else:
+            checks.append(None)
+    return _and(checks)
+
+
+def _truth(node: Any, facts: Mapping[str, Mapping[str, object] | None]) -> bool | None:
+    """Three-valued truth of a condition for every listing that holds ``facts``."""
+    if isinstance(node, bool):
+        return node
+    if not isinstance(node, dict):
+        return None
+    results: list[bool | None] = []
+    for key, value in node.items():
+        if key in _ANNOTATIONS:
+            continue
+        if key == "required" and isinstance(value, list):
+            results.extend(None if name not in facts else facts[name] is not None for name in value)
+        elif key == "properties" and isinstance(value, dict):
+            for name, sub in value.items():
+                if name not in facts:
+                    results.append(None)
+                else:
+                    fields = facts[name]
+                    # "properties" says nothing about an absent attribute.
+                    results.append(True if fields is None else _array_truth(sub, fields))
+        elif key == "not":
+            inner = _truth(value, facts)
+            results.append(None if inner is None else not inner)
+        elif key == "allOf" and isinstance(value, list):
+            results.append(_and(_truth(v, facts) for v in value))
+        elif key == "anyOf" and isinstance(value, list):
+            results.append(_or(_truth(v, facts) for v in value))
+        else:
+            results.append(None)
+    return _and(results)
+
+
+def _resolve_rule(rule: Any, facts: Mapping[str, Mapping[str, object] | None]) -> list[Any]:
+    if not isinstance(rule, dict):
+        return [rule]
+    if "if" in rule and set(rule) <= {"if", "then", "else", *_ANNOTATIONS}:
+        verdict = _truth(rule["if"], facts)
+        if verdict is True:
+            return [rule["then"]] if "then" in rule else []
+        if verdict is False:
+            return [rule["else"]] if "else" in rule else []
+        return [rule]
+    if isinstance(rule.get("allOf"), list):
+        return [{**rule, "allOf": [r for sub in rule["allOf"] for r in _resolve_rule(sub, facts)]}]
+    return [rule]
+
+
+def resolve_parentage(schema: Mapping[str, Any], level: str) -> dict[str, Any]:
+    """``schema`` with the conditional rules that ``parentageLevel=level`` decides resolved."""
+    facts = _FACTS[level]
+    out = dict(schema)
+    if isinstance(schema.get("allOf"), list):
+        out["allOf"] = [r for rule in schema["allOf"] for r in _resolve_rule(rule, facts)]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Document:
     data: bytes
@@ -254,15 +397,20 @@ class DefinitionDocuments:
     def __init__(self, registry: ProductTypeRegistry, capacity: int = 24) -> None:
         self.registry = registry
         self.capacity = capacity
-        self._cache: OrderedDict[tuple[str, str, str, bool], _Document] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str, bool, str | None], _Document] = OrderedDict()
         self._lock = threading.Lock()
         meta = orjson.dumps(meta_schema())
         self.meta = _Document(meta, checksum(meta), _version(meta))
 
     def get(
-        self, product_type: str, marketplace_id: str, requirements: str, enforced: bool
+        self,
+        product_type: str,
+        marketplace_id: str,
+        requirements: str,
+        enforced: bool,
+        parentage: str | None = None,
     ) -> _Document | None:
-        key = (product_type, marketplace_id, requirements, enforced)
+        key = (product_type, marketplace_id, requirements, enforced, parentage)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
@@ -272,9 +420,12 @@ class DefinitionDocuments:
         if schema is None:
             return None
         listing = (
-            self.get(product_type, marketplace_id, "LISTING", True) if key[2:] != ("LISTING", True) else None
+            self.get(product_type, marketplace_id, "LISTING", True)
+            if key[2:] != ("LISTING", True, None)
+            else None
         )
-        data = orjson.dumps(derive(schema, requirements, requirements_enforced=enforced))
+        derived = derive(schema, requirements, requirements_enforced=enforced)
+        data = orjson.dumps(resolve_parentage(derived, parentage) if parentage else derived)
         # One version for all the derived views of a schema: the version of its LISTING form.
         doc = _Document(data, checksum(data), listing.version if listing else _version(data))
         with self._lock:
@@ -284,9 +435,14 @@ class DefinitionDocuments:
         return doc
 
     def schema(
-        self, product_type: str, marketplace_id: str, requirements: str, enforced: bool
+        self,
+        product_type: str,
+        marketplace_id: str,
+        requirements: str,
+        enforced: bool,
+        parentage: str | None = None,
     ) -> dict[str, Any]:
-        doc = self.get(product_type, marketplace_id, requirements, enforced)
+        doc = self.get(product_type, marketplace_id, requirements, enforced, parentage)
         if doc is None:
             raise KeyError(product_type)
         loaded: dict[str, Any] = orjson.loads(doc.data)
@@ -399,11 +555,11 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         requirements = _enum(request, "requirements", REQUIREMENTS, "LISTING")
         enforced_name = _enum(request, "requirementsEnforced", ENFORCEMENT, "ENFORCED")
         locale = _enum(request, "locale", LOCALES, "DEFAULT")
-        _enum(request, "parentageLevel", PARENTAGE_LEVELS, None)
+        parentage = _enum(request, "parentageLevel", PARENTAGE_LEVELS, None)
         assert requirements is not None and enforced_name is not None and locale is not None
         enforced = enforced_name == "ENFORCED"
         docs = _documents(ctx)
-        doc = docs.get(product_type, marketplace_id, requirements, enforced)
+        doc = docs.get(product_type, marketplace_id, requirements, enforced, parentage)
         if doc is None:
             raise bad_request(
                 f"Invalid product type '{product_type}'.",
@@ -421,7 +577,8 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         path = "/".join(
             quote(p, safe="") for p in (product_type, marketplace_id, requirements, enforced_name)
         )
-        schema = docs.schema(product_type, marketplace_id, requirements, enforced)
+        schema = docs.schema(product_type, marketplace_id, requirements, enforced, parentage)
+        level = f"&parentageLevel={parentage}" if parentage else ""
         body = {
             "metaSchema": {
                 "link": {"resource": f"{base}/_s3/definitions/meta-schema/v1", "verb": "GET"},
@@ -429,7 +586,7 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
             },
             "schema": {
                 "link": {
-                    "resource": f"{base}/_s3/definitions/schemas/{path}?version={doc.version}",
+                    "resource": f"{base}/_s3/definitions/schemas/{path}?version={doc.version}{level}",
                     "verb": "GET",
                 },
                 "checksum": doc.checksum,
@@ -461,8 +618,11 @@ def root_routes(ctx: EmulatorContext) -> list[BaseRoute]:
         p = request.path_params
         if p["requirements"] not in REQUIREMENTS or p["enforced"] not in ENFORCEMENT:
             raise not_found("The specified key does not exist.")
+        level = request.query_params.get("parentageLevel") or None
+        if level is not None and level not in PARENTAGE_LEVELS:
+            raise not_found("The specified key does not exist.")
         doc = _documents(ctx).get(
-            p["productType"], p["marketplaceId"], p["requirements"], p["enforced"] == "ENFORCED"
+            p["productType"], p["marketplaceId"], p["requirements"], p["enforced"] == "ENFORCED", level
         )
         if doc is None:
             raise not_found("The specified key does not exist.")
