@@ -131,3 +131,35 @@ def test_validate_online_fetches_schemas_then_works_offline(
     assert offline.exit_code == 1
     assert json.loads(offline.stdout)["results"] == data["results"]
     assert list((sample / ".listingsync" / "schemas").rglob("schema-*.json"))  # cached beside the config
+
+
+def _plant_markup(sample: Path) -> None:
+    """Rich markup in catalogue data: a closing tag with no opening one used to crash with MarkupError."""
+    csv_path = sample / "products.csv"
+    text = csv_path.read_text(encoding="utf-8")
+    text = text.replace(",PT,,https://", ",[/red],,https://", 1)  # MD-CUSH-001's country_of_origin
+    text = text.replace("MD-CUSH-001,,Cushions", "MD-CUSH-001,,[/bold]Cushions", 1)
+    csv_path.write_text(text, encoding="utf-8")
+
+
+def test_markup_in_catalogue_values_prints_as_typed_without_a_traceback(sample: Path) -> None:
+    _plant_markup(sample)
+    config = str(sample / "listingsync.yaml")
+    result = runner.invoke(app, ["validate", "-c", config, "--bundled"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    assert "'[/red]' is not an allowed value" in result.output
+    preview = runner.invoke(app, ["preview", "MD-CUSH-001", "-c", config, "--bundled"])
+    assert preview.exit_code == 1, preview.exception
+    assert "[/bold]Cushions" in preview.output and "[LS-ENUM]" in preview.output
+    missing = runner.invoke(app, ["preview", "[/x]", "-c", config, "--bundled"])
+    assert missing.exit_code == 2 and "SKU '[/x]' is not in the catalogue" in missing.output
+
+
+def test_preview_prints_whole_json_lines_when_piped(sample: Path) -> None:
+    """The listing JSON is copied out of `preview > file`: no line may be cropped at 80 columns."""
+    result = runner.invoke(
+        app, ["preview", "MD-CUSH-001", "-c", str(sample / "listingsync.yaml"), "--bundled"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"media_location": "https://images.example.com/maison-demo/md-cush-001-3.jpg"' in result.output

@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from listingsync.config import Config, ConfigError, load_config
 from listingsync.errors import ListingSyncError
@@ -38,18 +39,22 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 
 
 def fail(error: ListingSyncError | str, code: int = EXIT_UNUSABLE) -> NoReturn:
-    """Print an actionable error on stderr and exit."""
+    """Print an actionable error on stderr and exit.
+
+    Messages quote user data (SKUs, cell values, file names): escaped, so ``[/b]`` in a value prints
+    as typed instead of raising rich's MarkupError as a traceback.
+    """
     if isinstance(error, ConfigError):
-        err_console.print(f"[red]✗[/red] {error.message}", markup=True, soft_wrap=True)
+        err_console.print(f"[red]✗[/red] {escape(error.message)}", markup=True, soft_wrap=True)
         if error.fix:
             err_console.print(f"  fix: {error.fix}", markup=False)
     elif isinstance(error, ListingSyncError):
         where = f"{error.where}: " if error.where else ""
-        err_console.print(f"[red]✗[/red] {where}{error.message}", soft_wrap=True)
+        err_console.print(f"[red]✗[/red] {escape(where + error.message)}", soft_wrap=True)
         if error.fix:
             err_console.print(f"  fix: {error.fix}", markup=False)
     else:
-        err_console.print(f"[red]✗[/red] {error}", soft_wrap=True)
+        err_console.print(f"[red]✗[/red] {escape(error)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

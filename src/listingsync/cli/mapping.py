@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from listingsync.amazon import SPAPIClient
 from listingsync.amazon import marketplaces as mp
@@ -121,7 +123,7 @@ def _pipeline(config: Config, offline: bool, bundled: bool) -> MappingPipeline:
     except ListingSyncError as exc:
         fail(exc)
     for note in notes:
-        err_console.print(f"[yellow]![/yellow] {note}", soft_wrap=True)
+        err_console.print(f"[yellow]![/yellow] {escape(note)}", soft_wrap=True)
     pipeline = MappingPipeline(config, schemas)
     try:
         pipeline.check()
@@ -148,6 +150,19 @@ def _listing_json(listing: Listing) -> dict[str, Any]:
         "requirements": listing.requirements.value,
         "attributes": listing.attributes,
     }
+
+
+def _print_json_document(document: Any) -> None:
+    """Listing JSON, whole: coloured and wrapped on a terminal, verbatim when piped or redirected.
+
+    A rich ``Syntax`` crops long lines at the console width (80 columns in a pipe), which cut image
+    URLs short in ``preview > file``; wrapping on a terminal and plain text elsewhere lose nothing.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if console.is_terminal:
+        console.print(Syntax(text, "json", word_wrap=True))
+    else:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _severity_style(severity: str) -> str:
@@ -197,16 +212,17 @@ def preview(
             }
         )
         raise typer.Exit(EXIT_PROBLEMS if has_issues else EXIT_OK)
-    console.rule(f"[bold]{sku}[/bold]  ({result.origin})")
+    console.rule(f"[bold]{escape(sku)}[/bold]  ({escape(result.origin)})")
     table = Table(show_header=True, header_style="bold", box=None)
     table.add_column("source field")
     table.add_column("value", overflow="fold")
     for key, value in product.raw.items():
         if value not in (None, ""):
-            table.add_row(str(key), str(value))
+            # Catalogue text is data, not markup: a title with "[/b]" must print as typed.
+            table.add_row(Text(str(key)), Text(str(value)))
     console.print(table)
     for problem in problems:
-        console.print(f"[yellow]catalogue:[/yellow] {problem}", soft_wrap=True)
+        console.print(f"[yellow]catalogue:[/yellow] {escape(str(problem))}", soft_wrap=True)
     for item in result.listings:
         listing = item.listing
         market = mp.by_id(listing.marketplace_id)
@@ -214,13 +230,14 @@ def preview(
             f"{market.country} {listing.marketplace_id} · {listing.product_type or '?'} · "
             f"{listing.requirements.value}" + (f" · {listing.parentage}" if listing.parentage else "")
         )
-        console.print(Syntax(json.dumps(listing.attributes, indent=2, ensure_ascii=False), "json"))
+        _print_json_document(listing.attributes)
         if not item.issues:
             console.print("[green]✓ no issues[/green]")
         for issue in item.issues:
             style = _severity_style(issue.severity.value)
             console.print(
-                f"[{style}]{issue.severity.value}[/{style}] {issue.path or '/'}: {issue.message} [{issue.code}]",
+                f"[{style}]{issue.severity.value}[/{style}] {escape(issue.path or '/')}: "
+                f"{escape(issue.message)} {escape(f'[{issue.code}]')}",
                 soft_wrap=True,
                 markup=True,
                 highlight=False,
@@ -328,13 +345,13 @@ def validate(
         )
     console.print(table)
     for problem in problems:
-        console.print(f"[yellow]catalogue:[/yellow] {problem}", soft_wrap=True, highlight=False)
+        console.print(f"[yellow]catalogue:[/yellow] {escape(str(problem))}", soft_wrap=True, highlight=False)
     invalid = [(r, item) for r in results for item in r.listings if not item.ok]
     for result, item in invalid[:20]:
         first = item.errors[0]
         console.print(
-            f"[red]✗[/red] {result.sku} {mp.by_id(item.listing.marketplace_id).country} "
-            f"({result.origin}): {first.path or '/'}: {first.message}"
+            f"[red]✗[/red] {escape(result.sku)} {mp.by_id(item.listing.marketplace_id).country} "
+            f"({escape(result.origin)}): {escape(first.path or '/')}: {escape(first.message)}"
             + (f" (+{len(item.errors) - 1} more)" if len(item.errors) > 1 else ""),
             soft_wrap=True,
             highlight=False,
@@ -344,9 +361,9 @@ def validate(
         console.print(f"… and {len(invalid) - 20} more invalid listings (use --report FILE.csv or --json)")
     if codes:
         top = ", ".join(f"{k} ×{n}" for k, n in codes.most_common(5))
-        console.print(f"most frequent issues: {top}", soft_wrap=True, highlight=False)
+        console.print(f"most frequent issues: {top}", soft_wrap=True, highlight=False, markup=False)
     if report is not None:
-        console.print(f"report written to {report}")
+        console.print(f"report written to {report}", markup=False)
     raise typer.Exit(EXIT_PROBLEMS if any_error else EXIT_OK)
 
 
@@ -472,7 +489,7 @@ def suggest(
     except Exception as exc:  # the store's own errors: say which schema
         fail(ListingSyncError(f"no {product_type} schema for {market.country}: {exc}"))
     for note in notes:
-        err_console.print(f"[yellow]![/yellow] {note}", soft_wrap=True)
+        err_console.print(f"[yellow]![/yellow] {escape(note)}", soft_wrap=True)
     suggestions = suggest_attributes(schema, fields)
     automatic = sorted(a for a in AUTOMATIC if a in (schema.get("properties") or {}))
     text = render_suggestion(
@@ -491,7 +508,8 @@ def suggest(
             fail(ListingSyncError(f"cannot write: {exc.strerror}", where=str(output)))
         matched = sum(1 for s in suggestions if s.fields)
         err_console.print(
-            f"✓ wrote {output}: {matched} of {len(suggestions)} attributes matched to catalogue fields"
+            f"✓ wrote {output}: {matched} of {len(suggestions)} attributes matched to catalogue fields",
+            markup=False,
         )
     raise typer.Exit(EXIT_OK)
 

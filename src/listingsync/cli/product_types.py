@@ -16,6 +16,7 @@ import os
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from listingsync.amazon import marketplaces as mp
 from listingsync.cli.common import (
@@ -127,7 +128,7 @@ def search_command(
         print_json({"marketplaceId": market.marketplace_id, "country": market.country, "productTypes": found})
         raise typer.Exit(EXIT_OK)
     if not found:
-        console.print(f"No product type matches {' '.join(words)!r} in {market.country}.")
+        console.print(f"No product type matches {' '.join(words)!r} in {market.country}.", markup=False)
         console.print(
             "  Try broader words, or --title with a product title for recommendations.", markup=False
         )
@@ -137,7 +138,8 @@ def search_command(
     for p in found:
         console.print(f"  {p.get('name', '')!s:<{width}}  {p.get('displayName', '')}", markup=False)
     console.print(
-        f"Next: listingsync product-types show {found[0].get('name')} --marketplace {market.country}"
+        f"Next: listingsync product-types show {found[0].get('name')} --marketplace {market.country}",
+        markup=False,
     )
 
 
@@ -190,7 +192,8 @@ def _values_line(values: list[dict[str, Any]], all_values: bool) -> str | None:
 
 def _print_attribute(attr: dict[str, Any], all_values: bool, conditions: bool) -> None:
     title = f" — {attr['title']}" if attr["title"] else ""
-    console.print(f"  [bold]{attr['name']}[/bold]{title}", soft_wrap=True)
+    # Names and titles come from the schema (Amazon's or a user's file): data, never markup.
+    console.print(f"  [bold]{escape(str(attr['name']))}[/bold]{escape(title)}", soft_wrap=True)
     if conditions:
         for when in attr["requiredWhen"]:
             console.print(f"      required when {when}", markup=False, soft_wrap=True)
@@ -290,10 +293,11 @@ def show_command(
         raise typer.Exit(EXIT_OK)
     version = f", version {report['version']}" if report["version"] else ""
     console.print(
-        f"[bold]{report['productType']}[/bold]"
-        + (f" ({report['displayName']})" if report["displayName"] != report["productType"] else "")
-        + " — "
-        f"{report['country'] or ''} {report['marketplaceId']}, {report['requirements']}{version}",
+        f"[bold]{escape(str(report['productType']))}[/bold]"
+        + escape(
+            (f" ({report['displayName']})" if report["displayName"] != report["productType"] else "")
+            + f" — {report['country'] or ''} {report['marketplaceId']}, {report['requirements']}{version}"
+        ),
         soft_wrap=True,
     )
     console.print(f"\n[bold]Required[/bold] ({len(report['required'])}):")
