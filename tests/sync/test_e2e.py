@@ -75,3 +75,17 @@ def test_forced_broken_records_get_amazons_issues(emulator: EmulatorServer, tmp_
         assert issues and all(i["source"] == "amazon" for i in issues)
         assert any(i["severity"] == "ERROR" for i in issues)
     assert not set(refused) & set(amazon_listings(emulator))
+
+
+def test_state_on_each_database(emulator: EmulatorServer, tmp_path: Path, state_url: str) -> None:
+    """The same engine on SQLite and PostgreSQL (``state:`` in the config)."""
+    cfg = sample_dir(tmp_path, emulator)
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text.replace("sync:\n", f"state: {state_url!r}\nsync:\n"), encoding="utf-8")
+    _, catalog = sync(cfg, emulator, via="items")
+    valid = {(c.listing.sku, c.listing.marketplace_id) for c in catalog.candidates if not c.errors}
+    assert set(amazon_listings(emulator)) == valid
+    again, _ = sync(cfg, emulator, via="items")
+    assert again.plan["create"] == again.plan["update"] == 0
+    with StateStore.open(state_url) as store:
+        assert sum(n for s, n in store.counts().items() if s in ("accepted", "live")) == len(valid)

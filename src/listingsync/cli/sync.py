@@ -321,7 +321,7 @@ CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
 
 def _open_store_or_exit(cfg: Config) -> Any:
     try:
-        return open_store(cfg)
+        return open_store(cfg, create=False)  # reading never creates a state database
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)
 
