@@ -119,3 +119,14 @@ def test_bad_via_exits_2(cli: tuple[CliRunner, Path]) -> None:
     runner, cfg = cli
     result = runner.invoke(app, ["sync", "--config", str(cfg), "--via", "pigeon"])
     assert result.exit_code == 2 and "pigeon" in result.output
+
+
+def test_sync_section_keys_are_checked(cli: tuple[CliRunner, Path]) -> None:
+    runner, cfg = cli
+    text = cfg.read_text(encoding="utf-8").replace(
+        "via: auto", "via: auto\n  concurrency: 0\n  feed_threshold: 500"
+    )
+    cfg.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["sync", "--config", str(cfg), "--dry-run"])
+    assert result.exit_code == 2
+    assert "sync.concurrency" in result.output

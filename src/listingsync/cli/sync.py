@@ -144,7 +144,9 @@ def sync_command(
     no_reconcile: Annotated[
         bool, typer.Option("--no-reconcile", help="Skip reading accepted listings back from Amazon.")
     ] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight (items).")] = 16,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Requests in flight (default: sync.concurrency).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU."""
@@ -160,8 +162,9 @@ def sync_command(
         via=chosen,  # type: ignore[arg-type]
         force=force,
         on_removed=cfg.sync.on_removed,
-        concurrency=max(1, concurrency),
-        reconcile=not no_reconcile,
+        concurrency=max(1, concurrency or cfg.sync.concurrency),
+        reconcile=cfg.sync.reconcile and not no_reconcile,
+        auto_threshold=cfg.sync.feed_threshold,
         feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
     )
     progress = None if as_json else RichProgress()
@@ -529,7 +532,12 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
         catalog = _demo_validate(cfg)
         console.rule("3. sync")
         options = SyncOptions(
-            via=cfg.sync.via, on_removed=cfg.sync.on_removed, feed_limits=FeedLimits().scaled(DEMO_RATE_SCALE)
+            via=cfg.sync.via,
+            on_removed=cfg.sync.on_removed,
+            concurrency=cfg.sync.concurrency,
+            reconcile=cfg.sync.reconcile,
+            auto_threshold=cfg.sync.feed_threshold,
+            feed_limits=FeedLimits().scaled(DEMO_RATE_SCALE),
         )
         progress = RichProgress()
         try:

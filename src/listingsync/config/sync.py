@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SyncConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: A SKU gone from the catalogue: keep its Amazon listing (ignore) or delete it.
     on_removed: Literal["ignore", "delete"] = "ignore"
+    #: auto: Listings Items API below ``feed_threshold`` writes, JSON_LISTINGS_FEED from there on.
     via: Literal["auto", "items", "feed"] = "auto"
+    #: Writes from which ``via: auto`` uses a feed (items at 5 requests/s: 1,000 take ~200 s).
+    feed_threshold: int = Field(default=1000, ge=1)
+    #: Listings Items requests in flight; the client's rate limiter paces them.
+    concurrency: int = Field(default=16, ge=1, le=64)
+    #: Read accepted listings back after an items run (Amazon's later issues, ASIN, live or not).
+    reconcile: bool = True
