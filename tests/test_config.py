@@ -77,3 +77,28 @@ def test_broken_yaml_names_line() -> None:
         parse_config("account:\n  type: [vendor\n", file="x.yaml")
     assert "x.yaml:" in str(info.value)
     assert "not valid YAML" in str(info.value)
+
+
+def test_a_typo_d_key_suggests_the_key_meant_at_every_level() -> None:
+    text = (
+        GOOD.replace("selling_partner_id", "seling_partner_id")
+        + "listings:\n  unitz: {weight: kilograms}\n  product_types:\n    HOME:\n      atributes: {}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, file="ls.yaml")
+    text = str(info.value)
+    assert (
+        "ls.yaml:3: account.seling_partner_id: unknown key 'seling_partner_id'; did you mean 'selling_partner_id'?"
+        in text
+    )
+    assert "ls.yaml:9: listings.unitz: unknown key 'unitz'; did you mean 'units'?" in text
+    assert (
+        "listings.product_types.HOME.atributes: unknown key 'atributes'; did you mean 'attributes'?" in text
+    )
+    lines = [int(line.split(":")[1]) for line in text.splitlines()[1:]]
+    assert lines == sorted(lines)  # problems read top to bottom, like the file
+
+
+def test_a_key_nothing_resembles_points_at_the_readme() -> None:
+    with pytest.raises(ConfigError, match="unknown key 'zzz'; check the spelling"):
+        parse_config(GOOD + "zzz: 1\n")

@@ -44,6 +44,13 @@ def test_a_missing_field_names_the_field(source: str) -> None:
     assert "'titel'" in info.value.message and "title" in info.value.message
 
 
+def test_a_missing_field_suggests_the_field_meant() -> None:
+    with pytest.raises(TemplateFailure, match="does not have; did you mean 'color'\\?"):
+        evaluate(compile_spec("{{ colour }}"), {"color": "red", "title": "b"})
+    with pytest.raises(TemplateFailure, match="not in this record; did you mean 'color'\\?"):
+        evaluate(FieldRef("colour"), {"color": "red"})
+
+
 def test_missing_field_reference_lists_the_known_fields() -> None:
     with pytest.raises(TemplateFailure, match="fields: brand, title"):
         evaluate(FieldRef("colour"), {"brand": "a", "title": "b"})
@@ -77,8 +84,29 @@ def test_config_rejects_a_broken_template_with_its_line() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, file="listingsync.yaml")
     message = str(info.value)
-    assert "listingsync.yaml:4" in message or "listingsync.yaml:5" in message
-    assert "item_name" in message and "template" in message
+    assert "listingsync.yaml:5: listings.attributes.item_name: template error" in message
+
+
+def test_config_names_every_broken_attribute_at_its_own_line() -> None:
+    text = (
+        "account: {type: seller, selling_partner_id: A3DEMOSELLER01, marketplaces: [US]}\n"
+        "listings:\n"
+        "  product_type: HOME\n"
+        "  attributes:\n"
+        "    item_name: '{{ title }}'\n"
+        "    brand: '{{ brand '\n"
+        "    color: {field: ''}\n"
+        "  product_types:\n"
+        "    HOME:\n"
+        "      attributes:\n"
+        "        size: '{{ size + }}'\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, file="listingsync.yaml")
+    message = str(info.value)
+    assert "listingsync.yaml:6: listings.attributes.brand: template error" in message
+    assert "listingsync.yaml:7: listings.attributes.color: 'field' must name a catalogue field" in message
+    assert "listingsync.yaml:11: listings.product_types.HOME.attributes.size: template error" in message
 
 
 def test_config_rejects_a_broken_rule() -> None:

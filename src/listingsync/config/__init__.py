@@ -6,8 +6,10 @@ plain data; a validation error is then mapped back to the line of the offending 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,7 +122,8 @@ def parse_config(text: str, *, file: str = DEFAULT_CONFIG_PATH, base_dir: Path |
     try:
         return Config.model_validate({**data, "base_dir": base_dir or Path(".")})
     except ValidationError as exc:
-        raise ConfigError(file, [_problem(err, node) for err in exc.errors()]) from None
+        found = [_problem(err, node) for err in exc.errors()]
+        raise ConfigError(file, sorted(found, key=lambda p: p.line or 0)) from None
 
 
 def _to_python(node: yaml.Node, problems: list[ConfigProblem], path: tuple[str, ...]) -> Any:
@@ -169,11 +172,48 @@ def _problem(err: Any, root: yaml.Node) -> ConfigProblem:
     key = ".".join(loc)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}; check the spelling against the README's configuration section"
+        close = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else "check the spelling against the README's configuration section"
+        )
+        message = f"unknown key {loc[-1]!r}; {hint}"
     elif err["type"] == "missing":
         message = "required key is missing"
     line = _line_of(root, loc)
     return ConfigProblem(key, message, line)
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    """The keys the config accepts at ``loc`` (a mapping's path), to suggest the one meant by a typo."""
+    model: Any = Config
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if fields is None:  # a dict of models (product_types.HOME …): the key is a name, skip it
+            model = _model_in(model)
+            fields = getattr(model, "model_fields", None)
+            if fields is None:
+                return []
+            if part not in fields:
+                continue
+        if part not in fields:
+            return []
+        model = fields[part].annotation
+    model = _model_in(model)
+    fields = getattr(model, "model_fields", None)
+    return [name for name in fields if name != "base_dir"] if fields else []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside ``X | None``, ``list[X]`` or ``dict[str, X]`` (``None`` if none)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(typing.get_args(annotation)):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _line_of(node: yaml.Node, loc: list[str]) -> int | None:

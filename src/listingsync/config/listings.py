@@ -31,9 +31,9 @@ structures such as ``item_dimensions``), or ``null`` (drop an attribute set at a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "IdentifierConfig",
@@ -76,30 +76,37 @@ class ProductTypeRule(BaseModel):
         return value
 
 
-def _check_specs(value: dict[str, Any]) -> dict[str, Any]:
-    from listingsync.mapping.templates import check_spec
+def _check_spec(spec: Any) -> Any:
+    """One attribute's value spec must compile.
 
-    for name, spec in value.items():
-        check_spec(spec, name)
-    return value
+    Validated per value, so pydantic puts the attribute's name in the error location: the config
+    error then names ``listings.attributes.size`` at that key's own line, and every bad attribute is
+    reported, not only the first.
+    """
+    from listingsync.mapping.templates import spec_problem
+
+    problem = spec_problem(spec)
+    if problem is not None:
+        raise ValueError(problem)
+    return spec
+
+
+#: Attribute name → value spec (template, constant, {field: …}, list or object of those).
+AttributeSpecs = dict[str, Annotated[Any, AfterValidator(_check_spec)]]
 
 
 class ProductTypeOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-    _specs = field_validator("attributes")(_check_specs)
+    attributes: AttributeSpecs = Field(default_factory=dict)
 
 
 class MarketplaceOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: AttributeSpecs = Field(default_factory=dict)
     #: The record's language to use here (``fr``), when it is not the marketplace's own.
     language: str | None = None
-
-    _specs = field_validator("attributes")(_check_specs)
 
 
 class ImagesConfig(BaseModel):
@@ -168,7 +175,7 @@ class ListingsConfig(BaseModel):
 
     product_type: str | None = None
     rules: list[ProductTypeRule] = Field(default_factory=list)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: AttributeSpecs = Field(default_factory=dict)
     product_types: dict[str, ProductTypeOverride] = Field(default_factory=dict)
     marketplaces: dict[str, MarketplaceOverride] = Field(default_factory=dict)
     #: Units of the catalogue's numbers by dimension: weight, length, volume …; converted when the
@@ -203,8 +210,6 @@ class ListingsConfig(BaseModel):
                 raise ValueError(f"unknown marketplace {key!r}; use a country code such as FR or DE")
             out[found.marketplace_id] = override
         return out
-
-    _specs = field_validator("attributes")(_check_specs)
 
     @property
     def product_type_names(self) -> list[str]:

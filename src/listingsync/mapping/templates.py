@@ -12,6 +12,7 @@ is rendered to a string.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ __all__ = [
     "evaluate",
     "evaluate_condition",
     "referenced_fields",
+    "spec_problem",
 ]
 
 
@@ -107,14 +109,22 @@ def check_expression(source: str) -> None:
         raise ValueError(f"{source!r} is not a valid expression: {exc.message}") from None
 
 
-def check_spec(spec: Any, name: str) -> None:
-    """Raise ``ValueError`` naming the attribute if a value spec does not compile."""
+def spec_problem(spec: Any) -> str | None:
+    """Why a value spec from the config does not compile (``None`` when it does)."""
     try:
         compile_spec(spec)
     except TemplateSyntaxError as exc:
-        raise ValueError(f"attribute {name!r}: template error: {exc.message} (line {exc.lineno})") from None
+        return f"template error: {exc.message} (line {exc.lineno} of the template)"
     except ValueError as exc:
-        raise ValueError(f"attribute {name!r}: {exc}") from None
+        return str(exc)
+    return None
+
+
+def check_spec(spec: Any, name: str) -> None:
+    """Raise ``ValueError`` naming the attribute if a value spec does not compile."""
+    problem = spec_problem(spec)
+    if problem is not None:
+        raise ValueError(f"attribute {name!r}: {problem}")
 
 
 def compile_spec(spec: Any) -> Spec:
@@ -155,13 +165,20 @@ def _template(source: str) -> Any:
     return _ENV.from_string(source)
 
 
+def _fields_hint(missing: str, context: Mapping[str, Any]) -> str:
+    """What a record does have, the likely intended field first (``colour`` → ``color``)."""
+    known = sorted(k for k in context if not k.startswith("_"))
+    close = difflib.get_close_matches(missing, known, n=1, cutoff=0.7)
+    meant = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{meant} (fields: {', '.join(known)})"
+
+
 def _failure(exc: Exception, source: str, context: Mapping[str, Any]) -> TemplateFailure:
     if isinstance(exc, UndefinedError):
         match = _UNDEFINED_NAME.search(str(exc))
         field = (match.group(1) or match.group(2)) if match else None
-        known = ", ".join(sorted(k for k in context if not k.startswith("_")))
         return TemplateFailure(
-            f"{source!r} uses {field!r}, which this record does not have (fields: {known})"
+            f"{source!r} uses {field!r}, which this record does not have{_fields_hint(field, context)}"
             if field
             else f"{source!r}: {exc}",
             field=field,
@@ -177,18 +194,18 @@ def evaluate(spec: Spec, context: Mapping[str, Any]) -> Any:
         return spec.value
     if isinstance(spec, FieldRef):
         if spec.name not in context:
-            known = ", ".join(sorted(k for k in context if not k.startswith("_")))
             raise TemplateFailure(
-                f"field {spec.name!r} is not in this record (fields: {known})", field=spec.name
+                f"field {spec.name!r} is not in this record{_fields_hint(spec.name, context)}",
+                field=spec.name,
             )
         return context[spec.name]
     if isinstance(spec, Expr):
         if spec.name is not None and spec.name not in _KEYWORDS:
             if spec.name in context:
                 return context[spec.name]
-            known = ", ".join(sorted(k for k in context if not k.startswith("_")))
             raise TemplateFailure(
-                f"'{{{{ {spec.name} }}}}' uses {spec.name!r}, which this record does not have (fields: {known})",
+                f"'{{{{ {spec.name} }}}}' uses {spec.name!r}, which this record does not have"
+                + _fields_hint(spec.name, context),
                 field=spec.name,
             )
         try:
