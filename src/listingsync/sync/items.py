@@ -85,8 +85,11 @@ class ItemsExecutor:
         async def produce() -> None:
             for start in range(0, len(actions), self.intent_chunk):
                 chunk = actions[start : start + self.intent_chunk]
-                # Write-ahead: these intents are durable before any of them is sent.
-                self.store.record_intents(self.run_id, [intent_for(a) for a in chunk])
+                # Write-ahead: these intents are durable before any of them is sent. The store
+                # works in a thread so the event loop keeps requests leaving on their pace.
+                await asyncio.to_thread(
+                    self.store.record_intents, self.run_id, [intent_for(a) for a in chunk]
+                )
                 for action in chunk:
                     await queue.put(action)
             for _ in range(workers):
@@ -95,13 +98,17 @@ class ItemsExecutor:
         buffer: list[Outcome] = []
         loop = asyncio.get_running_loop()
         flushed_at = loop.time()
+        writes: list[asyncio.Task[None]] = []
 
         def flush() -> None:
             nonlocal flushed_at
             if buffer:
-                self.store.record_outcomes(self.run_id, buffer)
-                self.task.advance(len(buffer))
+                batch = list(buffer)
                 buffer.clear()
+                writes.append(
+                    asyncio.create_task(asyncio.to_thread(self.store.record_outcomes, self.run_id, batch))
+                )
+                self.task.advance(len(batch))
             flushed_at = loop.time()
 
         async def work() -> None:
@@ -116,6 +123,7 @@ class ItemsExecutor:
 
         await asyncio.gather(produce(), *(work() for _ in range(workers)))
         flush()
+        await asyncio.gather(*writes)
         return results
 
     async def send(self, action: Action) -> Outcome:

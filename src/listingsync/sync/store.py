@@ -176,7 +176,15 @@ class StateStore:
         resolved = resolve_state_url(url, base_dir)
         try:
             # orjson for the JSON columns: attribute documents are most of what the store writes.
-            engine = sa.create_engine(resolved, json_serializer=_json_dumps, json_deserializer=orjson.loads)
+            extra: dict[str, Any] = {}
+            parsed = sa.engine.make_url(resolved)
+            if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+                # One shared connection: the executors write from worker threads, and each
+                # connection to ':memory:' would otherwise be a database of its own.
+                extra = {"poolclass": sa.pool.StaticPool, "connect_args": {"check_same_thread": False}}
+            engine = sa.create_engine(
+                resolved, json_serializer=_json_dumps, json_deserializer=orjson.loads, **extra
+            )
         except Exception as exc:  # bad URL, missing driver
             raise StateStoreError(
                 f"cannot use the state database URL: {exc}",
