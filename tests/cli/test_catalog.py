@@ -82,6 +82,11 @@ def test_problems_exit_1_and_list_every_problem_with_its_line(tmp_path: Path) ->
     ("source", "expected"),
     [
         ("source: {type: csv, path: nowhere.csv}\n", "catalogue file not found"),
+        ("source: {type: csv, path: .}\n", "source.path is a directory"),
+        ("source: {type: json, path: .}\n", "source.path is a directory"),
+        ("source: {type: xlsx, path: .}\n", "source.path is a directory"),
+        ("source: {type: json, path: nowhere.json}\n", "catalogue file not found"),
+        ("source: {type: xlsx, path: nowhere.xlsx}\n", "catalogue file not found"),
         ("source: {type: csv}\n", "needs 'path:'"),
         (
             "source: {type: csv, path: products.csv, sku_field: ref}\n",

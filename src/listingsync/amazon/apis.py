@@ -63,6 +63,30 @@ class ListingsAPI(_API):
             },
         )
 
+    async def _write(
+        self,
+        operation_id: str,
+        seller_id: str,
+        sku: str,
+        body: JSON,
+        marketplace_ids: Ids,
+        included_data: Ids | None,
+        mode: str | None,
+        issue_locale: str | None,
+    ) -> JSON:
+        """PUT and PATCH take the same parameters; a preview draws on its own rate bucket."""
+        return await self._client.call(
+            operation(operation_id, "validationPreview" if mode == PREVIEW else ""),
+            path={"sellerId": seller_id, "sku": sku},
+            query={
+                "marketplaceIds": _ids(marketplace_ids),
+                "includedData": _ids(included_data),
+                "mode": mode,
+                "issueLocale": issue_locale,
+            },
+            body=body,
+        )
+
     async def put_listings_item(
         self,
         seller_id: str,
@@ -75,16 +99,8 @@ class ListingsAPI(_API):
         issue_locale: str | None = None,
     ) -> JSON:
         """``body`` is a ListingsItemPutRequest: ``{productType, requirements?, attributes}``."""
-        return await self._client.call(
-            operation("putListingsItem", "validationPreview" if mode == PREVIEW else ""),
-            path={"sellerId": seller_id, "sku": sku},
-            query={
-                "marketplaceIds": _ids(marketplace_ids),
-                "includedData": _ids(included_data),
-                "mode": mode,
-                "issueLocale": issue_locale,
-            },
-            body=body,
+        return await self._write(
+            "putListingsItem", seller_id, sku, body, marketplace_ids, included_data, mode, issue_locale
         )
 
     async def patch_listings_item(
@@ -99,16 +115,8 @@ class ListingsAPI(_API):
         issue_locale: str | None = None,
     ) -> JSON:
         """``body`` is a ListingsItemPatchRequest: ``{productType, patches:[{op, path, value}]}``."""
-        return await self._client.call(
-            operation("patchListingsItem", "validationPreview" if mode == PREVIEW else ""),
-            path={"sellerId": seller_id, "sku": sku},
-            query={
-                "marketplaceIds": _ids(marketplace_ids),
-                "includedData": _ids(included_data),
-                "mode": mode,
-                "issueLocale": issue_locale,
-            },
-            body=body,
+        return await self._write(
+            "patchListingsItem", seller_id, sku, body, marketplace_ids, included_data, mode, issue_locale
         )
 
     async def delete_listings_item(

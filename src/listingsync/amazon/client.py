@@ -38,7 +38,7 @@ from listingsync.amazon.ratelimit import RateLimiter, TokenBucketLimiter
 if TYPE_CHECKING:
     from listingsync.config import AccountConfig
 
-__all__ = ["ClientStats", "RetryPolicy", "SPAPIClient", "user_agent"]
+__all__ = ["ClientStats", "RetryPolicy", "SPAPIClient", "account_options", "user_agent"]
 
 #: Statuses worth retrying unchanged: throttling and server-side failures (spapi.md §9).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -111,6 +111,16 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
+def account_options(account: AccountConfig) -> dict[str, Any]:
+    """The client options an ``account:`` section sets (the async and the sync client take them)."""
+    return {
+        "region": account.resolved_region,
+        "endpoint": account.endpoint,
+        "lwa_endpoint": account.lwa_endpoint,
+        "selling_partner_id": account.selling_partner_id,
+    }
+
+
 class SPAPIClient:
     """Async SP-API client for one set of credentials in one region.
 
@@ -162,14 +172,7 @@ class SPAPIClient:
     @classmethod
     def from_account(cls, account: AccountConfig, credentials: Credentials, **kwargs: Any) -> Self:
         """A client for the ``account:`` section of listingsync.yaml."""
-        return cls(
-            credentials,
-            account.resolved_region,
-            endpoint=account.endpoint,
-            lwa_endpoint=account.lwa_endpoint,
-            selling_partner_id=account.selling_partner_id,
-            **kwargs,
-        )
+        return cls(credentials, **account_options(account), **kwargs)
 
     def __repr__(self) -> str:
         return f"SPAPIClient(region={self.region.value!r}, base_url={self.base_url!r}, credentials={self.credentials!r})"

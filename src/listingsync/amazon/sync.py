@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from listingsync.amazon.client import ClientStats, SPAPIClient
+from listingsync.amazon.client import ClientStats, SPAPIClient, account_options
 from listingsync.amazon.lwa import Credentials
 
 if TYPE_CHECKING:
@@ -81,14 +81,7 @@ class SyncSPAPIClient:
 
     @classmethod
     def from_account(cls, account: AccountConfig, credentials: Credentials, **kwargs: Any) -> Self:
-        return cls(
-            credentials,
-            account.resolved_region,
-            endpoint=account.endpoint,
-            lwa_endpoint=account.lwa_endpoint,
-            selling_partner_id=account.selling_partner_id,
-            **kwargs,
-        )
+        return cls(credentials, **account_options(account), **kwargs)
 
     @property
     def async_client(self) -> SPAPIClient:

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper
-from listingsync.catalog.source import CatalogError, CatalogSource, Record
+from listingsync.catalog.source import CatalogError, CatalogSource, Record, open_catalogue_file
 from listingsync.config.source import SourceConfig
 
 __all__ = ["CsvSource", "detect_delimiter", "detect_encoding"]
@@ -66,21 +66,9 @@ class CsvSource(CatalogSource):
     def columns(self) -> list[str]:
         return list(self._header)
 
-    def _open(self) -> BinaryIO:
-        try:
-            return self.path.open("rb")
-        except FileNotFoundError:
-            raise CatalogError(
-                "catalogue file not found",
-                where=self.name,
-                fix="check source.path (relative to the config file's directory)",
-            ) from None
-        except OSError as exc:
-            raise CatalogError(f"cannot read the catalogue file: {exc.strerror}", where=self.name) from None
-
     def _read(self, since: str | None) -> Iterator[Record]:
         self.complete = True
-        with self._open() as handle:
+        with open_catalogue_file(self.path, self.name) as handle:
             if self.encoding is None:
                 self.encoding = detect_encoding(handle.read(_SAMPLE))
                 handle.seek(0)

@@ -25,7 +25,7 @@ import orjson
 from listingsync.catalog.csv_source import detect_encoding
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper
-from listingsync.catalog.source import CatalogError, CatalogSource, Record
+from listingsync.catalog.source import CatalogError, CatalogSource, Record, open_catalogue_file
 from listingsync.config.source import SourceConfig
 
 __all__ = ["JsonSource", "iter_json_array"]
@@ -185,15 +185,7 @@ class JsonSource(CatalogSource):
 
     def _read(self, since: str | None) -> Iterator[Record]:
         self.complete = True
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:
-            raise CatalogError(
-                "catalogue file not found",
-                where=self.name,
-                fix="check source.path (relative to the config file's directory)",
-            ) from None
-        with handle:
+        with open_catalogue_file(self.path, self.name) as handle:
             sample = handle.read(_CHUNK)
             encoding = self.config.encoding or detect_encoding(sample)
             handle.seek(0)

@@ -9,18 +9,43 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
 from listingsync.errors import ListingSyncError
 
-__all__ = ["CatalogError", "CatalogSource", "CrossRecordChecker", "Record"]
+__all__ = ["CatalogError", "CatalogSource", "CrossRecordChecker", "Record", "open_catalogue_file"]
 
 Record = Product | CatalogProblem
 
 
 class CatalogError(ListingSyncError):
     """The source cannot be read at all (missing file, no SKU column, Sales Layer refused us)."""
+
+
+def open_catalogue_file(path: Path, name: str) -> BinaryIO:
+    """A file source's bytes, or a :class:`CatalogError` naming the file and the reason.
+
+    Every failure to open is the user's to fix (a wrong source.path, a directory, no permission),
+    so none escapes as a Python traceback.
+    """
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise CatalogError(
+            "catalogue file not found",
+            where=name,
+            fix="check source.path (relative to the config file's directory)",
+        ) from None
+    except IsADirectoryError:
+        raise CatalogError(
+            "source.path is a directory, not a catalogue file",
+            where=name,
+            fix="give the path of the file itself (products.csv, products.xlsx, products.json)",
+        ) from None
+    except OSError as exc:
+        raise CatalogError(f"cannot read the catalogue file: {exc.strerror}", where=name) from None
 
 
 class CatalogSource(ABC):

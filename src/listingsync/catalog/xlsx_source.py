@@ -15,7 +15,7 @@ from typing import Any
 
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper
-from listingsync.catalog.source import CatalogError, CatalogSource, Record
+from listingsync.catalog.source import CatalogError, CatalogSource, Record, open_catalogue_file
 from listingsync.config.source import SourceConfig
 
 __all__ = ["XlsxSource"]
@@ -46,12 +46,7 @@ class XlsxSource(CatalogSource):
         import openpyxl  # imported here: a CSV-only user never pays for it
 
         self.complete = True
-        if not self.path.is_file():
-            raise CatalogError(
-                "catalogue file not found",
-                where=self.file_name,
-                fix="check source.path (relative to the config file's directory)",
-            )
+        open_catalogue_file(self.path, self.file_name).close()  # the same errors as every file source
         from openpyxl.utils.exceptions import InvalidFileException
 
         try:

@@ -19,7 +19,7 @@ from typing import Any
 
 from listingsync.errors import ListingSyncError
 from listingsync.schema.conditions import ConditionalRequirement, conditional_requirements
-from listingsync.schema.validator import Validator
+from listingsync.schema.validator import Validator, read_schema_file
 
 __all__ = ["AttributeInfo", "ProductTypeSchema", "bundled_schema_files"]
 
@@ -120,16 +120,7 @@ class ProductTypeSchema:
         """A schema read from a file; product type and marketplace come from the schema's ``$id``
         and ``$defs.marketplace_id.default`` unless given."""
         path = Path(path)
-        try:
-            schema = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ListingSyncError(
-                f"cannot read the product type schema: {exc}",
-                where=str(path),
-                fix="give the path of a JSON schema downloaded through getDefinitionsProductType",
-            ) from exc
-        if not isinstance(schema, dict):
-            raise ListingSyncError("a product type schema must be a JSON object", where=str(path))
+        schema = read_schema_file(path)
         sid = str(schema.get("$id", ""))
         default_mp = ((schema.get("$defs") or {}).get("marketplace_id") or {}).get("default")
         default_lang = ((schema.get("$defs") or {}).get("language_tag") or {}).get("default")

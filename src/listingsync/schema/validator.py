@@ -40,7 +40,7 @@ from listingsync.schema.vocabulary import (
     plan_vocabulary,
 )
 
-__all__ = ["CODE_MISSING", "META_SCHEMA_ID", "Validator", "load_meta_schema"]
+__all__ = ["CODE_MISSING", "META_SCHEMA_ID", "Validator", "load_meta_schema", "read_schema_file"]
 
 META_SCHEMA_ID = "https://schemas.amazon.com/selling-partners/definitions/product-types/meta-schema/v1"
 
@@ -147,6 +147,22 @@ def _allowed(enum: Sequence[Any], names: Any) -> str:
     return ", ".join(shown) + more
 
 
+def read_schema_file(path: str | Path) -> dict[str, Any]:
+    """A product type schema file's JSON object, or an error naming the file and how to get one."""
+    path = Path(path)
+    try:
+        schema = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ListingSyncError(
+            f"cannot read the product type schema: {exc}",
+            where=str(path),
+            fix="give the path of a JSON schema downloaded through getDefinitionsProductType",
+        ) from exc
+    if not isinstance(schema, dict):
+        raise ListingSyncError("a product type schema must be a JSON object", where=str(path))
+    return schema
+
+
 class Validator:
     """A compiled product type schema. ``issues(attributes)`` returns every issue of a listing."""
 
@@ -185,18 +201,7 @@ class Validator:
     @classmethod
     def from_file(cls, path: str | Path, **options: Any) -> Validator:
         """Compile a schema file (a product type schema as Amazon serves it)."""
-        path = Path(path)
-        try:
-            schema = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ListingSyncError(
-                f"cannot read the product type schema: {exc}",
-                where=str(path),
-                fix="give the path of a JSON schema downloaded through getDefinitionsProductType",
-            ) from exc
-        if not isinstance(schema, dict):
-            raise ListingSyncError("a product type schema must be a JSON object", where=str(path))
-        return cls(schema, source=str(path), **options)
+        return cls(read_schema_file(path), source=str(path), **options)
 
     def is_valid(self, attributes: Mapping[str, Any]) -> bool:
         """True when the listing has no ERROR issue (warnings allowed). Faster than ``issues``."""
