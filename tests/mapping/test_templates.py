@@ -135,3 +135,24 @@ def test_none_renders_as_empty_text() -> None:
         evaluate(compile_spec("{{ title }} {{ parent_sku }}"), {"title": "Vase", "parent_sku": None})
         == "Vase "
     )
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("offer: {price: '{{ price '}", "listings.offer.price"),
+        ("offer: {cost_price: '{{ cost + }}'}", "listings.offer.cost_price"),
+        ("variations: {theme: '{{ theme + }}'}", "listings.variations.theme"),
+        ("identifier: {field: '{{ ean '}", "listings.identifier.field"),
+        ("images: {swatch: '{{ swatch '}", "listings.images.swatch"),
+    ],
+)
+def test_config_checks_every_template_not_only_attributes(section: str, key: str) -> None:
+    """Offer, variation, identifier and image templates used to reach jinja unchecked: a traceback."""
+    text = (
+        "account: {type: seller, selling_partner_id: A3DEMOSELLER01, marketplaces: [US]}\n"
+        f"listings:\n  product_type: HOME\n  {section}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, file="listingsync.yaml")
+    assert f"listingsync.yaml:4: {key}: template error" in str(info.value)

@@ -91,8 +91,10 @@ def _check_spec(spec: Any) -> Any:
     return spec
 
 
-#: Attribute name → value spec (template, constant, {field: …}, list or object of those).
-AttributeSpecs = dict[str, Annotated[Any, AfterValidator(_check_spec)]]
+#: A value spec (template, constant, {field: …}, list or object of those), checked at load time.
+ValueSpec = Annotated[Any, AfterValidator(_check_spec)]
+#: Attribute name → value spec.
+AttributeSpecs = dict[str, ValueSpec]
 
 
 class ProductTypeOverride(BaseModel):
@@ -116,7 +118,7 @@ class ImagesConfig(BaseModel):
 
     enabled: bool = True
     #: The field (a name or a template) holding the swatch image URL; none by default.
-    swatch: Any = None
+    swatch: ValueSpec = None
 
 
 class IdentifierConfig(BaseModel):
@@ -126,7 +128,7 @@ class IdentifierConfig(BaseModel):
 
     #: The barcode field (a name or a value spec); when omitted a field named ean, upc, gtin or
     #: barcode is used.
-    field: Any = None
+    field: ValueSpec = None
     #: ``auto`` decides by length (12 UPC, 8/13 EAN, 14 GTIN).
     type: str = "auto"
     #: With no barcode, declare the GTIN exemption (needs Amazon's approval for the brand).
@@ -151,13 +153,13 @@ class OfferConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    price: Any = None
-    quantity: Any = None
-    handling_time: Any = None
+    price: ValueSpec = None
+    quantity: ValueSpec = None
+    handling_time: ValueSpec = None
     condition: str = "new_new"
     fulfillment_channel: str = "DEFAULT"
     #: Vendors only, where the schema has ``cost_price``.
-    cost_price: Any = None
+    cost_price: ValueSpec = None
 
 
 class VariationsConfig(BaseModel):
@@ -165,7 +167,7 @@ class VariationsConfig(BaseModel):
 
     #: The variation theme: a template (``"{{ theme }}"``) or a constant (``COLOR``), matched to the
     #: schema's enum (``size/color`` → ``SIZE/COLOR``); default: the field variation_theme.
-    theme: Any = None
+    theme: ValueSpec = None
     #: A child's empty or missing fields are taken from its parent record.
     inherit: bool = True
 
