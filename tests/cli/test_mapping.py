@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 
 from listingsync.cli import app
 from listingsync.config import parse_config
+from listingsync.emulator import EmulatorServer
+from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "listingsync" / "data" / "sample"
 runner = CliRunner()
@@ -119,3 +121,30 @@ def test_preview_with_a_mapping_error_exits_2(sample: Path) -> None:
     result = runner.invoke(app, ["preview", "MD-CUSH-001", "-c", str(config), "--bundled"])
     assert result.exit_code == 2
     assert "listings.attributes.brnd" in result.output and "brand" in result.output
+
+
+def test_suggest_online_fetches_the_type_asked_for(
+    sample: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Online, a type the config does not use yet is fetched; a wrong one gets Amazon's refusal,
+    not "not downloaded yet, fetch it while online" (what a preload-then-cache lookup used to say)."""
+    for name, value in {
+        "LISTINGSYNC_KEYRING": "off",
+        "LISTINGSYNC_SECRETS_FILE": str(tmp_path / "secrets.json"),
+        "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
+        "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "LISTINGSYNC_LWA_REFRESH_TOKEN": "Atzr|listingsync-demo-vendor-eu",
+        "LISTINGSYNC_ENDPOINT": emulator.endpoint("eu"),
+        "LISTINGSYNC_LWA_ENDPOINT": emulator.lwa_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    config = str(sample / "listingsync.yaml")
+    wrong = runner.invoke(app, ["mapping", "suggest", "NOPE", "-c", config])
+    assert wrong.exit_code == 2
+    text = " ".join(wrong.output.split())
+    assert "Invalid product type 'NOPE'" in text and "product-types search" in text
+    assert "not been downloaded" not in text
+    good = runner.invoke(app, ["mapping", "suggest", "PRODUCT", "-m", "DE", "-c", config])
+    assert good.exit_code == 0, good.output
+    assert "Starter mapping for PRODUCT in DE" in good.output
+    assert list((sample / ".listingsync" / "schemas").rglob("*.json"))  # cached for --offline runs

@@ -38,6 +38,7 @@ from listingsync.cli.common import (
     fail,
     print_json,
 )
+from listingsync.cli.product_types import fetch_schema
 from listingsync.config import Config
 from listingsync.credentials import load_credentials
 from listingsync.errors import ListingSyncError
@@ -480,10 +481,17 @@ def suggest(
     records, columns = _open(config)
     products = [r for r in records if isinstance(r, Product)]
     fields = sorted(field_names(products, columns) - {"sku"})
+    requirements = Requirements.LISTING_PRODUCT_ONLY if config.account.is_vendor else Requirements.LISTING
+    notes: list[str] = []
     try:
-        schemas, notes = schema_provider(config, offline=offline, bundled=bundled)
-        requirements = Requirements.LISTING_PRODUCT_ONLY if config.account.is_vendor else Requirements.LISTING
-        schema = raw_schema(schemas(product_type, market.marketplace_id, requirements))
+        if offline or bundled:
+            schemas, notes = schema_provider(config, offline=offline, bundled=bundled)
+            found = schemas(product_type, market.marketplace_id, requirements)
+        else:
+            # Online: fetch the type asked for (Amazon's own refusal names a wrong one), not only
+            # the types the config already uses, which is all a preload would bring.
+            found = fetch_schema(config, product_type, market.marketplace_id, requirements.value)
+        schema = raw_schema(found)
     except ListingSyncError as exc:
         fail(exc)
     except Exception as exc:  # the store's own errors: say which schema

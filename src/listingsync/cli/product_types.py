@@ -34,7 +34,7 @@ from listingsync.errors import ListingSyncError
 from listingsync.schema.product_type import AttributeInfo, ProductTypeSchema, bundled_schema_files
 from listingsync.schema.store import SchemaStore
 
-__all__ = ["register", "schema_report"]
+__all__ = ["fetch_schema", "register", "schema_report"]
 
 CACHE_DIR = ".listingsync/schemas"
 _SHOWN_VALUES = 8
@@ -224,7 +224,7 @@ def _bundled(product_type: str, marketplace: str | None) -> ProductTypeSchema:
         )
 
 
-def _fetch(cfg: Config, product_type: str, marketplace_id: str, requirements: str) -> ProductTypeSchema:
+def fetch_schema(cfg: Config, product_type: str, marketplace_id: str, requirements: str) -> ProductTypeSchema:
     """Online through the store; without usable credentials, the cached copy (with a note)."""
     try:
         client = _client(cfg)
@@ -283,7 +283,7 @@ def show_command(
             if offline:
                 schema = _store(cfg, None).get_cached(product_type, market.marketplace_id, wanted)
             else:
-                schema = _fetch(cfg, product_type, market.marketplace_id, wanted)
+                schema = fetch_schema(cfg, product_type, market.marketplace_id, wanted)
         except ListingSyncError as exc:
             fail(exc)
 
