@@ -375,6 +375,28 @@ def test_a_single_wrapped_object_is_refused_with_a_fix(tmp_path: Path) -> None:
     assert "top-level array" in str(info.value)
 
 
+def test_a_one_line_wrapped_object_names_the_key_holding_the_records(tmp_path: Path) -> None:
+    """On one line it used to read as JSON Lines: 'no SKU column found; columns are: products'."""
+    path = write(tmp_path, "p.json", '{"products": [{"sku": "A"}, {"sku": "B"}], "count": 2}\n')
+    with pytest.raises(CatalogError) as info:
+        read(path, "json")
+    text = str(info.value)
+    assert "wrapped in an object, under 'products'" in text and "jq '.products' p.json" in text
+
+
+def test_a_file_cut_short_on_its_one_line_says_not_valid_json(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.json", '{"products": [{"sku": "A"\n')
+    with pytest.raises(CatalogError, match=r"not valid JSON \(") as info:
+        read(path, "json")
+    assert "spans several lines" not in str(info.value) and "cut short" in str(info.value)
+
+
+def test_json_lines_whose_records_hold_lists_of_objects_are_not_wrappers(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.json", '{"sku": "A", "images": [{"url": "u"}]}\n{"sku": "B"}\n')
+    products, problems = read(path, "json")
+    assert [p.sku for p in products] == ["A", "B"] and not problems
+
+
 @pytest.mark.parametrize(
     ("columns", "languages", "expected"),
     [

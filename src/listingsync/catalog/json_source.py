@@ -24,7 +24,7 @@ import orjson
 
 from listingsync.catalog.csv_source import detect_encoding
 from listingsync.catalog.model import CatalogProblem, Origin
-from listingsync.catalog.rows import RowMapper
+from listingsync.catalog.rows import RowMapper, detect_roles
 from listingsync.catalog.source import CatalogError, CatalogSource, Record, open_catalogue_file
 from listingsync.config.source import SourceConfig
 
@@ -159,12 +159,14 @@ def iter_json_array(handle: TextIO) -> Iterator[tuple[int, Any] | _Malformed]:
             break
 
 
-def _is_json(text: str) -> bool:
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+def _wrapping_key(value: Any) -> str | None:
+    """The key of ``{"products": [{…}, …]}``, an export wrapping its records (``None`` otherwise)."""
+    if not isinstance(value, dict) or len(value) > 3:
+        return None
+    for key, inner in value.items():
+        if isinstance(inner, list) and inner and all(isinstance(item, dict) for item in inner):
+            return str(key)
+    return None
 
 
 class JsonSource(CatalogSource):
@@ -193,14 +195,8 @@ class JsonSource(CatalogSource):
             if lines is None:
                 text = sample.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
                 lines = self.path.suffix.lower() in (".jsonl", ".ndjson") or text.startswith("{")
-                first_line = text.split("\n", 1)[0].strip()
-                if text.startswith("{") and not _is_json(first_line):
-                    raise CatalogError(
-                        "the file starts with an object that spans several lines: expected a JSON "
-                        "array of objects ([{…}, {…}]) or JSON Lines (one object per line)",
-                        where=self.name,
-                        fix="put the records in a top-level array, or write one record per line",
-                    )
+                if text.startswith("{"):
+                    self._check_first_object(text, whole=len(sample) < _CHUNK)
             if lines:
                 yield from self._json_lines(handle, encoding)
             else:
@@ -209,6 +205,42 @@ class JsonSource(CatalogSource):
                     yield from self._array(reader)
                 finally:
                     reader.detach()  # the ``with`` above closes the file
+
+    def _check_first_object(self, text: str, *, whole: bool) -> None:
+        """A file starting with ``{`` must be JSON Lines: say plainly what it is when it is not."""
+        first_line = text.split("\n", 1)[0].strip()
+        try:
+            first = orjson.loads(first_line)
+        except orjson.JSONDecodeError as exc:
+            if whole and not text.strip().count("\n"):  # the whole file is this one line
+                raise CatalogError(
+                    f"not valid JSON ({str(exc).split(': line', 1)[0]})",
+                    where=self.name,
+                    fix="check that the file is complete (it may be cut short) and is one JSON array "
+                    "of objects or one object per line",
+                ) from None
+            raise CatalogError(
+                "the file starts with an object that spans several lines: expected a JSON "
+                "array of objects ([{…}, {…}]) or JSON Lines (one object per line)",
+                where=self.name,
+                fix="put the records in a top-level array, or write one record per line",
+            ) from None
+        key = _wrapping_key(first)
+        if key is not None and self._has_no_sku(first):
+            raise CatalogError(
+                f"the records are wrapped in an object, under {key!r}: expected a JSON array of "
+                "objects ([{…}, {…}]) or JSON Lines (one object per line)",
+                where=self.name,
+                fix=f"export the array itself, e.g. jq '.{key}' {self.path.name} > products.json",
+            )
+
+    def _has_no_sku(self, record: dict[str, Any]) -> bool:
+        """A record has a SKU; an object wrapping the records (``{"products": […]}``) has none."""
+        try:
+            detect_roles(list(record), self.config, self.name)
+        except CatalogError:
+            return True
+        return False
 
     def _mapper(self, record: dict[str, Any]) -> RowMapper:
         if self.mapper is None:
