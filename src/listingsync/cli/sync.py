@@ -369,7 +369,8 @@ def status_command(
     else:
         table = Table(title=f"{len(data)} listing(s)")
         for col in ("SKU", "mp", "status", "ASIN", "type", "errors", "warnings", "updated"):
-            table.add_column(col)
+            # SKUs and ASINs are looked up and copied: never cut them short.
+            table.add_column(col, no_wrap=col in ("SKU", "ASIN"), overflow="fold")
         for d in data:
             table.add_row(
                 d["sku"],
