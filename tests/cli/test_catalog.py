@@ -125,3 +125,11 @@ def test_inspect_a_sales_layer_connector(tmp_path: Path, monkeypatch: pytest.Mon
         bad = runner.invoke(app, ["catalog", "inspect", "--config", str(cfg)])
         assert bad.exit_code == 2 and "private key does not belong" in " ".join(bad.stderr.split())
         assert "wrong-key-123456" not in bad.output
+
+
+def test_an_export_with_only_its_header_is_a_problem_not_a_clean_catalogue(tmp_path: Path) -> None:
+    (tmp_path / "products.csv").write_text("sku,title\n", encoding="utf-8")
+    cfg = config(tmp_path, "source: {type: csv, path: products.csv}\n")
+    result = runner.invoke(app, ["catalog", "inspect", "--config", str(cfg), "--json"])
+    assert result.exit_code == 1
+    assert "the catalogue has no records" in json.loads(result.stdout)["problems"][0]["message"]

@@ -163,3 +163,12 @@ def test_preview_prints_whole_json_lines_when_piped(sample: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert '"media_location": "https://images.example.com/maison-demo/md-cush-001-3.jpg"' in result.output
+
+
+def test_validate_an_empty_export_exits_1_naming_it(sample: Path) -> None:
+    """An empty export used to validate as ok (exit 0): a CI gate would pass a broken pipeline."""
+    (sample / "products.csv").write_text((sample / "products.csv").read_text().splitlines()[0] + "\n")
+    result = runner.invoke(app, ["validate", "-c", str(sample / "listingsync.yaml"), "--bundled", "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and "the catalogue has no records" in data["problems"][0]["message"]

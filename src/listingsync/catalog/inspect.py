@@ -11,10 +11,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from listingsync.catalog.model import CatalogProblem, Product
+from listingsync.catalog.model import CatalogProblem, Origin, Product
 from listingsync.catalog.source import CatalogSource, Record
 
-__all__ = ["CatalogReport", "FieldStats", "inspect_records", "inspect_source", "value_type"]
+__all__ = [
+    "CatalogReport",
+    "FieldStats",
+    "empty_catalogue",
+    "inspect_records",
+    "inspect_source",
+    "value_type",
+]
 
 #: Records whose values are profiled for types; fill counts cover every record.
 TYPE_SAMPLE = 20_000
@@ -193,10 +200,22 @@ def _profile(stats: dict[str, FieldStats], record: Product) -> None:
         see("(category path)", "category", " > ".join(record.category_path))
 
 
+def empty_catalogue(name: str) -> CatalogProblem:
+    """The problem of a source that yielded no record at all (inspect and validate report it)."""
+    return CatalogProblem(
+        Origin(name),
+        "the catalogue has no records: check that the export is complete (a file with only its "
+        "header, or a connector with no products)",
+    )
+
+
 def inspect_source(source: CatalogSource, since: str | None = None, samples: int = 3) -> CatalogReport:
     """Read the whole source once and describe it; raises :class:`CatalogError` when unusable."""
     report = CatalogReport(source.name)
     inspect_records(source.records(since), report, samples)
+    if since is None and report.records == 0 and not report.problems:
+        # An empty export passing as "no problems" would let a broken pipeline go unnoticed.
+        report.problems.append(empty_catalogue(source.name))
     report.columns = source.columns()
     report.roles = source.roles()
     report.complete = source.complete

@@ -27,6 +27,7 @@ from rich.text import Text
 from listingsync.amazon import SPAPIClient
 from listingsync.amazon import marketplaces as mp
 from listingsync.catalog import CatalogProblem, Product, open_source
+from listingsync.catalog.inspect import empty_catalogue
 from listingsync.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -112,7 +113,9 @@ def _open(config: Config) -> tuple[list[Product | CatalogProblem], list[str]]:
         )
     try:
         source = open_source(config)
-        records = list(source.records())
+        records: list[Product | CatalogProblem] = list(source.records())
+        if not records:
+            records.append(empty_catalogue(source.name))  # validate must not pass on an empty export
         return records, list(source.columns())
     except ListingSyncError as exc:
         fail(exc)
