@@ -102,3 +102,16 @@ def test_a_typo_d_key_suggests_the_key_meant_at_every_level() -> None:
 def test_a_key_nothing_resembles_points_at_the_readme() -> None:
     with pytest.raises(ConfigError, match="unknown key 'zzz'; check the spelling"):
         parse_config(GOOD + "zzz: 1\n")
+
+
+def test_a_credential_written_into_the_yaml_says_where_it_goes_and_is_not_echoed() -> None:
+    text = GOOD.replace(
+        "  marketplaces: [DE, FR]\n", "  marketplaces: [DE, FR]\n  client_secret: s3cr3t-value-123\n"
+    )
+    text += "  secret: sl-secret-value-456\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, file="ls.yaml")
+    message = str(info.value)
+    assert "account.client_secret: unknown key 'client_secret': credentials do not go in" in message
+    assert "LISTINGSYNC_LWA_CLIENT_SECRET" in message and "LISTINGSYNC_SALESLAYER_SECRET" in message
+    assert "s3cr3t-value-123" not in message and "sl-secret-value-456" not in message

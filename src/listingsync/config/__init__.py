@@ -171,7 +171,14 @@ def _problem(err: Any, root: yaml.Node) -> ConfigProblem:
     loc = [p for p in loc if not p.startswith("function-") and p not in {"str", "int"}]
     key = ".".join(loc)
     message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
+    if err["type"] == "extra_forbidden" and loc[-1].lower() in _SECRET_KEYS:
+        # Never echo the value; say where credentials do go.
+        message = (
+            f"unknown key {loc[-1]!r}: credentials do not go in listingsync.yaml; export "
+            f"{_SECRET_KEYS[loc[-1].lower()]} or run 'listingsync connect' (it stores them in the OS "
+            "keyring), then remove this line"
+        )
+    elif err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=1, cutoff=0.6)
         hint = (
             f"did you mean {close[0]!r}?"
@@ -183,6 +190,20 @@ def _problem(err: Any, root: yaml.Node) -> ConfigProblem:
         message = "required key is missing"
     line = _line_of(root, loc)
     return ConfigProblem(key, message, line)
+
+
+#: Keys users write when they put a credential in the YAML, and where the credential goes instead.
+_SECRET_KEYS = {
+    "client_id": "LISTINGSYNC_LWA_CLIENT_ID",
+    "lwa_client_id": "LISTINGSYNC_LWA_CLIENT_ID",
+    "client_secret": "LISTINGSYNC_LWA_CLIENT_SECRET",
+    "lwa_client_secret": "LISTINGSYNC_LWA_CLIENT_SECRET",
+    "refresh_token": "LISTINGSYNC_LWA_REFRESH_TOKEN",
+    "lwa_refresh_token": "LISTINGSYNC_LWA_REFRESH_TOKEN",
+    "secret": "LISTINGSYNC_SALESLAYER_SECRET",
+    "private_key": "LISTINGSYNC_SALESLAYER_SECRET",
+    "api_secret": "LISTINGSYNC_SALESLAYER_SECRET",
+}
 
 
 def _known_keys(loc: list[str]) -> list[str]:
