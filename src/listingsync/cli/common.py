@@ -44,15 +44,11 @@ def fail(error: ListingSyncError | str, code: int = EXIT_UNUSABLE) -> NoReturn:
     Messages quote user data (SKUs, cell values, file names): escaped, so ``[/b]`` in a value prints
     as typed instead of raising rich's MarkupError as a traceback.
     """
-    if isinstance(error, ConfigError):
-        err_console.print(f"[red]✗[/red] {escape(error.message)}", markup=True, soft_wrap=True)
-        if error.fix:
-            err_console.print(f"  fix: {error.fix}", markup=False)
-    elif isinstance(error, ListingSyncError):
+    if isinstance(error, ListingSyncError):  # a ConfigError names its file in the message
         where = f"{error.where}: " if error.where else ""
         err_console.print(f"[red]✗[/red] {escape(where + error.message)}", soft_wrap=True)
         if error.fix:
-            err_console.print(f"  fix: {error.fix}", markup=False)
+            err_console.print(f"  fix: {error.fix}", markup=False, soft_wrap=True)
     else:
         err_console.print(f"[red]✗[/red] {escape(error)}", soft_wrap=True)
     raise typer.Exit(code)
