@@ -415,3 +415,28 @@ def test_language_columns_detection(
 
     settings = SourceConfig(type="csv", path="x.csv", languages=languages)
     assert dict(detect_roles(columns, settings, "x.csv").localized) == expected
+
+
+@pytest.mark.parametrize("type_", ["csv", "json"])
+@pytest.mark.parametrize(
+    ("content", "expected", "fix"),
+    [
+        (b"PK\x03\x04\x14\x00binary zip body\n\x00\x01", "an Excel workbook (.xlsx)", "source.type: xlsx"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 ole body", "an old Excel file (.xls)", "Excel Workbook (.xlsx)"),
+    ],
+)
+def test_a_workbook_given_to_a_text_source_says_so(
+    tmp_path: Path, type_: str, content: bytes, expected: str, fix: str
+) -> None:
+    """A CSV source given an .xlsx used to die in the csv module with a traceback."""
+    path = write(tmp_path, "products.xlsx", content)
+    with pytest.raises(CatalogError) as info:
+        read(path, type_)
+    assert f"source.type is {type_}, but this file is {expected}" in str(info.value)
+    assert fix in str(info.value)
+
+
+def test_a_header_the_csv_reader_rejects_is_a_named_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.csv", 'sku,"ti"tle\nA,b\n')
+    with pytest.raises(CatalogError, match=r"p.csv:1: the header is not readable as CSV"):
+        read(path)

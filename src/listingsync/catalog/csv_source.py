@@ -16,7 +16,13 @@ from typing import BinaryIO
 
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper
-from listingsync.catalog.source import CatalogError, CatalogSource, Record, open_catalogue_file
+from listingsync.catalog.source import (
+    CatalogError,
+    CatalogSource,
+    Record,
+    open_catalogue_file,
+    refuse_workbook,
+)
 from listingsync.config.source import SourceConfig
 
 __all__ = ["CsvSource", "detect_delimiter", "detect_encoding"]
@@ -69,9 +75,11 @@ class CsvSource(CatalogSource):
     def _read(self, since: str | None) -> Iterator[Record]:
         self.complete = True
         with open_catalogue_file(self.path, self.name) as handle:
+            sample = handle.read(_SAMPLE)
+            handle.seek(0)
+            refuse_workbook(sample, self.name, "csv")
             if self.encoding is None:
-                self.encoding = detect_encoding(handle.read(_SAMPLE))
-                handle.seek(0)
+                self.encoding = detect_encoding(sample)
             bad_lines: dict[int, str] = {}
             lines = self._decoded_lines(handle, self.encoding, bad_lines)
             yield from self._rows(lines, bad_lines)
@@ -107,7 +115,14 @@ class CsvSource(CatalogSource):
             yield from lines
 
         reader = csv.reader(chain(), delimiter=self.delimiter, strict=True)
-        header = [h.strip() for h in next(reader)]
+        try:
+            header = [h.strip() for h in next(reader)]
+        except csv.Error as exc:
+            raise CatalogError(
+                f"the header is not readable as CSV ({exc})",
+                where=f"{self.name}:1",
+                fix="check that source.path is a CSV file, and the quotes in the first line",
+            ) from None
         if 1 in bad:
             raise CatalogError(
                 f"the header line does not decode as {self.encoding}: {bad[1]}",

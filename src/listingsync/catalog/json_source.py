@@ -25,7 +25,13 @@ import orjson
 from listingsync.catalog.csv_source import detect_encoding
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper, detect_roles
-from listingsync.catalog.source import CatalogError, CatalogSource, Record, open_catalogue_file
+from listingsync.catalog.source import (
+    CatalogError,
+    CatalogSource,
+    Record,
+    open_catalogue_file,
+    refuse_workbook,
+)
 from listingsync.config.source import SourceConfig
 
 __all__ = ["JsonSource", "iter_json_array"]
@@ -189,6 +195,7 @@ class JsonSource(CatalogSource):
         self.complete = True
         with open_catalogue_file(self.path, self.name) as handle:
             sample = handle.read(_CHUNK)
+            refuse_workbook(sample, self.name, "json")
             encoding = self.config.encoding or detect_encoding(sample)
             handle.seek(0)
             lines = self.lines

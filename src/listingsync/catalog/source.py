@@ -15,7 +15,14 @@ from typing import Any, BinaryIO
 from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
 from listingsync.errors import ListingSyncError
 
-__all__ = ["CatalogError", "CatalogSource", "CrossRecordChecker", "Record", "open_catalogue_file"]
+__all__ = [
+    "CatalogError",
+    "CatalogSource",
+    "CrossRecordChecker",
+    "Record",
+    "open_catalogue_file",
+    "refuse_workbook",
+]
 
 Record = Product | CatalogProblem
 
@@ -46,6 +53,25 @@ def open_catalogue_file(path: Path, name: str) -> BinaryIO:
         ) from None
     except OSError as exc:
         raise CatalogError(f"cannot read the catalogue file: {exc.strerror}", where=name) from None
+
+
+#: Leading bytes of the spreadsheet formats users point a text source at by mistake.
+_WORKBOOK_MAGIC = {
+    b"PK\x03\x04": "an Excel workbook (.xlsx)",
+    b"\xd0\xcf\x11\xe0": "an old Excel file (.xls)",
+}
+
+
+def refuse_workbook(sample: bytes, name: str, source_type: str) -> None:
+    """A CSV or JSON source given a spreadsheet: say so, instead of a flood of unreadable rows."""
+    for magic, what in _WORKBOOK_MAGIC.items():
+        if sample.startswith(magic):
+            fix = (
+                "set source.type: xlsx"
+                if "xlsx" in what
+                else "save it from Excel as 'Excel Workbook (.xlsx)' or CSV UTF-8, and set source.type to match"
+            )
+            raise CatalogError(f"source.type is {source_type}, but this file is {what}", where=name, fix=fix)
 
 
 class CatalogSource(ABC):
