@@ -175,3 +175,43 @@ def test_missing_credentials(emulator: EmulatorServer, tmp_path: Path) -> None:
 def test_unreadable_config_exits_2(tmp_path: Path) -> None:
     code, out = run_check(tmp_path / "nope.yaml", env(tmp_path))
     assert code == 2 and "file not found" in out
+
+
+def test_the_catalogue_source_is_checked_too(emulator: EmulatorServer, tmp_path: Path) -> None:
+    """A config whose source cannot be read used to pass check, and fail only at validate/sync."""
+    cfg = write_config(tmp_path, emulator, kind="vendor", partner="DEMOV", countries="FR", region="eu")
+    base = cfg.read_text(encoding="utf-8")
+    (tmp_path / "products.csv").write_text("sku,title\nA,x\n", encoding="utf-8")
+    cfg.write_text(base + "source: {type: csv, path: products.csv}\n", encoding="utf-8")
+    code, out = run_check(cfg, env(tmp_path))
+    assert code == 0, out
+    assert "✓ source: " in out and "(SKU column sku)" in out
+    cfg.write_text(base + "source: {type: csv, path: nowhere.csv}\n", encoding="utf-8")
+    code, out = run_check(cfg, env(tmp_path), "--json")
+    assert code == 1
+    step = json.loads(out)["steps"][-1]
+    assert step["name"] == "source" and not step["ok"] and "catalogue file not found" in step["message"]
+    assert "source.path" in step["fix"]
+
+
+def test_a_wrong_sales_layer_private_key_fails_check(emulator: EmulatorServer, tmp_path: Path) -> None:
+    from listingsync.emulator.saleslayer import load_catalog
+    from listingsync.emulator.saleslayer import run_in_thread as run_saleslayer
+
+    fake = load_catalog(Path(__file__).parents[1] / "catalog" / "data" / "saleslayer.yaml")
+    cfg = write_config(tmp_path, emulator, kind="vendor", partner="DEMOV", countries="FR", region="eu")
+    with run_saleslayer(fake) as server:
+        cfg.write_text(
+            cfg.read_text(encoding="utf-8")
+            + f"source: {{type: saleslayer, connector_id: {fake.code}, api_url: '{server.url}'}}\n",
+            encoding="utf-8",
+        )
+        good = {**env(tmp_path), "LISTINGSYNC_SALESLAYER_SECRET": fake.secret}
+        code, out = run_check(cfg, good)
+        assert code == 0, out
+        assert f"✓ source: Sales Layer connector {fake.code} accepted the private key" in out
+        wrong = {**env(tmp_path), "LISTINGSYNC_SALESLAYER_SECRET": "not-the-key-0123456789"}
+        code, out = run_check(cfg, wrong)
+        assert code == 1 and "✗ source:" in out and "not-the-key-0123456789" not in out
+        code, out = run_check(cfg, {**env(tmp_path), "LISTINGSYNC_SALESLAYER_SECRET": ""})
+        assert code == 1 and "no private key for Sales Layer connector" in out

@@ -10,6 +10,8 @@
    400 "Invalid 'sellerId' and 'marketplaceId' combination" = wrong id, or a marketplace the
    account does not sell in (spapi.md §6.1)
 6. sellers only: getMarketplaceParticipations lists every configured marketplace as participating
+7. the catalogue source, when configured: a file opens with a header and a SKU column (one record
+   read); Sales Layer accepts the connector's private key (an incremental export since now)
 
 ``connect`` asks for what Amazon's setup guide produces, in the guide's order, verifies it with the
 same steps, then writes the ``account:`` section of listingsync.yaml and stores the secrets.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,6 +43,7 @@ from listingsync.amazon import (
     Unauthorized,
 )
 from listingsync.amazon import marketplaces as mp
+from listingsync.catalog import open_source
 from listingsync.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -51,7 +55,7 @@ from listingsync.cli.common import (
     fail,
     print_json,
 )
-from listingsync.config import AccountConfig, ConfigError, load_config, resolve_config_path
+from listingsync.config import AccountConfig, Config, ConfigError, load_config, resolve_config_path
 from listingsync.credentials import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -69,7 +73,7 @@ from listingsync.credentials import (
 from listingsync.errors import ListingSyncError
 from listingsync.redaction import install_log_redaction, redact
 
-__all__ = ["CheckStep", "check_account", "register", "run_check", "write_account_section"]
+__all__ = ["CheckStep", "check_account", "check_source", "register", "run_check", "write_account_section"]
 
 #: A SKU nobody has: getListingsItem on it answers 404 when id, marketplace and token are right.
 SENTINEL_SKU = "__listingsync_check__"
@@ -327,14 +331,15 @@ async def run_check(
             f"{_countries(account.marketplaces)}",
         )
     ]
+    source = await asyncio.to_thread(check_source, config)
     try:
         credentials = load_credentials(account.selling_partner_id, account.resolved_region, store=store)
     except MissingCredentialsError as exc:
         steps.append(CheckStep("credentials", False, exc.message, exc.fix))
-        return steps
+        return steps + ([source] if source else [])
     except SecretStoreError as exc:
         steps.append(CheckStep("credentials", False, str(exc), exc.fix))
-        return steps
+        return steps + ([source] if source else [])
     steps.append(
         CheckStep(
             "credentials",
@@ -344,7 +349,40 @@ async def run_check(
         )
     )
     steps.extend(await check_account(account, credentials, transport=transport))
-    return steps
+    return steps + ([source] if source else [])
+
+
+def check_source(config: Config) -> CheckStep | None:
+    """The catalogue answers: a file opens with a usable header and SKU column; Sales Layer accepts
+    the connector's private key (the one credential that is not Amazon's). Reads one record at most."""
+    settings = config.source
+    if settings is None:
+        return None
+    try:
+        if settings.type == "saleslayer" and settings.connector_id:
+            from listingsync.catalog.saleslayer import load_saleslayer_secret
+            from listingsync.catalog.saleslayer_client import SalesLayerClient
+
+            secret = load_saleslayer_secret(settings.connector_id)
+            client = SalesLayerClient(
+                settings.connector_id, secret, settings.api_url, timeout=settings.timeout, max_retries=1
+            )
+            with client:
+                # An incremental export since now: authenticated like any call, and (nearly) empty.
+                next(client.export(last_update=int(time.time())))
+            return CheckStep(
+                "source", True, f"Sales Layer connector {settings.connector_id} accepted the private key"
+            )
+        source = open_source(config)
+        try:
+            next(iter(source.records()), None)
+            sku = source.roles().get("sku")
+        finally:
+            source.close()
+    except ListingSyncError as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        return CheckStep("source", False, f"{where}{exc.message}", exc.fix)
+    return CheckStep("source", True, f"{source.name} is readable" + (f" (SKU column {sku})" if sku else ""))
 
 
 def _print_steps(steps: Sequence[CheckStep]) -> None:
