@@ -148,3 +148,17 @@ def test_suggest_online_fetches_the_type_asked_for(
     assert good.exit_code == 0, good.output
     assert "Starter mapping for PRODUCT in DE" in good.output
     assert list((sample / ".listingsync" / "schemas").rglob("*.json"))  # cached for --offline runs
+
+
+def test_suggest_never_overwrites_a_file_without_force(sample: Path) -> None:
+    config = sample / "listingsync.yaml"
+    before = config.read_text(encoding="utf-8")
+    args = ["mapping", "suggest", "HOME", "-c", str(config), "--bundled", "-o", str(config)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "the file exists" in refused.output and "--force" in refused.output
+    assert config.read_text(encoding="utf-8") == before
+    target = sample / "mapping.yaml"
+    target.write_text("old\n", encoding="utf-8")
+    forced = runner.invoke(app, [*args[:-1], str(target), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert target.read_text(encoding="utf-8").startswith("# Starter mapping for HOME")

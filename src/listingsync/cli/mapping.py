@@ -468,11 +468,21 @@ def suggest(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the mapping here instead of stdout.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --output file if it exists.")] = False,
     offline: OfflineOption = False,
     bundled: BundledOption = False,
 ) -> None:
     """Write a starter mapping for TYPE: required and recommended attributes matched to catalogue fields."""
     config = config_or_exit(config_path)
+    if output is not None and output.exists() and not force:
+        # A hand-edited mapping (or listingsync.yaml itself) must not vanish under a starter one.
+        fail(
+            ListingSyncError(
+                "the file exists; the starter mapping was not written",
+                where=str(output),
+                fix="choose another --output file, or add --force to overwrite it",
+            )
+        )
     product_type = product_type.strip().upper()
     market = mp.find(marketplace) if marketplace else mp.by_id(config.account.marketplaces[0])
     if market is None:
