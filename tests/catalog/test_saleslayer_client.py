@@ -276,3 +276,14 @@ def test_a_changed_connector_answers_a_full_refresh(server: FakeSalesLayerServer
     assert len(products) == 10  # everything, although nothing changed
     assert source.action == "refresh" and source.complete
     assert source.next_checkpoint == str(T0 + 60)
+
+
+def test_an_unreachable_api_url_points_at_source_api_url() -> None:
+    from listingsync.catalog.saleslayer_client import SalesLayerClient
+
+    client = SalesLayerClient(CODE, SECRET, "http://127.0.0.1:1/", max_retries=1, sleep=lambda _: None)
+    with client, pytest.raises(SalesLayerError) as info:
+        next(client.export())
+    text = str(info.value)
+    assert "network error (ConnectError)" in text and "source.api_url" in text
+    assert "checkpoint was not moved" in text and SECRET not in text

@@ -231,7 +231,13 @@ class SalesLayerClient:
                     raise SalesLayerError(
                         exc.code,
                         f"Sales Layer kept failing: {exc.reason}; gave up after {attempt + 1} attempts",
-                        fix="try again later; the checkpoint was not moved, so nothing is lost",
+                        fix=(
+                            f"check that {self.api_url} is Sales Layer's API address (source.api_url) "
+                            "and reachable (network, HTTPS_PROXY); "
+                            if exc.reason.startswith("network error")
+                            else ""
+                        )
+                        + "try again later; the checkpoint was not moved, so nothing is lost",
                         page=page,
                     ) from None
                 delay = min(60.0, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
