@@ -46,6 +46,18 @@ def _big_catalogue(path: Path) -> None:
         writer.writerows(out)
 
 
+def _retitle(path: Path, rng: random.Random, round_: int, count: int = 25) -> None:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+        fields = list(rows[0])
+    for row in rng.sample(rows, count):
+        row["title_fr"] = f"{row['title_fr'][:80]} r{round_}"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("via", "scale", "kill_after"),
@@ -64,7 +76,11 @@ def test_kill9_at_random_points_converges(
         cmd = [sys.executable, "-m", "listingsync", "sync", "--config", str(cfg_path), "--via", via, "--json"]
         kills = 0
         in_flight: list[int] = []  # writes/feeds a kill left between intent and outcome
-        for _ in range(5):
+        for attempt in range(5):
+            if attempt:
+                # Every restart also finds a few changed products, so each run has work to be
+                # killed in (and the end state must match the latest catalogue).
+                _retitle(tmp_path / "products.csv", rng, attempt)
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             time.sleep(rng.uniform(*kill_after))
             if proc.poll() is None:
