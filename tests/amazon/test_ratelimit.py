@@ -24,7 +24,7 @@ class FakeTime:
 
 
 def limiter(t: FakeTime, **kwargs: float) -> TokenBucketLimiter:
-    return TokenBucketLimiter(clock=t.clock, sleep=t.sleep, **kwargs)  # type: ignore[arg-type]
+    return TokenBucketLimiter(clock=t.clock, sleep=t.sleep, **kwargs)
 
 
 async def test_burst_goes_at_once_then_reservations_are_spaced_by_one_interval() -> None:

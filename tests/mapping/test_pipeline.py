@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 from mapping_helpers import SAMPLE, config, home_fields, product
 
-from listingsync.catalog import CatalogProblem, Origin, open_source
+from listingsync.catalog import CatalogProblem, Origin, Product, open_source
 from listingsync.config import load_config
 from listingsync.mapping import BundledSchemas, MappingPipeline, order_listings, parents_first
 from listingsync.mapping.listing import Listing, Requirements
@@ -40,7 +40,7 @@ def test_problems_pass_through_and_one_bad_record_does_not_stop_the_others(schem
         '  product_type: HOME\n  attributes:\n    item_name: "{{ title }}"\n    color: "{{ colour }}"\n'
     )
     problem = CatalogProblem(Origin("products.csv", 3), "duplicate SKU", sku="A")
-    records = [
+    records: list[Product | CatalogProblem] = [
         product("A", fields=home_fields(title="a")),
         problem,
         product("B", fields=home_fields(title="b", colour="red")),
