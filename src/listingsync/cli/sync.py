@@ -527,7 +527,7 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
         )
         cfg = config_or_exit(work / "listingsync.yaml")
         console.rule("1. check")
-        if not _demo_check(cfg):
+        if not _demo_check(cfg, work / "listingsync.yaml"):
             return EXIT_UNUSABLE
         console.rule("2. validate")
         catalog = _demo_validate(cfg)
@@ -567,42 +567,20 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
     return EXIT_OK
 
 
-def _demo_check(cfg: Config) -> bool:
-    """Credentials, region, vendor code and marketplaces, as ``listingsync check`` verifies them."""
-    from listingsync.amazon import NotFound, SPAPIError
-
-    async def probe() -> list[str]:
-        client = _client(cfg)
-        problems: list[str] = []
-        try:
-            for marketplace_id in cfg.account.marketplaces:
-                try:
-                    await client.listings.get_listings_item(
-                        cfg.account.selling_partner_id,
-                        "__listingsync_check__",
-                        marketplace_ids=[marketplace_id],
-                    )
-                except NotFound:
-                    pass  # credentials, region, partner id and marketplace all fine
-                except SPAPIError as exc:
-                    problems.append(f"{_country(marketplace_id)}: {exc}")
-        finally:
-            await client.aclose()
-        return problems
+def _demo_check(cfg: Config, config_path: Path) -> bool:
+    """``listingsync check``'s own steps: config, credentials, LWA, region, vendor code, marketplaces."""
+    from listingsync.cli.check import run_check
 
     try:
-        problems = asyncio.run(probe())
+        steps = asyncio.run(run_check(config_path))
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)
-    for problem in problems:
-        err_console.print(f"[red]✗[/red] {problem}")
-    if not problems:
-        countries = ", ".join(_country(m) for m in cfg.account.marketplaces)
-        console.print(
-            f"[green]✓[/green] LWA token exchange, {cfg.account.type.value} {cfg.account.selling_partner_id}, "
-            f"region {cfg.account.resolved_region.value}, marketplaces {countries}"
-        )
-    return not problems
+    for step in steps:
+        mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
+        console.print(f"{mark} {step.name}: {step.message}", soft_wrap=True)
+        if not step.ok and step.fix:
+            console.print(f"  fix: {step.fix}", markup=False)
+    return all(step.ok for step in steps)
 
 
 def _demo_validate(cfg: Config) -> CatalogRead:
@@ -621,7 +599,12 @@ def _demo_validate(cfg: Config) -> CatalogRead:
         f"{catalog.products} products → {len(catalog.candidates)} listings; "
         f"{len(bad)} with ERRORs (not sent), {len(catalog.problems)} catalogue problem(s)."
     )
-    for cand in bad[:5]:
-        first = cand.errors[0]
-        console.print(f"  ✗ {cand.listing.origin or ''} {cand.listing.sku}: {first}", markup=False)
+    by_sku: dict[str, list[Any]] = {}
+    for cand in bad:
+        by_sku.setdefault(cand.listing.sku, []).append(cand)
+    for sku, cands in list(by_sku.items())[:6]:
+        first = cands[0]
+        countries = ", ".join(_country(c.listing.marketplace_id) for c in cands)
+        text = _short(str(first.errors[0]), 150)
+        console.print(f"  ✗ {first.listing.origin or ''} {sku} ({countries}): {text}", markup=False)
     return catalog
