@@ -21,7 +21,7 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={"COLUMNS": "60", "PATH": "/usr/bin:/bin"},  # narrow: values must not be cut
     )
     assert process.stdout is not None
     lines: list[str] = []
@@ -57,6 +57,9 @@ def test_cli_serves_prints_demo_accounts_and_saves_state(tmp_path: Path) -> None
         banner = "".join(lines)
         assert "DEMOV" in banner and "A3DEMOSELLER01" in banner
         assert "listingsync-demo-secret" in banner  # public demo values may be shown
+        # … whole, to be copied, even on a narrow terminal.
+        assert "amzn1.application-oa2-client.listingsync-demo" in banner
+        assert "Atzr|listingsync-demo-vendor-eu" in banner
         assert f"{url}/eu" in banner and "/auth/o2/token" in banner
         _wait_ready(url)
         token = httpx.post(

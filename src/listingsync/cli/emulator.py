@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from listingsync.amazon import marketplaces as mp
 from listingsync.cli.common import EXIT_UNUSABLE, console, fail
@@ -97,25 +96,22 @@ def emulator(
         console.print(
             f"  rate limits     {limits}; faults: {faults or 'none'}; state: {state or 'in memory'}"
         )
-        table = Table(title="accounts", show_lines=False)
-        for column in ("type", "selling partner id", "region", "marketplaces", "client id", "refresh token"):
-            table.add_column(column)
-        if settings.demo_accounts:
-            table.add_column("client secret")
+        # Plain lines, never cut at the terminal's width: the demo values are meant to be copied.
+        console.print("accounts:")
         for account in settings.accounts:
-            row = [
-                account.account_type + (" (revoked)" if account.revoked else ""),
-                account.selling_partner_id,
-                account.region.name,
-                ", ".join(mp.by_id(m).country for m in account.marketplace_ids),
-                account.client_id,
-                # Demo tokens are public values; a user's accounts file keeps its secrets unprinted.
-                account.refresh_token if settings.demo_accounts else "(from --accounts)",
-            ]
+            revoked = " (revoked)" if account.revoked else ""
+            countries = ", ".join(mp.by_id(m).country for m in account.marketplace_ids)
+            console.print(
+                f"  {account.account_type}{revoked} {account.selling_partner_id} "
+                f"({account.region.name}: {countries})",
+                markup=False,
+                soft_wrap=True,
+            )
+            console.print(f"    client id      {account.client_id}", markup=False, soft_wrap=True)
             if settings.demo_accounts:
-                row.append(account.client_secret)
-            table.add_row(*row)
-        console.print(table)
+                # Demo secrets are public values; a user's accounts file keeps its secrets unprinted.
+                console.print(f"    client secret  {account.client_secret}", markup=False, soft_wrap=True)
+                console.print(f"    refresh token  {account.refresh_token}", markup=False, soft_wrap=True)
         console.print("Ctrl-C stops it.")
 
     try:
