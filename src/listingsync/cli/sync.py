@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from listingsync.amazon import marketplaces as mp
 from listingsync.cli.common import (
@@ -36,6 +38,7 @@ from listingsync.config import Config
 from listingsync.errors import ListingSyncError
 from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedLimits
+from listingsync.sync.guard import ALLOW_FLAG, DeleteGuard
 from listingsync.sync.pipeline import CatalogRead, open_store, run_sync
 from listingsync.sync.progress import ProgressTask
 
@@ -77,7 +80,7 @@ class RichProgress:
 
     def __init__(self) -> None:
         self.bar = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # descriptions name user files
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -89,7 +92,7 @@ class RichProgress:
         return _RichTask(self.bar, self.bar.add_task(description, total=total))
 
     def note(self, message: str) -> None:
-        self.bar.console.print(message)
+        self.bar.console.print(message, markup=False, highlight=False)
 
 
 # -- sync -------------------------------------------------------------------------------------------
@@ -147,6 +150,14 @@ def sync_command(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", help="Requests in flight (default: sync.concurrency).")
     ] = None,
+    allow_mass_delete: Annotated[
+        bool,
+        typer.Option(
+            ALLOW_FLAG,
+            help="Delete even when the catalogue is empty or more than sync.max_delete_share of the "
+            "listings would go (sync.on_removed: delete).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU."""
@@ -157,15 +168,15 @@ def sync_command(
     if chosen not in ("auto", "items", "feed"):
         fail(ListingSyncError(f"--via {chosen!r} is not one of auto, items, feed"))
     scale = _rate_scale()
-    options = SyncOptions(
+    options = sync_options(
+        cfg,
         mode="dry-run" if dry_run else "preview" if preview else "send",
-        via=chosen,  # type: ignore[arg-type]
+        via=chosen,
         force=force,
-        on_removed=cfg.sync.on_removed,
-        concurrency=max(1, concurrency or cfg.sync.concurrency),
+        concurrency=concurrency,
         reconcile=cfg.sync.reconcile and not no_reconcile,
-        auto_threshold=cfg.sync.feed_threshold,
-        feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
+        scale=scale,
+        allow_mass_delete=allow_mass_delete,
     )
     progress = None if as_json else RichProgress()
     try:
@@ -183,6 +194,32 @@ def sync_command(
     if any(p.severity == "error" for p in catalog.problems):
         code = max(code, EXIT_PROBLEMS)
     raise typer.Exit(code)
+
+
+def sync_options(
+    cfg: Config,
+    *,
+    mode: str = "send",
+    via: str | None = None,
+    force: bool = False,
+    concurrency: int | None = None,
+    reconcile: bool | None = None,
+    scale: float = 1.0,
+    allow_mass_delete: bool = False,
+) -> SyncOptions:
+    """The engine's options from the config's ``sync:`` section and the command line."""
+    return SyncOptions(
+        mode=mode,  # type: ignore[arg-type]
+        via=(via or cfg.sync.via),  # type: ignore[arg-type]
+        force=force,
+        on_removed=cfg.sync.on_removed,
+        concurrency=max(1, concurrency or cfg.sync.concurrency),
+        reconcile=cfg.sync.reconcile if reconcile is None else reconcile,
+        auto_threshold=cfg.sync.feed_threshold,
+        feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
+        delete_guard=DeleteGuard(cfg.sync.max_delete_share, cfg.sync.delete_guard_min),
+        allow_mass_delete=allow_mass_delete,
+    )
 
 
 def _run(
@@ -224,9 +261,14 @@ def _short(value: Any, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _cell(value: Any) -> Text:
+    """A table cell holding user or Amazon data: printed as typed, never read as Rich markup."""
+    return Text("" if value is None else str(value))
+
+
 def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None:
     for problem in catalog.problems:
-        err_console.print(f"[yellow]![/yellow] {problem}", soft_wrap=True)
+        err_console.print(f"[yellow]![/yellow] {escape(str(problem))}", soft_wrap=True)
     if report.recovery is not None and report.recovery.anything:
         rec = report.recovery
         console.print(
@@ -242,7 +284,11 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
         for p in report.preview:
             first = p.issues[0]["message"] if p.issues else ""
             table.add_row(
-                p.sku, _country(p.marketplace_id), p.status, p.asin or "", _short(first, 80) if first else ""
+                _cell(p.sku),
+                _country(p.marketplace_id),
+                _cell(p.status),
+                _cell(p.asin),
+                _cell(_short(first, 80) if first else ""),
             )
         console.print(table)
     summary = Table(title=f"sync ({report.mode}{', via ' + report.via if report.via else ''})")
@@ -263,13 +309,19 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
             first = r.issues[0] if r.issues else {}
             text = f"{first.get('code', '')} {', '.join(first.get('attributeNames') or [])}: {first.get('message', '')}"
             table.add_row(
-                r.sku, _country(r.marketplace_id), r.status, r.origin or "", _short(text.strip(), 90)
+                _cell(r.sku),
+                _country(r.marketplace_id),
+                r.status,
+                _cell(r.origin),
+                _cell(_short(text.strip(), 90)),
             )
         console.print(table)
         if len(failed) > 25:
             console.print(f"… and {len(failed) - 25} more: `listingsync issues` lists them all.")
     for note in report.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+    if report.refused:
+        err_console.print(f"[red]✗[/red] {escape(report.refused)}", soft_wrap=True)
     if report.mode == "send":
         console.print(
             f"Done in {report.elapsed:.1f} s ({report.stats.get('requests', 0)} requests, "
@@ -284,13 +336,15 @@ def _print_plan(report: SyncReport) -> None:
         head = f"{mark} {r.op:<8} {r.sku} ({_country(r.marketplace_id)})"
         if r.op == "invalid":
             console.print(
-                f"[red]{head}[/red]: {len(r.issues)} issue(s), not sent (use --force to send anyway)"
+                f"[red]{escape(head)}[/red]: {len(r.issues)} issue(s), not sent (use --force to send anyway)"
             )
             for issue in r.issues[:3]:
                 console.print(f"      {issue.get('path') or ''} {issue['message']}", markup=False)
             continue
         if r.op == "removed":
-            console.print(f"{head}: gone from the catalogue, kept on Amazon (sync.on_removed: ignore)")
+            console.print(
+                f"{head}: gone from the catalogue, kept on Amazon (sync.on_removed: ignore)", markup=False
+            )
             continue
         console.print(head, markup=False)
         if r.op == "update":
@@ -373,11 +427,11 @@ def status_command(
             table.add_column(col, no_wrap=col in ("SKU", "ASIN"), overflow="fold")
         for d in data:
             table.add_row(
-                d["sku"],
+                _cell(d["sku"]),
                 d["country"],
                 _styled(d["status"]),
-                d["asin"] or "",
-                d["product_type"] or "",
+                _cell(d["asin"]),
+                _cell(d["product_type"]),
                 str(d["errors"]),
                 str(d["warnings"]),
                 (d["updated_at"] or "")[:19],
@@ -393,11 +447,11 @@ def status_command(
     raise typer.Exit(EXIT_OK)
 
 
-def _styled(status: str) -> str:
+def _styled(status: str) -> Text:
     color = {"live": "green", "accepted": "green", "invalid": "red", "error": "red", "pending": "yellow"}.get(
         status
     )
-    return f"[{color}]{status}[/{color}]" if color else status
+    return Text(status, style=color or "")
 
 
 def issues_command(
@@ -443,13 +497,9 @@ def issues_command(
             table.add_column(col, overflow="fold")
         for d in data:
             table.add_row(
-                d["sku"],
-                d["country"],
-                d["severity"] or "",
-                d["code"] or "",
-                d["attributes"],
-                d["message"] or "",
-                d["source"],
+                *(_cell(d[k]) for k in ("sku", "country", "severity", "code", "attributes")),
+                _cell(d["message"]),
+                _cell(d["source"]),
             )
         console.print(table)
     raise typer.Exit(EXIT_OK)
@@ -532,14 +582,7 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
         console.rule("2. validate")
         catalog = _demo_validate(cfg)
         console.rule("3. sync")
-        options = SyncOptions(
-            via=cfg.sync.via,
-            on_removed=cfg.sync.on_removed,
-            concurrency=cfg.sync.concurrency,
-            reconcile=cfg.sync.reconcile,
-            auto_threshold=cfg.sync.feed_threshold,
-            feed_limits=FeedLimits().scaled(DEMO_RATE_SCALE),
-        )
+        options = sync_options(cfg, scale=DEMO_RATE_SCALE)
         progress = RichProgress()
         try:
             report, catalog = _run(cfg, options, _client(cfg), progress)
@@ -577,7 +620,7 @@ def _demo_check(cfg: Config, config_path: Path) -> bool:
         fail(exc, EXIT_UNUSABLE)
     for step in steps:
         mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
-        console.print(f"{mark} {step.name}: {step.message}", soft_wrap=True)
+        console.print(f"{mark} {escape(step.name)}: {escape(step.message)}", soft_wrap=True)
         if not step.ok and step.fix:
             console.print(f"  fix: {step.fix}", markup=False)
     return all(step.ok for step in steps)

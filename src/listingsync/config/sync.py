@@ -20,3 +20,8 @@ class SyncConfig(BaseModel):
     concurrency: int = Field(default=16, ge=1, le=64)
     #: Read accepted listings back after an items run (Amazon's later issues, ASIN, live or not).
     reconcile: bool = True
+    #: Mass-deletion guard (with ``on_removed: delete``): a sync that would delete more than this
+    #: share of the listings it knows on Amazon is refused unless run with ``--allow-mass-delete`` ...
+    max_delete_share: float = Field(default=0.2, ge=0, le=1)
+    #: ... when it would also delete more than this many; an empty catalogue is always refused.
+    delete_guard_min: int = Field(default=10, ge=0)

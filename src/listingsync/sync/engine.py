@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from listingsync.amazon import SPAPIClient
 from listingsync.sync.feeds import FeedExecutor, FeedLimits
+from listingsync.sync.guard import DeleteGuard
 from listingsync.sync.items import ItemsExecutor, PreviewResult
 from listingsync.sync.plan import Action, Candidate, Op, Plan, Planner, issue_dict
 from listingsync.sync.progress import NullProgress, Progress
@@ -55,6 +56,10 @@ class SyncOptions:
     reconcile_limit: int = 2000
     feed_limits: FeedLimits = field(default_factory=FeedLimits)
     auto_threshold: int = AUTO_FEED_THRESHOLD
+    #: The mass-deletion guard (``sync.max_delete_share``, ``sync.delete_guard_min``) ...
+    delete_guard: DeleteGuard = field(default_factory=DeleteGuard)
+    #: ... and the user's ``--allow-mass-delete``.
+    allow_mass_delete: bool = False
 
 
 @dataclass(slots=True)
@@ -105,6 +110,8 @@ class SyncReport:
     feeds: list[dict[str, Any]] = field(default_factory=list)
     #: Things the user should know that are not per SKU (a feed left to poll next run …).
     notes: list[str] = field(default_factory=list)
+    #: Why a real sync would refuse this plan (mass deletion); dry runs and previews report it.
+    refused: str | None = None
 
     @property
     def failed(self) -> int:
@@ -112,6 +119,8 @@ class SyncReport:
 
     @property
     def exit_code(self) -> int:
+        if self.refused:
+            return 1
         if self.mode == "preview":
             return 1 if any(p.status != "VALID" for p in self.preview) else 0
         return 1 if self.failed else 0
@@ -149,6 +158,8 @@ class SyncReport:
             out["feeds"] = self.feeds
         if self.notes:
             out["notes"] = self.notes
+        if self.refused:
+            out["refused"] = self.refused
         return out
 
 
@@ -216,6 +227,7 @@ class SyncEngine:
         report = SyncReport(
             opts.mode, via if writes else None, run_id, plan.counts(), [], {}, {}, 0.0, recovery
         )
+        self._guard(plan, report, empty_catalogue=complete and not plan_has_candidates(plan))
         if opts.mode == "dry-run":
             report.results = [
                 _result(a, _planned_status(a)) for a in plan.actions if a.op is not Op.UNCHANGED
@@ -248,6 +260,21 @@ class SyncEngine:
             {"plan": report.plan, "statuses": report.statuses, "via": report.via, "stats": report.stats},
         )
         return report
+
+    def _guard(self, plan: Plan, report: SyncReport, *, empty_catalogue: bool) -> None:
+        """Refuse a mass deletion before anything is sent (a dry run or preview reports it)."""
+        if self.options.allow_mass_delete:
+            return
+        guard = self.options.delete_guard
+        reason = guard.refusal(plan.counts()["delete"], plan.known, empty_catalogue=empty_catalogue)
+        if reason is None:
+            return
+        if self.options.mode != "send":
+            report.refused = str(guard.error(reason, dry_run=True))
+            return
+        assert report.run_id is not None
+        self.store.finish_run(report.run_id, "refused", {"plan": report.plan, "refused": reason})
+        raise guard.error(reason)
 
     async def _send(
         self, client: SPAPIClient, run_id: int, via: str, writes: list[Action], report: SyncReport
@@ -339,6 +366,11 @@ class SyncEngine:
         if self.client is None:
             raise RuntimeError("this sync mode talks to Amazon: give the engine an SPAPIClient")
         return self.client
+
+
+def plan_has_candidates(plan: Plan) -> bool:
+    """Whether the catalogue gave any listing (deletions and "removed" marks are not from it)."""
+    return any(a.op not in (Op.DELETE, Op.REMOVED) for a in plan.actions)
 
 
 def _planned_status(action: Action) -> str:

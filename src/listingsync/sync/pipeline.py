@@ -1,7 +1,8 @@
 """Config → catalogue → listings → validation → the sync engine: what ``listingsync sync`` runs.
 
 Catalogue problems (a record that cannot be read) are reported and their SKUs are left alone: never
-taken for removed, never sent. The catalogue checkpoint (Sales Layer's incremental reads) is
+taken for removed, never sent. A problem whose SKU is unknown (a broken CSV row) could be any
+listing, so while one is there nothing is taken for removed at all. The catalogue checkpoint (Sales Layer's incremental reads) is
 committed only after the whole run went through.
 """
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from listingsync.amazon import SPAPIClient
 from listingsync.amazon.lwa import Credentials
 from listingsync.catalog import CatalogProblem, open_source
+from listingsync.catalog.inspect import empty_catalogue
 from listingsync.config import Config
 from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
@@ -34,13 +36,25 @@ class CatalogRead:
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[CatalogProblem] = field(default_factory=list)
     removed_skus: set[str] = field(default_factory=set)
+    #: SKUs of every product read (deleted records excepted), listings or not.
+    read_skus: set[str] = field(default_factory=set)
     products: int = 0
     complete: bool = True
+    #: A complete read that found no record at all (``problems`` says so too).
+    empty: bool = False
     checkpoint: str | None = None
 
     @property
     def protected_skus(self) -> set[str]:
-        return {p.sku for p in self.problems if p.sku and p.severity == "error"}
+        """Never taken for removed: records that could not be read, and every product that was."""
+        return self.read_skus | {p.sku for p in self.problems if p.sku and p.severity == "error"}
+
+    @property
+    def unattributed_problems(self) -> list[CatalogProblem]:
+        """Records that could not be read and whose SKU is unknown: any known listing may be one."""
+        if self.empty:  # the only problem is the empty export itself: the deletion guard's case
+            return []
+        return [p for p in self.problems if not p.sku and p.severity == "error"]
 
 
 def open_store(config: Config, *, create: bool = True) -> StateStore:
@@ -93,6 +107,10 @@ def read_candidates(
     task.done()
     out.complete = source.complete
     out.checkpoint = source.next_checkpoint
+    if not records and source.complete:
+        # An empty export is a broken pipeline far more often than an empty catalogue.
+        out.empty = True
+        out.problems.append(empty_catalogue(source.name or "the catalogue"))
     pipeline = MappingPipeline(config, schemas)
     pipeline.check()
     task = progress.phase("build", "Building and validating listings", len(records))
@@ -105,6 +123,7 @@ def read_candidates(
         if result.deleted:
             out.removed_skus.add(result.sku)
             continue
+        out.read_skus.add(result.sku)
         for lr in result.listings:
             out.candidates.append(Candidate(lr.listing, list(lr.issues)))
     task.done()
@@ -138,14 +157,22 @@ async def run_sync(
             recovered = await engine.recover()
         schemas = await schema_provider(config, client)
         catalog = read_candidates(config, schemas, since=store.checkpoint(), progress=progress)
+        unattributed = catalog.unattributed_problems
         report = await engine.run(
             catalog.candidates,
             marketplace_ids=config.account.marketplaces,
-            complete=catalog.complete,
+            # A record read as broken with no SKU might be any listing: take none for removed.
+            complete=catalog.complete and not unattributed,
             removed_skus=catalog.removed_skus,
             protected_skus=catalog.protected_skus,
             recovered=recovered,
         )
+        if unattributed and catalog.complete and options.on_removed == "delete":
+            report.notes.append(
+                f"{len(unattributed)} catalogue record(s) could not be read and their SKU is unknown "
+                f"(first: {unattributed[0].origin}), so no listing was taken for removed this run "
+                "(sync.on_removed: delete waits); fix those records and sync again"
+            )
         # Advance the catalogue checkpoint only when nothing is left to retry: an incremental read
         # would not bring back a record whose write failed (invalid records stay recorded as such).
         unfinished = any(r.status in ("error", "pending") for r in report.results)

@@ -125,6 +125,8 @@ class Action:
 @dataclass(slots=True)
 class Plan:
     actions: list[Action]
+    #: Listings the store knows on Amazon in the planned marketplaces (the mass-deletion guard's base).
+    known: int = 0
 
     @property
     def writes(self) -> list[Action]:
@@ -208,7 +210,14 @@ class Planner:
                 )
             )
         actions.sort(key=lambda a: a.order)  # stable: source order within each group
-        return Plan(actions)
+        known = sum(
+            1
+            for key, entry in index.items()
+            if entry.status != "deleted"
+            and (entry.sent_hash is not None or entry.pending_op is not None)
+            and (not marketplace_ids or key[1] in marketplace_ids)
+        )
+        return Plan(actions, known)
 
     def _classify(self, cand: Candidate, state: PlanIndexEntry | None) -> Action:
         listing = cand.listing
