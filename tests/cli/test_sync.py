@@ -130,3 +130,58 @@ def test_sync_section_keys_are_checked(cli: tuple[CliRunner, Path]) -> None:
     result = runner.invoke(app, ["sync", "--config", str(cfg), "--dry-run"])
     assert result.exit_code == 2
     assert "sync.concurrency" in result.output
+
+
+def test_catalogue_text_that_looks_like_markup_prints_as_typed(
+    cli: tuple[CliRunner, Path], emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[/red]`` in a cell was read as Rich markup: MarkupError traceback in every report table."""
+    runner, cfg = cli
+    monkeypatch.setenv("COLUMNS", "250")
+    products = cfg.parent / "products.csv"
+    lines = products.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[1].startswith("MD-CUSH-001,") and ",PT," in lines[1]
+    lines[1] = lines[1].replace(",PT,", ",[/red],", 1)  # country_of_origin: refused locally
+    width = len(lines[0].split(","))
+    lines.append(",".join(["[b]MD-ODD[/b]", "", "Cushions"] + [""] * (width - 3)) + "\n")
+    products.write_text("".join(lines), encoding="utf-8")
+    for args in (["sync", "--dry-run"], ["sync"], ["status"], ["issues"]):
+        result = runner.invoke(app, [*args, "--config", str(cfg)])
+        name = " ".join(args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            f"{name}: {result.exception!r}"
+        )
+        assert result.exit_code in (0, 1), f"{name}: {result.output}"
+        assert "[b]MD-ODD[/b]" in result.output, name  # a SKU, as typed
+        if args[0] != "status":  # status shows no values or messages
+            assert "[/red]" in result.output, name
+
+
+def test_mass_deletion_is_refused_with_the_numbers_and_the_flag(
+    cli: tuple[CliRunner, Path], emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner, cfg = cli
+    monkeypatch.setenv("COLUMNS", "250")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("on_removed: ignore", "on_removed: delete"), encoding="utf-8"
+    )
+    assert runner.invoke(app, ["sync", "--config", str(cfg), "--no-reconcile", "--json"]).exit_code == 1
+    live = len(emulator.state.listings)
+    products = cfg.parent / "products.csv"
+    products.write_text(products.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+
+    result = runner.invoke(app, ["sync", "--config", str(cfg)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"all {live} listing(s)" in result.output and "--allow-mass-delete" in result.output
+    assert "Traceback" not in result.output
+    assert len(emulator.state.listings) == live
+
+    code, out = _run(runner, "sync", "--config", str(cfg), "--dry-run", "--json")
+    data = json.loads(out)
+    assert code == 1 and "would be refused" in data["refused"] and data["plan"]["delete"] == live
+    assert data["catalog"]["problems"][0]["message"].startswith("the catalogue has no records")
+
+    # Allowed: everything goes (exit 1 all the same: an empty catalogue is a problem worth a CI's notice).
+    code, out = _run(runner, "sync", "--config", str(cfg), "--allow-mass-delete", "--json")
+    assert code == 1 and json.loads(out)["plan"]["delete"] == live
+    assert emulator.state.listings == {}
