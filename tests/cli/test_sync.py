@@ -185,3 +185,65 @@ def test_mass_deletion_is_refused_with_the_numbers_and_the_flag(
     code, out = _run(runner, "sync", "--config", str(cfg), "--allow-mass-delete", "--json")
     assert code == 1 and json.loads(out)["plan"]["delete"] == live
     assert emulator.state.listings == {}
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("not a url", "'not a url' is not a database URL"),
+        ("sqlite:///{tmp}/products.csv/state.db", "products.csv is a file, not a directory"),
+        ("postgresql+psycopg://nobody@127.0.0.1:9/nothing", "cannot open the state database"),
+    ],
+)
+def test_unusable_state_database_is_named_with_exit_2(
+    cli: tuple[CliRunner, Path], state: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner, cfg = cli
+    monkeypatch.setenv("COLUMNS", "250")
+    state = state.format(tmp=cfg.parent)
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("sync:\n", f"state: '{state}'\nsync:\n"), encoding="utf-8"
+    )
+    commands = [["sync"], ["status"], ["issues", "--json"]]
+    if not state.startswith("sqlite"):  # a dry run reads a missing SQLite file as an empty store
+        commands.append(["sync", "--dry-run"])
+    for args in commands:
+        result = runner.invoke(app, [*args, "--config", str(cfg)])
+        name = " ".join(args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            f"{name}: {result.exception!r}"
+        )
+        if args[0] != "sync" and state.startswith("sqlite"):
+            assert result.exit_code == 0, name  # reading never creates a state database
+            continue
+        assert result.exit_code == 2, f"{name}: {result.output}"
+        assert "state:" in result.output and expected in result.output and "fix:" in result.output, name
+
+
+def test_refused_credentials_stop_sync_with_exit_2_even_with_nothing_to_send(
+    cli: tuple[CliRunner, Path], emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner, cfg = cli
+    monkeypatch.setenv("LISTINGSYNC_LWA_CLIENT_SECRET", "not-the-secret")
+    for args in (["sync"], ["sync", "--preview"], ["sync", "--json"]):
+        result = runner.invoke(app, [*args, "--config", str(cfg)])
+        assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+        assert "invalid_client" in result.output and "LISTINGSYNC_LWA_CLIENT_SECRET" in result.output
+        assert "not-the-secret" not in result.output
+    assert emulator.state.write_log == []
+
+
+def test_unreachable_amazon_stops_sending_after_the_first_failure(
+    cli: tuple[CliRunner, Path], emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner, cfg = cli
+    assert _run(runner, "sync", "--config", str(cfg), "--dry-run", "--json")[0] == 1  # caches the schemas
+    text = cfg.read_text(encoding="utf-8").replace(emulator.endpoint("eu"), "http://127.0.0.1:9/eu")
+    cfg.write_text(text, encoding="utf-8")
+    code, out = _run(runner, "sync", "--config", str(cfg), "--json", "--via", "items")
+    data = json.loads(out)
+    assert code == 1
+    errors = [r for r in data["results"] if r["status"] == "error"]
+    assert len(errors) > 50  # every write failed, ...
+    assert data["stats"]["requests"] < len(errors)  # ... but only those in flight when it broke were tried
+    assert any("could not be reached" in n for n in data["notes"])

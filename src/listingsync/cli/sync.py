@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import json
 import os
 import sys
@@ -291,7 +292,8 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
                 _cell(_short(first, 80) if first else ""),
             )
         console.print(table)
-    summary = Table(title=f"sync ({report.mode}{', via ' + report.via if report.via else ''})")
+    title = f"sync ({report.mode}{', via ' + report.via if report.via else ''})"
+    summary = Table(title=title, min_width=len(title) + 4)
     summary.add_column("")
     summary.add_column("count", justify="right")
     for name, count in report.plan.items():
@@ -302,7 +304,8 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
     console.print(summary)
     failed = [r for r in report.results if r.status in ("invalid", "error")]
     if failed:
-        table = Table(title=f"{len(failed)} listing(s) not accepted")
+        verdict = "not accepted" if report.mode == "send" else "not sent: local validation ERRORs"
+        table = Table(title=f"{len(failed)} listing(s) {verdict}")
         for col in ("SKU", "mp", "status", "where", "first issue"):
             table.add_column(col)
         for r in failed[:25]:
@@ -417,7 +420,7 @@ def status_command(
         for s in rows
     ]
     if as_json:
-        print_json({"listings": data, "last_run": runs[0] if runs else None})
+        print_json({"listings": data, "last_run": _run_dict(runs[0]) if runs else None})
     elif as_csv:
         _write_csv(data)
     else:
@@ -445,6 +448,16 @@ def status_command(
             or "nothing synced yet: run `listingsync sync`"
         )
     raise typer.Exit(EXIT_OK)
+
+
+def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
+    """A run row with ISO 8601 UTC times, like ``updated_at`` (SQLite hands back naive ones)."""
+    out = dict(run)
+    for key in ("started_at", "finished_at"):
+        value = out.get(key)
+        if isinstance(value, dt.datetime):
+            out[key] = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    return out
 
 
 def _styled(status: str) -> Text:

@@ -313,6 +313,11 @@ class SyncEngine:
         )
         outcomes = await items.execute(writes)
         task.done()
+        if items.unreachable is not None:
+            report.notes.append(
+                f"stopped sending: Amazon could not be reached ({items.unreachable}); the listings "
+                "not sent stay as they were and the next sync sends them"
+            )
         accepted = [(o.sku, o.marketplace_id) for o in outcomes if o.kind in ("accepted", "live")]
         if opts.reconcile and accepted and len(accepted) <= opts.reconcile_limit:
             task = self.progress.phase(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from listingsync.amazon import SPAPIClient, marketplaces
+from listingsync.amazon.errors import LWAError, SPAPIConnectionError
 from listingsync.sync.outcomes import amazon_issues, outcome_from_error, outcome_from_submission
 from listingsync.sync.plan import Action, Op
 from listingsync.sync.progress import NullProgress, ProgressTask
@@ -69,6 +70,8 @@ class ItemsExecutor:
         self.concurrency = max(1, concurrency)
         self.intent_chunk = max(1, intent_chunk)
         self.task = task or NullProgress().phase("submit", "")
+        #: Set when a request could not reach Amazon at all; the remaining writes are not tried.
+        self.unreachable: Exception | None = None
 
     async def execute(self, actions: Sequence[Action]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -127,6 +130,10 @@ class ItemsExecutor:
         return results
 
     async def send(self, action: Action) -> Outcome:
+        if self.unreachable is not None:
+            # Amazon (or LWA) could not be reached even after the client's retries: the rest would
+            # each wait through the same retries to the same answer. The next sync sends them.
+            return outcome_from_error(action, self.unreachable)
         locale = _locale(action.marketplace_id)
         try:
             if action.op in (Op.CREATE, Op.REPLACE):
@@ -151,6 +158,9 @@ class ItemsExecutor:
                 response = await self.client.listings.delete_listings_item(
                     self.seller_id, action.sku, marketplace_ids=[action.marketplace_id], issue_locale=locale
                 )
+        except (SPAPIConnectionError, LWAError) as exc:
+            self.unreachable = exc
+            return outcome_from_error(action, exc)
         except Exception as exc:  # one failed SKU never stops the others
             return outcome_from_error(action, exc)
         return outcome_from_submission(action, response)

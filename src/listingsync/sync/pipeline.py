@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from listingsync.amazon import SPAPIClient
 from listingsync.amazon.lwa import Credentials
 from listingsync.catalog import CatalogProblem, open_source
@@ -23,7 +21,7 @@ from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import NullProgress, Progress
-from listingsync.sync.store import StateStore
+from listingsync.sync.store import StateStore, parse_state_url, sqlite_path
 
 #: Where product type schemas are cached, beside the config (the same place ``validate`` uses).
 SCHEMA_CACHE_DIR = ".listingsync/schemas"
@@ -63,11 +61,9 @@ def open_store(config: Config, *, create: bool = True) -> StateStore:
     ``create=False`` (dry runs) never creates a SQLite file: a missing one reads as an empty store.
     """
     if not create:
-        url = sa.engine.make_url(config.state)
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            path = config.resolve_path(url.database)
-            if not path.exists():
-                return StateStore.open("sqlite://")
+        path = sqlite_path(parse_state_url(config.state), config.base_dir)
+        if path is not None and not path.exists():
+            return StateStore.open("sqlite://")
     return StateStore.open(config.state, config.base_dir)
 
 
@@ -152,6 +148,10 @@ async def run_sync(
             store, client, config.account.selling_partner_id, options=options, progress=progress
         )
         recovered = None
+        if options.mode != "dry-run" and client is not None:
+            # Credentials first: a refused client secret or refresh token is one clear error
+            # (LWAError names the fix), not a failure per SKU or a quiet "nothing to send".
+            await client.lwa.access_token()
         if options.mode == "send" and client is not None:
             # Finish a killed run's feeds and writes before reading what to send next.
             recovered = await engine.recover()

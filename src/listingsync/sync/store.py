@@ -55,16 +55,45 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+#: What every state database error suggests for the URL itself.
+URL_FIX = "use sqlite:///path/state.db or postgresql+psycopg://user@host/db"
+
+
+def parse_state_url(url: str) -> sa.URL:
+    """The ``state:`` URL parsed, or a :class:`StateStoreError` that names the key."""
+    try:
+        return sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise StateStoreError(f"{url!r} is not a database URL", where="state", fix=URL_FIX) from None
+
+
+def sqlite_path(url: sa.URL, base_dir: Path | None = None) -> Path | None:
+    """The file of a SQLite URL (relative paths against ``base_dir``); None for other databases."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return path
+
+
 def resolve_state_url(url: str, base_dir: Path | None = None) -> str:
     """A relative SQLite path resolves against the config file's directory (and is created)."""
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
+    parsed = parse_state_url(url)
+    path = sqlite_path(parsed, base_dir)
+    if path is None:
+        return url
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return str(parsed.set(database=str(path)))
-    return url
+    except OSError as exc:
+        blocker = next((p for p in (path.parent, *path.parent.parents) if p.is_file()), None)
+        reason = f"{blocker} is a file, not a directory" if blocker else exc.strerror or str(exc)
+        raise StateStoreError(
+            f"cannot create {path.parent} for the state database: {reason}",
+            where="state",
+            fix=f"create that directory (writable by you), or point state: at a writable place; {URL_FIX}",
+        ) from None
+    return str(parsed.set(database=str(path)))
 
 
 @dataclass(slots=True)
@@ -187,9 +216,7 @@ class StateStore:
             )
         except Exception as exc:  # bad URL, missing driver
             raise StateStoreError(
-                f"cannot use the state database URL: {exc}",
-                where="state",
-                fix="use sqlite:///path/state.db or postgresql+psycopg://user@host/db",
+                f"cannot use the state database URL: {exc}", where="state", fix=URL_FIX
             ) from None
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -198,10 +225,15 @@ class StateStore:
             store.migrate()
         except sa.exc.OperationalError as exc:
             engine.dispose()
+            sqlite = engine.dialect.name == "sqlite"
             raise StateStoreError(
                 f"cannot open the state database ({_redact(resolved)}): {exc.orig}",
                 where="state",
-                fix="check that the server is running and the URL, user and database are right",
+                fix=(
+                    "check that the file and its directory are writable by you"
+                    if sqlite
+                    else "check that the server is running and the URL, user and database are right"
+                ),
             ) from None
         return store
 
