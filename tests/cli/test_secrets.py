@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from listingsync.amazon import marketplaces as mp
@@ -194,3 +197,91 @@ def test_saleslayer_secret_stays_hidden(tmp_path: Path, caplog: pytest.LogCaptur
         bad = {**environ, "LISTINGSYNC_SALESLAYER_SECRET": WRONG_SECRET}
         assert _sweep([["catalog", "inspect"], ["catalog", "inspect", "--json"]], bad, caplog) == {2}
     _assert_files_clean(tmp_path)
+
+
+def _state_urls() -> list[str]:
+    urls = ["sqlite"]
+    if os.environ.get("LISTINGSYNC_TEST_POSTGRES") or os.environ.get("LISTINGSYNC_REQUIRE_POSTGRES") == "1":
+        urls.append("postgresql")
+    return urls
+
+
+@pytest.fixture(params=_state_urls())
+def state_db(request: pytest.FixtureRequest, workdir: Path) -> Iterator[str]:
+    """The sync sweep's state database: SQLite beside the config, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{workdir / '.listingsync' / 'state.db'}"
+        return
+    url = os.environ.get("LISTINGSYNC_TEST_POSTGRES")
+    if not url:
+        pytest.fail("LISTINGSYNC_REQUIRE_POSTGRES=1 but LISTINGSYNC_TEST_POSTGRES is not set")
+    schema = f"ls_secrets_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _database_text(url: str) -> str:
+    """Every row of every state table, as text: what a leaked secret would be found in."""
+    from listingsync.sync.tables import metadata
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = [
+                repr(tuple(r)) for table in metadata.sorted_tables for r in conn.execute(sa.select(table))
+            ]
+    finally:
+        engine.dispose()
+    assert rows, "the sweep wrote nothing to the state database"
+    return "\n".join(rows)
+
+
+def test_sync_status_issues_and_demo_keep_secrets_hidden(
+    workdir: Path, state_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = workdir / "listingsync.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("sync:\n", f"state: '{state_db}'\nsync:\n"),
+        encoding="utf-8",
+    )
+    products = workdir / "products.csv"
+    environ = {**_env(workdir), "LISTINGSYNC_RATE_SCALE": "1000"}
+    good = [
+        ["sync", "--dry-run"],
+        ["sync", "--dry-run", "--json"],
+        ["sync", "--json"],
+        ["sync"],
+        ["sync", "--preview", "--force"],
+        ["sync", "--preview", "--json"],
+        ["status"],
+        ["status", "--json"],
+        ["status", "--csv"],
+        ["issues"],
+        ["issues", "--json"],
+        ["issues", "--csv"],
+    ]
+    codes = _sweep(good, environ, caplog)
+    assert codes == {0, 1}
+    # A change sent by feed, then refused credentials on every sending mode.
+    products.write_text(
+        products.read_text(encoding="utf-8").replace("Lin Ocre", "Lin Ocre (v2)"), encoding="utf-8"
+    )
+    assert _sweep([["sync", "--via", "feed", "--json"]], environ, caplog) == {1}
+    failing = [["sync"], ["sync", "--json"], ["sync", "--preview"], ["sync", "--dry-run"]]
+    assert 2 in _sweep(failing, {**environ, "LISTINGSYNC_LWA_CLIENT_SECRET": WRONG_SECRET}, caplog)
+    assert 2 in _sweep(failing, {**environ, "LISTINGSYNC_LWA_REFRESH_TOKEN": WRONG_TOKEN}, caplog)
+    # The demo brings its own public credentials; the user's (canaries here) must not show either.
+    assert _sweep([["demo", "--dir", str(workdir / "demo")]], environ, caplog) == {0}
+
+    _assert_clean("the state database", _database_text(state_db))
+    _assert_files_clean(workdir)
+    demo_db = workdir / "demo" / ".listingsync" / "state.db"
+    assert demo_db.exists()
+    _assert_clean("the demo's state database", _database_text(f"sqlite:///{demo_db}"))
