@@ -85,3 +85,21 @@ def edit_csv(path: Path, changes: dict[str, dict[str, str]], drop: set[str] = fr
 
 def amazon_listings(server: EmulatorServer, seller: str = "DEMOV") -> dict[tuple[str, str], dict[str, Any]]:
     return {(sku, mp): rec.attributes for (s, mp, sku), rec in server.state.listings.items() if s == seller}
+
+
+def assert_amazon_holds_the_catalogue(config: Path, server: EmulatorServer) -> dict[tuple[str, str], Any]:
+    """Amazon (the emulator) holds exactly the catalogue's valid listings, attribute for attribute."""
+    from listingsync.mapping.schemas import BundledSchemas
+    from listingsync.sync.hashing import canonical
+    from listingsync.sync.pipeline import read_candidates
+
+    catalog = read_candidates(load_config(config), BundledSchemas())
+    expected = {
+        (c.listing.sku, c.listing.marketplace_id): c.listing.attributes
+        for c in catalog.candidates
+        if not c.errors
+    }
+    held = amazon_listings(server)
+    assert set(held) == set(expected)
+    assert all(canonical(held[k]) == canonical(v) for k, v in expected.items())
+    return held

@@ -16,14 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from listingsync.config import load_config
 from listingsync.emulator import EmulatorSettings, run_in_thread
-from listingsync.mapping.schemas import BundledSchemas
-from listingsync.sync.hashing import canonical
-from listingsync.sync.pipeline import read_candidates
 from listingsync.sync.store import StateStore
 
-from .helpers import amazon_listings, demo_env, sample_dir
+from .helpers import assert_amazon_holds_the_catalogue, demo_env, sample_dir
 
 COPIES = 8  # 62 sample products x 8 ≈ 500 SKUs (x 2 marketplaces)
 
@@ -94,15 +90,6 @@ def test_kill9_at_random_points_converges(
         assert kills >= 3, "the kills should land while the sync is running"
         assert any(in_flight), f"no kill landed between an intent and its outcome: {in_flight}"
 
-        cfg = load_config(cfg_path)
-        catalog = read_candidates(cfg, BundledSchemas())
-        expected = {
-            (c.listing.sku, c.listing.marketplace_id): c.listing.attributes
-            for c in catalog.candidates
-            if not c.errors
-        }
-        held = amazon_listings(server)
-        assert set(held) == set(expected)
-        assert all(canonical(held[k]) == canonical(v) for k, v in expected.items())
+        assert_amazon_holds_the_catalogue(cfg_path, server)
         created = Counter((w["sku"], w["marketplace_id"]) for w in server.state.write_log if w["created"])
         assert created and max(created.values()) == 1, [k for k, n in created.items() if n > 1][:5]

@@ -6,14 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from listingsync.config import load_config
 from listingsync.emulator import EmulatorSettings, run_in_thread
-from listingsync.mapping.schemas import BundledSchemas
 from listingsync.sync.feeds import FeedLimits
-from listingsync.sync.hashing import canonical
-from listingsync.sync.pipeline import read_candidates
 
-from .helpers import amazon_listings, sample_dir, sync
+from .helpers import assert_amazon_holds_the_catalogue, sample_dir, sync
 
 FAULTS = "error=0.05,storm=0.01:20,expire_every=100"
 
@@ -34,15 +30,7 @@ def test_sync_converges_under_faults(tmp_path: Path, via: str) -> None:
             report, _ = sync(cfg, server, scale=200, via=via, feed_limits=limits)
             runs += 1
         assert not any(r.status == "error" for r in report.results)
-        catalog = read_candidates(load_config(cfg), BundledSchemas())
-        expected = {
-            (c.listing.sku, c.listing.marketplace_id): c.listing.attributes
-            for c in catalog.candidates
-            if not c.errors
-        }
-        held = amazon_listings(server)
-        assert set(held) == set(expected)
-        assert all(canonical(held[k]) == canonical(v) for k, v in expected.items())
+        assert_amazon_holds_the_catalogue(cfg, server)
         assert report.stats["requests"] > 0
         # Converged: one more run sends nothing.
         again, _ = sync(cfg, server, scale=200, via=via, feed_limits=limits)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from listingsync.sync.store import Intent, Outcome, StateStore, StateStoreError,
 MP = "A1PA6795UKMFR9"
 
 
-def _intent(sku: str, op: str = "PUT", h: str = "h1", attrs: dict | None = None) -> Intent:
+def _intent(sku: str, op: str = "PUT", h: str = "h1", attrs: dict[str, Any] | None = None) -> Intent:
     return Intent(
         sku, MP, op, h, attrs if attrs is not None else {"item_name": [{"value": sku}]}, "HOME", "LISTING"
     )

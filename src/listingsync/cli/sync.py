@@ -354,16 +354,33 @@ def _print_plan(report: SyncReport) -> None:
             previous = r.previous or {}
             for name in r.changed:
                 console.print(
-                    f"      {name}: {_short(previous.get(name))} → {_short(_new_value(r, name))}",
+                    f"      {name}: {_shown(previous.get(name))} → {_shown(_new_value(r, name))}",
                     markup=False,
                 )
             for name in r.removed:
-                console.print(f"      {name}: {_short(previous.get(name))} → (deleted)", markup=False)
+                console.print(f"      {name}: {_shown(previous.get(name))} → (deleted)", markup=False)
         elif r.op in ("create", "replace"):
             console.print(
                 f"      {len(r.changed)} attribute(s): {', '.join(r.changed[:12])}{' …' if len(r.changed) > 12 else ''}",
                 markup=False,
             )
+
+
+def _shown(attribute: Any) -> str:
+    """An attribute's values for a diff line: ``'Lin Ocre'`` rather than its whole instance list
+    (``marketplace_id`` and ``language_tag`` are the same on both sides of a diff)."""
+    if attribute is None:
+        return "(none)"
+    if (
+        isinstance(attribute, list)
+        and attribute
+        and all(
+            isinstance(i, dict) and set(i) <= {"value", "marketplace_id", "language_tag"} and "value" in i
+            for i in attribute
+        )
+    ):
+        return _short(" | ".join(json.dumps(i["value"], ensure_ascii=False) for i in attribute))
+    return _short(attribute)
 
 
 def _new_value(result: Any, name: str) -> Any:
@@ -379,11 +396,19 @@ def _new_value(result: Any, name: str) -> Any:
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
 
 
-def _open_store_or_exit(cfg: Config) -> Any:
+def _read_state(
+    config: Path | None, *, skus: list[str] | None = None, statuses: list[str] | None = None
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """``status`` and ``issues``: the listings (filtered) and the last run; exit 2 when unusable."""
+    cfg = config_or_exit(config)
     try:
-        return open_store(cfg, create=False)  # reading never creates a state database
+        store = open_store(cfg, create=False)  # reading never creates a state database
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)
+    try:
+        return store.listings(skus=skus or None, statuses=statuses or None), store.runs(limit=1)
+    finally:
+        store.close()
 
 
 def status_command(
@@ -396,13 +421,7 @@ def status_command(
     sku: Annotated[list[str] | None, typer.Option("--sku", help="Only these SKUs (repeatable).")] = None,
 ) -> None:
     """Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues."""
-    cfg = config_or_exit(config)
-    store = _open_store_or_exit(cfg)
-    try:
-        rows = store.listings(skus=sku or None, statuses=status or None)
-        runs = store.runs(limit=1)
-    finally:
-        store.close()
+    rows, runs = _read_state(config, skus=sku, statuses=status)
     data = [
         {
             "sku": s.sku,
@@ -477,12 +496,7 @@ def issues_command(
     ] = None,
 ) -> None:
     """Every issue per SKU and marketplace: ours (local validation) and Amazon's."""
-    cfg = config_or_exit(config)
-    store = _open_store_or_exit(cfg)
-    try:
-        rows = store.listings(skus=sku or None)
-    finally:
-        store.close()
+    rows, _ = _read_state(config, skus=sku)
     data = [
         {
             "sku": s.sku,

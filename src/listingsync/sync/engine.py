@@ -122,7 +122,8 @@ class SyncReport:
         if self.refused:
             return 1
         if self.mode == "preview":
-            return 1 if any(p.status != "VALID" for p in self.preview) else 0
+            # Listings held back by local validation count too, as in a dry run or a real sync.
+            return 1 if self.failed or any(p.status != "VALID" for p in self.preview) else 0
         return 1 if self.failed else 0
 
     def as_dict(self) -> dict[str, Any]:

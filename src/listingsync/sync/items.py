@@ -134,30 +134,16 @@ class ItemsExecutor:
             # Amazon (or LWA) could not be reached even after the client's retries: the rest would
             # each wait through the same retries to the same answer. The next sync sends them.
             return outcome_from_error(action, self.unreachable)
-        locale = _locale(action.marketplace_id)
         try:
-            if action.op in (Op.CREATE, Op.REPLACE):
-                response = await self.client.listings.put_listings_item(
+            if action.op is Op.DELETE:
+                response = await self.client.listings.delete_listings_item(
                     self.seller_id,
                     action.sku,
-                    _put_body(action),
                     marketplace_ids=[action.marketplace_id],
-                    included_data=["issues"],
-                    issue_locale=locale,
-                )
-            elif action.op is Op.UPDATE:
-                response = await self.client.listings.patch_listings_item(
-                    self.seller_id,
-                    action.sku,
-                    {"productType": action.product_type, "patches": action.patches},
-                    marketplace_ids=[action.marketplace_id],
-                    included_data=["issues"],
-                    issue_locale=locale,
+                    issue_locale=_locale(action.marketplace_id),
                 )
             else:
-                response = await self.client.listings.delete_listings_item(
-                    self.seller_id, action.sku, marketplace_ids=[action.marketplace_id], issue_locale=locale
-                )
+                response = await self._write(action, included_data=["issues"])
         except (SPAPIConnectionError, LWAError) as exc:
             self.unreachable = exc
             return outcome_from_error(action, exc)
@@ -179,28 +165,8 @@ class ItemsExecutor:
         return out
 
     async def _preview_one(self, action: Action) -> PreviewResult:
-        locale = _locale(action.marketplace_id)
         try:
-            if action.op is Op.UPDATE:
-                response = await self.client.listings.patch_listings_item(
-                    self.seller_id,
-                    action.sku,
-                    {"productType": action.product_type, "patches": action.patches},
-                    marketplace_ids=[action.marketplace_id],
-                    included_data=["issues", "identifiers"],
-                    mode=PREVIEW,
-                    issue_locale=locale,
-                )
-            else:
-                response = await self.client.listings.put_listings_item(
-                    self.seller_id,
-                    action.sku,
-                    _put_body(action),
-                    marketplace_ids=[action.marketplace_id],
-                    included_data=["issues", "identifiers"],
-                    mode=PREVIEW,
-                    issue_locale=locale,
-                )
+            response = await self._write(action, included_data=["issues", "identifiers"], mode=PREVIEW)
         except Exception as exc:
             outcome = outcome_from_error(action, exc)
             return PreviewResult(action.sku, action.marketplace_id, "ERROR", outcome.issues)
@@ -214,6 +180,21 @@ class ItemsExecutor:
             str(response.get("status") or "ERROR"),
             amazon_issues(response.get("issues")),
             asin,
+        )
+
+    async def _write(self, action: Action, *, included_data: list[str], mode: str | None = None) -> Any:
+        """PUT (create, replace) or PATCH (update) one listing; ``mode``: Amazon's VALIDATION_PREVIEW."""
+        options: dict[str, Any] = {
+            "marketplace_ids": [action.marketplace_id],
+            "included_data": included_data,
+            "issue_locale": _locale(action.marketplace_id),
+            "mode": mode,
+        }
+        if action.op is Op.UPDATE:
+            body = {"productType": action.product_type, "patches": action.patches}
+            return await self.client.listings.patch_listings_item(self.seller_id, action.sku, body, **options)
+        return await self.client.listings.put_listings_item(
+            self.seller_id, action.sku, _put_body(action), **options
         )
 
 
