@@ -42,6 +42,7 @@ def demo_env(scale: float) -> dict[str, str]:
 def cli(emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, Path]:
     for key, value in demo_env(1000).items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("COLUMNS", "250")  # diff lines and tables unwrapped
     return CliRunner(), sample_dir(tmp_path, emulator)
 
 
@@ -89,7 +90,7 @@ def test_sync_status_issues_and_diff(cli: tuple[CliRunner, Path], emulator: Emul
     )
     code, out = _run(runner, "sync", "--config", str(cfg), "--dry-run")
     assert "~ update   MD-CUSH-001 (FR)" in out
-    assert "item_name:" in out and "Housse Lin Ocre (nouvelle)" in out
+    assert "item_name[0].value: Maison Demo Housse de coussin Lin Ocre → Housse Lin Ocre (nouvelle)" in out
     assert len(emulator.state.write_log) == len([r for r in data["results"] if r["status"] != "invalid"])
 
 

@@ -353,10 +353,8 @@ def _print_plan(report: SyncReport) -> None:
         if r.op == "update":
             previous = r.previous or {}
             for name in r.changed:
-                console.print(
-                    f"      {name}: {_shown(previous.get(name))} → {_shown(_new_value(r, name))}",
-                    markup=False,
-                )
+                for line in _diff_lines(name, previous.get(name), _new_value(r, name)):
+                    console.print(f"      {line}", markup=False)
             for name in r.removed:
                 console.print(f"      {name}: {_shown(previous.get(name))} → (deleted)", markup=False)
         elif r.op in ("create", "replace"):
@@ -381,6 +379,37 @@ def _shown(attribute: Any) -> str:
     ):
         return _short(" | ".join(json.dumps(i["value"], ensure_ascii=False) for i in attribute))
     return _short(attribute)
+
+
+def _leaves(value: Any, path: str, out: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _leaves(item, f"{path}.{key}", out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _leaves(item, f"{path}[{index}]", out)
+    else:
+        out[path] = value
+    return out
+
+
+def _diff_lines(name: str, old: Any, new: Any, limit: int = 4) -> list[str]:
+    """What changed inside an attribute, leaf by leaf: ``purchasable_offer[0]…value_with_tax: 84.82
+    → 79.99`` says more than two cut-off JSON documents."""
+    if old is None:
+        return [f"{name}: (none) → {_shown(new)}"]
+    before, after = _leaves(old, name, {}), _leaves(new, name, {})
+    lines = [
+        f"{path}: {_short(before.get(path, '(none)'), 50)} → {_short(after.get(path, '(none)'), 50)}"
+        for path in dict.fromkeys([*before, *after])
+        if before.get(path, _MISSING) != after.get(path, _MISSING)
+    ]
+    if len(lines) > limit:
+        lines[limit - 1 :] = [f"{name}: … and {len(lines) - limit + 1} more change(s)"]
+    return lines or [f"{name}: {_shown(old)} → {_shown(new)}"]
+
+
+_MISSING = object()
 
 
 def _new_value(result: Any, name: str) -> Any:
