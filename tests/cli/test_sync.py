@@ -82,6 +82,12 @@ def test_sync_status_issues_and_diff(cli: tuple[CliRunner, Path], emulator: Emul
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and {(r["sku"], r["marketplace_id"]) for r in rows} == invalid
     assert all(r["message"] for r in rows)
+    code, out = _run(runner, "issues", "--config", str(cfg), "--json", "--severity", "error")
+    issues = json.loads(out)["issues"]
+    assert code == 0 and len(issues) == len(rows)
+    assert all(isinstance(i["attributes"], list) for i in issues)  # a list for machines, "a,b" in CSV
+    assert any(i["attributes"] for i in issues)
+    assert runner.invoke(app, ["issues", "--config", str(cfg), "--severity", "ERR"]).exit_code == 2
 
     # A dry run after a change shows a per-attribute diff.
     text = (cfg.parent / "products.csv").read_text(encoding="utf-8")

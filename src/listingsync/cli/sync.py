@@ -525,6 +525,8 @@ def issues_command(
     ] = None,
 ) -> None:
     """Every issue per SKU and marketplace: ours (local validation) and Amazon's."""
+    if severity is not None and severity.upper() not in ("ERROR", "WARNING", "INFO"):
+        fail(ListingSyncError(f"--severity {severity!r} is not one of ERROR, WARNING, INFO"))
     rows, _ = _read_state(config, skus=sku)
     data = [
         {
@@ -535,7 +537,7 @@ def issues_command(
             "origin": s.origin,
             "severity": i.get("severity"),
             "code": i.get("code"),
-            "attributes": ",".join(i.get("attributeNames") or []),
+            "attributes": list(i.get("attributeNames") or []),
             "message": i.get("message"),
             "source": i.get("source", "amazon"),
         }
@@ -553,7 +555,8 @@ def issues_command(
             table.add_column(col, overflow="fold")
         for d in data:
             table.add_row(
-                *(_cell(d[k]) for k in ("sku", "country", "severity", "code", "attributes")),
+                *(_cell(d[k]) for k in ("sku", "country", "severity", "code")),
+                _cell(", ".join(d["attributes"])),
                 _cell(d["message"]),
                 _cell(d["source"]),
             )
@@ -566,7 +569,8 @@ def _write_csv(rows: list[dict[str, Any]]) -> None:
         return
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:  # a list (an issue's attribute names) is one cell, comma-separated
+        writer.writerow({k: ",".join(v) if isinstance(v, list) else v for k, v in row.items()})
 
 
 # -- demo -------------------------------------------------------------------------------------------
