@@ -8,7 +8,7 @@ import pytest
 
 from listingsync.emulator import EmulatorServer
 from listingsync.sync.guard import ALLOW_FLAG, DeleteGuard, MassDeleteError
-from listingsync.sync.store import StateStore
+from listingsync.sync.store import StateStore, StateStoreError
 
 from .helpers import amazon_listings, edit_csv, sample_dir, sync
 
@@ -101,3 +101,18 @@ def test_unreadable_records_are_never_deleted(emulator: EmulatorServer, tmp_path
     report, _ = sync(cfg, emulator, on_removed="delete", reconcile=False)
     assert {r.sku for r in report.results if r.op == "delete"} == {"MD-CUSH-003"}
     assert {k for k in on_amazon if k[0] != "MD-CUSH-003"} == set(amazon_listings(emulator))
+
+
+def test_a_state_database_serves_one_account_per_region(emulator: EmulatorServer, tmp_path: Path) -> None:
+    cfg = sample_dir(tmp_path, emulator, via="items")
+    sync(cfg, emulator, reconcile=False)
+    writes = len(emulator.state.write_log)
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("selling_partner_id: DEMOV", "selling_partner_id: OTHERV"),
+        encoding="utf-8",
+    )
+    for mode in ("send", "dry-run"):
+        with pytest.raises(StateStoreError, match="holds what account DEMOV sent in region EU") as caught:
+            sync(cfg, emulator, mode=mode)
+        assert caught.value.where == "state" and "OTHERV.db" in (caught.value.fix or "")
+    assert len(emulator.state.write_log) == writes

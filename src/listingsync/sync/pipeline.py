@@ -21,12 +21,12 @@ from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import NullProgress, Progress
-from listingsync.sync.store import StateStore, parse_state_url, sqlite_path
+from listingsync.sync.store import StateStore, StateStoreError, parse_state_url, sqlite_path
 
 #: Where product type schemas are cached, beside the config (the same place ``validate`` uses).
 SCHEMA_CACHE_DIR = ".listingsync/schemas"
 
-__all__ = ["CatalogRead", "open_store", "read_candidates", "run_sync", "schema_provider"]
+__all__ = ["CatalogRead", "check_account", "open_store", "read_candidates", "run_sync", "schema_provider"]
 
 
 @dataclass(slots=True)
@@ -65,6 +65,31 @@ def open_store(config: Config, *, create: bool = True) -> StateStore:
         if path is not None and not path.exists():
             return StateStore.open("sqlite://")
     return StateStore.open(config.state, config.base_dir)
+
+
+def check_account(store: StateStore, config: Config, *, claim: bool) -> None:
+    """One account per region in a state database: its rows say what *that* account holds on Amazon.
+
+    A store filled by another vendor code or merchant token would make the planner patch listings
+    this account never created (and, with ``on_removed: delete``, delete by someone else's state).
+    ``claim``: record this account as the owner when none is recorded yet (sending runs).
+    """
+    region = config.account.resolved_region
+    key = f"account/{region.value}"
+    owner = store.checkpoint(key)
+    mine = config.account.selling_partner_id
+    if owner is None:
+        if claim:
+            store.set_checkpoint(mine, key)
+        return
+    if owner != mine:
+        raise StateStoreError(
+            f"this state database holds what account {owner} sent in region {region.value.upper()}; "
+            f"the config is for {mine}",
+            where="state",
+            fix=f"give each account its own state: (e.g. state: sqlite:///.listingsync/{mine}.db), or "
+            "correct account.selling_partner_id",
+        )
 
 
 async def schema_provider(config: Config, client: SPAPIClient | None) -> Callable[..., Any]:
@@ -144,6 +169,7 @@ async def run_sync(
     if client is None and credentials is not None:
         client = SPAPIClient.from_account(config.account, credentials, transport=transport)
     try:
+        check_account(store, config, claim=options.mode == "send")
         engine = SyncEngine(
             store, client, config.account.selling_partner_id, options=options, progress=progress
         )
