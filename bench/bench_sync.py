@@ -6,6 +6,8 @@
 2. no-change re-sync of 100,000 SKUs: plan from the state store, 0 writes. Baseline: the same
    comparison against an in-memory dict of hashes (the floor any planner has to pay), and the time
    re-sending everything would take at Amazon's 5 requests/s.
+3. unreachable Amazon: requests and backoff a 1,000-write run spends before giving up. Baseline:
+   the executor without its circuit breaker (each write through the client's retries).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from listingsync.amazon import SPAPIClient, TokenBucketLimiter
 from listingsync.amazon.lwa import Credentials
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -30,7 +34,8 @@ from listingsync.mapping.schemas import BundledSchemas
 from listingsync.schema.samples import sample_listing
 from listingsync.sync.engine import SyncEngine, SyncOptions
 from listingsync.sync.hashing import listing_hash
-from listingsync.sync.plan import Candidate
+from listingsync.sync.items import ItemsExecutor
+from listingsync.sync.plan import Action, Candidate, Planner
 from listingsync.sync.store import Intent, Outcome, StateStore
 
 DE = "A1PA6795UKMFR9"
@@ -283,9 +288,78 @@ def bench_no_change(n: int = 100_000) -> None:
     print(f"no-change: re-sending everything instead at 5 requests/s would take {n / PUT_RATE / 3600:.1f} h")
 
 
+class _NoBreaker(ItemsExecutor):
+    """The items executor before its circuit breaker: every write tries Amazon on its own."""
+
+    async def send(self, action: Action) -> Outcome:
+        self.unreachable = None
+        return await super().send(action)
+
+
+def bench_unreachable(n: int = 1000) -> None:
+    """Amazon unreachable mid-run (network down, wrong endpoint): what ``n`` writes cost before the
+    run gives up. Requests are answered at once by a transport that cannot connect; the client's
+    backoff sleeps are summed instead of slept (divided by the workers: the wall time they'd take)."""
+    print(f"\nunreachable Amazon, {n} writes, {CONCURRENCY} in flight")
+    candidates = synthetic(n, "DOWN")
+    rows = []
+    for name, executor_type in (
+        ("circuit breaker", ItemsExecutor),
+        ("baseline: each write retried", _NoBreaker),
+    ):
+        requests = 0
+        slept = 0.0
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            nonlocal requests
+            if request.url.path.endswith("/auth/o2/token"):
+                return httpx.Response(200, json={"access_token": "Atza|bench", "expires_in": 3600})
+            requests += 1
+            raise httpx.ConnectError("connection refused", request=request)
+
+        async def nap(seconds: float) -> None:
+            nonlocal slept
+            slept += seconds
+
+        async def go(executor_type: type[ItemsExecutor]) -> list[Outcome]:
+            with tempfile.TemporaryDirectory() as tmp:
+                store = StateStore.open(f"sqlite:///{Path(tmp) / 'state.db'}")
+                try:
+                    writes = Planner(store).plan(candidates).writes
+                    client = SPAPIClient(
+                        Credentials(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, TOKEN),
+                        "eu",
+                        endpoint="http://unreachable.invalid/eu",
+                        lwa_endpoint="http://unreachable.invalid/auth/o2/token",
+                        transport=httpx.MockTransport(handler),
+                        rate_limiter=TokenBucketLimiter(scale=1e6),
+                        sleep=nap,
+                    )
+                    async with client:
+                        executor = executor_type(client, store, SELLER, run_id=None, concurrency=CONCURRENCY)
+                        return await executor.execute(writes)
+                finally:
+                    store.close()
+
+        started = time.perf_counter()
+        outcomes = asyncio.run(go(executor_type))
+        elapsed = time.perf_counter() - started
+        assert all(o.kind == "error" for o in outcomes)
+        rows.append((name, requests, slept / CONCURRENCY, elapsed))
+    for name, requests, waited, elapsed in rows:
+        print(
+            f"  {name:<30} {requests:>6} requests  {waited:>8.1f} s in backoff  ({elapsed:.2f} s with the sleeps skipped)"
+        )
+    base, ours = rows[1], rows[0]
+    print(
+        f"  ratio: {base[1] / max(ours[1], 1):.0f}x fewer requests, {base[2] / max(ours[2], 1e-9):.0f}x less waiting"
+    )
+
+
 def main() -> None:
     bench_items()
     bench_no_change()
+    bench_unreachable()
 
 
 if __name__ == "__main__":
