@@ -10,10 +10,14 @@ from listingsync.amazon import OPERATIONS, RateLimiter, TokenBucketLimiter, oper
 
 
 class FakeTime:
-    """A clock that advances only when the limiter sleeps."""
+    """Virtual time: it advances only when the limiter sleeps, and sleepers overlap as in real time.
 
-    def __init__(self) -> None:
+    ``stall`` models a busy event loop: nobody wakes before that instant.
+    """
+
+    def __init__(self, stall: float = 0.0) -> None:
         self.now = 0.0
+        self.stall = stall
         self.sleeps: list[float] = []
 
     def clock(self) -> float:
@@ -21,6 +25,9 @@ class FakeTime:
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        wake = self.now + seconds
+        await asyncio.sleep(0)  # let the other callers reserve (and sleep) first
+        self.now = max(self.now, wake, self.stall)
 
 
 def limiter(t: FakeTime, **kwargs: float) -> TokenBucketLimiter:
@@ -30,7 +37,7 @@ def limiter(t: FakeTime, **kwargs: float) -> TokenBucketLimiter:
 async def test_burst_goes_at_once_then_reservations_are_spaced_by_one_interval() -> None:
     t = FakeTime()
     lim = limiter(t, safety=1.0, headroom=0.0)
-    waits = [await lim.acquire("P:getListingsItem", 5, 5) for _ in range(8)]
+    waits = await asyncio.gather(*(lim.acquire("P:getListingsItem", 5, 5) for _ in range(8)))
     assert waits[:5] == [0, 0, 0, 0, 0]
     assert waits[5:] == pytest.approx([0.2, 0.4, 0.6])
     assert lim.stats.acquired == 8 and lim.stats.delayed == 3
@@ -49,7 +56,7 @@ async def test_refill_over_time_and_cap_at_burst() -> None:
 async def test_headroom_and_safety_leave_a_margin() -> None:
     t = FakeTime()
     lim = limiter(t, safety=0.98, headroom=0.2)
-    waits = [await lim.acquire("k", 5, 5) for _ in range(6)]
+    waits = await asyncio.gather(*(lim.acquire("k", 5, 5) for _ in range(6)))
     # 0.2 s at 4.9 rps = 0.98 tokens kept back: four go at once, the fifth waits about 0.2 s.
     assert waits[:4] == [0, 0, 0, 0]
     assert waits[4] == pytest.approx(0.2)
@@ -103,6 +110,30 @@ async def test_concurrent_callers_are_paced_in_order() -> None:
     lim = limiter(t, safety=1.0, headroom=0.0)
     waits = await asyncio.gather(*(lim.acquire("k", 2, 2) for _ in range(6)))
     assert sorted(waits) == pytest.approx([0, 0, 0.5, 1.0, 1.5, 2.0])
+
+
+async def test_callers_that_wake_late_do_not_leave_together() -> None:
+    # Eight callers are due over 1.6 s, but the event loop is busy until t=3 s. Amazon's bucket holds
+    # at most 5 tokens across the stall, so letting all eight go at t=3 would earn three 429s.
+    t = FakeTime(stall=3.0)
+    lim = limiter(t, safety=1.0, headroom=0.0)
+    for _ in range(5):
+        await lim.acquire("k", 5, 5)
+    sent: list[float] = []
+
+    async def one() -> None:
+        await lim.acquire("k", 5, 5)
+        sent.append(t.now)
+
+    await asyncio.gather(*(one() for _ in range(8)))
+    assert sent[:5] == [3.0] * 5
+    assert sent[5:] == pytest.approx([3.2, 3.4, 3.6])
+    # Replayed against Amazon's bucket (rate 5, burst 5): never empty.
+    tokens, last = 0.0, 0.0
+    for when in sent:
+        tokens = min(5.0, tokens + (when - last) * 5) - 1
+        last = when
+        assert tokens >= -1e-9
 
 
 def test_in_memory_limiter_satisfies_the_protocol() -> None:

@@ -20,6 +20,8 @@ from typing import Protocol, runtime_checkable
 
 __all__ = ["LimiterStats", "RateLimiter", "TokenBucketLimiter"]
 
+_EPSILON = 1e-9
+
 
 @runtime_checkable
 class RateLimiter(Protocol):
@@ -49,8 +51,12 @@ class LimiterStats:
 class _Bucket:
     rate: float
     burst: float
+    #: Reservations: goes negative while callers wait for their turn.
     tokens: float
     updated: float
+    #: The same bucket judged by when requests really left: what Amazon's bucket sees.
+    sent_tokens: float
+    sent_updated: float
 
 
 class TokenBucketLimiter:
@@ -100,7 +106,7 @@ class TokenBucketLimiter:
         rate = min(rate, self._announced.get(key, rate)) * self._safety * self._scale
         capacity = max(1.0, burst - min(1.0, rate * self._headroom))
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(rate, capacity, capacity, now)
+            bucket = self._buckets[key] = _Bucket(rate, capacity, capacity, now, capacity, now)
         else:
             bucket.rate, bucket.burst = rate, capacity
         return bucket
@@ -114,12 +120,25 @@ class TokenBucketLimiter:
             bucket.tokens -= 1.0
             wait = -bucket.tokens / bucket.rate if bucket.tokens < 0 else 0.0
             self.stats.acquired += 1
+        waited = 0.0
+        # A reservation is a turn, not a licence: callers that wake late (a busy event loop, a
+        # loaded machine) would all leave at once, and Amazon's bucket, which cannot store more
+        # than ``burst`` tokens across the stall, answers the surplus with 429. So each caller
+        # also checks the bucket as it stands when it really leaves, and waits out any deficit.
+        while True:
             if wait > 0:
-                self.stats.delayed += 1
-                self.stats.waited_seconds += wait
-        if wait > 0:
-            await self._sleep(wait)
-        return wait
+                await self._sleep(wait)
+                waited += wait
+            with self._lock:
+                now = self._clock()
+                tokens = min(bucket.burst, bucket.sent_tokens + (now - bucket.sent_updated) * bucket.rate)
+                if tokens >= 1.0 - _EPSILON:  # float rounding must not cost another sleep
+                    bucket.sent_tokens, bucket.sent_updated = tokens - 1.0, now
+                    if waited > 0:
+                        self.stats.delayed += 1
+                        self.stats.waited_seconds += waited
+                    return waited
+                wait = (1.0 - tokens) / bucket.rate
 
     def observe_rate(self, key: str, rate: float) -> None:
         if rate <= 0:
@@ -135,6 +154,7 @@ class TokenBucketLimiter:
                 # Reservations already handed out stay valid; only the stored credit goes.
                 bucket.tokens = min(0.0, bucket.tokens + (now - bucket.updated) * bucket.rate)
                 bucket.updated = now
+                bucket.sent_tokens, bucket.sent_updated = 0.0, now
 
     def rate_of(self, key: str) -> float | None:
         """The pace currently applied to ``key`` (after safety and any announced lower rate)."""
