@@ -304,7 +304,7 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
     console.print(summary)
     failed = [r for r in report.results if r.status in ("invalid", "error")]
     if failed:
-        verdict = "not accepted" if report.mode == "send" else "not sent: local validation ERRORs"
+        verdict = "failed (see status)" if report.mode == "send" else "not sent: local validation ERRORs"
         table = Table(title=f"{len(failed)} listing(s) {verdict}")
         for col in ("SKU", "mp", "status", "where", "first issue"):
             table.add_column(col)
