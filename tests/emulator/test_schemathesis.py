@@ -26,20 +26,20 @@ from typing import Any
 import httpx
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
-
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+# A hard import: these are acceptance tests (dev dependencies), never silently skipped.
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread  # noqa: E402
-from listingsync.emulator.product_types import ProductTypeRegistry  # noqa: E402
-from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET  # noqa: E402
-from listingsync.schema.requirements import derive  # noqa: E402
-from listingsync.schema.samples import sample_listing  # noqa: E402
+from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
+from listingsync.emulator.product_types import ProductTypeRegistry
+from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from listingsync.schema.requirements import derive
+from listingsync.schema.samples import sample_listing
 
 DE = "A1PA6795UKMFR9"
 US = "ATVPDKIKX0DER"

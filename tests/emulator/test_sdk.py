@@ -19,29 +19,28 @@ from typing import Any
 import httpx
 import pytest
 
+# A hard import: these are acceptance tests (dev dependencies), never silently skipped.
+from spapi.api.feeds_v2021_06_30.feeds_api import FeedsApi
+from spapi.api.listings_items_v2021_08_01.listings_api import ListingsApi
+from spapi.api.product_type_definitions_v2020_09_01.definitions_api import DefinitionsApi
+from spapi.auth.credentials import SPAPIConfig
+from spapi.client import SPAPIClient
+from spapi.models.feeds_v2021_06_30 import (
+    CreateFeedDocumentSpecification,
+    CreateFeedSpecification,
+)
+from spapi.models.listings_items_v2021_08_01 import (
+    ListingsItemPatchRequest,
+    ListingsItemPutRequest,
+    PatchOperation,
+)
+from spapi.rest import ApiException
+
 from listingsync.emulator import EmulatorServer
 from listingsync.emulator.product_types import ProductTypeRegistry
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from listingsync.schema.requirements import derive
 from listingsync.schema.samples import sample_listing
-
-spapi = pytest.importorskip("spapi")
-
-from spapi.api.feeds_v2021_06_30.feeds_api import FeedsApi  # noqa: E402
-from spapi.api.listings_items_v2021_08_01.listings_api import ListingsApi  # noqa: E402
-from spapi.api.product_type_definitions_v2020_09_01.definitions_api import DefinitionsApi  # noqa: E402
-from spapi.auth.credentials import SPAPIConfig  # noqa: E402
-from spapi.client import SPAPIClient  # noqa: E402
-from spapi.models.feeds_v2021_06_30 import (  # noqa: E402
-    CreateFeedDocumentSpecification,
-    CreateFeedSpecification,
-)
-from spapi.models.listings_items_v2021_08_01 import (  # noqa: E402
-    ListingsItemPatchRequest,
-    ListingsItemPutRequest,
-    PatchOperation,
-)
-from spapi.rest import ApiException  # noqa: E402
 
 DE = "A1PA6795UKMFR9"
 
