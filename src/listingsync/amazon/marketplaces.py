@@ -80,6 +80,16 @@ MARKETPLACES: tuple[Marketplace, ...] = (
     _m("JP", "A1VC38T7YXB528", Region.FE, "JPY", "ja_JP", "Japan", "amazon.co.jp"),
 )
 
+#: getDefinitionsProductType's ``locale`` enum (definitionsProductTypes_2020-09-01.json): the language
+#: of a schema's labels, not a listing's ``language_tag``.
+PTD_LOCALES: tuple[str, ...] = (
+    "DEFAULT",
+    *("ar", "ar_AE", "de", "de_DE", "en", "en_AE", "en_AU", "en_CA", "en_GB", "en_IN", "en_SG"),
+    *("en_US", "es", "es_ES", "es_MX", "es_US", "fr", "fr_CA", "fr_FR", "it", "it_IT", "ja"),
+    *("ja_JP", "nl", "nl_NL", "pl", "pl_PL", "pt", "pt_BR", "pt_PT", "sv", "sv_SE", "tr"),
+    *("tr_TR", "zh", "zh_CN", "zh_TW"),
+)
+
 _BY_COUNTRY = {m.country: m for m in MARKETPLACES}
 _BY_ID = {m.marketplace_id: m for m in MARKETPLACES}
 # Amazon's docs say UK, its APIs answer GB: accept both.

@@ -58,46 +58,7 @@ __all__ = [
 ]
 
 #: The ``locale`` enum of getDefinitionsProductType.
-LOCALES: Final = [
-    "DEFAULT",
-    "ar",
-    "ar_AE",
-    "de",
-    "de_DE",
-    "en",
-    "en_AE",
-    "en_AU",
-    "en_CA",
-    "en_GB",
-    "en_IN",
-    "en_SG",
-    "en_US",
-    "es",
-    "es_ES",
-    "es_MX",
-    "es_US",
-    "fr",
-    "fr_CA",
-    "fr_FR",
-    "it",
-    "it_IT",
-    "ja",
-    "ja_JP",
-    "nl",
-    "nl_NL",
-    "pl",
-    "pl_PL",
-    "pt",
-    "pt_BR",
-    "pt_PT",
-    "sv",
-    "sv_SE",
-    "tr",
-    "tr_TR",
-    "zh",
-    "zh_CN",
-    "zh_TW",
-]
+LOCALES: Final = list(mp.PTD_LOCALES)
 PARENTAGE_LEVELS: Final = ("NONE", "CHILD", "PARENT")
 ENFORCEMENT: Final = ("ENFORCED", "NOT_ENFORCED")
 

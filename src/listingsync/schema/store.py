@@ -82,48 +82,7 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("listingsync")) / "schemas"
 
 
-#: getDefinitionsProductType's ``locale`` enum (definitionsProductTypes_2020-09-01.json).
-_LOCALES = frozenset(
-    [
-        "ar",
-        "ar_AE",
-        "de",
-        "de_DE",
-        "en",
-        "en_AE",
-        "en_AU",
-        "en_CA",
-        "en_GB",
-        "en_IN",
-        "en_SG",
-        "en_US",
-        "es",
-        "es_ES",
-        "es_MX",
-        "es_US",
-        "fr",
-        "fr_CA",
-        "fr_FR",
-        "it",
-        "it_IT",
-        "ja",
-        "ja_JP",
-        "nl",
-        "nl_NL",
-        "pl",
-        "pl_PL",
-        "pt",
-        "pt_BR",
-        "pt_PT",
-        "sv",
-        "sv_SE",
-        "tr",
-        "tr_TR",
-        "zh",
-        "zh_CN",
-        "zh_TW",
-    ]
-)
+_LOCALES = frozenset(mp.PTD_LOCALES)
 
 
 def locale_for(language_tag: str) -> str:
