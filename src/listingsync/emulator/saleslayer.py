@@ -64,7 +64,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import socket
 import threading
 import time
 import urllib.parse
@@ -596,23 +595,8 @@ class FakeSalesLayerServer:
 @contextlib.contextmanager
 def run_in_thread(catalog_file: str | Path | FakeSalesLayer) -> Iterator[FakeSalesLayerServer]:
     """Serve the fake API alone on a free loopback port for the ``with`` block."""
-    import uvicorn
+    from listingsync.emulator.server import serve_in_thread  # the emulator's server imports us lazily
 
     app = create_app(catalog_file)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="saleslayer")
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the fake Sales Layer server failed to start")
-            thread.join(0.01)
-        host, port = sock.getsockname()[:2]
-        yield FakeSalesLayerServer(f"http://{host}:{port}/", app)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serve_in_thread(app, name="fake Sales Layer server", lifespan="off") as url:
+        yield FakeSalesLayerServer(f"{url}/", app)

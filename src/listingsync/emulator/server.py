@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import uvicorn
 
@@ -18,6 +19,8 @@ from listingsync.emulator.context import EmulatorContext
 from listingsync.emulator.settings import EmulatorSettings
 from listingsync.emulator.state import State
 from listingsync.errors import ListingSyncError
+
+Lifespan = Literal["auto", "on", "off"]
 
 __all__ = ["EmulatorServer", "run_in_thread", "serve"]
 
@@ -85,14 +88,36 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(ctx: EmulatorContext) -> uvicorn.Config:
+def _config(app: Any, lifespan: Lifespan = "on") -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(ctx=ctx),
+        app,
         log_level="warning",
         access_log=False,
-        lifespan="on",
+        lifespan=lifespan,
         timeout_graceful_shutdown=2,
     )
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "emulator", lifespan: Lifespan = "on"
+) -> Iterator[str]:
+    """Serve an ASGI app in a daemon thread for the ``with`` block; yields its base URL."""
+    sock = _bind(host, port)
+    server = uvicorn.Server(_config(app, lifespan))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=name)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise ListingSyncError(f"the {name} failed to start (see the log above)")
+            thread.join(0.01)
+        bound_host, bound_port = sock.getsockname()[:2]
+        yield f"http://{bound_host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 @contextlib.contextmanager
@@ -101,21 +126,8 @@ def run_in_thread(
 ) -> Iterator[EmulatorServer]:
     """Serve the emulator in a daemon thread for the duration of the ``with`` block."""
     ctx = EmulatorContext(settings or EmulatorSettings())
-    sock = _bind(host, port)
-    server = uvicorn.Server(_config(ctx))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="emulator")
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise ListingSyncError("the emulator failed to start (see the log above)")
-            thread.join(0.01)
-        bound_host, bound_port = sock.getsockname()[:2]
-        yield EmulatorServer(f"http://{bound_host}:{bound_port}", ctx)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serve_in_thread(create_app(ctx=ctx), host=host, port=port) as url:
+        yield EmulatorServer(url, ctx)
 
 
 def serve(
@@ -132,6 +144,6 @@ def serve(
         bound_host, bound_port = sock.getsockname()[:2]
         announce(f"http://{bound_host}:{bound_port}")
     try:
-        uvicorn.Server(_config(ctx)).run(sockets=[sock])
+        uvicorn.Server(_config(create_app(ctx=ctx))).run(sockets=[sock])
     finally:
         sock.close()
