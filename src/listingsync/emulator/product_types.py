@@ -12,7 +12,6 @@ marketplace, so that e.g. vendor DEMOV can list HOME in DE and IT.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import orjson
 
 from listingsync.amazon import marketplaces as mp
 from listingsync.errors import ListingSyncError
+from listingsync.schema.retarget import retarget
 
 __all__ = ["ProductTypeRegistry", "SchemaInfo", "bundled_dir", "meta_schema"]
 
@@ -72,35 +72,6 @@ def _sniff(path: Path) -> tuple[str, str]:
     if not isinstance(marketplace_id, str):
         raise ListingSyncError("the schema has no $defs.marketplace_id.default", where=str(path))
     return schema_id.rstrip("/").rsplit("/", 1)[-1], marketplace_id
-
-
-def _retarget(schema: dict[str, Any], marketplace: mp.Marketplace) -> dict[str, Any]:
-    """A copy of ``schema`` whose marketplace_id/language_tag defs name ``marketplace``."""
-    out = copy.copy(schema)
-    defs = dict(out.get("$defs", {}))
-    for name, value in (
-        ("marketplace_id", marketplace.marketplace_id),
-        ("language_tag", marketplace.language_tag),
-    ):
-        if name in defs:
-            defs[name] = _retarget_def(defs[name], value)
-    out["$defs"] = defs
-    return out
-
-
-def _retarget_def(node: Any, value: str) -> Any:
-    if isinstance(node, dict):
-        new = {k: _retarget_def(v, value) for k, v in node.items()}
-        if "default" in new:
-            new["default"] = value
-        if "enum" in new:
-            new["enum"] = [value]
-            if "enumNames" in new:
-                new["enumNames"] = [value]
-        return new
-    if isinstance(node, list):
-        return [_retarget_def(v, value) for v in node]
-    return node
 
 
 class ProductTypeRegistry:
@@ -168,6 +139,6 @@ class ProductTypeRegistry:
                 target = mp.find(marketplace_id)
                 if base is None or target is None:
                     return None
-                schema = _retarget(base, target)
+                schema = retarget(base, target)
             self._loaded[key] = schema
             return schema

@@ -13,9 +13,8 @@ schemas for LISTING_PRODUCT_ONLY with ``listingsync.schema.requirements.derive``
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -26,6 +25,8 @@ from listingsync.amazon.errors import LWAError, SPAPIConnectionError
 from listingsync.config import Config
 from listingsync.errors import ListingSyncError
 from listingsync.mapping.listing import Requirements
+from listingsync.schema.requirements import derive
+from listingsync.schema.retarget import retarget
 
 __all__ = ["BundledSchemas", "needed_schemas", "preload"]
 
@@ -72,33 +73,6 @@ def _bundled_dir() -> Path:
     return Path(str(resources.files("listingsync") / "data" / "product-types"))
 
 
-def _retarget_def(node: Any, value: str) -> Any:
-    if isinstance(node, dict):
-        new = {k: _retarget_def(v, value) for k, v in node.items()}
-        if "default" in new:
-            new["default"] = value
-        if "enum" in new:
-            new["enum"] = [value]
-            if "enumNames" in new:
-                new["enumNames"] = [value]
-        return new
-    if isinstance(node, list):
-        return [_retarget_def(v, value) for v in node]
-    return node
-
-
-def _default_derive() -> Callable[[dict[str, Any], Requirements], dict[str, Any]] | None:
-    try:
-        from listingsync.schema.requirements import derive
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
-
-    def run(schema: dict[str, Any], requirements: Requirements) -> dict[str, Any]:
-        return dict(derive(schema, requirements.value))
-
-    return run
-
-
 class BundledSchemas:
     """``(product_type, marketplace_id, requirements) -> schema dict`` from bundled or given files."""
 
@@ -108,7 +82,6 @@ class BundledSchemas:
             product_type, marketplace_id = _sniff(path)
             self._files[(product_type, marketplace_id)] = path
         self._cache: dict[tuple[str, str, Requirements], dict[str, Any]] = {}
-        self._derive = _default_derive()
 
     @property
     def product_types(self) -> list[str]:
@@ -135,14 +108,9 @@ class BundledSchemas:
         else:
             same_region = [m for m in natives if mp.by_id(m).region is target.region]
             base = _load_json(self._files[(product_type, (same_region or natives)[0])])
-            schema = copy.copy(base)
-            defs = dict(schema.get("$defs", {}))
-            for name, value in (("marketplace_id", marketplace_id), ("language_tag", target.language_tag)):
-                if name in defs:
-                    defs[name] = _retarget_def(defs[name], value)
-            schema["$defs"] = defs
-        if requirements is not Requirements.LISTING and self._derive is not None:
-            schema = self._derive(schema, requirements)
+            schema = retarget(base, target)
+        if requirements is not Requirements.LISTING:
+            schema = dict(derive(schema, requirements.value))
         return schema
 
 
