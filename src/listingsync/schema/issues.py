@@ -5,6 +5,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: Amazon's code for "required attribute missing" (its message: "'x' is required but not supplied").
+CODE_MISSING = "90220"
+
+#: Issue code per failed keyword. All but 90220 are invented by listingsync.
+KEYWORD_CODES: dict[str, str] = {
+    "required": CODE_MISSING,
+    "dependentRequired": CODE_MISSING,
+    "enum": "LS-ENUM",
+    "const": "LS-ENUM",
+    "anyOf": "LS-ENUM",
+    "oneOf": "LS-ONE-OF",
+    "type": "LS-TYPE",
+    "maxLength": "LS-MAX-LENGTH",
+    "minLength": "LS-MIN-LENGTH",
+    "maxItems": "LS-MAX-ITEMS",
+    "minItems": "LS-MIN-ITEMS",
+    "maximum": "LS-MAXIMUM",
+    "minimum": "LS-MINIMUM",
+    "exclusiveMaximum": "LS-MAXIMUM",
+    "exclusiveMinimum": "LS-MINIMUM",
+    "multipleOf": "LS-MULTIPLE-OF",
+    "pattern": "LS-PATTERN",
+    "format": "LS-FORMAT",
+    "additionalProperties": "LS-UNKNOWN-ATTRIBUTE",
+    "unevaluatedProperties": "LS-UNKNOWN-ATTRIBUTE",
+    "not": "LS-NOT-ALLOWED",
+    "uniqueItems": "LS-DUPLICATE",
+    "contains": "LS-CONTAINS",
+    "minContains": "LS-CONTAINS",
+    "maxContains": "LS-CONTAINS",
+    "maxProperties": "LS-MAX-PROPERTIES",
+    "minProperties": "LS-MIN-PROPERTIES",
+    "maxUniqueItems": "LS-MAX-UNIQUE-ITEMS",
+    "minUniqueItems": "LS-MIN-UNIQUE-ITEMS",
+    "maxUtf8ByteLength": "LS-MAX-UTF8-BYTES",
+    "minUtf8ByteLength": "LS-MIN-UTF8-BYTES",
+}
+
 
 class Severity(StrEnum):
     ERROR = "ERROR"

@@ -29,7 +29,7 @@ import jsonschema_rs
 
 from listingsync.errors import ListingSyncError
 from listingsync.schema.conditions import condition_for
-from listingsync.schema.issues import Issue, Severity
+from listingsync.schema.issues import CODE_MISSING, KEYWORD_CODES, Issue, Severity
 from listingsync.schema.vocabulary import (
     CODE_DEPRECATED,
     RUST_KEYWORDS,
@@ -44,30 +44,6 @@ __all__ = ["CODE_MISSING", "META_SCHEMA_ID", "Validator", "load_meta_schema", "r
 
 META_SCHEMA_ID = "https://schemas.amazon.com/selling-partners/definitions/product-types/meta-schema/v1"
 
-#: Amazon's code for "required attribute missing" (its message: "'x' is required but not supplied").
-CODE_MISSING = "90220"
-#: Our codes (invented, not Amazon's) for the JSON Schema keywords, by jsonschema-rs error kind.
-_CODES = {
-    "enum": "LS-ENUM",
-    "const": "LS-ENUM",
-    "anyOf": "LS-ENUM",
-    "oneOf": "LS-ONE-OF",
-    "type": "LS-TYPE",
-    "maxLength": "LS-MAX-LENGTH",
-    "minLength": "LS-MIN-LENGTH",
-    "maxItems": "LS-MAX-ITEMS",
-    "minItems": "LS-MIN-ITEMS",
-    "maximum": "LS-MAXIMUM",
-    "minimum": "LS-MINIMUM",
-    "exclusiveMaximum": "LS-MAXIMUM",
-    "exclusiveMinimum": "LS-MINIMUM",
-    "multipleOf": "LS-MULTIPLE-OF",
-    "pattern": "LS-PATTERN",
-    "format": "LS-FORMAT",
-    "additionalProperties": "LS-UNKNOWN-ATTRIBUTE",
-    "not": "LS-NOT-ALLOWED",
-    "uniqueItems": "LS-DUPLICATE",
-}
 _MAX_SHOWN = 12
 
 
@@ -233,7 +209,7 @@ class Validator:
         # where the keyword is written, after following $ref).
         because = condition_for(self.schema, error.evaluation_path)
         suffix = f" (because {because})" if because else ""
-        code = _CODES.get(name, f"LS-{name.upper()}")
+        code = KEYWORD_CODES.get(name, f"LS-{name.upper()}")
         instance = error.instance
 
         if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
@@ -278,7 +254,7 @@ class Validator:
             if enums:
                 message = f"'{_show(instance)}' is not an allowed value; allowed: {_allowed(enums, names)}"
             else:
-                code = _CODES.get(name, code) if name != "anyOf" else "LS-ANY-OF"
+                code = KEYWORD_CODES.get(name, code) if name != "anyOf" else "LS-ANY-OF"
                 branches = [b for b in node.get(name, []) if isinstance(b, dict)]
                 formats = [str(b["format"]) for b in branches if "format" in b]
                 if formats and len(formats) == len(branches):
