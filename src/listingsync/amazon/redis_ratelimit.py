@@ -1,0 +1,194 @@
+"""Token buckets kept in Redis: one rate limiter for every process and machine of a cluster.
+
+The same buckets as :class:`~listingsync.amazon.ratelimit.TokenBucketLimiter` (reservations handed
+out in call order, then a check of the bucket as it stands when the caller really leaves), but the
+state lives in one Redis hash per (selling partner, region, operation) and every change is one Lua
+script, so it is atomic across workers: two workers of one account share its 5 requests/s instead of
+taking 5 each. A lower ``x-amzn-RateLimit-Limit`` seen by one worker slows all of them, and a 429
+seen by one empties the bucket for all of them.
+
+Time is Redis's own clock (``TIME`` inside the script), so machines with skewed clocks still agree;
+tests inject a clock instead. Keys expire after an hour of silence (a bucket idle that long is full
+again anyway, so nothing is lost by forgetting it).
+
+The limiter talks to Redis with the blocking client: one loopback round trip per request is far
+below an SP-API call, and a blocking client is not tied to one event loop (every Celery task runs its
+own ``asyncio.run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from listingsync.amazon.ratelimit import LimiterStats
+
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["RedisRateLimiter"]
+
+#: Seconds a silent bucket is kept (it refills completely well within this).
+_TTL = 3600
+
+# Shared by both scripts: the bucket's pace and capacity from the caller's rate, the lowest rate
+# Amazon announced (stored in the hash, so every worker applies it) and the safety margins.
+_PACE = """
+local rate = tonumber(ARGV[1])
+local announced = tonumber(redis.call('HGET', KEYS[1], 'announced'))
+if announced and announced < rate then rate = announced end
+rate = rate * tonumber(ARGV[3]) * tonumber(ARGV[4])
+local capacity = math.max(1, tonumber(ARGV[2]) - math.min(1, rate * tonumber(ARGV[5])))
+local now = tonumber(ARGV[6])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local function refill(tokens_field, stamp_field)
+  local v = redis.call('HMGET', KEYS[1], tokens_field, stamp_field)
+  local tokens = tonumber(v[1]) or capacity
+  local stamp = tonumber(v[2]) or now
+  return math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+end
+"""
+
+#: Reserve a turn: take a token (the balance may go negative) and answer how long to wait for it.
+_RESERVE = (
+    _PACE
+    + """
+local tokens = refill('tokens', 'updated') - 1
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'updated', now, 'rate', rate, 'capacity', capacity)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
+local wait = 0
+if tokens < 0 then wait = -tokens / rate end
+return {tostring(wait), tostring(rate)}
+"""
+)
+
+#: Leave: the bucket judged by when requests really left (what Amazon sees). 0 = go, else wait.
+_LEAVE = (
+    _PACE
+    + """
+local tokens = refill('sent_tokens', 'sent_updated')
+if tokens >= 1 - 1e-9 then
+  redis.call('HSET', KEYS[1], 'sent_tokens', tokens - 1, 'sent_updated', now)
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
+  return '0'
+end
+return tostring((1 - tokens) / rate)
+"""
+)
+
+#: Amazon announced a rate: keep the lowest (never raise it).
+_ANNOUNCE = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'announced'))
+local rate = tonumber(ARGV[1])
+if not current or rate < current then redis.call('HSET', KEYS[1], 'announced', rate) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+#: A 429: Amazon's bucket is empty. Reservations already handed out stay valid; stored credit goes.
+#: The refill up to now uses the pace the last reservation stored.
+_THROTTLED = """
+local v = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'rate', 'capacity')
+if not v[1] then return 0 end
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local tokens = math.min(tonumber(v[4]), tonumber(v[1]) + math.max(0, now - tonumber(v[2])) * tonumber(v[3]))
+tokens = math.min(0, tokens)
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'updated', now, 'sent_tokens', 0, 'sent_updated', now)
+return 1
+"""
+
+
+class RedisRateLimiter:
+    """Cluster-wide token buckets in Redis, behind the :class:`RateLimiter` seam.
+
+    ``region`` completes the bucket key (the client's key is ``"<selling partner>:<bucket>"``), so a
+    partner's EU and NA authorisations are paced apart, as Amazon does. ``prefix`` namespaces the keys
+    (tests give each run its own). ``safety``, ``headroom`` and ``scale`` mean what they mean for
+    :class:`~listingsync.amazon.ratelimit.TokenBucketLimiter`; ``clock`` replaces Redis's clock (tests).
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        *,
+        region: str = "",
+        prefix: str = "listingsync:ratelimit",
+        safety: float = 0.98,
+        headroom: float = 0.2,
+        scale: float = 1.0,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not 0 < safety <= 1:
+            raise ValueError("safety must be in (0, 1]")
+        if scale <= 0:
+            raise ValueError("scale must be positive")
+        if headroom < 0:
+            raise ValueError("headroom must not be negative")
+        self._redis = redis_client
+        self._namespace = f"{prefix}:{region}:" if region else f"{prefix}:"
+        self._margins = (safety, scale, headroom)
+        self._clock = clock
+        self._sleep = sleep
+        self._reserve = redis_client.register_script(_RESERVE)
+        self._leave = redis_client.register_script(_LEAVE)
+        self._announce = redis_client.register_script(_ANNOUNCE)
+        self._throttled = redis_client.register_script(_THROTTLED)
+        # Announcements repeat on every answer: only a lower one is worth a round trip.
+        self._announced: dict[str, float] = {}
+        self.stats = LimiterStats()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisRateLimiter:
+        """A limiter on the Redis at ``url`` (``redis://host:6379/0``)."""
+        import redis
+
+        return cls(redis.Redis.from_url(url), **kwargs)
+
+    def redis_key(self, key: str) -> str:
+        """The Redis hash that holds ``key``'s bucket."""
+        return self._namespace + key
+
+    def _args(self, rate: float, burst: int) -> list[Any]:
+        safety, scale, headroom = self._margins
+        now = "" if self._clock is None else repr(self._clock())
+        return [repr(float(rate)), burst, safety, scale, headroom, now, _TTL]
+
+    async def acquire(self, key: str, rate: float, burst: int) -> float:
+        name = [self.redis_key(key)]
+        wait = float(self._reserve(keys=name, args=self._args(rate, burst))[0])
+        self.stats.acquired += 1
+        waited = 0.0
+        while True:
+            if wait > 0:
+                await self._sleep(wait)
+                waited += wait
+            wait = float(self._leave(keys=name, args=self._args(rate, burst)))
+            if wait <= 0:
+                if waited > 0:
+                    self.stats.delayed += 1
+                    self.stats.waited_seconds += waited
+                return waited
+
+    def observe_rate(self, key: str, rate: float) -> None:
+        if rate <= 0 or rate >= self._announced.get(key, float("inf")):
+            return
+        self._announced[key] = rate
+        self._announce(keys=[self.redis_key(key)], args=[repr(float(rate)), _TTL])
+
+    def throttled(self, key: str) -> None:
+        now = "" if self._clock is None else repr(self._clock())
+        self._throttled(keys=[self.redis_key(key)], args=[now])
+
+    def rate_of(self, key: str) -> float | None:
+        """The pace the last reservation of ``key`` applied (after safety and announcements)."""
+        rate = self._redis.hget(self.redis_key(key), "rate")
+        return float(rate) if rate is not None else None

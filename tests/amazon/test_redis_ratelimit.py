@@ -1,0 +1,162 @@
+"""The Redis token buckets against the real Redis (127.0.0.1:6379), each test under its own key prefix.
+
+Two limiter objects on two connections stand for two workers: whatever one takes, announces or is
+throttled on, the other sees. Time is a fake clock passed to the scripts, so nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from listingsync.amazon import RateLimiter
+
+redis = pytest.importorskip("redis")
+
+from listingsync.amazon.redis_ratelimit import RedisRateLimiter  # noqa: E402
+
+from .test_ratelimit import FakeTime  # noqa: E402
+
+REDIS_URL = os.environ.get("LISTINGSYNC_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        if os.environ.get("LISTINGSYNC_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable")
+    name = f"ls-test-{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        for key in client.scan_iter(f"{name}:*"):
+            client.delete(key)
+        client.close()
+
+
+def worker(t: FakeTime, prefix: str, **kwargs: float | str) -> RedisRateLimiter:
+    """One worker's limiter: its own connection, the shared clock and key prefix."""
+    return RedisRateLimiter(
+        redis.Redis.from_url(REDIS_URL), prefix=prefix, clock=t.clock, sleep=t.sleep, **kwargs
+    )
+
+
+def test_it_is_a_rate_limiter() -> None:
+    assert isinstance(RedisRateLimiter(redis.Redis.from_url(REDIS_URL)), RateLimiter)
+
+
+async def test_burst_goes_at_once_then_reservations_are_spaced_by_one_interval(prefix: str) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix, safety=1.0, headroom=0.0)
+    waits = await asyncio.gather(*(lim.acquire("P:getListingsItem", 5, 5) for _ in range(8)))
+    assert waits[:5] == [0, 0, 0, 0, 0]
+    assert sorted(waits[5:]) == pytest.approx([0.2, 0.4, 0.6])
+    assert lim.stats.acquired == 8 and lim.stats.delayed == 3
+
+
+async def test_two_workers_share_one_bucket(prefix: str) -> None:
+    t = FakeTime()
+    a = worker(t, prefix, safety=1.0, headroom=0.0)
+    b = worker(t, prefix, safety=1.0, headroom=0.0)
+    for _ in range(3):
+        assert await a.acquire("P:putListingsItem", 5, 5) == 0
+    assert await b.acquire("P:putListingsItem", 5, 5) == 0
+    assert await b.acquire("P:putListingsItem", 5, 5) == 0
+    # The burst of 5 is spent between them: the sixth request, from either, waits one interval.
+    assert await a.acquire("P:putListingsItem", 5, 5) == pytest.approx(0.2)
+    assert await b.acquire("P:putListingsItem", 5, 5) == pytest.approx(0.2)
+
+
+async def test_refill_over_time_and_cap_at_burst(prefix: str) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix, safety=1.0, headroom=0.0)
+    for _ in range(5):
+        await lim.acquire("k", 5, 5)
+    t.now += 100  # long idle: refills to the burst, not beyond
+    waits = [await lim.acquire("k", 5, 5) for _ in range(6)]
+    assert waits == pytest.approx([0, 0, 0, 0, 0, 0.2])
+
+
+async def test_an_announced_rate_slows_every_worker_and_never_raises(prefix: str) -> None:
+    t = FakeTime()
+    a = worker(t, prefix, safety=1.0, headroom=0.0)
+    b = worker(t, prefix, safety=1.0, headroom=0.0)
+    await b.acquire("k", 5, 1)
+    a.observe_rate("k", 2.0)
+    a.observe_rate("k", 10.0)  # higher: ignored
+    await b.acquire("k", 5, 1)
+    assert b.rate_of("k") == pytest.approx(2.0)
+    assert await b.acquire("k", 5, 1) == pytest.approx(0.5)
+
+
+async def test_a_429_seen_by_one_worker_empties_the_bucket_for_all(prefix: str) -> None:
+    t = FakeTime()
+    a = worker(t, prefix, safety=1.0, headroom=0.0)
+    b = worker(t, prefix, safety=1.0, headroom=0.0)
+    await a.acquire("k", 5, 5)
+    t.now += 10  # full again
+    a.throttled("k")
+    assert await b.acquire("k", 5, 5) == pytest.approx(0.2)
+
+
+async def test_buckets_are_per_partner_operation_and_region(prefix: str) -> None:
+    t = FakeTime()
+    eu = worker(t, prefix, region="eu", safety=1.0, headroom=0.0)
+    na = worker(t, prefix, region="na", safety=1.0, headroom=0.0)
+    await eu.acquire("A:getListingsItem", 1, 1)
+    assert await eu.acquire("B:getListingsItem", 1, 1) == 0
+    assert await eu.acquire("A:putListingsItem", 1, 1) == 0
+    assert await na.acquire("A:getListingsItem", 1, 1) == 0
+    assert await eu.acquire("A:getListingsItem", 1, 1) == pytest.approx(1.0)
+
+
+async def test_headroom_and_safety_leave_a_margin(prefix: str) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix, safety=0.98, headroom=0.2)
+    waits = await asyncio.gather(*(lim.acquire("k", 5, 5) for _ in range(6)))
+    # 0.2 s at 4.9 rps = 0.98 tokens kept back: four go at once, the fifth waits about 0.2 s.
+    assert waits[:4] == [0, 0, 0, 0]
+    assert waits[4] == pytest.approx(0.2)
+    assert waits[5] == pytest.approx(0.2 + 1 / 4.9)
+    assert lim.rate_of("k") == pytest.approx(4.9)
+
+
+async def test_callers_that_wake_late_do_not_leave_together(prefix: str) -> None:
+    # Eight callers are due over 1.6 s, but the event loop is busy until t=3 s. Amazon's bucket holds
+    # at most 5 tokens across the stall, so letting all eight go at t=3 would earn three 429s.
+    t = FakeTime(stall=3.0)
+    lim = worker(t, prefix, safety=1.0, headroom=0.0)
+    for _ in range(5):
+        await lim.acquire("k", 5, 5)
+    sent: list[float] = []
+
+    async def one() -> None:
+        await lim.acquire("k", 5, 5)
+        sent.append(t.now)
+
+    await asyncio.gather(*(one() for _ in range(8)))
+    assert sent[:5] == [3.0] * 5
+    assert sent[5:] == pytest.approx([3.2, 3.4, 3.6])
+
+
+async def test_scale_speeds_every_bucket(prefix: str) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix, safety=1.0, headroom=0.0, scale=10)
+    await lim.acquire("k", 5, 1)
+    assert await lim.acquire("k", 5, 1) == pytest.approx(0.02)
+
+
+async def test_idle_buckets_expire(prefix: str) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix)
+    await lim.acquire("k", 5, 5)
+    ttl = redis.Redis.from_url(REDIS_URL).ttl(lim.redis_key("k"))
+    assert 0 < ttl <= 3600
