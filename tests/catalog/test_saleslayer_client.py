@@ -287,3 +287,54 @@ def test_an_unreachable_api_url_points_at_source_api_url() -> None:
     text = str(info.value)
     assert "network error (ConnectError)" in text and "source.api_url" in text
     assert "checkpoint was not moved" in text and SECRET not in text
+
+
+@pytest.mark.parametrize("bad_data", ["null", "missing", "list", "string"])
+def test_a_page_without_a_data_object_stops_the_export_with_the_checkpoint_held(
+    server: FakeSalesLayerServer, tmp_path: Path, bad_data: str
+) -> None:
+    server.fake.add_fault(2, bad_data=bad_data)
+    source = make_source(server, tmp_path)
+    with pytest.raises(SalesLayerError, match=r"page 2 is malformed: it has (no 'data'|'data' as)") as info:
+        split(source.records())
+    assert info.value.page == 2 and "checkpoint was not moved" in str(info.value)
+    assert source.next_checkpoint is None  # never "read as empty": page 2's records would be lost
+
+    products, problems = split(source.records())  # the next run reads every record
+    assert len(products) == 10 and problems == [] and source.next_checkpoint == str(T0)
+
+
+def test_a_table_that_is_not_a_list_of_rows_stops_the_export(
+    server: FakeSalesLayerServer, tmp_path: Path
+) -> None:
+    from listingsync.catalog.saleslayer import IdCache, _ExportReader
+
+    reader = _ExportReader(make_source(server, tmp_path).settings, IdCache(None, CODE))
+    with pytest.raises(SalesLayerError, match=r"page 3 is malformed: it has data.products as null"):
+        list(reader.page({"data": {"products": None}}, 3))
+    with pytest.raises(SalesLayerError, match="has products rows but no data_schema for products"):
+        list(reader.page({"data": {"products": [["M", 1, "SKU-1"]]}}, 1))
+    assert list(reader.page({"data": []}, 4)) == []  # PHP's empty array: a page without rows
+
+
+@pytest.mark.parametrize(("page", "to", "fetched"), [(2, 2, [1, 2]), (2, 1, [1, 2, 1])])
+def test_a_next_page_cycle_is_refused_instead_of_looping_for_ever(
+    server: FakeSalesLayerServer, tmp_path: Path, page: int, to: int, fetched: list[int]
+) -> None:
+    server.fake.add_fault(page, next_page_to=to, times=100)  # every visit leads back
+    source = make_source(server, tmp_path)
+    with pytest.raises(SalesLayerError, match=r"next_page leads back to page \d \(a cycle\)") as info:
+        split(source.records())
+    assert "checkpoint was not moved" in str(info.value) and source.next_checkpoint is None
+    assert [p for p, _ in server.fake.requests] == fetched  # each page fetched at most once more
+
+
+def test_an_endless_export_stops_at_the_page_cap(server: FakeSalesLayerServer) -> None:
+    from listingsync.catalog.saleslayer_client import SalesLayerClient
+
+    with SalesLayerClient(CODE, SECRET, server.url, pagination=4, max_pages=2) as client:
+        pages = client.export()
+        next(pages), next(pages)
+        with pytest.raises(SalesLayerError, match="the export goes on past 2 pages"):
+            next(pages)
+    assert [p for p, _ in server.fake.requests] == [1, 2]

@@ -29,7 +29,7 @@ import httpx
 
 from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
 from listingsync.catalog.rows import SKU_NAMES, VARIANT_SKU_NAMES, normalize_name
-from listingsync.catalog.saleslayer_client import SalesLayerClient
+from listingsync.catalog.saleslayer_client import SalesLayerClient, SalesLayerError
 from listingsync.catalog.source import CatalogError, CatalogSource, Record
 from listingsync.config import Config
 from listingsync.config.source import SourceConfig
@@ -38,6 +38,7 @@ __all__ = ["IdCache", "SalesLayerSource", "load_saleslayer_secret"]
 
 SECRET_NAME = "LISTINGSYNC_SALESLAYER_SECRET"
 _KEY_COLUMNS = frozenset({"STATUS", "ID"})
+_MISSING = object()
 
 
 def load_saleslayer_secret(connector_id: str) -> str:
@@ -204,7 +205,7 @@ class SalesLayerSource(CatalogSource):
                     first_time = str(page.get("time") or "")
                     self.action = str(page.get("action") or "")
                     self.complete = self.action == "refresh"
-                yield from reader.page(page)
+                yield from reader.page(page, number)
                 self._columns = reader.column_names()
                 self._roles = {
                     "sku": reader.sku_column.get("products"),
@@ -312,18 +313,43 @@ class _ExportReader:
 
     # --- rows --------------------------------------------------------------------------------
 
-    def page(self, doc: dict[str, Any]) -> Iterator[Record]:
+    def page(self, doc: dict[str, Any], number: int) -> Iterator[Record]:
         self._schema(doc)
-        data = doc.get("data")
-        if not isinstance(data, dict):
-            return
-        for row in data.get("catalogue") or []:
+        data = self._page_data(doc, number)
+        for row in data.get("catalogue", []):
             self._category(row)
         for table in ("products", "product_formats"):
-            if table not in self.tables:
-                continue
-            for row in data.get(table) or []:
+            for row in data.get(table, []):
                 yield self._record(table, row)
+
+    def _page_data(self, doc: dict[str, Any], number: int) -> dict[str, list[Any]]:
+        """The page's ``data``: per table, a list of rows. Anything else stops the export, for a
+        page read as "no rows" would move the checkpoint past records never seen."""
+        data: Any = doc.get("data", _MISSING)
+        if data == []:  # PHP's json_encode writes an empty array as []: a page without rows
+            return {}
+        problem = ""
+        if data is _MISSING:
+            problem = "has no 'data'"
+        elif not isinstance(data, dict):
+            problem = f"has 'data' as {_json_type(data)}, not an object of tables"
+        else:
+            for table, rows in data.items():
+                if not isinstance(rows, list):
+                    problem = f"has data.{table} as {_json_type(rows)}, not a list of rows"
+                elif rows and table in ("products", "product_formats") and table not in self.tables:
+                    problem = f"has {table} rows but no data_schema for {table} (on this page or page 1)"
+                if problem:
+                    break
+        if not problem:
+            return dict(data)
+        raise SalesLayerError(
+            101,
+            f"Sales Layer's page {number} is malformed: it {problem}",
+            fix="the checkpoint was not moved, so nothing is lost; run again, and if it persists "
+            "report the answer to Sales Layer support",
+            page=number,
+        )
 
     def _values(self, table: str, row: list[Any]) -> dict[str, Any]:
         columns = self.tables[table].columns
@@ -482,6 +508,14 @@ class _ExportReader:
         return Product(
             sku=sku, origin=origin, source_id=source_id, parent_sku=parent, status=ProductStatus.DELETED
         )
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for messages."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), "a number")
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -56,6 +56,9 @@ class _MaskSignature(logging.Filter):
 logging.getLogger("httpx").addFilter(_MaskSignature())
 
 API_VERSION = "1.18"
+#: Most pages one export may have: a server whose ``next_page`` never ends (fresh URLs each time,
+#: so no cycle to see) stops here. 100,000 pages of the default 1,000 rows is 100M rows.
+MAX_PAGES = 100_000
 RETRYABLE = frozenset({10, 11, 14})
 #: Codes Sales Layer calls informative: data still comes back (reference §1.10).
 INFORMATIVE = frozenset({5, 6, 7, 8})
@@ -144,6 +147,7 @@ class SalesLayerClient:
         timeout: float = 60.0,
         max_retries: int = 5,
         backoff: float = 1.0,
+        max_pages: int = MAX_PAGES,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -159,6 +163,7 @@ class SalesLayerClient:
         self.pagination = pagination
         self.max_retries = max_retries
         self.backoff = backoff
+        self.max_pages = max_pages
         self._clock = clock
         self._sleep = sleep
         self._http = httpx.Client(
@@ -201,20 +206,37 @@ class SalesLayerClient:
         body = {"pagination": str(self.pagination)}
         page = 1
         doc = self._call(lambda: ("POST", self.api_url, {**self._auth(), **query_extra}, body), page)
+        seen: dict[str, int] = {}  # next_page URL → the page it was fetched as
         while True:
             yield doc
             next_page = doc.get("next_page") or ""
             if not next_page:
                 return
-            if urlsplit(next_page).netloc != self._host:
-                raise SalesLayerError(
-                    100,
-                    f"Sales Layer's next_page points at another host ({urlsplit(next_page).netloc}); refused",
-                    fix="check source.api_url",
-                    page=page + 1,
-                )
+            self._check_next_page(next_page, page, seen)
             page += 1
+            seen[next_page] = page
             doc = self._call(functools.partial(_get, next_page), page)
+
+    def _check_next_page(self, next_page: Any, page: int, seen: dict[str, int]) -> None:
+        """Refuse a ``next_page`` that leaves the host, leads back to a page already read (a cycle
+        would loop for ever) or goes past :attr:`max_pages`; the checkpoint is then not moved."""
+        problem = ""
+        if not isinstance(next_page, str):
+            problem = f"its next_page is not a URL ({type(next_page).__name__})"
+        elif urlsplit(next_page).netloc != self._host:
+            problem = f"its next_page points at another host ({urlsplit(next_page).netloc})"
+        elif next_page in seen:
+            problem = f"its next_page leads back to page {seen[next_page]} (a cycle)"
+        elif page >= self.max_pages:
+            problem = f"the export goes on past {self.max_pages} pages"
+        if problem:
+            raise SalesLayerError(
+                101,
+                f"Sales Layer's page {page} is refused: {problem}",
+                fix="the checkpoint was not moved, so nothing is lost; run again, and if it persists "
+                "report it to Sales Layer support (check source.api_url points at Sales Layer)",
+                page=page,
+            )
 
     def _call(
         self,

@@ -46,6 +46,8 @@ The catalogue file (YAML or JSON)::
     faults:
       - {page: 2, error: 11, times: 1}   # answer error 11 once on page 2 (page 1 = the first call)
       - {page: 1, malformed: true}       # a body that is not JSON
+      - {page: 2, bad_data: "null"}      # the page's data is null ("missing", "list", "string")
+      - {page: 3, next_page_to: 2}       # page 3's next_page leads back to page 2 (a cycle)
 
 A record exists from its ``modified`` time on (so a file can script a timeline against ``clock``);
 ``images_modified`` (default ``modified``) dates its image fields. An image value is a list of names
@@ -63,6 +65,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -139,6 +142,14 @@ class _Fault:
     error: int | None = None
     malformed: bool = False
     times: int = 1
+    #: The page's ``data`` replaced: ``null``, ``missing`` (no key), ``list`` or ``string``.
+    bad_data: str | None = None
+    #: ``next_page`` points at this page number instead (a pagination cycle; itself for a loop).
+    next_page_to: int | None = None
+
+    @property
+    def rewrites_page(self) -> bool:
+        return self.bad_data is not None or self.next_page_to is not None
 
 
 @dataclass
@@ -204,10 +215,17 @@ class FakeSalesLayer:
         self.connector_changed = True
 
     def add_fault(
-        self, page: int, *, error: int | None = None, malformed: bool = False, times: int = 1
+        self,
+        page: int,
+        *,
+        error: int | None = None,
+        malformed: bool = False,
+        times: int = 1,
+        bad_data: str | None = None,
+        next_page_to: int | None = None,
     ) -> None:
         with self._lock:
-            self.faults.append(_Fault(page, error, malformed, times))
+            self.faults.append(_Fault(page, error, malformed, times, bad_data, next_page_to))
 
     # --- the export --------------------------------------------------------------------------
 
@@ -425,10 +443,15 @@ class FakeSalesLayer:
         version = params.get("ver") or "1.17"
         now = self.now()
         fault = self._fault(page)
+        if fault is not None and fault.rewrites_page:
+            return _rewrite(self._answer(params, base_url, page, version, now), fault)
         if fault is not None:
             if fault.malformed:
                 return b'{"version": "1.18", "time": ' + str(now).encode() + b', "data": {"produ'
             return self._error(fault.error or 11, version)
+        return self._answer(params, base_url, page, version, now)
+
+    def _answer(self, params: dict[str, str], base_url: str, page: int, version: str, now: int) -> Any:
         if "page_token" in params:
             return self._next_page(params, page, base_url)
         error = self._check_auth(params)
@@ -488,6 +511,22 @@ class FakeSalesLayer:
 
     def _error(self, code: int, version: str) -> dict[str, Any]:
         return {"version": version, "time": self.now(), "error": code, "error_message": ERROR_MESSAGES[code]}
+
+
+_BAD_DATA: dict[str, Any] = {"null": None, "list": [["M", 1]], "string": "not rows"}
+
+
+def _rewrite(doc: Any, fault: _Fault) -> Any:
+    """Apply a page-rewriting fault to an answer (an error answer, without ``data``, is left alone)."""
+    if not isinstance(doc, dict) or "data" not in doc:
+        return doc
+    if fault.bad_data == "missing":
+        doc.pop("data", None)
+    elif fault.bad_data is not None:
+        doc["data"] = _BAD_DATA[fault.bad_data]
+    if fault.next_page_to is not None and doc.get("next_page"):
+        doc["next_page"] = re.sub(r"([?&]page=)\d+", rf"\g<1>{fault.next_page_to}", doc["next_page"])
+    return doc
 
 
 def _paginate(rows: dict[str, list[list[Any]]], length: int) -> list[dict[str, list[list[Any]]]]:
