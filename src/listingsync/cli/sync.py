@@ -40,7 +40,7 @@ from listingsync.errors import ListingSyncError
 from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.guard import ALLOW_FLAG, DeleteGuard
-from listingsync.sync.pipeline import CatalogRead, open_store, run_sync
+from listingsync.sync.pipeline import CatalogRead, Selection, open_store, run_sync
 from listingsync.sync.progress import ProgressTask
 
 #: Emulator runs only: multiplies the client's rate limits to match ``listingsync emulator --rate-scale``.
@@ -159,6 +159,23 @@ def sync_command(
             "listings would go (sync.on_removed: delete).",
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read the whole catalogue, not only what changed since the last run (Sales Layer: a refresh).",
+        ),
+    ] = False,
+    sku: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sku", help="Only this SKU (repeatable); nothing else is planned or taken for removed."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Only the first N products (source order), for a trial run."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU."""
@@ -182,7 +199,8 @@ def sync_command(
     progress = None if as_json else RichProgress()
     try:
         client = _client_if_possible(cfg) if dry_run else _client(cfg)
-        report, catalog = _run(cfg, options, client, progress)
+        selection = Selection(full=full, skus=frozenset(sku or ()), limit=limit)
+        report, catalog = _run(cfg, options, client, progress, selection)
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)
     if as_json:
@@ -224,11 +242,15 @@ def sync_options(
 
 
 def _run(
-    cfg: Config, options: SyncOptions, client: Any, progress: RichProgress | None
+    cfg: Config,
+    options: SyncOptions,
+    client: Any,
+    progress: RichProgress | None,
+    selection: Selection | None = None,
 ) -> tuple[SyncReport, CatalogRead]:
     async def go() -> tuple[SyncReport, CatalogRead]:
         try:
-            return await run_sync(cfg, options, client=client, progress=progress)
+            return await run_sync(cfg, options, client=client, progress=progress, selection=selection)
         finally:
             if client is not None:
                 await client.aclose()
@@ -244,6 +266,7 @@ def _catalog_dict(catalog: CatalogRead) -> dict[str, Any]:
         "products": catalog.products,
         "listings": len(catalog.candidates),
         "complete": catalog.complete,
+        "remapped": len(catalog.remapped),
         "removed_in_source": sorted(catalog.removed_skus),
         "problems": [
             {"where": str(p.origin), "sku": p.sku, "severity": p.severity, "message": p.message}

@@ -16,9 +16,12 @@ from listingsync.amazon import SPAPIClient
 from listingsync.amazon.lwa import Credentials
 from listingsync.catalog import CatalogProblem, open_source
 from listingsync.catalog.inspect import empty_catalogue
+from listingsync.catalog.model import Product
 from listingsync.config import Config
 from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
+from listingsync.sync.fingerprint import MappingFingerprints, is_current, record_fingerprint
+from listingsync.sync.mirror import CatalogMirror
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import NullProgress, Progress
 from listingsync.sync.store import StateStore, StateStoreError, parse_state_url, sqlite_path
@@ -26,7 +29,15 @@ from listingsync.sync.store import StateStore, StateStoreError, parse_state_url,
 #: Where product type schemas are cached, beside the config (the same place ``validate`` uses).
 SCHEMA_CACHE_DIR = ".listingsync/schemas"
 
-__all__ = ["CatalogRead", "check_account", "open_store", "read_candidates", "run_sync", "schema_provider"]
+__all__ = [
+    "CatalogRead",
+    "Selection",
+    "check_account",
+    "open_store",
+    "read_candidates",
+    "run_sync",
+    "schema_provider",
+]
 
 
 @dataclass(slots=True)
@@ -41,6 +52,12 @@ class CatalogRead:
     #: A complete read that found no record at all (``problems`` says so too).
     empty: bool = False
     checkpoint: str | None = None
+    #: The products the source brought (what the mirror merges after a sending run).
+    read: list[Product] = field(default_factory=list)
+    #: SKUs rebuilt from the mirror (not read this run): their mapping or schema changed.
+    remapped: set[str] = field(default_factory=set)
+    #: ``(sku, marketplace_id, source_fp, mapping_fp)`` of every listing built.
+    built: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def protected_skus(self) -> set[str]:
@@ -110,29 +127,73 @@ async def schema_provider(config: Config, client: SPAPIClient | None) -> Callabl
     return store.get_cached
 
 
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What a run reads: ``full`` ignores the checkpoint (Sales Layer: a refresh without
+    ``last_update``); ``skus`` (``--sku``) and ``limit`` (``--limit``) restrict it to some records."""
+
+    full: bool = False
+    skus: frozenset[str] = frozenset()
+    limit: int | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.skus) or self.limit is not None
+
+    def keeps(self, sku: str | None) -> bool:
+        return not self.skus or (sku is not None and sku in self.skus)
+
+
 def read_candidates(
     config: Config,
     schemas: Callable[..., Any],
     *,
     since: str | None = None,
     progress: Progress | None = None,
+    mirror: CatalogMirror | None = None,
+    selection: Selection | None = None,
 ) -> CatalogRead:
+    """Read the source (from ``since`` when incremental), then build and validate every listing.
+
+    With a ``mirror`` (the state's copy of the catalogue), records the read did not bring are
+    rebuilt from it when what built their listings changed (a mapping template, a rule, a product
+    type schema: :mod:`listingsync.sync.fingerprint`) or their last write did not settle, and the
+    records a ``U`` image marker left without images get the ones they had.
+    """
     progress = progress or NullProgress()
+    selection = selection or Selection()
     source = open_source(config)
     out = CatalogRead()
     task = progress.phase("read", f"Reading {source.name or 'the catalogue'}")
-    records = []
-    for record in source.records(since=since if source.incremental else None):
-        records.append(record)
+    records: list[Product | CatalogProblem] = []
+    for record in source.records(since=since if source.incremental and not selection.full else None):
         task.advance()
+        if selection.keeps(record.sku) or (isinstance(record, CatalogProblem) and not record.sku):
+            records.append(record)
     task.done()
-    out.complete = source.complete
-    out.checkpoint = source.next_checkpoint
-    if not records and source.complete:
+    if selection.limit is not None:
+        records = _first_products(records, selection.limit)
+    out.complete = source.complete and not selection.restricted
+    out.checkpoint = None if selection.restricted else source.next_checkpoint
+    if not records and source.complete and not selection.restricted:
         # An empty export is a broken pipeline far more often than an empty catalogue.
         out.empty = True
         out.problems.append(empty_catalogue(source.name or "the catalogue"))
-    pipeline = MappingPipeline(config, schemas)
+    fingerprints = MappingFingerprints(config, schemas)
+    products = [r for r in records if isinstance(r, Product)]
+    out.read = products
+    if mirror is not None:
+        mirror.fill_unchanged_images(products)
+        if not out.complete:
+            remap = _remap(config, mirror, fingerprints, products, selection)
+            out.remapped = {p.sku for p in remap}
+            records.extend(remap)
+    parents = {p.sku: p for p in products}
+    pipeline = MappingPipeline(
+        config,
+        schemas,
+        parent_lookup=(lambda sku: parents.get(sku) or mirror.get(sku)) if mirror is not None else None,
+    )
     pipeline.check()
     task = progress.phase("build", "Building and validating listings", len(records))
     for result in pipeline.run(records, columns=source.columns()):
@@ -145,10 +206,67 @@ def read_candidates(
             out.removed_skus.add(result.sku)
             continue
         out.read_skus.add(result.sku)
+        product = result.product
+        assert product is not None
+        parent = parents.get(product.parent_sku) if product.parent_sku else None
+        if parent is None and product.parent_sku and mirror is not None:
+            parent = mirror.get(product.parent_sku)
+        source_fp = record_fingerprint(product, parent)
         for lr in result.listings:
-            out.candidates.append(Candidate(lr.listing, list(lr.issues)))
+            listing = lr.listing
+            out.candidates.append(Candidate(listing, list(lr.issues)))
+            requirements = listing.requirements.value if listing.requirements else None
+            mapping_fp = fingerprints(listing.product_type, listing.marketplace_id, requirements)
+            out.built.append((listing.sku, listing.marketplace_id, source_fp, mapping_fp))
     task.done()
     return out
+
+
+def _first_products(records: list[Product | CatalogProblem], limit: int) -> list[Product | CatalogProblem]:
+    """The first ``limit`` products in source order (and the problems met among them)."""
+    out: list[Product | CatalogProblem] = []
+    taken = 0
+    for record in records:
+        if isinstance(record, Product):
+            if taken >= limit:
+                break
+            taken += 1
+        out.append(record)
+    return out
+
+
+def _remap(
+    config: Config,
+    mirror: CatalogMirror,
+    fingerprints: MappingFingerprints,
+    read: list[Product],
+    selection: Selection,
+) -> list[Product]:
+    """Mirrored records to build again although the source did not bring them this run.
+
+    A record whose listing was built by another mapping or schema (or never built for a configured
+    marketplace, or whose last write failed), the variants of a parent read this run (they inherit
+    from it), and the ``--sku`` records an incremental read did not bring.
+    """
+    read_skus = {p.sku for p in read}
+    marketplaces = list(config.account.marketplaces)
+    built = mirror.store.built_index(marketplaces)
+    by_sku: dict[str, list[Any]] = {}
+    for (sku, _mp), entry in built.items():
+        by_sku.setdefault(sku, []).append(entry)
+    wanted: set[str] = set()
+    for sku in mirror.skus():
+        if sku in read_skus or not selection.keeps(sku):
+            continue
+        entries = by_sku.get(sku, [])
+        if len(entries) < len(marketplaces) or not all(is_current(e, None, fingerprints) for e in entries):
+            wanted.add(sku)
+    wanted |= {s for s in mirror.children(read_skus) if selection.keeps(s)} - read_skus
+    wanted |= set(selection.skus) - read_skus
+    found = list(mirror.products(wanted))
+    if selection.limit is not None:
+        found = found[: max(0, selection.limit - len(read))]
+    return found
 
 
 async def run_sync(
@@ -160,8 +278,13 @@ async def run_sync(
     progress: Progress | None = None,
     store: StateStore | None = None,
     transport: Any = None,
+    selection: Selection | None = None,
 ) -> tuple[SyncReport, CatalogRead]:
-    """One whole sync. ``client`` or ``credentials`` are needed unless ``options.mode`` is dry-run."""
+    """One whole sync. ``client`` or ``credentials`` are needed unless ``options.mode`` is dry-run.
+
+    ``selection``: ``--full``, ``--sku`` and ``--limit`` (a restricted run never takes a listing
+    for removed and never advances the catalogue checkpoint).
+    """
     progress = progress or NullProgress()
     own_store = store is None
     store = store or open_store(config, create=options.mode == "send")
@@ -182,7 +305,15 @@ async def run_sync(
             # Finish a killed run's feeds and writes before reading what to send next.
             recovered = await engine.recover()
         schemas = await schema_provider(config, client)
-        catalog = read_candidates(config, schemas, since=store.checkpoint(), progress=progress)
+        mirror = CatalogMirror(store)
+        catalog = read_candidates(
+            config,
+            schemas,
+            since=store.checkpoint(),
+            progress=progress,
+            mirror=mirror,
+            selection=selection,
+        )
         unattributed = catalog.unattributed_problems
         report = await engine.run(
             catalog.candidates,
@@ -202,6 +333,11 @@ async def run_sync(
         # Advance the catalogue checkpoint only when nothing is left to retry: an incremental read
         # would not bring back a record whose write failed (invalid records stay recorded as such).
         unfinished = any(r.status in ("error", "pending") for r in report.results)
+        if options.mode == "send":
+            # The mirror takes what was read even when some writes failed: those listings are
+            # rebuilt from it next run (their status says so), with no PIM round trip.
+            mirror.merge(catalog.read, complete=catalog.complete, keep=catalog.protected_skus)
+            store.set_built(catalog.built)
         if options.mode == "send" and not unfinished and catalog.checkpoint is not None:
             store.set_checkpoint(catalog.checkpoint)
         return report, catalog

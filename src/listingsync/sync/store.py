@@ -31,6 +31,7 @@ from listingsync.errors import ListingSyncError
 from listingsync.sync import tables as t
 
 __all__ = [
+    "BuiltEntry",
     "FeedRecord",
     "Intent",
     "ListingState",
@@ -131,10 +132,29 @@ class ListingState:
     last_submission_id: str | None = None
     last_run_id: int | None = None
     updated_at: dt.datetime | None = None
+    source_fp: str | None = None
+    mapping_fp: str | None = None
+    checked_at: dt.datetime | None = None
+    amazon_status: str | None = None
+    drift: dict[str, Any] | None = None
+    adopted_at: dt.datetime | None = None
 
     @property
     def key(self) -> Key:
         return (self.sku, self.marketplace_id)
+
+
+@dataclass(slots=True)
+class BuiltEntry:
+    """What built a listing row (see :mod:`listingsync.sync.fingerprint`), and its status."""
+
+    marketplace_id: str
+    product_type: str | None
+    requirements: str | None
+    source_fp: str | None
+    mapping_fp: str | None
+    status: str
+    pending_op: str | None
 
 
 @dataclass(slots=True)
@@ -276,6 +296,39 @@ class StateStore:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         with self.engine.connect() as conn:
             return {(r[0], r[1]): PlanIndexEntry(*r[2:]) for r in conn.execute(query)}
+
+    def built_index(self, marketplace_ids: Sequence[str] | None = None) -> dict[Key, BuiltEntry]:
+        """Per listing: the fingerprints of what built it (the mirror's remap and skip decisions)."""
+        c = t.listings.c
+        query = sa.select(
+            c.sku,
+            c.marketplace_id,
+            c.product_type,
+            c.requirements,
+            c.source_fp,
+            c.mapping_fp,
+            c.status,
+            c.pending_op,
+        )
+        if marketplace_ids:
+            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+        with self.engine.connect() as conn:
+            return {(r[0], r[1]): BuiltEntry(*r[1:]) for r in conn.execute(query)}
+
+    def set_built(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Record ``(sku, marketplace_id, source_fp, mapping_fp)``: what built each planned listing."""
+        if not rows:
+            return
+        c = t.listings.c
+        stmt = (
+            t.listings.update()
+            .where(sa.and_(c.sku == sa.bindparam("k_sku"), c.marketplace_id == sa.bindparam("k_mp")))
+            .values(source_fp=sa.bindparam("v_src"), mapping_fp=sa.bindparam("v_map"))
+        )
+        params = [{"k_sku": s, "k_mp": m, "v_src": src, "v_map": fp} for s, m, src, fp in rows]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(params, 5000):
+                conn.execute(stmt, chunk)
 
     def sent_attributes(self, keys: Iterable[Key]) -> dict[Key, dict[str, Any]]:
         out: dict[Key, dict[str, Any]] = {}
@@ -745,6 +798,12 @@ def _state(m: Any) -> ListingState:
         last_submission_id=m["last_submission_id"],
         last_run_id=m["last_run_id"],
         updated_at=_aware(m["updated_at"]) if m["updated_at"] else None,
+        source_fp=m["source_fp"],
+        mapping_fp=m["mapping_fp"],
+        checked_at=_aware(m["checked_at"]) if m["checked_at"] else None,
+        amazon_status=m["amazon_status"],
+        drift=m["drift"],
+        adopted_at=_aware(m["adopted_at"]) if m["adopted_at"] else None,
     )
 
 

@@ -38,6 +38,29 @@ listings = Table(
     Column("last_submission_id", String(100)),
     Column("last_run_id", Integer),
     Column("updated_at", DateTime(timezone=True)),
+    #: What built the listing last planned (``sync.fingerprint``): the source record's fingerprint
+    #: and the mapping's (rules, templates, schema version, listingsync's mapping version).
+    Column("source_fp", String(40)),
+    Column("mapping_fp", String(40)),
+    #: Drift reconciliation: when Amazon was last read for this listing, what it showed
+    #: (``BUYABLE,DISCOVERABLE`` or ``SUPPRESSED``…), and what differed from what we sent (None: nothing).
+    Column("checked_at", DateTime(timezone=True)),
+    Column("amazon_status", String(60)),
+    Column("drift", JSON),
+    #: When an existing Amazon listing was adopted (found identical or patched) instead of created.
+    Column("adopted_at", DateTime(timezone=True)),
+)
+
+#: The catalogue mirror: the last full record per SKU, incremental reads merged in, so a mapping
+#: or schema change rebuilds listings without reading the source again.
+catalog = Table(
+    "ls_catalog",
+    metadata,
+    Column("sku", String(200), primary_key=True),
+    Column("parent_sku", String(200), index=True),
+    Column("fingerprint", String(40), nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
 )
 
 runs = Table(
