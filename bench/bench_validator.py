@@ -65,6 +65,27 @@ def _compile_ms(build: Callable[[], object], rounds: int = 3) -> float:
     return statistics.median(times)
 
 
+def _empty_listing(ours: Validator) -> None:
+    """``issues({})``: every required attribute missing, each with its condition in plain words.
+
+    The baseline is jsonschema-rs's own error iteration over the same document (no messages), so
+    the ratio is what turning errors into issues costs."""
+    engine = ours._rs  # the compiled engine inside ours: the same schema, the same errors
+    rates = _rates(
+        {
+            "issues({})": (ours.issues, [{}] * 50),
+            "engine": (lambda doc: list(engine.iter_errors(doc)), [{}] * 50),
+        },
+        ROUNDS,
+    )
+    errors = len(list(engine.iter_errors({})))
+    print(
+        f"empty listing ({errors} errors): issues({{}}) {1e6 / rates['issues({})']:.0f} µs, "
+        f"jsonschema-rs iter_errors {1e6 / rates['engine']:.0f} µs: "
+        f"{rates['engine'] / rates['issues({})']:.1f}x its time (target <= 3x)"
+    )
+
+
 def main() -> None:
     count = int(os.environ.get("LISTINGSYNC_BENCH_VALIDATOR_N", "200"))
     path = next(p for p in bundled_schema_files() if p.name == "HOME.json")
@@ -112,6 +133,7 @@ def main() -> None:
         print(f"{label:44s} {rate:11.0f} {1e6 / rate:9.0f} {rate / rate_ref:12.1f}x")
     print(f"speed-up of ours over the reference (issues): {rate_issues / rate_ref:.1f}x (target >= 20x)")
     print(f"Python-side vocabulary vs Rust custom keywords: {rate_issues / rate_rust:.2f}x")
+    _empty_listing(ours)
     print(
         f"compile HOME: ours {_compile_ms(lambda: Validator(schema)):.0f} ms, "
         f"reference {_compile_ms(lambda: ReferenceValidator(schema)):.0f} ms (python jsonschema compiles lazily)"

@@ -22,7 +22,7 @@ from listingsync.config import Config
 from listingsync.errors import ListingSyncError
 from listingsync.mapping.context import record_context
 from listingsync.mapping.listing import Listing, Requirements
-from listingsync.mapping.shape import ShapeContext, enum_values, shape_attribute
+from listingsync.mapping.shape import ShapeContext, compile_shape, enum_values, shape_attribute
 from listingsync.mapping.templates import (
     Const,
     FieldRef,
@@ -89,6 +89,14 @@ class _SchemaInfo:
         theme = self.properties.get("variation_theme") or {}
         name_node = ((theme.get("items") or {}).get("properties") or {}).get("name") or {}
         self.themes, _ = enum_values(name_node)
+        self._shapes: dict[str, Any] = {}
+
+    def shape(self, name: str) -> Any:
+        """The compiled shape of property ``name`` (compiled on first use: most are never mapped)."""
+        found = self._shapes.get(name)
+        if found is None:
+            found = self._shapes[name] = compile_shape(self.properties[name])
+        return found
 
 
 class ListingBuilder:
@@ -397,7 +405,7 @@ class ListingBuilder:
                 )
         self._automatic(product, ctx, info, values, issues, is_parent, theme)
         for name, value in values.items():
-            entries, shape_issues = shape_attribute(name, info.properties[name], value, shape_ctx)
+            entries, shape_issues = shape_attribute(name, info.shape(name), value, shape_ctx)
             issues.extend(shape_issues)
             if entries:
                 listing.attributes[name] = entries
@@ -409,7 +417,7 @@ class ListingBuilder:
             and self.listings.offer.enabled
         ):
             entries, _ = shape_attribute(
-                "condition_type", info.properties["condition_type"], self.listings.offer.condition, shape_ctx
+                "condition_type", info.shape("condition_type"), self.listings.offer.condition, shape_ctx
             )
             if entries:
                 listing.attributes["condition_type"] = entries

@@ -23,6 +23,7 @@ from listingsync.schema.issues import Issue, Severity
 __all__ = [
     "UNITS",
     "ShapeContext",
+    "compile_shape",
     "convert_unit",
     "enum_values",
     "shape_attribute",
@@ -98,6 +99,85 @@ def convert_unit(value: float, source: str, target: str) -> float | None:
     return round(value * a[1] / b[1], 4)
 
 
+class _Enum:
+    """A scalar node's allowed values, with the lookups :meth:`match` needs built once."""
+
+    __slots__ = ("by_folded", "by_label", "exact")
+
+    def __init__(self, allowed: list[Any], labels: list[Any]) -> None:
+        self.exact = frozenset(v for v in allowed if isinstance(v, str))
+        self.by_folded: dict[str, str] = {}
+        for value in allowed:
+            self.by_folded.setdefault(str(value).casefold(), str(value))
+        self.by_label: dict[str, str] = {}
+        for value, label in zip(allowed, labels, strict=False):
+            self.by_label.setdefault(str(label).casefold(), str(value))
+
+    def match(self, text: str) -> str:
+        """The enum value ``text`` means: exact, case-insensitive, by its label (``China`` → ``CN``)
+        or snake-cased (``Bath Towel`` → ``bath_towel``); else ``text`` (the validator reports it)."""
+        if text in self.exact:
+            return text
+        folded = text.casefold()
+        found = self.by_folded.get(folded)
+        if found is None:
+            found = self.by_label.get(folded)
+        if found is None:
+            found = self.by_folded.get(folded.replace(" ", "_").replace("-", "_"))
+        return text if found is None else found
+
+
+class _Node:
+    """One schema node with everything the builder reads from it computed once (see :func:`compile_shape`).
+
+    Shaping is per record but the schema is not: the node's kind, its value key, unit choices, enum
+    lookups and context keys are the same for every record, so they are worked out here once.
+    """
+
+    __slots__ = (
+        "audience",
+        "context",
+        "defaults",
+        "dimension",
+        "enum",
+        "items",
+        "kind",
+        "props",
+        "structure_parts",
+        "units",
+        "value_key",
+    )
+
+    def __init__(self, node: Mapping[str, Any]) -> None:
+        self.kind: str = node.get("type") or ""
+        items = node.get("items")
+        self.items = _Node(items if isinstance(items, Mapping) else {}) if self.kind == "array" else None
+        props: Mapping[str, Any] = (node.get("properties") or {}) if self.kind == "object" else {}
+        self.props = {k: _Node(v) for k, v in props.items() if isinstance(v, Mapping)}
+        self.value_key = _value_key(props)
+        self.structure_parts = ", ".join(k for k in props if k not in CONTEXT_KEYS)
+        self.context = tuple(k for k in ("marketplace_id", "language_tag", "currency") if k in props)
+        self.audience = (props["audience"].get("default", "ALL"),) if "audience" in props else ()
+        unit = props.get("unit")
+        self.units: list[str] | None = None
+        self.dimension: str | None = None
+        if isinstance(unit, Mapping):
+            self.units = [str(u) for u in enum_values(unit)[0]]
+            self.dimension = next((UNITS[u][0] for u in self.units if u in UNITS), None)
+        self.defaults = tuple(
+            (key, props[key]["default"])
+            for key in node.get("required") or ()
+            if isinstance(props.get(key), Mapping) and "default" in props[key]
+        )
+        allowed, labels = enum_values(node)
+        self.enum = _Enum(allowed, labels) if allowed else None
+
+
+def compile_shape(prop_schema: Mapping[str, Any]) -> _Node:
+    """A property's schema prepared for :func:`shape_attribute` (compile once, shape many records)."""
+    return _Node(prop_schema)
+
+
 class _Shaper:
     def __init__(self, attribute: str, ctx: ShapeContext) -> None:
         self.attribute = attribute
@@ -107,25 +187,26 @@ class _Shaper:
     def issue(self, path: str, code: str, message: str, severity: Severity = Severity.ERROR) -> None:
         self.issues.append(Issue(path, severity, code, message))
 
-    def shape(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
-        if _is_empty(value):
+    def shape(self, node: _Node, value: Any, path: str) -> Any:
+        if value is None or value == [] or (type(value) is str and not value.strip()):
             return _SKIP
-        kind = node.get("type")
+        kind = node.kind
         if kind == "array":
-            items = node.get("items") or {}
+            items = node.items
+            assert items is not None
             values = value if isinstance(value, list | tuple) else [value]
             out: list[Any] = []
             for item in values:
                 shaped = self.shape(items, item, f"{path}/{len(out)}")
-                if not isinstance(shaped, _Skip):
+                if shaped is not _SKIP:
                     out.append(shaped)
             return out if out else _SKIP
         if kind == "object":
             return self.shape_object(node, value, path)
         return self.scalar(node, value, path)
 
-    def shape_object(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
-        props: Mapping[str, Any] = node.get("properties") or {}
+    def shape_object(self, node: _Node, value: Any, path: str) -> Any:
+        props = node.props
         obj: dict[str, Any] = {}
         if isinstance(value, dict):
             for key, sub in value.items():
@@ -139,52 +220,49 @@ class _Shaper:
                     )
                     continue
                 shaped = self.shape(props[key], sub, f"{path}/{key}")
-                if not isinstance(shaped, _Skip):
+                if shaped is not _SKIP:
                     obj[key] = shaped
         else:
-            key = _value_key(props)
+            key = node.value_key
             if key is None:
-                parts = ", ".join(k for k in props if k not in CONTEXT_KEYS)
                 self.issue(
                     path,
                     "LS-MAP-STRUCTURE",
                     f"{self.attribute} is a structure, not a single value: map it as "
-                    f"{{{parts}}} with a value for each part",
+                    f"{{{node.structure_parts}}} with a value for each part",
                 )
                 return _SKIP
-            shaped = self.shape(props[key], value, f"{path}/{key}")
-            if isinstance(shaped, _Skip):
+            sub_node = props[key]
+            # The value was found non-empty on the way in: a scalar part is converted directly.
+            if sub_node.kind in ("array", "object"):
+                shaped = self.shape(sub_node, value, f"{path}/{key}")
+            else:
+                shaped = self.scalar(sub_node, value, f"{path}/{key}")
+            if shaped is _SKIP:
                 return _SKIP
             obj[key] = shaped
         if not obj:
             return _SKIP
-        self.fill_context(obj, node, props, path)
+        self.fill_context(obj, node, path)
         return obj
 
-    def fill_context(
-        self, obj: dict[str, Any], node: Mapping[str, Any], props: Mapping[str, Any], path: str
-    ) -> None:
+    def fill_context(self, obj: dict[str, Any], node: _Node, path: str) -> None:
         ctx = self.ctx
-        if "marketplace_id" in props and "marketplace_id" not in obj:
-            obj["marketplace_id"] = ctx.marketplace_id
-        if "language_tag" in props and "language_tag" not in obj:
-            obj["language_tag"] = ctx.language_tag
-        if "currency" in props and "currency" not in obj:
+        for key in node.context:
             # A currency the schema does not allow is left to the validator to report (once).
-            obj["currency"] = ctx.currency
-        if "audience" in props and "audience" not in obj:
-            obj["audience"] = props["audience"].get("default", "ALL")
-        if "unit" in props and "unit" not in obj and "value" in obj:
-            self.fill_unit(obj, props["unit"], path)
-        for key in node.get("required") or ():
-            sub = props.get(key)
-            if key not in obj and isinstance(sub, Mapping) and "default" in sub:
-                obj[key] = sub["default"]
+            if key not in obj:
+                obj[key] = getattr(ctx, key)
+        if node.audience and "audience" not in obj:
+            obj["audience"] = node.audience[0]
+        if node.units is not None and "unit" not in obj and "value" in obj:
+            self.fill_unit(obj, node.units, node.dimension, path)
+        for key, default in node.defaults:
+            if key not in obj:
+                obj[key] = default
 
-    def fill_unit(self, obj: dict[str, Any], unit_node: Mapping[str, Any], path: str) -> None:
-        allowed, _ = enum_values(unit_node)
-        allowed_units = [str(u) for u in allowed]
-        dimension = next((UNITS[u][0] for u in allowed_units if u in UNITS), None)
+    def fill_unit(
+        self, obj: dict[str, Any], allowed_units: list[str], dimension: str | None, path: str
+    ) -> None:
         source = self.ctx.units.get(dimension) if dimension else None
         if source is None and len(allowed_units) != 1:
             # a catalogue unit given for another spelling (``kg``) is not guessed: say what to set.
@@ -214,8 +292,8 @@ class _Shaper:
             f"accepts ({', '.join(allowed_units)})",
         )
 
-    def scalar(self, node: Mapping[str, Any], value: Any, path: str) -> Any:
-        kind = node.get("type", "string")
+    def scalar(self, node: _Node, value: Any, path: str) -> Any:
+        kind = node.kind or "string"
         if isinstance(value, dict | list | tuple):
             self.issue(path, "LS-MAP-TYPE", f"expected a single {kind} here, got {_show(value)}")
             return _SKIP
@@ -244,7 +322,7 @@ class _Shaper:
         text = _to_text(value)
         if not text:
             return _SKIP
-        return _match_enum(node, text)
+        return node.enum.match(text) if node.enum is not None else text
 
 
 def _value_key(props: Mapping[str, Any]) -> str | None:
@@ -253,33 +331,6 @@ def _value_key(props: Mapping[str, Any]) -> str | None:
             return key
     others = [k for k in props if k not in CONTEXT_KEYS]
     return others[0] if len(others) == 1 else None
-
-
-def _match_enum(node: Mapping[str, Any], text: str) -> str:
-    """The enum value ``text`` means: exact, case-insensitive, or by its label (``China`` → ``CN``)."""
-    allowed, labels = enum_values(node)
-    if not allowed or text in allowed:
-        return text
-    folded = text.casefold()
-    for value in allowed:
-        if str(value).casefold() == folded:
-            return str(value)
-    for value, label in zip(allowed, labels, strict=False):
-        if str(label).casefold() == folded:
-            return str(value)
-    snake = folded.replace(" ", "_").replace("-", "_")
-    for value in allowed:
-        if str(value).casefold() == snake:
-            return str(value)
-    return text
-
-
-def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if type(value) is str:
-        return not value.strip()
-    return isinstance(value, list) and not value
 
 
 def _to_text(value: Any) -> str:
@@ -313,12 +364,15 @@ def _show(value: Any) -> str:
 
 
 def shape_attribute(
-    name: str, prop_schema: Mapping[str, Any], value: Any, ctx: ShapeContext
+    name: str, prop_schema: Mapping[str, Any] | _Node, value: Any, ctx: ShapeContext
 ) -> tuple[list[Any] | None, list[Issue]]:
-    """Amazon's entries for attribute ``name`` from a plain ``value``; None when nothing is left."""
+    """Amazon's entries for attribute ``name`` from a plain ``value``; None when nothing is left.
+
+    ``prop_schema`` is the property's schema or, to shape many records, its :func:`compile_shape`."""
+    node = prop_schema if isinstance(prop_schema, _Node) else _Node(prop_schema)
     shaper = _Shaper(name, ctx)
-    shaped = shaper.shape(prop_schema, value, f"/{name}")
-    if isinstance(shaped, _Skip):
+    shaped = shaper.shape(node, value, f"/{name}")
+    if shaped is _SKIP:
         return None, shaper.issues
     if not isinstance(shaped, list):  # a non-array top-level property (not seen in Amazon's schemas)
         shaped = [shaped]

@@ -45,6 +45,8 @@ __all__ = ["CODE_MISSING", "META_SCHEMA_ID", "Validator", "load_meta_schema", "r
 META_SCHEMA_ID = "https://schemas.amazon.com/selling-partners/definitions/product-types/meta-schema/v1"
 
 _MAX_SHOWN = 12
+#: Bound of the per-validator memo of worded missing-attribute issues (paths inside arrays vary).
+_MAX_REMEMBERED = 65_536
 
 
 @cache
@@ -152,6 +154,10 @@ class Validator:
     ) -> None:
         self.schema: dict[str, Any] = dict(schema)
         self.source = source or str(schema.get("$id", "product type schema"))
+        #: Plain-words conditions by evaluation path: bounded by the schema's size, not the listings'.
+        self._conditions: dict[tuple[str | int, ...], str | None] = {}
+        #: Missing-attribute issues by (instance path, evaluation path, property); see ``_convert``.
+        self._missing: dict[tuple[tuple[str | int, ...], tuple[str | int, ...], str], Issue] = {}
         plan = plan_vocabulary(self.schema) if vocabulary != "rust" else None
         if vocabulary == "python" and plan is None:
             raise ValueError("the schema places vocabulary keywords in conditionals; use vocabulary='rust'")
@@ -190,8 +196,10 @@ class Validator:
     def issues(self, attributes: Mapping[str, Any]) -> list[Issue]:
         """Every issue of the attribute document, sorted by path (errors first at the same path)."""
         out: list[Issue] = []
-        for error in self._rs.iter_errors(attributes):
-            out.extend(self._convert(error, attributes))
+        # Most listings are valid, and the engine says so several times faster than it lists errors.
+        if self._plan is None or not self._rs.is_valid(attributes):
+            for error in self._rs.iter_errors(attributes):
+                out.extend(self._convert(error, attributes))
         if self._plan is not None:
             out.extend(check_vocabulary(self._plan, attributes))
         unique = list(dict.fromkeys(out))
@@ -200,29 +208,49 @@ class Validator:
 
     # -- error conversion ------------------------------------------------------------------------
 
+    def _because(self, evaluation_path: Sequence[str | int]) -> str | None:
+        """The conditions of the ``then``/``else`` branches on the path, described once per path."""
+        key = tuple(evaluation_path)
+        try:
+            return self._conditions[key]
+        except KeyError:
+            found = self._conditions[key] = condition_for(self.schema, evaluation_path)
+            return found
+
+    def _missing_issue(
+        self, instance_path: Sequence[str | int], evaluation_path: Sequence[str | int], prop: str
+    ) -> Issue:
+        because = self._because(evaluation_path)
+        reason = f"because {because}, " if because else ""
+        return Issue(
+            f"{_pointer(instance_path)}/{prop}",
+            Severity.ERROR,
+            CODE_MISSING,
+            f"'{prop}' is required {reason}but not supplied",
+        )
+
     def _convert(self, error: jsonschema_rs.ValidationError, document: Mapping[str, Any]) -> list[Issue]:
         kind = error.kind
-        name = kind.name
+        if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+            # The commonest error (a listing missing attributes): the same few per schema, so each
+            # is worded once and then shared (issues are immutable).
+            key = (tuple(error.instance_path), tuple(error.evaluation_path), kind.property)
+            found = self._missing.get(key)
+            if found is None:
+                if len(self._missing) >= _MAX_REMEMBERED:
+                    self._missing.clear()
+                found = self._missing[key] = self._missing_issue(key[0], key[1], kind.property)
+            return [found]
         path = _pointer(error.instance_path)
-        schema_path = error.schema_path
         # The evaluation path keeps the if/then/else the error went through (the schema path is
         # where the keyword is written, after following $ref).
-        because = condition_for(self.schema, error.evaluation_path)
+        because = self._because(error.evaluation_path)
+        name = kind.name
+        schema_path = error.schema_path
         suffix = f" (because {because})" if because else ""
         code = KEYWORD_CODES.get(name, f"LS-{name.upper()}")
         instance = error.instance
 
-        if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
-            prop = kind.property
-            reason = f"because {because}, " if because else ""
-            return [
-                Issue(
-                    f"{path}/{prop}",
-                    Severity.ERROR,
-                    CODE_MISSING,
-                    f"'{prop}' is required {reason}but not supplied",
-                )
-            ]
         if isinstance(kind, jsonschema_rs.ValidationErrorKind.Custom):
             ours, _, message = kind.message.partition("|")
             severity = Severity.WARNING if ours == CODE_DEPRECATED else Severity.ERROR

@@ -349,9 +349,24 @@ def compile_plan(tree: SpotTree) -> Visitor:
     mn_trivial = min_unique is None or min_unique.value <= 1
     mb_chars = max_bytes.value // 4 if max_bytes is not None else 1 << 62
 
+    leaf_by_name = {name: (limit, run) for name, limit, run in leaf_kids}
+    deep_by_name = dict(deep_kids)
+    planned = len(leaf_kids) + len(deep_kids)
+
     def visit(instance: Any, path: str, out: list[Issue]) -> None:
         kind = type(instance)
-        if kind is dict:
+        if kind is dict and len(instance) < planned:
+            # A listing sets few of the schema's attributes: look up what it has, not what it lacks.
+            for name, value in instance.items():
+                leaf = leaf_by_name.get(name)
+                if leaf is not None:
+                    if type(value) is str and len(value) > leaf[0]:
+                        leaf[1](value, f"{path}/{name}", out)
+                    continue
+                sub = deep_by_name.get(name)
+                if sub is not None:
+                    sub(value, f"{path}/{name}", out)
+        elif kind is dict:
             for name, limit, run in leaf_kids:
                 value = instance.get(name)
                 if type(value) is str and len(value) > limit:
