@@ -41,7 +41,7 @@ from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.guard import ALLOW_FLAG, DeleteGuard
 from listingsync.sync.pipeline import CatalogRead, Selection, open_store, run_sync
-from listingsync.sync.progress import ProgressTask
+from listingsync.sync.progress import NullProgress, ProgressTask
 
 #: Emulator runs only: multiplies the client's rate limits to match ``listingsync emulator --rate-scale``.
 RATE_SCALE_ENV = "LISTINGSYNC_RATE_SCALE"
@@ -94,6 +94,13 @@ class RichProgress:
 
     def note(self, message: str) -> None:
         self.bar.console.print(message, markup=False, highlight=False)
+
+
+class NotesOnly(NullProgress):
+    """``--json``: no bars (stdout is the JSON document), but notes still reach stderr."""
+
+    def note(self, message: str) -> None:
+        err_console.print(message, markup=False, highlight=False)
 
 
 # -- sync -------------------------------------------------------------------------------------------
@@ -176,6 +183,15 @@ def sync_command(
         int | None,
         typer.Option("--limit", min=1, help="Only the first N products (source order), for a trial run."),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for another sync holding the same state database (default 0: "
+            "refuse at once, naming it).",
+        ),
+    ] = 0.0,
     as_json: JsonOption = False,
 ) -> None:
     """Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU."""
@@ -196,7 +212,8 @@ def sync_command(
         scale=scale,
         allow_mass_delete=allow_mass_delete,
     )
-    progress = None if as_json else RichProgress()
+    options.lock_wait = wait
+    progress = NotesOnly() if as_json else RichProgress()
     try:
         client = _client_if_possible(cfg) if dry_run else _client(cfg)
         selection = Selection(full=full, skus=frozenset(sku or ()), limit=limit)
@@ -245,7 +262,7 @@ def _run(
     cfg: Config,
     options: SyncOptions,
     client: Any,
-    progress: RichProgress | None,
+    progress: RichProgress | NotesOnly | None,
     selection: Selection | None = None,
 ) -> tuple[SyncReport, CatalogRead]:
     async def go() -> tuple[SyncReport, CatalogRead]:
@@ -255,7 +272,7 @@ def _run(
             if client is not None:
                 await client.aclose()
 
-    if progress is None:
+    if not isinstance(progress, RichProgress):
         return asyncio.run(go())
     with progress.bar:
         return asyncio.run(go())

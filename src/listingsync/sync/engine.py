@@ -60,6 +60,8 @@ class SyncOptions:
     delete_guard: DeleteGuard = field(default_factory=DeleteGuard)
     #: ... and the user's ``--allow-mass-delete``.
     allow_mass_delete: bool = False
+    #: Seconds to wait for another run holding the state database's lock (0: refuse at once).
+    lock_wait: float = 0.0
 
 
 @dataclass(slots=True)
@@ -206,14 +208,38 @@ class SyncEngine:
         protected_skus: Iterable[str] = (),
         recovered: RecoveryReport | None = None,
     ) -> SyncReport:
+        if self.options.mode != "send":
+            return await self._run(
+                None, candidates, marketplace_ids, complete, removed_skus, protected_skus, recovered
+            )
+        run_id = self.store.begin_run("sync", self.options.via)
+        try:
+            return await self._run(
+                run_id, candidates, marketplace_ids, complete, removed_skus, protected_skus, recovered
+            )
+        except BaseException as exc:
+            # Every exit path closes the run row: a run is never left 'running' (refusals and
+            # normal ends closed it already; this is a crash, Ctrl-C or an error that escaped).
+            self.store.finish_run(
+                run_id, "aborted", {"error": f"{type(exc).__name__}: {exc}"[:500]}, only_if_running=True
+            )
+            raise
+
+    async def _run(
+        self,
+        run_id: int | None,
+        candidates: Iterable[Candidate],
+        marketplace_ids: Sequence[str] | None,
+        complete: bool,
+        removed_skus: Iterable[str],
+        protected_skus: Iterable[str],
+        recovered: RecoveryReport | None,
+    ) -> SyncReport:
         started = time.perf_counter()
         opts = self.options
-        run_id: int | None = None
         recovery = recovered
-        if opts.mode == "send":
-            run_id = self.store.begin_run("sync", opts.via)
-            if recovery is None and self.client is not None:
-                recovery = await self.recover(run_id)
+        if run_id is not None and recovery is None and self.client is not None:
+            recovery = await self.recover(run_id)
         task = self.progress.phase("plan", "Planning against the state store")
         plan = self.planner().plan(
             candidates,

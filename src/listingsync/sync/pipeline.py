@@ -8,6 +8,7 @@ committed only after the whole run went through.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +23,15 @@ from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.fingerprint import MappingFingerprints, is_current, record_fingerprint
 from listingsync.sync.mirror import CatalogMirror
+from listingsync.sync.lock import RunLock, acquire_lock
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import NullProgress, Progress
 from listingsync.sync.store import StateStore, StateStoreError, parse_state_url, sqlite_path
 
 #: Where product type schemas are cached, beside the config (the same place ``validate`` uses).
 SCHEMA_CACHE_DIR = ".listingsync/schemas"
+#: The run lock every sending run holds on its state database (the service scopes its own).
+SYNC_LOCK = "sync"
 
 __all__ = [
     "CatalogRead",
@@ -291,7 +295,23 @@ async def run_sync(
     own_client = client is None and credentials is not None
     if client is None and credentials is not None:
         client = SPAPIClient.from_account(config.account, credentials, transport=transport)
+    lock: RunLock | None = None
     try:
+        if options.mode == "send":
+            # One sending run per state database at a time (see sync.lock); taken before recovery,
+            # so a run never takes another live run's in-flight writes for interrupted ones.
+            lock = await asyncio.to_thread(
+                acquire_lock,
+                store.engine,
+                SYNC_LOCK,
+                purpose="listingsync sync",
+                wait=options.lock_wait,
+                on_wait=lambda holder: progress.note(
+                    f"waiting up to {options.lock_wait:.0f} s for the run holding this state "
+                    f"database: {holder.describe()}"
+                ),
+            )
+            store.close_interrupted_runs()
         check_account(store, config, claim=options.mode == "send")
         engine = SyncEngine(
             store, client, config.account.selling_partner_id, options=options, progress=progress
@@ -342,6 +362,8 @@ async def run_sync(
             store.set_checkpoint(catalog.checkpoint)
         return report, catalog
     finally:
+        if lock is not None:
+            lock.release()
         if own_client and client is not None:
             await client.aclose()
         if own_store:

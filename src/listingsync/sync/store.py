@@ -262,7 +262,14 @@ class StateStore:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.connect() as conn:
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return  # the usual case: no lock needed
         with self.engine.begin() as conn:
+            # Two processes opening a fresh (or older) database at once: the second waits for the
+            # first's migration here and then finds the schema at head, instead of failing on
+            # "table … already exists". Both databases run DDL inside the transaction.
+            _lock_for_migration(conn)
             if MigrationContext.configure(conn).get_current_revision() == head:
                 return
             cfg.attributes["connection"] = conn
@@ -397,13 +404,34 @@ class StateStore:
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+    def finish_run(
+        self, run_id: int, status: str, summary: dict[str, Any], *, only_if_running: bool = False
+    ) -> None:
+        """Close a run row with its status; ``only_if_running`` leaves one already closed as it is."""
+        query = t.runs.update().where(t.runs.c.id == run_id)
+        if only_if_running:
+            query = query.where(t.runs.c.status == "running")
         with self.engine.begin() as conn:
-            conn.execute(
+            conn.execute(query.values(finished_at=_now(), status=status, summary=summary))
+
+    def close_interrupted_runs(self) -> int:
+        """Mark runs still ``running`` as ``interrupted`` (their process was killed).
+
+        Call only while holding the ``sync`` lock (:mod:`listingsync.sync.lock`): then no other
+        run is alive, so every ``running`` row belongs to a dead process.
+        """
+        c = t.runs.c
+        with self.engine.begin() as conn:
+            result = conn.execute(
                 t.runs.update()
-                .where(t.runs.c.id == run_id)
-                .values(finished_at=_now(), status=status, summary=summary)
+                .where(c.status == "running")
+                .values(
+                    finished_at=_now(),
+                    status="interrupted",
+                    summary={"error": "the process ended before the run finished (killed?)"},
+                )
             )
+            return int(result.rowcount or 0)
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -753,13 +781,26 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _lock_for_migration(conn: Connection) -> None:
+    """Serialise schema migrations between processes, within the migration's own transaction."""
+    if conn.dialect.name == "postgresql":
+        # Keyed by schema: tests (and tenants) keep several state schemas in one database.
+        key = sa.func.hashtext(sa.literal("listingsync-migrate:") + sa.func.current_schema())
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+    elif conn.dialect.name == "sqlite":
+        # Take the write lock now (waiting up to busy_timeout) rather than at the first DDL.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # First: a fresh database opened by two processes at once must wait for the other's lock
+    # (setting WAL below takes one), not fail at once with "database is locked".
+    cur.execute("PRAGMA busy_timeout=10000")
     # WAL: readers never block the writer; synchronous=NORMAL keeps every commit across a killed
     # process (only an OS crash can lose the last transactions, which the next run reconciles).
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 

@@ -127,3 +127,17 @@ checkpoints = Table(
     Column("value", Text),
     Column("updated_at", DateTime(timezone=True)),
 )
+
+#: Who holds each run lock (``sync.lock``): the row names the holder for the "another run" message;
+#: on SQLite it is the lock itself (compare-and-swap on ``owner_key``, kept alive by ``heartbeat_at``).
+locks = Table(
+    "ls_locks",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("owner_key", String(40), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("purpose", String(200)),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
