@@ -22,8 +22,8 @@ from listingsync.config import Config
 from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.fingerprint import MappingFingerprints, is_current, record_fingerprint
-from listingsync.sync.mirror import CatalogMirror
 from listingsync.sync.lock import RunLock, acquire_lock
+from listingsync.sync.mirror import CatalogMirror
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import NullProgress, Progress
 from listingsync.sync.store import StateStore, StateStoreError, parse_state_url, sqlite_path
