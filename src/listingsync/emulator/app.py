@@ -39,6 +39,7 @@ from listingsync.amazon.marketplaces import Region
 from listingsync.emulator.context import RATE_SCOPE_KEY, REGION_SCOPE_KEY, EmulatorContext
 from listingsync.emulator.errors import ApiError, LwaError, envelope, json_response
 from listingsync.emulator.faults import Fault
+from listingsync.emulator.limits import BodyLimits
 from listingsync.emulator.settings import EmulatorSettings
 
 __all__ = ["REGION_MODULES", "create_app"]
@@ -209,7 +210,12 @@ def create_app(settings: EmulatorSettings | None = None, ctx: EmulatorContext | 
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    app.add_middleware(_AmazonHeaders, ctx=ctx)
+    app.add_middleware(
+        BodyLimits,
+        feed_document_bytes=settings.max_feed_document_bytes,
+        body_idle_timeout=settings.body_idle_timeout,
+    )
+    app.add_middleware(_AmazonHeaders, ctx=ctx)  # outermost: its request id is on every answer
     return app
 
 

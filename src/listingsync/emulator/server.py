@@ -17,6 +17,7 @@ import uvicorn
 from listingsync.amazon.marketplaces import Region
 from listingsync.emulator.app import create_app
 from listingsync.emulator.context import EmulatorContext
+from listingsync.emulator.limits import with_header_timeout
 from listingsync.emulator.settings import EmulatorSettings
 from listingsync.emulator.state import State
 from listingsync.errors import ListingSyncError
@@ -89,23 +90,38 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: Any, lifespan: Lifespan = "on") -> uvicorn.Config:
+#: Connections (and requests in flight) served at once; beyond, uvicorn answers 503 at once
+#: rather than letting a flood of clients exhaust memory and file descriptors.
+MAX_CONNECTIONS = 1000
+
+
+def _config(app: Any, lifespan: Lifespan = "on", header_timeout: float = 10.0) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         log_level="warning",
         access_log=False,
         lifespan=lifespan,
         timeout_graceful_shutdown=2,
+        http=with_header_timeout(header_timeout),  # slowloris: a deadline for request headers
+        timeout_keep_alive=5,  # idle keep-alive connections close after 5 s (uvicorn's default)
+        h11_max_incomplete_event_size=16 * 1024,  # a request head over 16 KiB is refused (400)
+        limit_concurrency=MAX_CONNECTIONS,
     )
 
 
 @contextlib.contextmanager
 def serve_in_thread(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "emulator", lifespan: Lifespan = "on"
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    name: str = "emulator",
+    lifespan: Lifespan = "on",
+    header_timeout: float = 10.0,
 ) -> Iterator[str]:
     """Serve an ASGI app in a daemon thread for the ``with`` block; yields its base URL."""
     sock = _bind(host, port)
-    server = uvicorn.Server(_config(app, lifespan))
+    server = uvicorn.Server(_config(app, lifespan, header_timeout))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=name)
     thread.start()
     try:
@@ -127,7 +143,8 @@ def run_in_thread(
 ) -> Iterator[EmulatorServer]:
     """Serve the emulator in a daemon thread for the duration of the ``with`` block."""
     ctx = EmulatorContext(settings or EmulatorSettings())
-    with serve_in_thread(create_app(ctx=ctx), host=host, port=port) as url:
+    app = create_app(ctx=ctx)
+    with serve_in_thread(app, host=host, port=port, header_timeout=ctx.settings.header_timeout) as url:
         yield EmulatorServer(url, ctx)
 
 
@@ -149,6 +166,7 @@ def serve(
         bound_host, bound_port = sock.getsockname()[:2]
         announce(f"http://{bound_host}:{bound_port}")
     try:
-        uvicorn.Server(_config(create_app(ctx=ctx))).run(sockets=[sock])
+        config = _config(create_app(ctx=ctx), header_timeout=settings.header_timeout)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

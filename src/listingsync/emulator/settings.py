@@ -116,6 +116,11 @@ class EmulatorSettings:
     state_file: Path | None = None
     #: A Sales Layer catalogue file served by the fake Sales Layer API under ``/saleslayer``.
     saleslayer_file: Path | None = None
+    #: Largest feed document upload accepted (S3 takes 5 GB; see limits.py for why 100 MiB here).
+    max_feed_document_bytes: int = 100 * 1024 * 1024
+    #: Seconds a client has to send a request's headers (slowloris), and between body chunks.
+    header_timeout: float = 10.0
+    body_idle_timeout: float = 30.0
 
     @classmethod
     def from_accounts_file(cls, path: Path, **kwargs: Any) -> EmulatorSettings:
