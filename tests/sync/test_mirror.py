@@ -128,3 +128,5 @@ def test_is_current(tmp_path: Path, status: str, pending: str | None, source: st
     assert is_current(entry, source, fps) is current
     entry.mapping_fp = "other"
     assert is_current(entry, "s1", fps) is False
+    entry.mapping_fp = fps("HOME", FR, "LISTING_PRODUCT_ONLY")
+    assert is_current(entry, None, fps) is (status == "live" and pending is None)

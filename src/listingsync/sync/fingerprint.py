@@ -180,6 +180,5 @@ def is_current(built: Built, source_fp: str | None, mappings: MappingFingerprint
     return (
         (source_fp is None or built.source_fp == source_fp)
         and built.source_fp is not None
-        and built.source_fp == source_fp
         and built.mapping_fp == mappings(built.product_type, built.marketplace_id, built.requirements)
     )
