@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from listingsync.cli import app
-from listingsync.cli.check import write_account_section
+from listingsync.cli.account import write_account_section
 from listingsync.config import AccountConfig, load_config
 from listingsync.credentials import load_secret
 from listingsync.emulator import EmulatorServer
@@ -195,3 +195,41 @@ def test_secrets_go_to_the_os_keyring_when_one_is_usable(
         == VENDOR_TOKEN
     )
     assert ring.entries[("listingsync", "LISTINGSYNC_LWA_CLIENT_ID:DEMOV@eu")] == DEMO_CLIENT_ID
+
+
+def test_connect_saleslayer_alone_stores_the_key_and_checks_it(tmp_path: Path) -> None:
+    from listingsync.emulator import EmulatorSettings
+    from listingsync.emulator import run_in_thread as run_emulator
+
+    data = Path(__file__).parents[1] / "catalog" / "data" / "saleslayer.yaml"
+    config = tmp_path / "listingsync.yaml"
+    with run_emulator(EmulatorSettings(saleslayer_file=data)) as server:
+        config.write_text(
+            "account: {type: vendor, selling_partner_id: DEMOV, marketplaces: [DE]}\n"
+            f"source: {{type: saleslayer, connector_id: CN9999H9999C999, api_url: '{server.saleslayer_url}'}}\n",
+            encoding="utf-8",
+        )
+        env = environ(tmp_path) | {"LISTINGSYNC_SALESLAYER_SECRET": ""}
+        wrong = runner.invoke(
+            app, ["connect", "saleslayer", "-c", str(config)], input="not-the-key\n", env=env
+        )
+        right = runner.invoke(
+            app,
+            ["connect", "saleslayer", "-c", str(config)],
+            input="0123456789abcdef0123456789abcdef\n",
+            env=env,
+        )
+    assert wrong.exit_code == 1, wrong.output
+    assert "Parameters tab → Private key" in wrong.output and "not-the-key" not in wrong.output
+    assert right.exit_code == 0, right.output
+    assert "accepted the private key" in right.output
+    stored = json.loads((tmp_path / "secrets.json").read_text())["secrets"]
+    assert stored["LISTINGSYNC_SALESLAYER_SECRET:CN9999H9999C999"] == "0123456789abcdef0123456789abcdef"
+
+
+def test_connect_saleslayer_without_a_connector_names_the_option(tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    config.write_text("account: {type: vendor, selling_partner_id: DEMOV, marketplaces: [DE]}\n")
+    result = runner.invoke(app, ["connect", "saleslayer", "-c", str(config)], env=environ(tmp_path))
+    assert result.exit_code == 2
+    assert "--connector" in result.output

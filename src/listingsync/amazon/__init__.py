@@ -9,23 +9,26 @@ Nothing here knows about catalogues, mapping or sync.
 
 from __future__ import annotations
 
-from listingsync.amazon.apis import CatalogAPI, DefinitionsAPI, FeedsAPI, ListingsAPI, SellersAPI
-from listingsync.amazon.client import ClientStats, RetryPolicy, SPAPIClient, user_agent
-from listingsync.amazon.errors import (
-    InvalidInput,
-    LWAError,
-    NotFound,
-    QuotaExceeded,
-    ServerError,
-    SPAPIConnectionError,
-    SPAPIError,
-    Unauthorized,
-)
-from listingsync.amazon.lwa import Credentials, LWAClient
-from listingsync.amazon.marketplaces import LWA_TOKEN_URL, Marketplace, Region
-from listingsync.amazon.operations import OPERATIONS, Operation, operation
-from listingsync.amazon.ratelimit import LimiterStats, RateLimiter, TokenBucketLimiter
-from listingsync.amazon.sync import SyncSPAPIClient
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from listingsync.amazon.apis import CatalogAPI, DefinitionsAPI, FeedsAPI, ListingsAPI, SellersAPI
+    from listingsync.amazon.client import ClientStats, RetryPolicy, SPAPIClient, user_agent
+    from listingsync.amazon.errors import (
+        InvalidInput,
+        LWAError,
+        NotFound,
+        QuotaExceeded,
+        ServerError,
+        SPAPIConnectionError,
+        SPAPIError,
+        Unauthorized,
+    )
+    from listingsync.amazon.lwa import Credentials, LWAClient
+    from listingsync.amazon.marketplaces import LWA_TOKEN_URL, Marketplace, Region
+    from listingsync.amazon.operations import OPERATIONS, Operation, operation
+    from listingsync.amazon.ratelimit import LimiterStats, RateLimiter, TokenBucketLimiter
+    from listingsync.amazon.sync import SyncSPAPIClient
 
 __all__ = [
     "LWA_TOKEN_URL",
@@ -58,3 +61,49 @@ __all__ = [
     "operation",
     "user_agent",
 ]
+
+
+# Imported on first use (PEP 562): `from listingsync.amazon import marketplaces` must not pull in
+# httpx and the client, which the CLI's --help and the config models do not need.
+_WHERE = {
+    "CatalogAPI": "listingsync.amazon.apis",
+    "DefinitionsAPI": "listingsync.amazon.apis",
+    "FeedsAPI": "listingsync.amazon.apis",
+    "ListingsAPI": "listingsync.amazon.apis",
+    "SellersAPI": "listingsync.amazon.apis",
+    "ClientStats": "listingsync.amazon.client",
+    "RetryPolicy": "listingsync.amazon.client",
+    "SPAPIClient": "listingsync.amazon.client",
+    "user_agent": "listingsync.amazon.client",
+    "InvalidInput": "listingsync.amazon.errors",
+    "LWAError": "listingsync.amazon.errors",
+    "NotFound": "listingsync.amazon.errors",
+    "QuotaExceeded": "listingsync.amazon.errors",
+    "ServerError": "listingsync.amazon.errors",
+    "SPAPIConnectionError": "listingsync.amazon.errors",
+    "SPAPIError": "listingsync.amazon.errors",
+    "Unauthorized": "listingsync.amazon.errors",
+    "Credentials": "listingsync.amazon.lwa",
+    "LWAClient": "listingsync.amazon.lwa",
+    "LWA_TOKEN_URL": "listingsync.amazon.marketplaces",
+    "Marketplace": "listingsync.amazon.marketplaces",
+    "Region": "listingsync.amazon.marketplaces",
+    "OPERATIONS": "listingsync.amazon.operations",
+    "Operation": "listingsync.amazon.operations",
+    "operation": "listingsync.amazon.operations",
+    "LimiterStats": "listingsync.amazon.ratelimit",
+    "RateLimiter": "listingsync.amazon.ratelimit",
+    "TokenBucketLimiter": "listingsync.amazon.ratelimit",
+    "SyncSPAPIClient": "listingsync.amazon.sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'listingsync.amazon' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

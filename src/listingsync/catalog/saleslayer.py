@@ -29,7 +29,7 @@ import httpx
 
 from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
 from listingsync.catalog.rows import SKU_NAMES, VARIANT_SKU_NAMES, normalize_name
-from listingsync.catalog.saleslayer_client import SalesLayerClient, SalesLayerError
+from listingsync.catalog.saleslayer_client import KEY_WHERE, SalesLayerClient, SalesLayerError
 from listingsync.catalog.source import CatalogError, CatalogSource, Record
 from listingsync.config import Config
 from listingsync.config.source import SourceConfig
@@ -49,8 +49,8 @@ def load_saleslayer_secret(connector_id: str) -> str:
     if not value:
         raise CatalogError(
             f"no private key for Sales Layer connector {connector_id!r}",
-            fix=f"export {SECRET_NAME}=<the private key from the connector's Parameters tab>, or store "
-            "it in the keyring with 'listingsync connect'",
+            fix=f"store the key shown in {KEY_WHERE} with 'listingsync connect saleslayer', "
+            f"or export {SECRET_NAME}=<that key>",
         )
     return value
 

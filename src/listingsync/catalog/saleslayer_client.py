@@ -60,6 +60,10 @@ API_VERSION = "1.18"
 #: so no cycle to see) stops here. 100,000 pages of the default 1,000 rows is 100M rows.
 MAX_PAGES = 100_000
 RETRYABLE = frozenset({10, 11, 14})
+#: Where a connector's private key is shown in Sales Layer (reference §2, "Custom connector setup"): every
+#: message that asks for the key says this, in these words.
+KEY_WHERE = "Sales Layer → Channels → your connector → Parameters tab → Private key"
+
 #: Codes Sales Layer calls informative: data still comes back (reference §1.10).
 INFORMATIVE = frozenset({5, 6, 7, 8})
 
@@ -79,13 +83,13 @@ _FATAL: dict[int, tuple[str, str]] = {
     4: (
         "Sales Layer rejected the request signature (error 4: invalid codification key): the private key "
         "does not belong to connector {code!r}",
-        "set LISTINGSYNC_SALESLAYER_SECRET (or the keyring entry) to the private key in the connector's "
-        "Parameters tab",
+        "store the key shown in " + KEY_WHERE + " with 'listingsync connect saleslayer' "
+        "(or set LISTINGSYNC_SALESLAYER_SECRET)",
     ),
     9: (
         "Sales Layer says the private key is invalid (error 9)",
-        "the key may have been regenerated: copy it again from the connector's Parameters tab into "
-        "LISTINGSYNC_SALESLAYER_SECRET (or the keyring)",
+        "the key may have been regenerated: copy it again from " + KEY_WHERE + " and store it with "
+        "'listingsync connect saleslayer' (or set LISTINGSYNC_SALESLAYER_SECRET)",
     ),
     12: (
         "Sales Layer rejected the request time (error 12: incorrect date-code)",

@@ -1,24 +1,92 @@
-"""The ``listingsync`` command line. Nothing imports this package; it imports everything."""
+"""The ``listingsync`` command line. Nothing imports this package; it imports everything, lazily.
+
+``COMMANDS`` names every top-level command, the function or Typer group behind it and the line
+``listingsync --help`` shows; a command's module is imported only when that command is used
+(``cli/lazy.py``). To add a command: write it in a module of ``cli/`` (heavy imports inside the
+function), then add one ``Lazy(...)`` line here.
+"""
 
 from __future__ import annotations
 
 import typer
 
-from listingsync import __version__
-from listingsync.cli import catalog, check, emulator, mapping, product_types, sync
+import listingsync
+from listingsync.cli.lazy import Lazy, LazyGroup
+
+COMMANDS = (
+    Lazy(
+        "check",
+        "listingsync.cli.check:check",
+        "Verify config, credentials, region, seller/vendor id and marketplaces, naming the fix for each failure.",
+    ),
+    Lazy(
+        "connect",
+        "listingsync.cli.check:connect_app",
+        "Walk Amazon's setup guide, verify the credentials, then save listingsync.yaml and the secrets.",
+    ),
+    Lazy(
+        "preview",
+        "listingsync.cli.mapping:preview",
+        "Show one SKU: the source record → the listing JSON per marketplace → every issue.",
+    ),
+    Lazy(
+        "validate",
+        "listingsync.cli.mapping:validate",
+        "Build and validate every SKU for every marketplace; exit 1 when any has an ERROR.",
+    ),
+    Lazy(
+        "sync",
+        "listingsync.cli.sync:sync_command",
+        "Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU.",
+    ),
+    Lazy(
+        "status",
+        "listingsync.cli.sync:status_command",
+        "Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues.",
+    ),
+    Lazy(
+        "issues",
+        "listingsync.cli.sync:issues_command",
+        "Every issue per SKU and marketplace: ours (local validation) and Amazon's.",
+    ),
+    Lazy(
+        "demo",
+        "listingsync.cli.sync:demo_command",
+        "Emulator in-process + the bundled sample catalogue → check, validate, sync, status (under a minute).",
+    ),
+    Lazy(
+        "emulator",
+        "listingsync.cli.emulator:emulator",
+        "Serve a local Amazon SP-API emulator (LWA, Sellers, Listings, Definitions, Feeds, Catalog).",
+    ),
+    Lazy("catalog", "listingsync.cli.catalog:catalog_app", "Look at the catalogue source."),
+    Lazy(
+        "product-types",
+        "listingsync.cli.product_types:product_types_app",
+        "Find Amazon product types and list what their listings must contain.",
+    ),
+    Lazy("mapping", "listingsync.cli.mapping:mapping_app", "Work on the listings mapping."),
+)
+
+
+class _Root(LazyGroup):
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
+    cls=_Root,
     name="listingsync",
     help="Keep Amazon listings in sync with a product catalogue (SP-API, for vendors and sellers).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no Rich import on --help, no box drawing in pipes
 )
 
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"listingsync {__version__}")
+        typer.echo(f"listingsync {listingsync.__version__}")
         raise typer.Exit()
 
 
@@ -29,10 +97,6 @@ def _root(
     ),
 ) -> None:
     """Keep Amazon listings in sync with a product catalogue."""
-
-
-for module in (check, catalog, product_types, mapping, sync, emulator):
-    module.register(app)
 
 
 def main() -> None:

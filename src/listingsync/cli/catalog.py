@@ -28,8 +28,6 @@ from listingsync.cli.common import (
 )
 from listingsync.errors import ListingSyncError
 
-__all__ = ["register"]
-
 catalog_app = typer.Typer(help="Look at the catalogue source.", no_args_is_help=True)
 
 
@@ -126,8 +124,3 @@ def _print(report: CatalogReport, max_problems: int) -> None:
             console.print(f"  … and {len(report.problems) - len(listed)} more (--json lists them all)")
     else:
         console.print("[green]✓[/green] no problems")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``catalog …`` to the root app."""
-    app.add_typer(catalog_app, name="catalog")

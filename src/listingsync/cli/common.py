@@ -10,21 +10,41 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from listingsync.config import Config, ConfigError, load_config
 from listingsync.errors import ListingSyncError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from listingsync.config import Config
+
+    console: Console
+    err_console: Console
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_UNUSABLE = 2
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+def __getattr__(name: str) -> Any:
+    """``console`` and ``err_console``, made on first use: Rich costs ~50 ms that ``--help`` skips.
+
+    Piped or redirected output is never wrapped (soft wrap): a command printed for pasting stays one
+    line, whatever the width Rich assumes for a file.
+    """
+    if name not in ("console", "err_console"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    stderr = name == "err_console"
+    stream = sys.stderr if stderr else sys.stdout
+    made = Console(stderr=stderr, highlight=False, soft_wrap=not stream.isatty())
+    globals()[name] = made
+    return made
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -44,6 +64,9 @@ def fail(error: ListingSyncError | str, code: int = EXIT_UNUSABLE) -> NoReturn:
     Messages quote user data (SKUs, cell values, file names): escaped, so ``[/b]`` in a value prints
     as typed instead of raising rich's MarkupError as a traceback.
     """
+    from rich.markup import escape
+
+    err_console = __getattr__("err_console")
     if isinstance(error, ListingSyncError):  # a ConfigError names its file in the message
         where = f"{error.where}: " if error.where else ""
         err_console.print(f"[red]✗[/red] {escape(where + error.message)}", soft_wrap=True)
@@ -55,6 +78,8 @@ def fail(error: ListingSyncError | str, code: int = EXIT_UNUSABLE) -> NoReturn:
 
 
 def config_or_exit(path: Path | None) -> Config:
+    from listingsync.config import ConfigError, load_config  # pydantic models: not needed for --help
+
     try:
         return load_config(path)
     except ConfigError as exc:

@@ -11,13 +11,6 @@ from listingsync.amazon import marketplaces as mp
 from listingsync.cli.common import EXIT_UNUSABLE, console, fail
 from listingsync.errors import ListingSyncError
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    app.command("emulator")(emulator)
-
 
 def emulator(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",

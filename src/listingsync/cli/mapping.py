@@ -59,7 +59,7 @@ from listingsync.mapping.suggest import AUTOMATIC
 from listingsync.schema.issues import Issue
 from listingsync.schema.store import SchemaStore
 
-__all__ = ["register", "schema_provider"]
+__all__ = ["schema_provider"]
 
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Use cached schemas only (no network).")]
 BundledOption = Annotated[
@@ -533,10 +533,3 @@ def suggest(
             markup=False,
         )
     raise typer.Exit(EXIT_OK)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    app.add_typer(mapping_app, name="mapping")
-    app.command("preview")(preview)
-    app.command("validate")(validate)

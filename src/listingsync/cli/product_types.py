@@ -34,7 +34,7 @@ from listingsync.errors import ListingSyncError
 from listingsync.schema.product_type import AttributeInfo, ProductTypeSchema, bundled_schema_files
 from listingsync.schema.store import SchemaStore
 
-__all__ = ["fetch_schema", "register", "schema_report"]
+__all__ = ["fetch_schema", "product_types_app", "schema_report"]
 
 CACHE_DIR = ".listingsync/schemas"
 _SHOWN_VALUES = 8
@@ -50,16 +50,11 @@ MarketplaceOption = Annotated[
 ]
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``product-types`` group to the root app."""
-    group = typer.Typer(
-        name="product-types",
-        help="Find Amazon product types and list what their listings must contain.",
-        no_args_is_help=True,
-    )
-    group.command("search")(search_command)
-    group.command("show")(show_command)
-    app.add_typer(group, name="product-types")
+product_types_app = typer.Typer(
+    name="product-types",
+    help="Find Amazon product types and list what their listings must contain.",
+    no_args_is_help=True,
+)
 
 
 # -- plumbing ---------------------------------------------------------------------------------------
@@ -100,6 +95,7 @@ def _store(config: Config, client: Any) -> SchemaStore:
 # -- search -----------------------------------------------------------------------------------------
 
 
+@product_types_app.command("search")
 def search_command(
     words: Annotated[list[str], typer.Argument(help="Words to look for (or a product title with --title).")],
     marketplace: MarketplaceOption = None,
@@ -243,6 +239,7 @@ def fetch_schema(cfg: Config, product_type: str, marketplace_id: str, requiremen
     return asyncio.run(run())
 
 
+@product_types_app.command("show")
 def show_command(
     product_type: Annotated[str, typer.Argument(help="Amazon product type, e.g. HOME.")],
     marketplace: MarketplaceOption = None,

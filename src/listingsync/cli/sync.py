@@ -47,14 +47,6 @@ from listingsync.sync.progress import NullProgress, ProgressTask
 RATE_SCALE_ENV = "LISTINGSYNC_RATE_SCALE"
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
-    app.command("sync")(sync_command)
-    app.command("status")(status_command)
-    app.command("issues")(issues_command)
-    app.command("demo")(demo_command)
-
-
 # -- progress ---------------------------------------------------------------------------------------
 
 
@@ -712,7 +704,7 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
 
 def _demo_check(cfg: Config, config_path: Path) -> bool:
     """``listingsync check``'s own steps: config, credentials, LWA, region, vendor code, marketplaces."""
-    from listingsync.cli.check import run_check
+    from listingsync.cli.account import run_check
 
     try:
         steps = asyncio.run(run_check(config_path))
