@@ -36,7 +36,7 @@ def _once(argv: list[str]) -> float:
 
 def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for name, argv in COMMANDS.items():  # warm the file cache and .pyc files once
+    for argv in COMMANDS.values():  # warm the file cache and .pyc files once
         _once(argv)
     for _ in range(RUNS):
         for name, argv in COMMANDS.items():
