@@ -4,6 +4,8 @@
   ``json.dumps`` of each whole document).
 - submit: 100,000 SKUs built, recorded (write-ahead) and submitted to the emulator (in its own
   process, ``rate_scale`` 100, so the 5-feeds-per-5-minutes window is 3 s), within 60 s.
+- sizing: the all-done time computed at Amazon's limits for 100,000 SKUs with documents cut at the
+  10 MiB best-practice figure (before) and at the feed type's 25,000-message limit (after).
 - all-done: the same run followed to the last processed report, measured on the scaled clock and
   multiplied back to real time; beside it the time computed from Amazon's limits alone, and the
   items path (5 requests/s) for the same 100,000 SKUs as the baseline.
@@ -28,7 +30,7 @@ from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.schemas import BundledSchemas
 from listingsync.schema.samples import sample_listing
 from listingsync.sync.engine import SyncEngine, SyncOptions
-from listingsync.sync.feeddoc import build_documents
+from listingsync.sync.feeddoc import GUIDANCE_BYTES, MAX_BYTES, build_documents
 from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.plan import Action, Candidate, Op
 from listingsync.sync.store import StateStore
@@ -84,6 +86,47 @@ def bench_build(cands: list[Candidate]) -> None:
     )
 
 
+def computed_all_done(feeds: int, n: int) -> float:
+    """Seconds until the last of ``feeds`` feeds for ``n`` SKUs is processed, at Amazon's limits:
+    5 feeds per 5-minute window, the emulator's processing model, the first getFeed poll."""
+    windows = math.ceil(feeds / 5) - 1
+    model = feeds * (3 + 0.0002 * n / max(feeds, 1))
+    return windows * 300 + model + FeedLimits().poll_initial
+
+
+def bench_sizing(cands: list[Candidate]) -> None:
+    """All-done time at real limits when documents are cut at Amazon's 10 MiB best-practice figure
+    (before) and by the feed type's real limits, 25,000 messages (after), for the same listings."""
+    for label, factory in (("lean (required attributes)", None), ("realistic widths", _realistic)):
+        attrs = [factory(c) if factory else c.listing.attributes for c in cands]
+        actions = [
+            Action(Op.CREATE, c.listing.sku, DE, "HOME", "LISTING_PRODUCT_ONLY", "h", a)
+            for c, a in zip(cands, attrs, strict=True)
+        ]
+        before = sum(1 for _ in build_documents(actions, SELLER, max_bytes=GUIDANCE_BYTES))
+        after_docs = [len(d.body) for d in build_documents(actions, SELLER, max_bytes=MAX_BYTES)]
+        after = len(after_docs)
+        b, a = computed_all_done(before, len(actions)), computed_all_done(after, len(actions))
+        print(
+            f"feed sizing, {len(actions)} SKUs, {label} (largest document {max(after_docs) / 2**20:.0f} MiB): "
+            f"cut at 10 MiB {before} feeds → all-done ≈ {b / 60:.1f} min; "
+            f"cut at 25,000 messages {after} feeds → ≈ {a / 60:.1f} min ({b / a:.1f}x sooner)"
+        )
+
+
+def _realistic(cand: Candidate) -> dict[str, object]:
+    """A listing as a catalogue fills it: the lean one plus description, five bullet points and
+    keywords (≈ 3.5 KB, the width the 10 MiB cut turned into 29 feeds per 100,000)."""
+    text = "Solid oak, oiled finish, hand-made in small batches; assembly takes ten minutes. "
+    attrs = dict(cand.listing.attributes)
+    attrs["product_description"] = [{"value": text * 6, "language_tag": "de_DE", "marketplace_id": DE}]
+    attrs["bullet_point"] = [{"value": text, "language_tag": "de_DE", "marketplace_id": DE} for _ in range(5)]
+    attrs["generic_keyword"] = [
+        {"value": "oak table kitchen dining wood", "language_tag": "de_DE", "marketplace_id": DE}
+    ]
+    return attrs
+
+
 def bench_submit_and_done(cands: list[Candidate]) -> None:
     limits = FeedLimits().scaled(SCALE)
     with emulator_process(SCALE) as server, tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +175,7 @@ def bench_submit_and_done(cands: list[Candidate]) -> None:
     processing = max(done - submit, 0.0)
     real = windows * 300 + processing + FeedLimits().poll_initial
     model = feeds * (3 + 0.0002 * n / max(feeds, 1))
-    computed = windows * 300 + model + FeedLimits().poll_initial
+    computed = computed_all_done(feeds, n)
     print(
         f"feed all-done at real limits, from the scaled run: ≈ {real / 60:.1f} min "
         f"({windows} window wait(s) x 5 min + {processing:.0f} s processing + first poll)"
@@ -150,6 +193,7 @@ def bench_submit_and_done(cands: list[Candidate]) -> None:
 
 def main() -> None:
     cands = lean_candidates(N)
+    bench_sizing(cands)
     bench_build(cands)
     bench_submit_and_done(cands)
 

@@ -84,3 +84,18 @@ def test_report_maps_issues_to_skus() -> None:
     assert by["B"].kind == "invalid" and by["B"].issues[0]["attributeNames"] == ["brand"]
     assert by["C"].kind == "deleted"
     assert feed_level[0]["message"] == "feed-level"
+
+
+def test_documents_are_sized_by_the_message_limit_not_the_10_mib_guidance() -> None:
+    """25,000 messages of 2 KB (about 50 MiB) are one feed: Amazon limits messages, not bytes; a
+    byte ceiling still cuts, at a message boundary, when it is given."""
+    text = "x" * 2000
+    actions = [
+        Action(Op.CREATE, f"S{i}", MP, "HOME", "LISTING", "h", {"item_name": [{"value": f"{text}{i}"}]})
+        for i in range(25_001)
+    ]
+    docs = list(build_documents(actions, "A1SELLER12345"))
+    assert [len(d.messages) for d in docs] == [25_000, 1]
+    assert len(docs[0].body) > 10 * 2**20
+    capped = list(build_documents(actions[:100], "A1SELLER12345", max_bytes=50_000))
+    assert all(len(d.body) <= 50_000 for d in capped) and sum(len(d.messages) for d in capped) == 100

@@ -25,10 +25,28 @@ __all__ = [
     "parse_report",
 ]
 
+# How big a JSON_LISTINGS_FEED document may be, from Amazon's own documents:
+# - Messages: at most 25,000 per feed, the feed type's only stated size limit (changelog "Feed size
+#   and rate limit changes for the JSON_LISTINGS_FEED", 2025-05-06: "Items per request increases
+#   from 10,000 to 25,000 per feed"; the feed schema's ``messages.maxItems`` says the same).
+# - Bytes: no limit is documented for this feed type. The 10 MiB figure comes from "Feeds API Best
+#   Practices" (developer-docs.amazon.com/sp-api/docs/feeds-api-best-practices), a recommendation
+#   written for the legacy XML and flat-file feeds ("if your file exceeds the recommended size,
+#   ... divide it"), and the same page asks for fewer, larger feeds. Cutting at 10 MiB made
+#   100,000 listings 29 feeds, i.e. 5 extra 5-minute submission windows, where 4 feeds of 25,000
+#   do. We cap a document at 100 MiB only so that one document (held in memory while it is
+#   uploaded) stays within a run's memory budget: listings up to 4 KB reach the message limit first.
+# - Compression: uploads must be plain. Amazon serves *reports* gzip-compressed
+#   (``compressionAlgorithm``), but "compressed file uploads (e.g., gzip) are not currently supported
+#   when uploading feed documents" (Amazon, github.com/amzn/selling-partner-api-models/issues/4907,
+#   2026-05-18), so documents are sized by their uncompressed bytes.
+
 #: JSON_LISTINGS_FEED ``messages.maxItems`` (raised from 10,000 on 2025-05-06).
 MAX_MESSAGES = 25_000
-#: Amazon's guidance: keep a feed document under 10 MiB (a hard limit is unconfirmed).
-MAX_BYTES = 10 * 1024 * 1024
+#: Our ceiling per document (Amazon documents none; see above).
+MAX_BYTES = 100 * 1024 * 1024
+#: The cut before it was researched: Amazon's 10 MiB best-practice figure (for comparisons).
+GUIDANCE_BYTES = 10 * 1024 * 1024
 REPORT_INCLUDED_DATA = ["issues", "summaries"]
 
 

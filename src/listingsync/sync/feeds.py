@@ -47,7 +47,7 @@ class FeedLimits:
     poll_initial: float = 15.0
     poll_factor: float = 1.5
     poll_max: float = 120.0
-    #: Bytes per document: Amazon's guidance is to stay under 10 MiB (a hard limit is unconfirmed).
+    #: Bytes per document: Amazon documents no limit; ours bounds memory (see ``feeddoc``).
     max_bytes: int = MAX_BYTES
 
     def scaled(self, factor: float) -> FeedLimits:
