@@ -292,6 +292,19 @@ class _Shaper:
             f"accepts ({', '.join(allowed_units)})",
         )
 
+    def out_of_range(self, number: Decimal, value: Any, path: str) -> bool:
+        """Numbers beyond 64 bits (``99999999999999999999``, ``1e309``): no listing field holds
+        them and Amazon's services read 64-bit numbers, so they are refused here, for this SKU."""
+        if abs(number) < _MAX_NUMBER:
+            return False
+        self.issue(
+            path,
+            "LS-MAP-RANGE",  # invented: our code, not Amazon's
+            f"{_show(value)} is too large to send (numbers must lie within ±{_MAX_NUMBER - 1:,}); "
+            "correct it in the catalogue",
+        )
+        return True
+
     def scalar(self, node: _Node, value: Any, path: str) -> Any:
         kind = node.kind or "string"
         if isinstance(value, dict | list | tuple):
@@ -302,11 +315,15 @@ class _Shaper:
             if number is None:
                 self.issue(path, "LS-MAP-TYPE", f"{_show(value)} is not a number")
                 return _SKIP
+            if self.out_of_range(number, value, path):
+                return _SKIP
             return int(number) if number == number.to_integral_value() else float(number)
         if kind == "integer":
             number = _to_decimal(value)
             if number is None or number != number.to_integral_value():
                 self.issue(path, "LS-MAP-TYPE", f"{_show(value)} is not a whole number")
+                return _SKIP
+            if self.out_of_range(number, value, path):
                 return _SKIP
             return int(number)
         if kind == "boolean":
@@ -323,6 +340,10 @@ class _Shaper:
         if not text:
             return _SKIP
         return node.enum.match(text) if node.enum is not None else text
+
+
+#: Numbers at or beyond this magnitude are refused (signed 64-bit integers; see ``out_of_range``).
+_MAX_NUMBER = Decimal(2**63)
 
 
 def _value_key(props: Mapping[str, Any]) -> str | None:

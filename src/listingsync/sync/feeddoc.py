@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from listingsync.sync.hashing import json_bytes
 from listingsync.sync.plan import Action, Op
 
 __all__ = [
@@ -124,11 +125,11 @@ def build_documents(
         encoded: list[bytes] = []
         size = len(head) + 32
         for action in mp_actions:
-            raw = orjson.dumps(message_for(action, len(chunk) + 1))
+            raw = json_bytes(message_for(action, len(chunk) + 1))
             if chunk and (len(chunk) >= max_messages or size + len(raw) + 1 > max_bytes):
                 yield _document(mp, chunk, encoded, head)
                 chunk, encoded, size = [], [], len(head) + 32
-                raw = orjson.dumps(message_for(action, 1))
+                raw = json_bytes(message_for(action, 1))
             chunk.append(action)
             encoded.append(raw)
             size += len(raw) + 1

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -29,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from listingsync.errors import ListingSyncError
 from listingsync.sync import tables as t
+from listingsync.sync.hashing import json_bytes, json_loads
 
 __all__ = [
     "BuiltEntry",
@@ -232,7 +232,7 @@ class StateStore:
                 # connection to ':memory:' would otherwise be a database of its own.
                 extra = {"poolclass": sa.pool.StaticPool, "connect_args": {"check_same_thread": False}}
             engine = sa.create_engine(
-                resolved, json_serializer=_json_dumps, json_deserializer=orjson.loads, **extra
+                resolved, json_serializer=_json_dumps, json_deserializer=json_loads, **extra
             )
         except Exception as exc:  # bad URL, missing driver
             raise StateStoreError(
@@ -778,7 +778,7 @@ def _outcome_statements() -> dict[str, Any]:
 
 
 def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return json_bytes(value).decode()
 
 
 def _lock_for_migration(conn: Connection) -> None:
