@@ -28,7 +28,8 @@ def check(config: ConfigOption = None, json_output: JsonOption = False) -> None:
     """Verify config, credentials, region, seller/vendor id and marketplaces, naming the fix for each failure."""
     import asyncio
 
-    from listingsync.cli.account import print_steps, run_check, steps_json
+    from listingsync.checks import run_check
+    from listingsync.cli.account import print_steps, steps_json
     from listingsync.cli.common import console
     from listingsync.config import ConfigError
     from listingsync.redaction import install_log_redaction

@@ -704,7 +704,7 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
 
 def _demo_check(cfg: Config, config_path: Path) -> bool:
     """``listingsync check``'s own steps: config, credentials, LWA, region, vendor code, marketplaces."""
-    from listingsync.cli.account import run_check
+    from listingsync.checks import run_check
 
     try:
         steps = asyncio.run(run_check(config_path))
