@@ -115,3 +115,50 @@ def test_a_credential_written_into_the_yaml_says_where_it_goes_and_is_not_echoed
     assert "account.client_secret: unknown key 'client_secret': credentials do not go in" in message
     assert "LISTINGSYNC_LWA_CLIENT_SECRET" in message and "LISTINGSYNC_SALESLAYER_SECRET" in message
     assert "s3cr3t-value-123" not in message and "sl-secret-value-456" not in message
+
+
+def _laughs(levels: int) -> str:
+    """'Billion laughs': each level aliases the one before ten times (10**levels values)."""
+    lines = ['lol0: &lol0 ["lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n" + GOOD
+
+
+@pytest.mark.timeout(60)  # a bound, never reached when green: the unbounded loader hangs here
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (_laughs(9), 6, "the aliases here expand to more than 100,000 values (a 'billion laughs'"),
+        ("x: &a {y: [*a]}\n" + GOOD, 1, "the alias *a is inside the value &a it names (a recursive alias)"),
+        ("x: &a [1]\n" + "y: [" + ", ".join(["*a"] * 101) + "]\n" + GOOD, 2, "more than 100 aliases"),
+        (GOOD + "sync: !!python/object/apply:os.system ['true']\n", 8, "the tag !!python/object/apply:os"),
+        (GOOD.replace("type: vendor", "type: !!python/name:os.system"), 2, "the tag !!python/name:os"),
+        (GOOD.replace("type: csv", "type: !env csv"), 6, "the tag !env is not allowed"),
+        ("account: " + "[" * 20_000 + "\n", 1, "values nest more than 100 levels deep"),
+        (GOOD.replace("type: vendor", "type: !!int vendor"), 2, "account.type: not a valid value"),
+    ],
+)
+def test_hostile_yaml_is_a_config_error_with_its_line_in_bounded_memory(
+    text: str, line: int, words: str
+) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError) as info:
+            parse_config(text, file="ls.yaml")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert f"ls.yaml:{line}: " in message and words in message
+    assert peak < 20 * 1024 * 1024  # the whole-document work stays small
+
+
+def test_a_few_aliases_still_work() -> None:
+    text = GOOD.replace("marketplaces: [DE, FR]", "marketplaces: &eu [DE, FR]") + "x_unused: *eu\n"
+    with pytest.raises(ConfigError, match="unknown key 'x_unused'"):  # the alias itself was fine
+        parse_config(text)
+    cfg = parse_config(GOOD.replace("type: csv", "type: &t csv\n  encoding: utf-8"))
+    assert cfg.source is not None

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from listingsync.config import yamlnodes
 from listingsync.config.account import AccountConfig, AccountType
 from listingsync.config.listings import ListingsConfig
 from listingsync.config.source import SourceConfig
@@ -107,7 +108,10 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def parse_config(text: str, *, file: str = DEFAULT_CONFIG_PATH, base_dir: Path | None = None) -> Config:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yamlnodes.compose(text)
+    except yamlnodes.RefusedYaml as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise ConfigError(file, [ConfigProblem("", str(exc.problem), line)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -140,9 +144,14 @@ def _to_python(node: yaml.Node, problems: list[ConfigProblem], path: tuple[str, 
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(n, problems, (*path, str(i))) for i, n in enumerate(node.value)]
-    value = yaml.SafeLoader(  # construct the scalar as PyYAML would (ints, bools, null …)
-        ""
-    ).construct_object(node)
+    try:  # construct the scalar as PyYAML would (ints, bools, null …)
+        value = yaml.SafeLoader("").construct_object(node)
+    except (yaml.YAMLError, ValueError) as exc:  # e.g. "!!int abc"
+        problem = getattr(exc, "problem", None) or str(exc)
+        problems.append(
+            ConfigProblem(".".join(path), f"not a valid value: {problem}", node.start_mark.line + 1)
+        )
+        return None
     if isinstance(value, str) and "${" in value:
 
         def substitute(match: re.Match[str]) -> str:
