@@ -4,13 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+LOCK := constraints.txt
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint typecheck pytest bench clean lock
+
+# '.[dev]' pulls in every extra (emulator, postgres, worker, ...); $(LOCK) pins their exact versions.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolve every dependency and extra of pyproject.toml from scratch and pin the result in $(LOCK).
+# Run it after adding or changing a dependency, and commit $(LOCK) with pyproject.toml.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[dev]'
+	{ sed -n '/^#/p;/^#/!q' $(LOCK); .lock-venv/bin/python -m pip freeze --exclude listingsync; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .lock-venv
 
 demo: $(STAMP)
 	$(BIN)/listingsync demo
@@ -31,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .lock-venv $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,9 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_UNUSABLE = 2
 
+#: What ``emulator`` and ``demo`` import from the [emulator] extra.
+EMULATOR_MODULES = ("starlette", "uvicorn", "jsonschema")
+
 
 def __getattr__(name: str) -> Any:
     """``console`` and ``err_console``, made on first use: Rich costs ~50 ms that ``--help`` skips.
@@ -75,6 +78,25 @@ def fail(error: ListingSyncError | str, code: int = EXIT_UNUSABLE) -> NoReturn:
     else:
         err_console.print(f"[red]✗[/red] {escape(error)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def require_extra(extra: str, *modules: str) -> None:
+    """Exit 2 naming the extra to install when a module of an optional dependency is missing."""
+    import importlib
+
+    missing = []
+    for module in modules:
+        try:
+            importlib.import_module(module)  # the command imports it next anyway
+        except ImportError:
+            missing.append(module)
+    if missing:
+        fail(
+            ListingSyncError(
+                f"this command needs {', '.join(missing)}, from listingsync's [{extra}] extra",
+                fix=f"pip install 'listingsync[{extra}]'",
+            )
+        )
 
 
 def config_or_exit(path: Path | None) -> Config:

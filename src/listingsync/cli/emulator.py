@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from listingsync.amazon import marketplaces as mp
-from listingsync.cli.common import EXIT_UNUSABLE, console, fail
+from listingsync.cli.common import EMULATOR_MODULES, EXIT_UNUSABLE, console, fail, require_extra
 from listingsync.errors import ListingSyncError
 
 
@@ -49,6 +49,7 @@ def emulator(
     ] = None,
 ) -> None:
     """Serve a local Amazon SP-API emulator (LWA, Sellers, Listings, Definitions, Feeds, Catalog)."""
+    require_extra("emulator", *EMULATOR_MODULES)
     from listingsync.emulator import EmulatorSettings, load_accounts, serve
     from listingsync.emulator.faults import Faults
     from listingsync.emulator.product_types import ProductTypeRegistry

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from listingsync.amazon import marketplaces as mp
 from listingsync.cli.common import (
+    EMULATOR_MODULES,
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_UNUSABLE,
@@ -34,6 +35,7 @@ from listingsync.cli.common import (
     err_console,
     fail,
     print_json,
+    require_extra,
 )
 from listingsync.config import Config
 from listingsync.errors import ListingSyncError
@@ -614,6 +616,7 @@ def demo_command(
     ] = None,
 ) -> None:
     """Emulator in-process + the bundled sample catalogue → check, validate, sync, status (under a minute)."""
+    require_extra("emulator", *EMULATOR_MODULES)
     raise typer.Exit(run_demo(keep))
 
 

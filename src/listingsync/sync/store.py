@@ -234,7 +234,13 @@ class StateStore:
             engine = sa.create_engine(
                 resolved, json_serializer=_json_dumps, json_deserializer=json_loads, **extra
             )
-        except Exception as exc:  # bad URL, missing driver
+        except ModuleNotFoundError as exc:  # the driver is an extra: pip install 'listingsync[postgres]'
+            raise StateStoreError(
+                f"the state database needs the Python package {exc.name!r}, which is not installed",
+                where="state",
+                fix="pip install 'listingsync[postgres]'" if "psycopg" in str(exc.name) else URL_FIX,
+            ) from None
+        except Exception as exc:  # bad URL
             raise StateStoreError(
                 f"cannot use the state database URL: {exc}", where="state", fix=URL_FIX
             ) from None
