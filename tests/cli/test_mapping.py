@@ -162,3 +162,36 @@ def test_suggest_never_overwrites_a_file_without_force(sample: Path) -> None:
     forced = runner.invoke(app, [*args[:-1], str(target), "--force"])
     assert forced.exit_code == 0, forced.output
     assert target.read_text(encoding="utf-8").startswith("# Starter mapping for HOME")
+
+
+@pytest.mark.parametrize("command", [["preview", "MD-CUSH-001"], ["product-types", "show", "HOME"]])
+def test_a_refused_client_secret_is_exit_2_with_the_fix_even_with_cached_schemas(
+    sample: Path,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    command: list[str],
+) -> None:
+    """Issue 14 item 13: with schemas cached by an earlier run, a wrong client secret used to print
+    "Amazon unreachable … using the cached schema" and exit 0."""
+    for name, value in {
+        "LISTINGSYNC_KEYRING": "off",
+        "LISTINGSYNC_SECRETS_FILE": str(tmp_path / "secrets.json"),
+        "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
+        "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "LISTINGSYNC_LWA_REFRESH_TOKEN": "Atzr|listingsync-demo-vendor-eu",
+        "LISTINGSYNC_ENDPOINT": emulator.endpoint("eu"),
+        "LISTINGSYNC_LWA_ENDPOINT": emulator.lwa_url,
+        "COLUMNS": "200",
+    }.items():
+        monkeypatch.setenv(name, value)
+    config = str(sample / "listingsync.yaml")
+    first = runner.invoke(app, [*command, "-c", config])
+    assert first.exit_code in (0, 1), first.output  # fetched and cached with the right secret
+    assert list((sample / ".listingsync" / "schemas").rglob("*.json"))
+    monkeypatch.setenv("LISTINGSYNC_LWA_CLIENT_SECRET", "not-the-secret")
+    refused = runner.invoke(app, [*command, "-c", config])
+    text = " ".join(refused.output.split())
+    assert refused.exit_code == 2, text
+    assert "invalid_client" in text and "LISTINGSYNC_LWA_CLIENT_SECRET" in text and "unreachable" not in text
+    assert "not-the-secret" not in text

@@ -214,5 +214,11 @@ class LWAError(ListingSyncError):
             fix=self.advice,
         )
 
+    @property
+    def refused(self) -> bool:
+        """LWA answered and refused a credential (4xx: invalid_client, invalid_grant …), as opposed
+        to being unreachable: no cached answer may stand in for it, the user must fix it."""
+        return self.status is not None and 400 <= self.status < 500
+
     def __repr__(self) -> str:
         return f"LWAError(error={self.error!r}, description={self.description!r}, status={self.status})"

@@ -58,6 +58,8 @@ async def preload(config: Config, store: Any) -> list[ListingSyncError]:
             else:
                 await store.get(product_type, marketplace_id, requirements)
         except ListingSyncError as exc:
+            if isinstance(exc, LWAError) and exc.refused:
+                raise  # every schema would fail the same way: the credential needs fixing
             failures.append(exc)
             offline = offline or isinstance(exc.__cause__, LWAError | SPAPIConnectionError)
         except Exception as exc:  # the store's own error types are its business; report them here

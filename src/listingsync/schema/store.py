@@ -289,6 +289,8 @@ class SchemaStore:
                 locale=key.locale,
             )
         except (SPAPIConnectionError, LWAError) as exc:
+            if isinstance(exc, LWAError) and exc.refused:
+                raise  # a refused credential is the user's to fix (exit 2), not "unreachable"
             if cached is not None:
                 log.warning("Amazon unreachable (%s); using the cached %s", exc, key.describe())
                 return cached
