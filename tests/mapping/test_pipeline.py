@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from mapping_helpers import SAMPLE, config, home_fields, product
@@ -8,6 +9,7 @@ from mapping_helpers import SAMPLE, config, home_fields, product
 from listingsync.catalog import CatalogProblem, Origin, Product, open_source
 from listingsync.config import load_config
 from listingsync.mapping import BundledSchemas, MappingPipeline, order_listings, parents_first
+from listingsync.mapping.pipeline import Outline
 from listingsync.mapping.listing import Listing, Requirements
 
 #: The sample catalogue's deliberate errors: SKU → (attribute, issue code).
@@ -119,6 +121,34 @@ def test_a_variant_without_its_parent_in_the_batch_uses_the_lookup(schemas: Bund
     with_lookup = next(iter(pipeline.run([child]))).listings[0].listing
     assert with_lookup.attributes["brand"][0]["value"] == "Acme"
     assert with_lookup.attributes["variation_theme"] == [{"name": "COLOR"}]
+
+
+def test_streaming_with_an_outline_holds_variants_until_their_parent_and_matches_the_whole_read(
+    schemas: BundledSchemas,
+) -> None:
+    cfg = config('  product_type: HOME\n  attributes:\n    brand: "{{ brand }}"\n')
+    records: list[Product | CatalogProblem] = [
+        product("P-RED", parent_sku="P", fields={"color": "red"}),
+        product("SOLO", fields={"brand": "Other"}),
+        product("P", fields={"brand": "Acme", "variation_theme": "COLOR"}),
+        product("P-BLUE", parent_sku="P", fields={"color": "blue"}),
+    ]
+    outline = Outline.of(iter(records))
+    assert outline.parents == {"P"} and {"brand", "color", "variation_theme"} <= outline.fields
+
+    def consumed_once() -> Iterator[Product | CatalogProblem]:
+        yield from records  # a stream: it cannot be read twice
+
+    streamed = list(MappingPipeline(cfg, schemas).run(consumed_once(), outline=outline))
+    assert [r.sku for r in streamed] == ["SOLO", "P", "P-RED", "P-BLUE"]
+    red = streamed[2].listings[0].listing
+    assert red.attributes["brand"][0]["value"] == "Acme"  # inherited from the parent that came later
+    assert streamed[1].listings[0].listing.parentage == "parent"
+    whole = {r.sku: r for r in MappingPipeline(cfg, schemas).run(records)}
+    for result in streamed:
+        assert [i.listing.attributes for i in result.listings] == [
+            i.listing.attributes for i in whole[result.sku].listings
+        ]
 
 
 async def test_preload_stops_asking_amazon_once_it_is_unreachable() -> None:

@@ -12,6 +12,7 @@ import asyncio
 import csv
 import difflib
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ from listingsync.mapping import (
     render_suggestion,
     suggest_attributes,
 )
-from listingsync.mapping.pipeline import field_names
+from listingsync.mapping.pipeline import ListingResult, Outline, field_names
 from listingsync.mapping.suggest import AUTOMATIC
 from listingsync.schema.issues import Issue
 from listingsync.schema.store import SchemaStore
@@ -252,11 +253,58 @@ def preview(
 # -- validate --------------------------------------------------------------------------------------
 
 
+class _Catalogue:
+    """The configured source, read as a stream: a first pass outlines it (:class:`Outline`: which
+    records have variants, every field name, how many records), the second builds and validates.
+    Sales Layer is read once, into memory (an export read twice could differ, and costs twice)."""
+
+    def __init__(self, config: Config) -> None:
+        if config.source is None:
+            fail(
+                ListingSyncError(
+                    "the config has no 'source:' section",
+                    where="listingsync.yaml",
+                    fix="add source: {type: csv, path: products.csv} (or xlsx, json, saleslayer)",
+                )
+            )
+        try:
+            self.source = open_source(config)
+            self.columns = list(self.source.columns())
+            self.whole: list[Product | CatalogProblem] | None = None
+            self.outline: Outline | None = None
+            if self.source.incremental:
+                self.whole = list(self.source.records())
+                self.count = len(self.whole)
+            else:
+                self.count = 0
+                self.outline = Outline.of(self._counted(self.source.records()), self.columns)
+        except ListingSyncError as exc:
+            fail(exc)
+
+    def _counted(self, records: Iterator[Product | CatalogProblem]) -> Iterator[Product | CatalogProblem]:
+        for record in records:
+            self.count += 1
+            yield record
+
+    def results(self, pipeline: MappingPipeline) -> Iterator[ProductResult]:
+        records: Iterator[Product | CatalogProblem]
+        if self.count == 0:  # validate must not pass on an empty export
+            records = iter([empty_catalogue(self.source.name)])
+        elif self.whole is not None:
+            records = iter(self.whole)
+        else:
+            records = self.source.records()
+        try:
+            yield from pipeline.run(records, columns=self.columns, outline=self.outline)
+        except ListingSyncError as exc:
+            fail(exc)
+
+
 def _progress_results(
-    pipeline: MappingPipeline, records: list[Product | CatalogProblem], columns: list[str], show: bool
+    pipeline: MappingPipeline, catalogue: _Catalogue, show: bool
 ) -> Iterator[ProductResult]:
     if not show:
-        yield from pipeline.run(records, columns=columns)
+        yield from catalogue.results(pipeline)
         return
     with Progress(
         TextColumn("validating"),
@@ -266,10 +314,132 @@ def _progress_results(
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task("validate", total=len(records))
-        for result in pipeline.run(records, columns=columns):
+        task = progress.add_task("validate", total=catalogue.count)
+        for result in catalogue.results(pipeline):
             progress.advance(task)
             yield result
+
+
+class _Summary:
+    """What ``validate`` tells at the end, gathered while the results stream past (bounded)."""
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.per_group: dict[tuple[str, str], Counter[str]] = {}
+        self.codes: Counter[str] = Counter()
+        self.problems: list[CatalogProblem] = []
+        self.invalid: list[tuple[ProductResult, ListingResult]] = []
+        self.invalid_count = 0
+
+    def add(self, result: ProductResult) -> None:
+        if result.problem is not None:
+            self.problems.append(result.problem)
+        for item in result.listings:
+            listing = item.listing
+            group = self.per_group.setdefault(
+                (listing.product_type or "?", mp.by_id(listing.marketplace_id).country), Counter()
+            )
+            group["listings"] += 1
+            severities = {i.severity.value for i in item.issues}
+            group[
+                "errors" if "ERROR" in severities else "warnings" if "WARNING" in severities else "valid"
+            ] += 1
+            for issue in item.issues:
+                self.codes[f"{issue.severity.value} {issue.code} {issue.attribute or '/'}"] += 1
+            if not item.ok:
+                self.invalid_count += 1
+                if len(self.invalid) < self.SHOWN:
+                    self.invalid.append((result, item))
+
+    @property
+    def any_error(self) -> bool:
+        return any(p.severity == "error" for p in self.problems) or any(
+            c["errors"] for c in self.per_group.values()
+        )
+
+
+class _SchemaGate:
+    """No schema at all for any listing means validation did not happen (exit 2, not 1). Results
+    wait here until one listing was validated against a schema, then flow on; only a run where no
+    listing ever was holds them all (and they carry no attributes then)."""
+
+    def __init__(self) -> None:
+        self.held: list[ProductResult] = []
+        self.open = False
+        self.first_missing: Issue | None = None
+
+    def pass_(self, result: ProductResult) -> list[ProductResult]:
+        if self.open:
+            return [result]
+        self.held.append(result)
+        for item in result.listings:
+            missing = next((i for i in item.issues if i.code == "LS-MAP-SCHEMA"), None)
+            if missing is None:
+                self.open = True
+            elif self.first_missing is None:
+                self.first_missing = missing
+        if not self.open:
+            return []
+        released, self.held = self.held, []
+        return released
+
+    def finish(self) -> list[ProductResult]:
+        if not self.open and self.first_missing is not None:
+            fail(
+                ListingSyncError(
+                    "no product type schema is available, so nothing could be validated: "
+                    + self.first_missing.message.split(" — fix:")[0],
+                    fix="run once online (credentials set, account.endpoint reachable) so the schemas "
+                    "are downloaded and cached, or pass --bundled to use the schemas shipped with "
+                    "listingsync",
+                )
+            )
+        released, self.held = self.held, []
+        return released
+
+
+def _result_json(r: ProductResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "sku": r.sku,
+            "origin": r.origin,
+            "marketplaceId": item.listing.marketplace_id,
+            "productType": item.listing.product_type,
+            "requirements": item.listing.requirements.value,
+            "status": "invalid" if not item.ok else "valid",
+            "issues": [_issue_json(i) for i in item.issues],
+        }
+        for item in r.listings
+    ]
+
+
+class _JsonResults:
+    """``validate --json`` written as the results come: the ``results`` array first, the summary
+    after it (a million SKUs' results are never in memory at once)."""
+
+    def __init__(self) -> None:
+        self.first = True
+        sys.stdout.write('{\n  "results": [')
+
+    def write(self, result: ProductResult) -> None:
+        for entry in _result_json(result):
+            sys.stdout.write(("\n    " if self.first else ",\n    ") + json.dumps(entry, ensure_ascii=False))
+            self.first = False
+
+    def close(self, summary: _Summary) -> None:
+        tail = {
+            "ok": not summary.any_error,
+            "summary": [
+                {"productType": t, "marketplace": m, **dict(c)}
+                for (t, m), c in sorted(summary.per_group.items())
+            ],
+            "problems": [
+                {"origin": str(p.origin), "sku": p.sku, "severity": p.severity, "message": p.message}
+                for p in summary.problems
+            ],
+        }
+        sys.stdout.write("\n  ],\n" + json.dumps(tail, indent=2, ensure_ascii=False)[2:] + "\n")
 
 
 def validate(
@@ -283,61 +453,33 @@ def validate(
 ) -> None:
     """Build and validate every SKU for every marketplace; exit 1 when any has an ERROR."""
     config = config_or_exit(config_path)
-    records, columns = _open(config)
+    catalogue = _Catalogue(config)
     pipeline = _pipeline(config, offline, bundled)
-    results = list(_progress_results(pipeline, records, columns, show=not json_output))
-    _fail_without_schemas(results)
+    summary = _Summary()
+    gate = _SchemaGate()
+    json_out: _JsonResults | None = None
+    with _ReportWriter(report) as writer:
 
-    per_group: dict[tuple[str, str], Counter[str]] = {}
-    codes: Counter[str] = Counter()
-    problems = [r.problem for r in results if r.problem is not None]
-    for result in results:
-        for item in result.listings:
-            listing = item.listing
-            group = per_group.setdefault(
-                (listing.product_type or "?", mp.by_id(listing.marketplace_id).country), Counter()
-            )
-            group["listings"] += 1
-            severities = {i.severity.value for i in item.issues}
-            group[
-                "errors" if "ERROR" in severities else "warnings" if "WARNING" in severities else "valid"
-            ] += 1
-            for issue in item.issues:
-                codes[f"{issue.severity.value} {issue.code} {issue.attribute or '/'}"] += 1
-    any_error = any(p.severity == "error" for p in problems) or any(c["errors"] for c in per_group.values())
-    if report is not None:
-        _write_report(report, results)
+        def emit(results: list[ProductResult]) -> None:
+            nonlocal json_out
+            for result in results:
+                if json_output and json_out is None:
+                    json_out = _JsonResults()
+                summary.add(result)
+                writer.write(result)
+                if json_out is not None:
+                    json_out.write(result)
+
+        for result in _progress_results(pipeline, catalogue, show=not json_output):
+            emit(gate.pass_(result))
+        emit(gate.finish())
     if json_output:
-        print_json(
-            {
-                "ok": not any_error,
-                "summary": [
-                    {"productType": t, "marketplace": m, **dict(c)} for (t, m), c in sorted(per_group.items())
-                ],
-                "problems": [
-                    {"origin": str(p.origin), "sku": p.sku, "severity": p.severity, "message": p.message}
-                    for p in problems
-                ],
-                "results": [
-                    {
-                        "sku": r.sku,
-                        "origin": r.origin,
-                        "marketplaceId": item.listing.marketplace_id,
-                        "productType": item.listing.product_type,
-                        "requirements": item.listing.requirements.value,
-                        "status": "invalid" if not item.ok else "valid",
-                        "issues": [_issue_json(i) for i in item.issues],
-                    }
-                    for r in results
-                    for item in r.listings
-                ],
-            }
-        )
-        raise typer.Exit(EXIT_PROBLEMS if any_error else EXIT_OK)
+        (json_out or _JsonResults()).close(summary)
+        raise typer.Exit(EXIT_PROBLEMS if summary.any_error else EXIT_OK)
     table = Table(title="validation", header_style="bold")
     for name in ("product type", "marketplace", "listings", "valid", "warnings only", "errors"):
         table.add_column(name, justify="right" if name not in ("product type", "marketplace") else "left")
-    for (product_type, country), counts in sorted(per_group.items()):
+    for (product_type, country), counts in sorted(summary.per_group.items()):
         errors = counts["errors"]
         table.add_row(
             product_type,
@@ -348,10 +490,9 @@ def validate(
             f"[red]{errors}[/red]" if errors else "0",
         )
     console.print(table)
-    for problem in problems:
+    for problem in summary.problems:
         console.print(f"[yellow]catalogue:[/yellow] {escape(str(problem))}", soft_wrap=True, highlight=False)
-    invalid = [(r, item) for r in results for item in r.listings if not item.ok]
-    for result, item in invalid[:20]:
+    for result, item in summary.invalid:
         first = item.errors[0]
         console.print(
             f"[red]✗[/red] {escape(result.sku)} {mp.by_id(item.listing.marketplace_id).country} "
@@ -361,29 +502,16 @@ def validate(
             highlight=False,
             markup=True,
         )
-    if len(invalid) > 20:
-        console.print(f"… and {len(invalid) - 20} more invalid listings (use --report FILE.csv or --json)")
-    if codes:
-        top = ", ".join(f"{k} ×{n}" for k, n in codes.most_common(5))
+    if summary.invalid_count > summary.SHOWN:
+        console.print(
+            f"… and {summary.invalid_count - summary.SHOWN} more invalid listings (use --report FILE.csv or --json)"
+        )
+    if summary.codes:
+        top = ", ".join(f"{k} ×{n}" for k, n in summary.codes.most_common(5))
         console.print(f"most frequent issues: {top}", soft_wrap=True, highlight=False, markup=False)
     if report is not None:
         console.print(f"report written to {report}", markup=False)
-    raise typer.Exit(EXIT_PROBLEMS if any_error else EXIT_OK)
-
-
-def _fail_without_schemas(results: list[ProductResult]) -> None:
-    """No schema at all for any listing: validation did not happen, which is exit 2, not 1."""
-    items = [item for r in results for item in r.listings]
-    missing = [i for item in items for i in item.issues if i.code == "LS-MAP-SCHEMA"]
-    if items and all(any(i.code == "LS-MAP-SCHEMA" for i in item.issues) for item in items):
-        fail(
-            ListingSyncError(
-                "no product type schema is available, so nothing could be validated: "
-                + missing[0].message.split(" — fix:")[0],
-                fix="run once online (credentials set, account.endpoint reachable) so the schemas are "
-                "downloaded and cached, or pass --bundled to use the schemas shipped with listingsync",
-            )
-        )
+    raise typer.Exit(EXIT_PROBLEMS if summary.any_error else EXIT_OK)
 
 
 _REPORT_COLUMNS = (
@@ -401,55 +529,67 @@ _REPORT_COLUMNS = (
 )
 
 
-def _write_report(path: Path, results: list[ProductResult]) -> None:
-    """One row per issue, and one ``OK`` row per listing without any (so every SKU is in the file)."""
-    try:
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(_REPORT_COLUMNS)
-            for result in results:
-                if result.problem is not None:
-                    p = result.problem
-                    writer.writerow(
-                        [
-                            p.sku or "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            p.severity.upper(),
-                            "CATALOG",
-                            "",
-                            "",
-                            p.message,
-                            str(p.origin),
-                        ]
-                    )
-                for item in result.listings:
-                    listing = item.listing
-                    head = [
-                        result.sku,
-                        mp.by_id(listing.marketplace_id).country,
-                        listing.marketplace_id,
-                        listing.product_type,
-                        listing.requirements.value,
+class _ReportWriter:
+    """``--report FILE.csv``, written as results come: one row per issue, and one ``OK`` row per
+    listing without any (so every SKU is in the file). Without a path it writes nothing."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._handle: Any = None
+        self._writer: Any = None
+
+    def __enter__(self) -> _ReportWriter:
+        if self.path is not None:
+            try:
+                self._handle = self.path.open("w", encoding="utf-8", newline="")
+            except OSError as exc:
+                fail(ListingSyncError(f"cannot write the report: {exc.strerror}", where=str(self.path)))
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(_REPORT_COLUMNS)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def write(self, result: ProductResult) -> None:
+        if self._writer is None:
+            return
+        try:
+            self._rows(result)
+        except OSError as exc:
+            fail(ListingSyncError(f"cannot write the report: {exc.strerror}", where=str(self.path)))
+
+    def _rows(self, result: ProductResult) -> None:
+        writer = self._writer
+        if result.problem is not None:
+            p = result.problem
+            writer.writerow(
+                [p.sku or "", "", "", "", "", p.severity.upper(), "CATALOG", "", "", p.message, str(p.origin)]
+            )
+        for item in result.listings:
+            listing = item.listing
+            head = [
+                result.sku,
+                mp.by_id(listing.marketplace_id).country,
+                listing.marketplace_id,
+                listing.product_type,
+                listing.requirements.value,
+            ]
+            if not item.issues:
+                writer.writerow([*head, "OK", "", "", "", "", result.origin])
+            for issue in item.issues:
+                writer.writerow(
+                    [
+                        *head,
+                        issue.severity.value,
+                        issue.code,
+                        issue.attribute,
+                        issue.path,
+                        issue.message,
+                        result.origin,
                     ]
-                    if not item.issues:
-                        writer.writerow([*head, "OK", "", "", "", "", result.origin])
-                    for issue in item.issues:
-                        writer.writerow(
-                            [
-                                *head,
-                                issue.severity.value,
-                                issue.code,
-                                issue.attribute,
-                                issue.path,
-                                issue.message,
-                                result.origin,
-                            ]
-                        )
-    except OSError as exc:
-        fail(ListingSyncError(f"cannot write the report: {exc.strerror}", where=str(path)))
+                )
 
 
 # -- mapping suggest -------------------------------------------------------------------------------

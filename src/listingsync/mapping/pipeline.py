@@ -4,9 +4,10 @@
     for result in pipeline.run(source.records()):
         result.sku, result.listings   # ListingResult(listing, issues) per marketplace
 
-Records are read first (parents must be known before their variants are built, and variants inherit
-their parent's fields), then built and validated in order: parents before their children, so the
-results can be sent in the order Amazon needs. Catalogue problems pass through as results of their
+Parents must be known before their variants are built (variants inherit their parent's fields), so
+results come parents first, in the order Amazon needs. Given an :class:`Outline` from a first pass
+over the source, records stream through in constant memory (only records with variants are held);
+without one they are read into memory first. Catalogue problems pass through as results of their
 own; a record that fails to build carries issues and never stops the others. No network is used:
 the schemas come from the provider (see :mod:`listingsync.mapping.schemas`).
 """
@@ -28,6 +29,7 @@ __all__ = [
     "IssueSource",
     "ListingResult",
     "MappingPipeline",
+    "Outline",
     "ProductResult",
     "field_names",
     "parents_first",
@@ -140,6 +142,33 @@ def field_names(products: Iterable[Product], columns: Iterable[str] = ()) -> set
     return names
 
 
+@dataclass(slots=True)
+class Outline:
+    """What a first pass over a catalogue learns so that a second can stream (:meth:`MappingPipeline.run`).
+
+    ``parents``: SKUs among the records that have variants among them (a few per cent of a
+    catalogue); ``fields``: every field name the records have (absent from one record, a field is
+    an empty cell, not an unknown name).
+    """
+
+    parents: set[str]
+    fields: set[str]
+
+    @classmethod
+    def of(cls, records: Iterable[Product | CatalogProblem], columns: Iterable[str] = ()) -> Outline:
+        referenced: set[str] = set()
+        skus: set[str] = set()  # only for this pass: which referenced parents are records
+        fields = field_names((), columns)
+        for record in records:
+            if isinstance(record, Product):
+                skus.add(record.sku)
+                if record.parent_sku:
+                    referenced.add(record.parent_sku)
+                fields.update(record.fields)
+                fields.update(record.localized)
+        return cls(referenced & skus, fields)
+
+
 def _sort_key(issue: Issue) -> tuple[int, str]:
     return (_SEVERITY_ORDER.get(issue.severity, 3), issue.path)
 
@@ -173,23 +202,59 @@ class MappingPipeline:
         self.builder.check_config()
 
     def run(
-        self, records: Iterable[Product | CatalogProblem], *, columns: Iterable[str] = ()
+        self,
+        records: Iterable[Product | CatalogProblem],
+        *,
+        columns: Iterable[str] = (),
+        outline: Outline | None = None,
     ) -> Iterator[ProductResult]:
-        """A result per record, parents before their variants; catalogue problems included."""
-        products: list[Product] = []
+        """A result per record, parents before their variants; catalogue problems included.
+
+        With an ``outline`` of the same records (:func:`outline`, from a first pass over the source)
+        the records stream: only records that have variants are kept, and a variant read before
+        its parent waits for it. Without one, every record is read into memory first.
+        """
+        if outline is None:
+            materialised = list(records)
+            outline = Outline.of(materialised, columns)
+            # Read whole, the catalogue's problems come first (as a check before the build would).
+            records = sorted(materialised, key=lambda r: not isinstance(r, CatalogProblem))
+        else:
+            outline = Outline(outline.parents, outline.fields | field_names((), columns))
+        self.builder.known_fields = outline.fields
+        held: dict[str, Product] = {}  # records with variants, once built (few)
+        waiting: dict[str, list[Product]] = {}  # variants read before their parent
         for record in records:
             if isinstance(record, CatalogProblem):
                 yield ProductResult(sku=record.sku or "", origin=str(record.origin), problem=record)
             else:
-                products.append(record)
-        self.builder.known_fields = field_names(products, columns)
-        by_sku = {p.sku: p for p in products}
-        parents = {p.parent_sku for p in products if p.parent_sku and p.parent_sku in by_sku}
-        for product in parents_first(products, lambda p: p.sku, lambda p: p.parent_sku):
-            parent = by_sku.get(product.parent_sku) if product.parent_sku else None
-            if parent is None and product.parent_sku and self.parent_lookup is not None:
-                parent = self.parent_lookup(product.parent_sku)
-            yield self.result(product, parent=parent, is_parent=product.sku in parents or None)
+                yield from self._release(record, outline.parents, held, waiting)
+        for group in list(waiting.values()):  # the parent never came (it was a problem record)
+            for product in group:
+                yield self._built(product, None, outline.parents)
+
+    def _release(
+        self,
+        product: Product,
+        parents: set[str],
+        held: dict[str, Product],
+        waiting: dict[str, list[Product]],
+    ) -> Iterator[ProductResult]:
+        """Build ``product`` unless its parent is yet to come, then the variants that waited for it."""
+        parent_sku = product.parent_sku
+        if parent_sku and parent_sku in parents and parent_sku not in held and parent_sku != product.sku:
+            waiting.setdefault(parent_sku, []).append(product)
+            return
+        yield self._built(product, held.get(parent_sku) if parent_sku else None, parents)
+        if product.sku in parents and product.sku not in held:
+            held[product.sku] = product
+            for child in waiting.pop(product.sku, []):
+                yield from self._release(child, parents, held, waiting)
+
+    def _built(self, product: Product, parent: Product | None, parents: set[str]) -> ProductResult:
+        if parent is None and product.parent_sku and self.parent_lookup is not None:
+            parent = self.parent_lookup(product.parent_sku)
+        return self.result(product, parent=parent, is_parent=product.sku in parents or None)
 
     def result(
         self, product: Product, *, parent: Product | None = None, is_parent: bool | None = None
