@@ -9,8 +9,8 @@ from mapping_helpers import SAMPLE, config, home_fields, product
 from listingsync.catalog import CatalogProblem, Origin, Product, open_source
 from listingsync.config import load_config
 from listingsync.mapping import BundledSchemas, MappingPipeline, order_listings, parents_first
-from listingsync.mapping.pipeline import Outline
 from listingsync.mapping.listing import Listing, Requirements
+from listingsync.mapping.pipeline import Outline
 
 #: The sample catalogue's deliberate errors: SKU → (attribute, issue code).
 BROKEN = {
