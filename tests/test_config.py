@@ -162,3 +162,47 @@ def test_a_few_aliases_still_work() -> None:
         parse_config(text)
     cfg = parse_config(GOOD.replace("type: csv", "type: &t csv\n  encoding: utf-8"))
     assert cfg.source is not None
+
+
+# -- listings_file: the listings section in a file of its own (what `mapping suggest -o` writes) ----
+
+
+def test_listings_file_is_read_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "mapping.yaml").write_text(
+        "# from mapping suggest\nlistings:\n  product_type: HOME\n  attributes:\n    item_name: '{{ title }}'\n"
+    )
+    config = tmp_path / "listingsync.yaml"
+    config.write_text(
+        "account: {type: vendor, selling_partner_id: C96QA, marketplaces: [DE]}\nlistings_file: mapping.yaml\n"
+    )
+    loaded = load_config(config)
+    assert loaded.listings.product_type == "HOME"
+    assert "item_name" in loaded.listings.attributes
+    # The section's keys at the top of the file work too.
+    (tmp_path / "mapping.yaml").write_text("product_type: LUGGAGE\n")
+    assert load_config(config).listings.product_type == "LUGGAGE"
+
+
+def test_errors_in_the_listings_file_name_that_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "mapping.yaml").write_text("listings:\n  product_type: HOME\n  fallback_langauge: en\n")
+    config = tmp_path / "listingsync.yaml"
+    config.write_text(
+        "account: {type: vendor, selling_partner_id: C96QA, marketplaces: [DE]}\nlistings_file: mapping.yaml\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert f"{tmp_path / 'mapping.yaml'}:3: listings.fallback_langauge" in info.value.message
+    assert "did you mean 'fallback_language'?" in info.value.message
+
+
+def test_listings_and_listings_file_together_or_a_missing_file_are_errors(tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    account = "account: {type: vendor, selling_partner_id: C96QA, marketplaces: [DE]}\n"
+    config.write_text(account + "listings: {product_type: HOME}\nlistings_file: mapping.yaml\n")
+    with pytest.raises(ConfigError, match="either 'listings:' or 'listings_file:'"):
+        load_config(config)
+    config.write_text(account + "listings_file: nowhere.yaml\n")
+    with pytest.raises(
+        ConfigError, match=r"listingsync.yaml:2: listings_file: .*nowhere.yaml: file not found"
+    ):
+        load_config(config)

@@ -56,7 +56,7 @@ from listingsync.mapping import (
     suggest_attributes,
 )
 from listingsync.mapping.pipeline import ListingResult, Outline, field_names
-from listingsync.mapping.suggest import AUTOMATIC
+from listingsync.mapping.suggest import AUTOMATIC, suggest_identifier
 from listingsync.schema.issues import Issue
 from listingsync.schema.store import SchemaStore
 
@@ -597,6 +597,13 @@ class _ReportWriter:
 mapping_app = typer.Typer(help="Work on the listings mapping.", no_args_is_help=True)
 
 
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
 @mapping_app.command("suggest")
 def suggest(
     product_type: Annotated[str, typer.Argument(help="Amazon product type, e.g. HOME.")],
@@ -633,7 +640,11 @@ def suggest(
         )
     records, columns = _open(config)
     products = [r for r in records if isinstance(r, Product)]
-    fields = sorted(field_names(products, columns) - {"sku"})
+    # The records' own field names (per-language columns folded into one): a column such as
+    # product_weight_kg must not also count as a per-language "product_weight".
+    fields = sorted(
+        {f for p in products for f in (*p.fields, *p.localized)} or (field_names(products, columns) - {"sku"})
+    )
     requirements = Requirements.LISTING_PRODUCT_ONLY if config.account.is_vendor else Requirements.LISTING
     notes: list[str] = []
     try:
@@ -659,6 +670,7 @@ def suggest(
         suggestions,
         source=str(config.source.path if config.source and config.source.path else "the catalogue"),
         automatic=automatic,
+        identifier=suggest_identifier(fields),
     )
     if output is None:
         typer.echo(text, nl=False)
@@ -669,7 +681,9 @@ def suggest(
             fail(ListingSyncError(f"cannot write: {exc.strerror}", where=str(output)))
         matched = sum(1 for s in suggestions if s.fields)
         err_console.print(
-            f"✓ wrote {output}: {matched} of {len(suggestions)} attributes matched to catalogue fields",
+            f"✓ wrote {output}: {matched} of {len(suggestions)} attributes matched to catalogue fields\n"
+            f"  to use it, put 'listings_file: {_relative(output, config.base_dir)}' in place of 'listings:' "
+            "in your config, then run 'listingsync validate'",
             markup=False,
         )
     raise typer.Exit(EXIT_OK)

@@ -123,11 +123,62 @@ def parse_config(text: str, *, file: str = DEFAULT_CONFIG_PATH, base_dir: Path |
     data = _to_python(node, problems, ())
     if problems:
         raise ConfigError(file, problems)
+    if "listings_file" in data:
+        data = _include_listings(data, node, file, base_dir or Path("."))
     try:
         return Config.model_validate({**data, "base_dir": base_dir or Path(".")})
     except ValidationError as exc:
         found = [_problem(err, node) for err in exc.errors()]
         raise ConfigError(file, sorted(found, key=lambda p: p.line or 0)) from None
+
+
+def _include_listings(data: dict[str, Any], node: yaml.Node, file: str, base_dir: Path) -> dict[str, Any]:
+    """``listings_file: mapping.yaml``: the ``listings:`` section lives in another file (such as the
+    one ``mapping suggest -o`` writes: a ``listings:`` key, or the section's keys at the top).
+    Errors in it name that file and its lines."""
+    line = _line_of(node, ["listings_file"])
+    name = data.pop("listings_file")
+    if "listings" in data:
+        raise ConfigError(
+            file,
+            [ConfigProblem("listings_file", "give either 'listings:' or 'listings_file:', not both", line)],
+        )
+    if not isinstance(name, str) or not name:
+        raise ConfigError(file, [ConfigProblem("listings_file", "expected a file name", line)])
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc}"
+        raise ConfigError(file, [ConfigProblem("listings_file", f"{path}: {reason}", line)]) from None
+    included = str(path)
+    try:
+        root = yamlnodes.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            included, [ConfigProblem("", f"not valid YAML: {problem}", mark.line + 1 if mark else None)]
+        ) from None
+    if isinstance(root, yaml.MappingNode):
+        inner = next((v for k, v in root.value if k.value == "listings"), None)
+        root = inner if inner is not None and len(root.value) == 1 else root
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(included, [ConfigProblem("", "expected the keys of a 'listings:' section", 1)])
+    problems: list[ConfigProblem] = []
+    listings = _to_python(root, problems, ("listings",))
+    try:
+        ListingsConfig.model_validate(listings)
+    except ValidationError as exc:
+        # Seen from the top of a config (listings.attributes.x), so that keys and "did you mean"
+        # read as they would inside listingsync.yaml, with the lines of the included file.
+        key = yaml.ScalarNode("tag:yaml.org,2002:str", "listings", root.start_mark, root.start_mark)
+        top = yaml.MappingNode("tag:yaml.org,2002:map", [(key, root)], root.start_mark, root.end_mark)
+        problems += [_problem({**err, "loc": ("listings", *err["loc"])}, top) for err in exc.errors()]
+    if problems:
+        raise ConfigError(included, sorted(problems, key=lambda p: p.line or 0))
+    return {**data, "listings": listings}
 
 
 def _to_python(node: yaml.Node, problems: list[ConfigProblem], path: tuple[str, ...]) -> Any:
