@@ -66,6 +66,11 @@ COMMANDS = (
         "Find Amazon product types and list what their listings must contain.",
     ),
     Lazy("mapping", "listingsync.cli.mapping:mapping_app", "Work on the listings mapping."),
+    Lazy(
+        "worker",
+        "listingsync.cli.worker:worker",
+        "Run a Celery worker: account syncs and catalogue slices, taken off a broker (Redis or RabbitMQ).",
+    ),
 )
 
 

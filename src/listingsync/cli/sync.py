@@ -40,9 +40,8 @@ from listingsync.cli.common import (
 from listingsync.config import Config
 from listingsync.errors import ListingSyncError
 from listingsync.sync.engine import SyncOptions, SyncReport
-from listingsync.sync.feeds import FeedLimits
-from listingsync.sync.guard import ALLOW_FLAG, DeleteGuard
-from listingsync.sync.pipeline import CatalogRead, Selection, open_store, run_sync
+from listingsync.sync.guard import ALLOW_FLAG
+from listingsync.sync.pipeline import CatalogRead, Selection, open_store, run_sync, sync_options
 from listingsync.sync.progress import NullProgress, ProgressTask
 
 #: Emulator runs only: multiplies the client's rate limits to match ``listingsync emulator --rate-scale``.
@@ -224,32 +223,6 @@ def sync_command(
     if any(p.severity == "error" for p in catalog.problems):
         code = max(code, EXIT_PROBLEMS)
     raise typer.Exit(code)
-
-
-def sync_options(
-    cfg: Config,
-    *,
-    mode: str = "send",
-    via: str | None = None,
-    force: bool = False,
-    concurrency: int | None = None,
-    reconcile: bool | None = None,
-    scale: float = 1.0,
-    allow_mass_delete: bool = False,
-) -> SyncOptions:
-    """The engine's options from the config's ``sync:`` section and the command line."""
-    return SyncOptions(
-        mode=mode,  # type: ignore[arg-type]
-        via=(via or cfg.sync.via),  # type: ignore[arg-type]
-        force=force,
-        on_removed=cfg.sync.on_removed,
-        concurrency=max(1, concurrency or cfg.sync.concurrency),
-        reconcile=cfg.sync.reconcile if reconcile is None else reconcile,
-        auto_threshold=cfg.sync.feed_threshold,
-        feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
-        delete_guard=DeleteGuard(cfg.sync.max_delete_share, cfg.sync.delete_guard_min),
-        allow_mass_delete=allow_mass_delete,
-    )
 
 
 def _run(

@@ -21,7 +21,9 @@ from listingsync.catalog.model import Product
 from listingsync.config import Config
 from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
+from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.fingerprint import MappingFingerprints, is_current, record_fingerprint
+from listingsync.sync.guard import DeleteGuard
 from listingsync.sync.lock import RunLock, acquire_lock
 from listingsync.sync.mirror import CatalogMirror
 from listingsync.sync.plan import Candidate
@@ -41,6 +43,7 @@ __all__ = [
     "read_candidates",
     "run_sync",
     "schema_provider",
+    "sync_options",
 ]
 
 
@@ -111,6 +114,32 @@ def check_account(store: StateStore, config: Config, *, claim: bool) -> None:
             fix=f"give each account its own state: (e.g. state: sqlite:///.listingsync/{mine}.db), or "
             "correct account.selling_partner_id",
         )
+
+
+def sync_options(
+    cfg: Config,
+    *,
+    mode: str = "send",
+    via: str | None = None,
+    force: bool = False,
+    concurrency: int | None = None,
+    reconcile: bool | None = None,
+    scale: float = 1.0,
+    allow_mass_delete: bool = False,
+) -> SyncOptions:
+    """The engine's options from the config's ``sync:`` section and the command line."""
+    return SyncOptions(
+        mode=mode,  # type: ignore[arg-type]
+        via=(via or cfg.sync.via),  # type: ignore[arg-type]
+        force=force,
+        on_removed=cfg.sync.on_removed,
+        concurrency=max(1, concurrency or cfg.sync.concurrency),
+        reconcile=cfg.sync.reconcile if reconcile is None else reconcile,
+        auto_threshold=cfg.sync.feed_threshold,
+        feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
+        delete_guard=DeleteGuard(cfg.sync.max_delete_share, cfg.sync.delete_guard_min),
+        allow_mass_delete=allow_mass_delete,
+    )
 
 
 async def schema_provider(config: Config, client: SPAPIClient | None) -> Callable[..., Any]:

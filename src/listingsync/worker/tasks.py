@@ -1,0 +1,62 @@
+"""The Celery tasks. Each is a thin shell around a function the embedded executor also calls.
+
+- ``listingsync.sync_account``: one account's whole sync (:func:`listingsync.worker.jobs.run_job`).
+  When another run holds the account's state database, the task is retried later instead of
+  waiting in a slot.
+- ``listingsync.validate_chunk``: map and validate records ``start``..``stop`` of a catalogue
+  (:func:`listingsync.worker.chunks.validate_chunk`), for catalogues too big for one process.
+
+Task arguments and results are JSON: a task may run twice (acks_late), and its effect happens once
+because of the state database's write-ahead intents, not because of anything held in a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from celery import Task
+
+from listingsync.sync.lock import LockHeldError
+from listingsync.worker.app import app
+from listingsync.worker.chunks import validate_chunk as validate_records
+from listingsync.worker.jobs import SyncJob, run_job
+
+__all__ = ["sync_account", "validate_chunk"]
+
+#: Seconds before an account whose run lock is held is tried again (with jitter so retries do not align).
+BUSY_RETRY = 5.0
+
+
+@app.task(bind=True, name="listingsync.sync_account", max_retries=None)
+def sync_account(self: Task[Any, Any], job: dict[str, Any]) -> dict[str, Any]:
+    spec = SyncJob.from_dict(job)
+    try:
+        report = asyncio.run(run_job(spec, limiter_url=self.app.conf.get("listingsync_limiter_url")))
+    except LockHeldError as exc:
+        raise self.retry(exc=exc, countdown=BUSY_RETRY * random.uniform(0.5, 1.5)) from None
+    return {
+        "config": spec.config,
+        "mode": report.mode,
+        "via": report.via,
+        "run_id": report.run_id,
+        "plan": report.plan,
+        "statuses": report.statuses,
+        "failed": report.failed,
+        "exit_code": report.exit_code,
+        "elapsed_s": round(report.elapsed, 3),
+        "requests": report.stats.get("requests"),
+        "throttled": report.stats.get("throttled"),
+        "notes": report.notes,
+        # What this run found of a previous, interrupted one (a worker that died mid-run).
+        "recovered": {
+            "writes_found_on_amazon": report.recovery.landed if report.recovery else 0,
+            "writes_to_resend": report.recovery.resend if report.recovery else 0,
+        },
+    }
+
+
+@app.task(name="listingsync.validate_chunk")
+def validate_chunk(config: str, start: int, stop: int) -> dict[str, Any]:
+    return validate_records(config, start, stop).as_dict()
