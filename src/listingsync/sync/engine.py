@@ -117,7 +117,8 @@ class SyncReport:
 
     @property
     def failed(self) -> int:
-        return sum(1 for r in self.results if r.status in ("invalid", "error"))
+        """SKUs not done: refused, failed, or still pending (held, or a feed not finished)."""
+        return sum(1 for r in self.results if r.status in ("invalid", "error", "pending"))
 
     @property
     def exit_code(self) -> int:
@@ -250,6 +251,11 @@ class SyncEngine:
         )
         task.done()
         writes = plan.writes
+        held = recovery.held if recovery is not None and opts.mode == "send" else set()
+        if held:
+            # Their interrupted writes could not be settled: sending now could race a feed or a
+            # write Amazon still applies. They stay pending (reported so) until a run settles them.
+            writes = [a for a in writes if a.key not in held]
         via = self._via(len(writes))
         report = SyncReport(
             opts.mode, via if writes else None, run_id, plan.counts(), [], {}, {}, 0.0, recovery
@@ -279,6 +285,10 @@ class SyncEngine:
             client = self._client()
             await self._send(client, run_id, via, writes, report)
         self._collect(plan, report)
+        if recovery is not None and recovery.errors:
+            report.notes.extend(f"{e}; the next sync tries again" for e in recovery.errors)
+        if held:
+            self._report_held(held, report)
         report.stats = self.client.stats.as_dict() if self.client is not None else {}
         report.elapsed = time.perf_counter() - started
         self.store.finish_run(
@@ -350,8 +360,33 @@ class SyncEngine:
             task = self.progress.phase(
                 "reconcile", "Reading accepted listings back from Amazon", len(accepted)
             )
-            await reconcile(client, self.store, self.seller_id, accepted, run_id=run_id, task=task)
+            counts = await reconcile(client, self.store, self.seller_id, accepted, run_id=run_id, task=task)
             task.done()
+            if counts.get("unread"):
+                report.notes.append(
+                    f"{counts['unread']} accepted listing(s) could not be read back (Amazon kept "
+                    "answering with transient errors); their status stays as Amazon's answer gave it"
+                )
+
+    def _report_held(self, held: set[tuple[str, str]], report: SyncReport) -> None:
+        issue = {
+            "code": "LS-RECOVERY-PENDING",  # invented: our marker, not an Amazon code
+            "message": "an earlier run's write could not be checked on Amazon (transient errors); "
+            "nothing was sent for this listing, the next sync checks it again",
+            "severity": "WARNING",
+            "attributeNames": [],
+            "categories": [],
+            "source": "listingsync",
+        }
+        reported = set()
+        for result in report.results:
+            if (result.sku, result.marketplace_id) in held:
+                result.status = "pending"
+                result.issues = [*result.issues, issue]
+                reported.add((result.sku, result.marketplace_id))
+        for sku, mp in sorted(held - reported):
+            report.results.append(SkuResult(sku, mp, "held", "pending", [issue]))
+        report.statuses = dict(Counter(r.status for r in report.results))
 
     def _record_local_invalid(self, run_id: int, plan: Plan) -> None:
         outcomes = [

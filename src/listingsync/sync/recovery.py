@@ -11,6 +11,11 @@ Recovery (before planning): a previous process may have died between an intent a
 
 Reconciliation (after sending): listings Amazon accepted are read back (summaries, issues) so a
 later catalogue issue turns them ``invalid`` and a listed one ``live``.
+
+Transient answers (429, 5xx, a dropped connection) outlasting the client's own retries get a few
+more rounds here (:data:`ROUND_DELAYS`); what still cannot be looked up never aborts the run:
+recovery *holds* those SKUs (their intents stay, nothing is sent for them this run, the next run
+settles them) and reconciliation leaves their status as Amazon's submission answer gave it.
 """
 
 from __future__ import annotations
@@ -18,19 +23,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from listingsync.amazon import NotFound, SPAPIClient, SPAPIError
+from listingsync.amazon import NotFound, SPAPIClient, SPAPIConnectionError, SPAPIError
+from listingsync.amazon.client import RETRY_STATUSES
 from listingsync.sync.feeds import FeedExecutor
 from listingsync.sync.hashing import canonical
 from listingsync.sync.outcomes import status_from_item
 from listingsync.sync.progress import NullProgress, ProgressTask
-from listingsync.sync.store import ListingState, Outcome, StateStore
+from listingsync.sync.store import FeedRecord, ListingState, Outcome, StateStore
 
 __all__ = ["RecoveryReport", "fetch_items", "reconcile", "recover"]
 
 SEARCH_BATCH = 20  # searchListingsItems: at most 20 identifiers per call
+#: Waits before the extra rounds a lookup gets once the client's own retries are spent.
+ROUND_DELAYS = (0.5, 2.0)
+
+Key = tuple[str, str]
+
+
+def transient(exc: BaseException) -> bool:
+    """Worth trying again later: throttling, Amazon's server errors, an unreachable host."""
+    return isinstance(exc, SPAPIConnectionError) or (
+        isinstance(exc, SPAPIError) and exc.status in RETRY_STATUSES
+    )
 
 
 @dataclass(slots=True)
@@ -39,10 +56,14 @@ class RecoveryReport:
     feeds_abandoned: int = 0
     landed: int = 0
     resend: int = 0
+    #: Interrupted writes (and feeds) that could not be settled this run: nothing is sent for
+    #: these listings until a later run settles them.
+    held: set[Key] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
 
     @property
     def anything(self) -> bool:
-        return bool(self.feeds_resumed or self.feeds_abandoned or self.landed or self.resend)
+        return bool(self.feeds_resumed or self.feeds_abandoned or self.landed or self.resend or self.held)
 
 
 async def recover(
@@ -54,17 +75,27 @@ async def recover(
     run_id: int | None,
 ) -> RecoveryReport:
     report = RecoveryReport()
+
+    async def follow(record: FeedRecord) -> None:
+        try:
+            await feeds.wait(record)
+        except Exception as exc:  # still Amazon's to finish: polled again next run, SKUs held
+            report.errors.append(f"feed {record.feed_id} could not be followed ({exc})")
+            report.held.update(
+                (sku, record.marketplace_id) for sku, _ in store.feed_messages(record.id).values()
+            )
+
     waits = []
     for record in store.open_feeds():
         if record.state == "submitted" and record.feed_id:
-            waits.append(feeds.wait(record))
+            waits.append(follow(record))
             report.feeds_resumed += 1
         else:
             store.mark_feed(record.id, "abandoned")
             report.feeds_abandoned += 1
     if waits:
         await asyncio.gather(*waits)
-    pending = store.listings(pending_only=True)
+    pending = [s for s in store.listings(pending_only=True) if s.key not in report.held]
     if not pending:
         return report
     by_mp: dict[str, list[ListingState]] = {}
@@ -72,16 +103,30 @@ async def recover(
         by_mp.setdefault(state.marketplace_id, []).append(state)
     outcomes: list[Outcome] = []
     for mp, states in by_mp.items():
+        failed: dict[str, str] = {}
         items = await fetch_items(
-            client, seller_id, mp, [s.sku for s in states], ["summaries", "attributes", "issues"]
+            client,
+            seller_id,
+            mp,
+            [s.sku for s in states],
+            ["summaries", "attributes", "issues"],
+            failed=failed,
         )
         for state in states:
+            if state.sku in failed:
+                report.held.add(state.key)
+                continue
             outcome = _judge(state, items.get(state.sku))
             if outcome.kind == "abandoned":
                 report.resend += 1
             else:
                 report.landed += 1
             outcomes.append(outcome)
+        if failed:
+            report.errors.append(
+                f"{len(failed)} interrupted write(s) in {mp} could not be looked up on Amazon "
+                f"({next(iter(failed.values()))})"
+            )
     store.record_outcomes(run_id, outcomes)
     return report
 
@@ -119,8 +164,14 @@ async def fetch_items(
     skus: Sequence[str],
     included_data: Sequence[str],
     task: ProgressTask | None = None,
+    *,
+    failed: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Amazon's current ``Item`` per SKU (absent: not on Amazon), 20 SKUs per search call."""
+    """Amazon's current ``Item`` per SKU (absent: not on Amazon), 20 SKUs per search call.
+
+    A batch whose lookup keeps failing transiently (after the client's retries and
+    :data:`ROUND_DELAYS` more rounds) raises, or, given ``failed``, lands there (SKU → error).
+    """
     task = task or NullProgress().phase("reconcile", "")
     found: dict[str, dict[str, Any]] = {}
     batches = [list(skus[i : i + SEARCH_BATCH]) for i in range(0, len(skus), SEARCH_BATCH)]
@@ -128,31 +179,46 @@ async def fetch_items(
 
     async def one(batch: list[str]) -> None:
         async with sem:
-            try:
-                result = await client.listings.search_listings_items(
-                    seller_id,
-                    marketplace_ids=[marketplace_id],
-                    identifiers=batch,
-                    identifiers_type="SKU",
-                    included_data=list(included_data),
-                    page_size=SEARCH_BATCH,
-                )
-                for item in result.get("items") or []:
-                    if item.get("sku") in batch:
-                        found[str(item["sku"])] = item
-            except SPAPIError as exc:
-                if exc.status in (400, 404, 501):  # search unsupported here: one GET per SKU
-                    for sku in batch:
-                        with contextlib.suppress(NotFound):
-                            found[sku] = await client.listings.get_listings_item(
-                                seller_id,
-                                sku,
-                                marketplace_ids=[marketplace_id],
-                                included_data=list(included_data),
-                            )
-                else:
-                    raise
+            for delay in (*ROUND_DELAYS, None):
+                try:
+                    await lookup(batch)
+                    break
+                except Exception as exc:
+                    if not transient(exc):
+                        raise
+                    if delay is not None:
+                        await asyncio.sleep(delay)
+                        continue
+                    if failed is None:
+                        raise
+                    failed.update(dict.fromkeys(batch, str(exc)))
             task.advance(len(batch))
+
+    async def lookup(batch: list[str]) -> None:
+        try:
+            result = await client.listings.search_listings_items(
+                seller_id,
+                marketplace_ids=[marketplace_id],
+                identifiers=batch,
+                identifiers_type="SKU",
+                included_data=list(included_data),
+                page_size=SEARCH_BATCH,
+            )
+            for item in result.get("items") or []:
+                if item.get("sku") in batch:
+                    found[str(item["sku"])] = item
+        except SPAPIError as exc:
+            if exc.status in (400, 404, 501):  # search unsupported here: one GET per SKU
+                for sku in batch:
+                    with contextlib.suppress(NotFound):
+                        found[sku] = await client.listings.get_listings_item(
+                            seller_id,
+                            sku,
+                            marketplace_ids=[marketplace_id],
+                            included_data=list(included_data),
+                        )
+            else:
+                raise
 
     await asyncio.gather(*(one(b) for b in batches))
     return found
@@ -174,11 +240,15 @@ async def reconcile(
     counts: dict[str, int] = {}
     outcomes: list[Outcome] = []
     for mp, skus in by_mp.items():
-        items = await fetch_items(client, seller_id, mp, skus, ["summaries", "issues"], task)
+        failed: dict[str, str] = {}
+        items = await fetch_items(client, seller_id, mp, skus, ["summaries", "issues"], task, failed=failed)
+        if failed:
+            counts["unread"] = counts.get("unread", 0) + len(failed)
         for sku in skus:
             item = items.get(sku)
             if item is None:
-                continue  # not visible yet (Amazon may lag); the status stays as answered
+                # Not visible yet (Amazon may lag) or could not be read: the status stays as answered.
+                continue
             status, asin, issues = status_from_item(item, mp)
             outcomes.append(Outcome(sku, mp, f"refresh:{status}", issues, None, asin))
             counts[status] = counts.get(status, 0) + 1
