@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from emulator_helpers import ean13
 
 from listingsync.emulator import EmulatorServer
 from listingsync.emulator.product_types import ProductTypeRegistry
@@ -127,7 +128,7 @@ def test_get_catalog_item_and_sku_search(vendor: httpx.Client) -> None:
 def test_keyword_search_pages_and_refines(vendor: httpx.Client) -> None:
     title = [{"value": "Kuschelkissen Nord", "language_tag": "de_DE", "marketplace_id": DE}]
     for n in range(3):
-        put(vendor, f"KW-{n}", f"400638133393{n}", 20 + n, item_name=title)
+        put(vendor, f"KW-{n}", ean13(f"40063813339{n}"), 20 + n, item_name=title)
     first = vendor.get(
         ITEMS, params={"marketplaceIds": DE, "keywords": "kuschelkissen", "pageSize": 2}
     ).json()

@@ -195,7 +195,7 @@ def test_operator_product_types_are_served(tmp_path: Path) -> None:
             ]
             got = client.get(f"{PTD}/LUGGAGE", params={"marketplaceIds": US})
             assert got.status_code == 200 and got.json()["displayName"] == "Luggage"
-            assert got.headers["x-amzn-RateLimit-Limit"] == "5"
+            assert got.headers["x-amzn-RateLimit-Limit"] == "5.0"
 
 
 def test_definitions_are_rate_limited_like_amazon() -> None:

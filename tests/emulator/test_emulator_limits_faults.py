@@ -30,7 +30,11 @@ def test_burst_then_429_in_amazons_envelope() -> None:
     throttled = [a for a in answers if a.status_code == 429]
     assert throttled[0].json() == {
         "errors": [
-            {"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource."}
+            {
+                "code": "QuotaExceeded",
+                "message": "You exceeded your quota for the requested resource.",
+                "details": "",
+            }
         ]
     }
     assert "x-amzn-RateLimit-Limit" not in throttled[0].headers

@@ -30,7 +30,7 @@ def test_put_then_get_every_included_data(seller: httpx.Client, emulator: Emulat
     body = response.json()
     assert body["status"] == "ACCEPTED" and body["sku"] == "SKU-1" and body["submissionId"]
     assert body["issues"] == []
-    assert response.headers["x-amzn-RateLimit-Limit"] == "5"
+    assert response.headers["x-amzn-RateLimit-Limit"] == "5.0"
     assert response.headers["x-amzn-RequestId"]
 
     included = (
@@ -98,6 +98,7 @@ def test_wrong_seller_or_marketplace_is_invalid_combination(seller: httpx.Client
         assert response.json()["errors"][0] == {
             "code": "InvalidInput",
             "message": "Invalid 'sellerId' and 'marketplaceId' combination provided.",
+            "details": "",
         }
 
 
@@ -127,8 +128,11 @@ def test_four_invalid_cases_name_the_attribute(seller: httpx.Client, emulator: E
 def test_unknown_product_type_is_invalid(seller: httpx.Client) -> None:
     body = put(seller, SELLER, "SKU-X", US, {"productType": "NO_SUCH_TYPE", "attributes": home_us()}).json()
     assert body["status"] == "INVALID"
-    assert body["issues"][0]["code"] == "LS-UNKNOWN-PRODUCT-TYPE"
-    assert "NO_SUCH_TYPE" in body["issues"][0]["message"]
+    # Amazon's code and wording (selling-partner-api-models issue #2427)
+    assert body["issues"][0]["code"] == "4000003"
+    assert body["issues"][0]["message"].startswith(
+        "The Amazon product type specified is invalid or not supported."
+    )
 
 
 def test_validation_preview_stores_nothing_and_returns_asin(
@@ -141,7 +145,7 @@ def test_validation_preview_stores_nothing_and_returns_asin(
     assert body["status"] == "VALID"
     assert body["identifiers"] == [{"marketplaceId": US, "asin": deterministic_asin(SELLER, "SKU-P")}]
     assert emulator.state.listings == {} and emulator.state.write_log == []
-    assert response.headers["x-amzn-RateLimit-Limit"] == "1"
+    assert response.headers["x-amzn-RateLimit-Limit"] == "1.0"
     # identifiers without preview is refused before anything is stored
     refused = put(seller, SELLER, "SKU-P", US, home_body(), includedData="identifiers")
     assert refused.status_code == 400

@@ -42,6 +42,7 @@ from listingsync.schema.requirements import derive
 from listingsync.schema.samples import sample_listing
 
 DE = "A1PA6795UKMFR9"
+FR = "A13V1IB3VIYZZH"
 US = "ATVPDKIKX0DER"
 MAX_EXAMPLES = 12
 SKU = "ST-ITEM"
@@ -153,6 +154,10 @@ OPERATIONS = [
     Op(LISTINGS, ITEM, "PUT", VENDOR, IN_DE),
     Op(LISTINGS, ITEM, "PATCH", VENDOR, IN_DE),
     Op(LISTINGS, ITEM, "PATCH", {**VENDOR, "sku": SKU}, IN_DE),
+    # The model allows several marketplaceIds on PATCH (no maxItems, unlike PUT and DELETE).
+    Op(LISTINGS, ITEM, "PATCH", {**VENDOR, "sku": SKU}, {"marketplaceIds": f"{DE},{FR}"}),
+    # A SKU with a newline (path %0A): the operation's declared 404, not the router's.
+    Op(LISTINGS, ITEM, "GET", {**VENDOR, "sku": "\n"}, IN_DE),
     Op(LISTINGS, ITEM, "DELETE", VENDOR, IN_DE),
     Op(LISTINGS, "/listings/2021-08-01/items/{sellerId}", "GET", VENDOR, IN_DE),
     Op(PTD, "/definitions/2020-09-01/productTypes", "GET", {}, IN_DE),
@@ -164,6 +169,7 @@ OPERATIONS = [
     Op(FEEDS, "/feeds/2021-06-30/documents", "POST"),
     Op(FEEDS, "/feeds/2021-06-30/documents/{feedDocumentId}", "GET", {"feedDocumentId": "@document_id"}),
     Op("sellers", "/sellers/v1/marketplaceParticipations", "GET", region="na", account="seller"),
+    Op("sellers", "/sellers/v1/account", "GET", region="na", account="seller"),
     Op(CATALOG, "/catalog/2022-04-01/items", "GET", {}, IN_DE),
     Op(
         CATALOG,

@@ -47,10 +47,29 @@ def emulator(
     saleslayer: Annotated[
         Path | None, typer.Option("--saleslayer", help="Catalogue file served by the fake Sales Layer API.")
     ] = None,
+    instant: Annotated[
+        bool,
+        typer.Option(
+            "--instant/--realistic",
+            help="Apply writes within the request (instant) or after Amazon's processing delay, "
+            "with feeds queued for minutes (realistic); both scaled by --rate-scale.",
+        ),
+    ] = True,
+    processing_delay: Annotated[
+        str,
+        typer.Option(
+            "--processing-delay", help="Realistic mode: how long Amazon takes per write, e.g. 30s..5m."
+        ),
+    ] = "30s..5m",
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="JSON/YAML of Amazon catalogue items (asin, gtins, brand, title…)."),
+    ] = None,
 ) -> None:
     """Serve a local Amazon SP-API emulator (LWA, Sellers, Listings, Definitions, Feeds, Catalog)."""
     require_extra("emulator", *EMULATOR_MODULES)
     from listingsync.emulator import EmulatorSettings, load_accounts, serve
+    from listingsync.emulator.amazon_catalog import load_catalog
     from listingsync.emulator.faults import Faults
     from listingsync.emulator.product_types import ProductTypeRegistry
     from listingsync.emulator.settings import default_accounts
@@ -73,7 +92,11 @@ def emulator(
             late_issue_share=late_issues,
             state_file=state,
             saleslayer_file=saleslayer,
+            instant=instant,
+            processing_delay=_delay_range(processing_delay),
+            catalog_file=catalog,
         )
+        load_catalog(catalog)  # fail early on a bad catalogue file
         registry = ProductTypeRegistry(settings.product_type_dirs)
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)
@@ -86,6 +109,10 @@ def emulator(
         if saleslayer:
             console.print(f"  Sales Layer     {base}/saleslayer")
         console.print(f"  product types   {', '.join(registry.product_types())}")
+        pace = (
+            "instant" if instant else f"realistic: writes processed after {processing_delay} / {rate_scale:g}"
+        )
+        console.print(f"  processing      {pace}; clock: {base}/_emulator/clock")
         limits = "off" if no_limits else f"Amazon's, refill x{rate_scale:g}"
         console.print(
             f"  rate limits     {limits}; faults: {faults or 'none'}; state: {state or 'in memory'}"
@@ -112,3 +139,28 @@ def emulator(
         serve(settings, host=host, port=port, announce=announce)
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def _seconds(text: str) -> float:
+    number = text.strip().rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text.strip()[len(number) :] or "s"
+    if unit not in _UNITS:
+        raise ValueError(text)
+    return float(number) * _UNITS[unit]
+
+
+def _delay_range(text: str) -> tuple[float, float]:
+    """``30s..5m`` → (30.0, 300.0); ``90s`` → (90.0, 90.0)."""
+    low, _, high = text.partition("..")
+    try:
+        bounds = (_seconds(low), _seconds(high or low))
+    except ValueError:
+        raise ListingSyncError(
+            f"--processing-delay {text!r} is not a duration range", fix="write e.g. 30s..5m or 2m"
+        ) from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise ListingSyncError(f"--processing-delay {text!r}: the range must go from low to high, from 0")
+    return bounds

@@ -159,7 +159,8 @@ async def _lwa_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return json_response(envelope("NotFound", "Resource not found.", request.url.path), 404)
+        # The shape every SP-API model declares for 404 (an ErrorList, code NOT_FOUND).
+        return json_response(envelope("NOT_FOUND", "Resource not found.", request.url.path), 404)
     if exc.status_code == 405:
         return json_response(envelope("MethodNotAllowed", "Method not allowed.", request.method), 405)
     return json_response(envelope("InvalidInput", str(exc.detail)), exc.status_code)

@@ -1,7 +1,8 @@
-"""Catalog Items API 2022-04-01: ``searchCatalogItems`` and ``getCatalogItem`` over known listings.
+"""Catalog Items API 2022-04-01: ``searchCatalogItems`` and ``getCatalogItem`` over Amazon's catalogue.
 
-The emulator's Amazon catalogue is whatever its listings say: every stored listing (any selling
-partner) contributes an item under its ASIN in its marketplace, with the identifiers it declared
+The emulator's Amazon catalogue is its seeded products (``amazon_catalog``) plus what its listings
+say: every processed listing (any selling partner) contributes an item under its ASIN in its
+marketplace, with the identifiers it declared
 in ``externally_assigned_product_identifier``. So a connector can match EAN/UPC/GTIN → ASIN the way
 it would against Amazon (spapi.md §7): 20 identifiers per call, ``identifiersType`` required with
 ``identifiers``, ``keywords`` never mixed with ``identifiers``, one marketplace, pages of ≤ 20 and
@@ -10,6 +11,9 @@ at most 1,000 results paged through. Responses follow the model's ``ItemSearchRe
 Identifier matching treats the GTIN family (EAN, UPC, GTIN, JAN, ISBN-13) as one number space:
 ``0887276302195`` (EAN) finds the item whose UPC is ``887276302195``, as Amazon's own example
 shows (its item lists the same number as EAN, GTIN and UPC).
+
+Catalogue data is product data only: offer attributes (price, quantity, cost …, ``OFFER_ATTRIBUTES``)
+of whichever account's listing describes the item never appear in ``attributes``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from listingsync.amazon import marketplaces as mp
+from listingsync.emulator.amazon_catalog import CatalogProduct, SeededCatalog
 from listingsync.emulator.context import EmulatorContext
 from listingsync.emulator.errors import bad_request, not_found
 from listingsync.emulator.state import ListingRecord
@@ -104,9 +109,54 @@ def _first(attributes: Mapping[str, Any], name: str, marketplace_id: str) -> Any
     return entries[0].get("value") if entries else None
 
 
-def catalog_items(records: Iterable[ListingRecord], marketplace_id: str) -> dict[str, CatalogItem]:
-    """ASIN → item, from every listing of ``marketplace_id`` (all selling partners)."""
+#: Offer and account data: part of a selling partner's listing, never of Amazon's catalogue
+#: (issue 14 item 16: another seller's price and quantity must not leak through getCatalogItem).
+OFFER_ATTRIBUTES: Final = frozenset(
+    {
+        "purchasable_offer",
+        "fulfillment_availability",
+        "cost_price",
+        "list_price",
+        "uvp_list_price",
+        "map_policy",
+        "merchant_shipping_group",
+        "merchant_release_date",
+        "merchant_suggested_asin",
+        "condition_type",
+        "condition_note",
+        "max_order_quantity",
+        "skip_offer",
+        "product_tax_code",
+        "gift_options",
+        "main_offer_image_locator",
+        *(f"other_offer_image_locator_{i}" for i in range(1, 6)),
+    }
+)
+
+
+def _seeded(product: CatalogProduct, marketplace_id: str) -> ListingRecord:
+    """A seeded catalogue product as a record of no account; newest of all, so its facts win."""
+    return ListingRecord(
+        seller_id="",
+        sku="",
+        marketplace_id=marketplace_id,
+        product_type=product.product_type,
+        requirements="LISTING_PRODUCT_ONLY",
+        attributes=product.attributes(marketplace_id),
+        asin=product.asin,
+        created=0.0,
+        updated=float("inf"),
+    )
+
+
+def catalog_items(
+    records: Iterable[ListingRecord], marketplace_id: str, seeded: SeededCatalog | None = None
+) -> dict[str, CatalogItem]:
+    """ASIN → item, from Amazon's seeded products and every listing of ``marketplace_id`` (all
+    selling partners) that processing gave an ASIN."""
     grouped: dict[str, list[ListingRecord]] = {}
+    for product in seeded.in_marketplace(marketplace_id) if seeded is not None else ():
+        grouped[product.asin] = [_seeded(product, marketplace_id)]
     for record in records:
         if record.marketplace_id == marketplace_id and record.asin:
             grouped.setdefault(record.asin, []).append(record)
@@ -245,7 +295,7 @@ def render_item(
     mid, attrs = item.marketplace_id, item.main.attributes
     out: dict[str, Any] = {"asin": item.asin}
     if "attributes" in included:
-        out["attributes"] = attrs
+        out["attributes"] = {k: v for k, v in attrs.items() if k not in OFFER_ATTRIBUTES}
     if "classifications" in included:
         # Browse node names are not in the listings; Amazon may also return an empty list.
         out["classifications"] = [{"marketplaceId": mid, "classifications": []}]
@@ -405,7 +455,7 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         offset = _decode_token(token) if token else 0
         with ctx.state.lock:
             records = list(ctx.state.listings.values())
-        items = catalog_items(records, marketplace_id)
+        items = catalog_items(records, marketplace_id, ctx.catalog)
         if identifiers and kind is not None:
             wanted = set(identifiers)
             found = [i for i in items.values() if _matches(i, kind, wanted, seller_id)]
@@ -444,7 +494,7 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         included = _included(request)
         with ctx.state.lock:
             records = list(ctx.state.listings.values())
-        item = catalog_items(records, marketplace_id).get(asin)
+        item = catalog_items(records, marketplace_id, ctx.catalog).get(asin)
         if item is None:
             raise not_found(f"Requested item '{asin}' not found in marketplace(s) [{marketplace_id}].")
         body = render_item(

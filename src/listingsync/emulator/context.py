@@ -17,13 +17,15 @@ import random
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from listingsync.amazon.marketplaces import Region
+from listingsync.emulator.amazon_catalog import SeededCatalog, load_catalog
 from listingsync.emulator.auth import Authenticator
+from listingsync.emulator.clock import Clock
 from listingsync.emulator.errors import json_response, quota_exceeded
 from listingsync.emulator.faults import Faults
 from listingsync.emulator.product_types import ProductTypeRegistry
@@ -32,11 +34,24 @@ from listingsync.emulator.settings import Account, EmulatorSettings
 from listingsync.emulator.state import State
 from listingsync.emulator.validation import SubmissionValidator
 
-__all__ = ["RATE_SCOPE_KEY", "REGION_SCOPE_KEY", "Caller", "EmulatorContext", "region_of"]
+if TYPE_CHECKING:
+    from listingsync.emulator.processing import Processor
+
+__all__ = [
+    "FEED_MARKETPLACES_SCOPE_KEY",
+    "RATE_SCOPE_KEY",
+    "REGION_SCOPE_KEY",
+    "Caller",
+    "EmulatorContext",
+    "region_of",
+]
 
 #: ASGI scope keys set by the app: the region of the path prefix, the rate header to send.
 REGION_SCOPE_KEY = "listingsync.region"
 RATE_SCOPE_KEY = "listingsync.rate_limit"
+#: Set on the feed processor's internal listings calls: every marketplace of the feed (values of
+#: one message may be for any of them). Scope keys cannot be sent by a client.
+FEED_MARKETPLACES_SCOPE_KEY = "listingsync.feed_marketplaces"
 
 
 def region_of(request: Request) -> Region:
@@ -64,6 +79,11 @@ class EmulatorContext:
         self.auth = Authenticator(settings, self.state)
         self.limiter = RateLimiter(enabled=settings.limits, scale=settings.rate_scale)
         self.faults = Faults.parse(settings.faults, seed=settings.seed)
+        #: Emulated time: processing delays, feed durations and BUYABLE times are read off it.
+        self.clock = Clock()
+        #: Amazon's catalogue (built-in products + ``settings.catalog_file``), loaded at start so
+        #: a bad file is reported before the server listens.
+        self.catalog: SeededCatalog = load_catalog(settings.catalog_file)
         #: Seeded randomness for anything else that must repeat run to run.
         self.random = random.Random(settings.seed)
         self._lock = threading.Lock()
@@ -78,6 +98,14 @@ class EmulatorContext:
         """Judges submissions with the reference validator (cached per type/marketplace/requirements)."""
         return SubmissionValidator(self.product_types)
 
+    @cached_property
+    def processing(self) -> Processor:
+        """The queue of accepted writes, applied when due (``processing.py``)."""
+        from listingsync.emulator.listings import patcher
+        from listingsync.emulator.processing import Processor
+
+        return Processor(self.settings, self.state, self.clock, self.validation, self.catalog, patcher(self))
+
     def guard(
         self, request: Request, operation: str, *, limit_key: str | None = None, limit_as: str | None = None
     ) -> Caller:
@@ -88,6 +116,7 @@ class EmulatorContext:
         """
         region = region_of(request)
         account = self.auth.authenticate(request, region)
+        self.processing.settle()  # what Amazon finished processing by now is visible to this call
         bucket = limit_as or operation
         key = limit_key or account.selling_partner_id
         if not self.limiter.take(key, bucket):
@@ -103,6 +132,6 @@ class EmulatorContext:
         return json_response(body, status)
 
     def reset(self, *, keep_tokens: bool = False) -> None:
-        self.state.reset(keep_tokens=keep_tokens)
+        self.state.reset(keep_tokens=keep_tokens)  # the processing queue lives in state.extra
         self.limiter.reset()
         self.faults.reset()

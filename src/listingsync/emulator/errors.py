@@ -29,10 +29,8 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def envelope(code: str, message: str, details: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    return {"errors": [error]}
+    """Amazon's error objects carry ``details`` (empty when there is nothing to add)."""
+    return {"errors": [{"code": code, "message": message, "details": details or ""}]}
 
 
 class ApiError(Exception):

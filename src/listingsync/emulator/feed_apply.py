@@ -63,6 +63,7 @@ class _FeedContext(EmulatorContext):
     def guard(
         self, request: Request, operation: str, *, limit_key: str | None = None, limit_as: str | None = None
     ) -> Caller:
+        self.processing.settle()
         return Caller(self.account, region_of(request), operation)
 
 
@@ -78,7 +79,7 @@ def _router(ctx: EmulatorContext, account: Account) -> Router:
         router = per_account.get(account.selling_partner_id)
         if router is None:
             # Resolve the shared lazy members first so the shallow copy shares them.
-            _ = ctx.product_types, ctx.validation
+            _ = ctx.product_types, ctx.validation, ctx.processing
             internal = copy.copy(ctx)
             internal.__class__ = _FeedContext
             assert isinstance(internal, _FeedContext)
@@ -94,8 +95,9 @@ async def _call(
     path: str,
     query: dict[str, str],
     body: dict[str, Any] | None,
+    marketplace_ids: Sequence[str],
 ) -> tuple[int, Any]:
-    from listingsync.emulator.context import REGION_SCOPE_KEY
+    from listingsync.emulator.context import FEED_MARKETPLACES_SCOPE_KEY, REGION_SCOPE_KEY
 
     payload = orjson.dumps(body) if body is not None else b""
     scope: dict[str, Any] = {
@@ -112,6 +114,7 @@ async def _call(
         "server": ("127.0.0.1", 0),
         "client": ("127.0.0.1", 0),
         REGION_SCOPE_KEY: account.region,
+        FEED_MARKETPLACES_SCOPE_KEY: tuple(marketplace_ids),
     }
     sent = False
 
@@ -175,7 +178,7 @@ async def _apply(
         query = {"marketplaceIds": marketplace_id}
         if issue_locale:
             query["issueLocale"] = issue_locale
-        status, answer = await _call(router, account, method, path, query, body)
+        status, answer = await _call(router, account, method, path, query, body, marketplace_ids)
         if status >= 400 or not isinstance(answer, dict):
             accepted = False
             errors = answer.get("errors", []) if isinstance(answer, dict) else []
@@ -229,6 +232,7 @@ def report_item(
 ) -> dict[str, Any] | None:
     """The listing as getListingsItem shows it now (``includedData`` of the feed header), or None."""
     state = ctx.state
+    ctx.processing.settle()
     with state.lock:
         records = [r for m in marketplace_ids if (r := state.get_listing(seller_id, m, sku)) is not None]
         siblings = (
@@ -242,4 +246,6 @@ def report_item(
         )
     if not records:
         return None
-    return build_item(sku, records, included_data, is_vendor=is_vendor, siblings=siblings)
+    return build_item(
+        sku, records, included_data, is_vendor=is_vendor, now=ctx.clock.now(), siblings=siblings
+    )

@@ -16,7 +16,7 @@ import base64
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -72,8 +72,10 @@ class Timeline:
 class FeedStore:
     """Documents and feeds of every selling partner, inside ``state.extra["feeds"]``."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, clock: Callable[[], float] = time.time) -> None:
         self.state = state
+        #: The emulator clock (``Clock.now``): queue and processing times are read off it.
+        self.clock = clock
 
     @property
     def _root(self) -> dict[str, Any]:
@@ -85,7 +87,7 @@ class FeedStore:
     def purge(self, now: float | None = None) -> int:
         """Forget what Amazon forgets: unused uploads after 2 days, feeds (and their documents)
         after 90 days. Keeps a long-running emulator's state file from growing without bound."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         with self.state.lock:
             root = self._root
             old_feeds = [fid for fid, f in root["feeds"].items() if now - f["created"] > FEED_TTL]
@@ -116,7 +118,7 @@ class FeedStore:
                 "region": region,
                 "content_type": content_type,
                 "kind": kind,  # "input" (uploaded by the caller) or "result" (processing report)
-                "created": time.time(),
+                "created": self.clock(),
                 "data": None,  # base64 of the bytes, once uploaded / written
                 "compression": None,  # "GZIP" for compressed result documents
                 "feed_id": None,
@@ -166,7 +168,7 @@ class FeedStore:
         processing_seconds: float,
     ) -> dict[str, Any]:
         """Create a feed IN_QUEUE. Feeds of one selling partner are processed one after another."""
-        now = time.time()
+        now = self.clock()
         with self.state.lock:
             root = self._root
             feed_id = str(root["next_id"])
@@ -218,27 +220,24 @@ class FeedStore:
             self.state.mark_dirty()
             return dict(feed)
 
-    @staticmethod
-    def status(feed: dict[str, Any], now: float | None = None) -> str:
+    def status(self, feed: dict[str, Any], now: float | None = None) -> str:
         """The processingStatus a caller sees now."""
         stored = str(feed["status"])
         if stored == PROCESSING:
             return "IN_PROGRESS"
         if stored != "IN_QUEUE":
             return stored
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         return "IN_PROGRESS" if now >= feed["start"] else "IN_QUEUE"
 
-    @staticmethod
-    def due(feed: dict[str, Any], now: float | None = None) -> bool:
+    def due(self, feed: dict[str, Any], now: float | None = None) -> bool:
         """True when the clock says the feed should be finished but it has not been processed."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         return bool(feed["status"] == "IN_QUEUE" and now >= float(feed["end"]))
 
-    @staticmethod
-    def public(feed: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    def public(self, feed: dict[str, Any], now: float | None = None) -> dict[str, Any]:
         """The model's ``Feed`` object."""
-        status = FeedStore.status(feed, now)
+        status = self.status(feed, now)
         out: dict[str, Any] = {
             "feedId": feed["feedId"],
             "feedType": feed["feedType"],

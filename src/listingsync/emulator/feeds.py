@@ -40,7 +40,6 @@ import hmac
 import json
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -99,6 +98,12 @@ LEGACY_LISTING_FEEDS: Final = frozenset(
 QUEUE_SECONDS: Final = 1.0
 PROCESS_SECONDS: Final = 2.0
 PER_MESSAGE_SECONDS: Final = 0.0002
+#: Amazon-like durations (realistic mode, before rate_scale): a JSON_LISTINGS_FEED waits minutes
+#: IN_QUEUE and takes minutes IN_PROGRESS (Amazon: "processing can take up to 15 minutes or more",
+#: Feeds API use case guide; issue 10 observed minutes, IN_QUEUE sometimes long).
+AMAZON_QUEUE_SECONDS: Final = 120.0
+AMAZON_PROCESS_SECONDS: Final = 180.0
+AMAZON_PER_MESSAGE_SECONDS: Final = 0.05
 #: Presigned URLs "expire in 5 minutes" (model: createFeedDocument, getFeedDocument).
 URL_TTL: Final = 300
 #: Reports above this size are stored gzip-compressed (``compressionAlgorithm: GZIP``); clients
@@ -108,10 +113,6 @@ MAX_MARKETPLACES: Final = 25
 #: How long a getFeed/getFeeds waits for a due feed to be applied before answering IN_PROGRESS.
 WAIT_SECONDS: Final = 0.5
 _STATUSES: Final = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _parse_time(name: str, value: str) -> float:
@@ -143,7 +144,7 @@ class FeedsService:
 
     def __init__(self, ctx: EmulatorContext) -> None:
         self.ctx = ctx
-        self.store = FeedStore(ctx.state)
+        self.store = FeedStore(ctx.state, ctx.clock.now)
         # Signs presigned URLs; derived from the seed so a restarted emulator honours its URLs.
         self._key = hashlib.sha256(f"listingsync-emulator-s3:{ctx.settings.seed}".encode()).digest()
         # Feeds are processed one at a time, in order, on one worker thread; a handler never
@@ -165,7 +166,7 @@ class FeedsService:
     def presigned_url(
         self, request: Request, doc: Mapping[str, Any], verb: str, *, content_encoding: bool = False
     ) -> str:
-        expires = int(_now()) + URL_TTL
+        expires = int(self.ctx.clock.now()) + URL_TTL
         content_type = doc["content_type"] if verb == "PUT" else ""
         query = {
             "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
@@ -201,21 +202,25 @@ class FeedsService:
                     "The Content-Type of the upload must equal the contentType given to createFeedDocument.",
                 )
             return _s3_error(403, "SignatureDoesNotMatch", "The request signature does not match.")
-        if _now() > expires:
+        if self.ctx.clock.now() > expires:
             return _s3_error(403, "AccessDenied", "Request has expired")
         return None
 
     # -- processing --------------------------------------------------------------------------------
 
     def _durations(self, messages: int) -> tuple[float, float]:
-        scale = self.ctx.settings.rate_scale
-        return QUEUE_SECONDS / scale, (PROCESS_SECONDS + PER_MESSAGE_SECONDS * messages) / scale
+        settings = self.ctx.settings
+        scale = settings.rate_scale
+        if settings.instant:
+            return QUEUE_SECONDS / scale, (PROCESS_SECONDS + PER_MESSAGE_SECONDS * messages) / scale
+        process = AMAZON_PROCESS_SECONDS + AMAZON_PER_MESSAGE_SECONDS * messages
+        return AMAZON_QUEUE_SECONDS / scale, process / scale
 
     def _run(self, feed_id: str) -> None:
         """Worker thread: claim a due feed and apply it (once)."""
         with self._claim:
             feed = self.store.feed(feed_id)
-            if feed is None or not FeedStore.due(feed):
+            if feed is None or not self.store.due(feed):
                 return
             feed = self.store.update_feed(feed_id, status=PROCESSING)
         try:
@@ -243,7 +248,7 @@ class FeedsService:
             await asyncio.wait(futures, timeout=WAIT_SECONDS)
 
     def due_ids(self) -> list[str]:
-        return [f["feedId"] for f in sorted(self.store.feeds(), key=lambda f: f["end"]) if FeedStore.due(f)]
+        return [f["feedId"] for f in sorted(self.store.feeds(), key=lambda f: f["end"]) if self.store.due(f)]
 
     def _finish(self, feed: Mapping[str, Any], status: str, report: dict[str, Any], messages: int) -> None:
         data = json.dumps(report, ensure_ascii=False).encode("utf-8")
@@ -351,7 +356,7 @@ class FeedsService:
             with contextlib.suppress(RuntimeError):  # shutting down: the next getFeed starts it
                 self.start(feed_id)
 
-        loop.call_later(max(0.0, at - _now()) + 0.001, fire)
+        loop.call_later(max(0.0, at - self.ctx.clock.now()) + 0.001, fire)
 
     # -- handlers ----------------------------------------------------------------------------------
 
@@ -435,7 +440,7 @@ class FeedsService:
         doc = self.store.document(doc_id)
         if doc is None or doc["seller_id"] != caller.seller_id or doc["kind"] != "input":
             raise bad_request(f"Feed document '{doc_id}' does not exist for this selling partner.")
-        if doc["feed_id"] is None and _now() - doc["created"] > DOCUMENT_TTL:
+        if doc["feed_id"] is None and self.ctx.clock.now() - doc["created"] > DOCUMENT_TTL:
             raise bad_request(f"Feed document '{doc_id}' has expired (2 days without a feed).")
         options = body.get("feedOptions")
         if options is not None and (
@@ -464,27 +469,27 @@ class FeedsService:
     async def get_feed(self, request: Request) -> Response:
         caller = self.ctx.guard(request, "getFeed")
         feed = self._own_feed(caller, request.path_params["feedId"])
-        if FeedStore.due(feed):
+        if self.store.due(feed):
             await self.settle([feed["feedId"]])
             feed = self.store.feed(feed["feedId"]) or feed
-        return self.ctx.respond(request, FeedStore.public(feed))
+        return self.ctx.respond(request, self.store.public(feed))
 
     async def cancel_feed(self, request: Request) -> Response:
         caller = self.ctx.guard(request, "cancelFeed")
         feed = self._own_feed(caller, request.path_params["feedId"])
         with self._claim:
             feed = self.store.feed(feed["feedId"]) or feed
-            status = FeedStore.status(feed)
+            status = self.store.status(feed)
             if status != "IN_QUEUE":
                 raise bad_request(
                     f"Feed '{feed['feedId']}' is {status} and can no longer be cancelled.",
                     "Only feeds IN_QUEUE can be cancelled.",
                 )
-            self.store.update_feed(feed["feedId"], status="CANCELLED", finished=_now())
+            self.store.update_feed(feed["feedId"], status="CANCELLED", finished=self.ctx.clock.now())
         return Response(status_code=200)
 
     def _query_feeds(self, caller: Caller, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        now = _now()
+        now = self.ctx.clock.now()
         since = query["createdSince"]
         until = query["createdUntil"]
         out = []
@@ -497,7 +502,10 @@ class FeedsService:
                 continue
             if query["marketplaceIds"] and not set(query["marketplaceIds"]) & set(feed["marketplaceIds"]):
                 continue
-            if query["processingStatuses"] and FeedStore.status(feed, now) not in query["processingStatuses"]:
+            if (
+                query["processingStatuses"]
+                and self.store.status(feed, now) not in query["processingStatuses"]
+            ):
                 continue
             if not since <= feed["created"] <= until:
                 continue
@@ -547,7 +555,7 @@ class FeedsService:
             raise bad_request(f"'pageSize' must be an integer, not {raw_size!r}.") from None
         if not 1 <= page_size <= 100:
             raise bad_request(f"'pageSize' must be between 1 and 100; got {page_size}.")
-        now = _now()
+        now = self.ctx.clock.now()
         since = (
             _parse_time("createdSince", params["createdSince"])
             if params.get("createdSince")
@@ -572,7 +580,7 @@ class FeedsService:
         await self.settle(self.due_ids())
         feeds = self._query_feeds(caller, query)
         offset, size = int(query["offset"]), int(query["pageSize"])
-        body: dict[str, Any] = {"feeds": [FeedStore.public(f) for f in feeds[offset : offset + size]]}
+        body: dict[str, Any] = {"feeds": [self.store.public(f) for f in feeds[offset : offset + size]]}
         if offset + size < len(feeds):
             token = orjson.dumps({**query, "offset": offset + size})
             body["nextToken"] = base64.urlsafe_b64encode(token).decode().rstrip("=")
@@ -632,12 +640,12 @@ class FeedsService:
 
     async def intro_feeds(self, request: Request) -> Response:
         await self.settle(self.due_ids())
-        now = _now()
+        now = self.ctx.clock.now()
         feeds = []
         for feed in sorted(self.store.feeds(), key=lambda f: int(f["feedId"])):
             feeds.append(
                 {
-                    **FeedStore.public(feed, now),
+                    **self.store.public(feed, now),
                     "sellerId": feed["seller_id"],
                     "region": feed["region"],
                     "inputFeedDocumentId": feed["input"],
@@ -648,7 +656,7 @@ class FeedsService:
 
     async def intro_feed(self, request: Request) -> Response:
         feed_id = request.path_params["feedId"]
-        if (found := self.store.feed(feed_id)) is not None and FeedStore.due(found):
+        if (found := self.store.feed(feed_id)) is not None and self.store.due(found):
             await self.settle([feed_id])
         feed = self.store.feed(feed_id)
         if feed is None:
@@ -663,7 +671,7 @@ class FeedsService:
                 report = orjson.loads(data)
         return json_response(
             {
-                **FeedStore.public(feed),
+                **self.store.public(feed),
                 "sellerId": feed["seller_id"],
                 "region": feed["region"],
                 "inputFeedDocumentId": feed["input"],

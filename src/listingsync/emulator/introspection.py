@@ -5,11 +5,20 @@
     GET  /_emulator/write-log[?since=SEQ&sku=]              every accepted write, in order
     GET  /_emulator/accounts                                accounts (no secrets)
     POST /_emulator/reset                                   forget listings, tokens, counters, log
+    GET  /_emulator/clock                                   emulated time, offset, writes not processed
+    POST /_emulator/clock/advance?seconds=N                 move the clock on; apply what became due
+    GET  /_emulator/processing                              accepted writes not processed yet
+    POST /_emulator/processing/flush                        finish everything queued: writes and feeds
+
+The clock endpoints make asynchronous processing testable without sleeping: a test sees the 404 of
+a just-accepted SKU, advances the clock past the processing delay, and sees the item.
 
 No authentication: the emulator listens on loopback and this is test plumbing, not SP-API.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,12 +30,81 @@ from listingsync.emulator.errors import json_response
 __all__ = ["routes"]
 
 
+async def _run_due_feeds(ctx: EmulatorContext) -> int:
+    """Process every feed the clock says is finished, and wait for them (none when feeds are absent)."""
+    try:
+        from listingsync.emulator.feeds import service
+    except ModuleNotFoundError:  # pragma: no cover - feeds always ship with the emulator
+        return 0
+    svc = service(ctx)
+    due = svc.due_ids()
+    for feed_id in due:
+        await asyncio.wrap_future(svc.start(feed_id))
+    return len(due)
+
+
+async def flush(ctx: EmulatorContext) -> dict[str, int]:
+    """Move the clock to when everything queued is done: writes processed, feeds finished (a feed's
+    messages queue writes of their own, so this repeats until nothing is left)."""
+    writes = feeds = 0
+    while True:
+        ends = [t for t in (ctx.processing.last_due(), _last_feed_end(ctx)) if t is not None]
+        if not ends:
+            return {"writes": writes, "feeds": feeds}
+        ctx.clock.advance_to(max(ends))
+        writes += ctx.processing.settle()
+        feeds += await _run_due_feeds(ctx)
+        writes += ctx.processing.settle()
+
+
+def _last_feed_end(ctx: EmulatorContext) -> float | None:
+    try:
+        from listingsync.emulator.feeds import service
+    except ModuleNotFoundError:  # pragma: no cover
+        return None
+    svc = service(ctx)
+    ends = [float(f["end"]) for f in svc.store.feeds() if f["status"] == "IN_QUEUE"]
+    return max(ends) if ends else None
+
+
 def routes(ctx: EmulatorContext) -> list[BaseRoute]:
     state = ctx.state
+
+    def clock_body() -> dict[str, object]:
+        return {
+            "now": ctx.clock.now(),
+            "offset": ctx.clock.offset,
+            "instant": ctx.settings.instant,
+            "pending_writes": len(ctx.processing.pending()),
+        }
+
+    async def clock(request: Request) -> Response:
+        return json_response(clock_body())
+
+    async def advance(request: Request) -> Response:
+        try:
+            seconds = float(request.query_params.get("seconds", ""))
+            if seconds < 0 or seconds != seconds:
+                raise ValueError(seconds)
+        except ValueError:
+            return json_response({"error": "seconds must be a number >= 0, e.g. ?seconds=300"}, 400)
+        ctx.clock.advance(seconds)
+        applied = ctx.processing.settle()
+        feeds = await _run_due_feeds(ctx)
+        applied += ctx.processing.settle()
+        return json_response({**clock_body(), "applied": applied, "feeds": feeds})
+
+    async def pending(request: Request) -> Response:
+        return json_response({"pending": ctx.processing.pending()})
+
+    async def flush_all(request: Request) -> Response:
+        done = await flush(ctx)
+        return json_response({**clock_body(), "applied": done["writes"], "feeds": done["feeds"]})
 
     async def listings(request: Request) -> Response:
         seller = request.query_params.get("seller_id")
         marketplace = request.query_params.get("marketplace_id")
+        ctx.processing.settle()
         with state.lock:
             records = [
                 r.to_json()
@@ -78,4 +156,8 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         Route("/write-log", write_log, methods=["GET"]),
         Route("/accounts", accounts, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
+        Route("/clock", clock, methods=["GET"]),
+        Route("/clock/advance", advance, methods=["POST"]),
+        Route("/processing", pending, methods=["GET"]),
+        Route("/processing/flush", flush_all, methods=["POST"]),
     ]

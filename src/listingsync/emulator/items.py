@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from listingsync.emulator import amazon_checks
 from listingsync.emulator.state import ListingRecord
 from listingsync.schema.issues import Issue, Severity
 from listingsync.schema.reference import CODE_MISSING
@@ -57,14 +58,19 @@ def _first(attributes: dict[str, Any], name: str, key: str = "value") -> Any:
     return None
 
 
-def amazon_issue(issue: Issue, marketplace_id: str | None = None) -> dict[str, Any]:
-    """Our :class:`Issue` in the Listings API's ``Issue`` shape (code, message, severity, names, categories)."""
+def amazon_issue(issue: Issue, marketplace_id: str | None = None, lang: str = "en") -> dict[str, Any]:
+    """Our :class:`Issue` in the Listings API's ``Issue`` shape (code, message, severity, names, categories).
+
+    90220 is worded in ``lang`` (issueLocale); the schema's other messages are English.
+    """
     attribute = issue.attribute
     depth = issue.path.strip("/").count("/")
     message = issue.message if depth == 0 or not issue.path else f"{issue.message} (at {issue.path})"
+    if issue.code == CODE_MISSING and depth == 0 and attribute:
+        message = amazon_checks.message(CODE_MISSING, lang, attribute=attribute)
     if issue.code == CODE_MISSING:
         categories = ["MISSING_ATTRIBUTE"]
-    elif issue.code.startswith("LS-UNKNOWN-PRODUCT-TYPE"):
+    elif issue.code in (amazon_checks.CODE_INVALID_PRODUCT_TYPE, amazon_checks.CODE_PRODUCT_CREATION):
         categories = []
     else:
         categories = ["INVALID_ATTRIBUTE"]
@@ -113,25 +119,27 @@ def late_issue_for(record: ListingRecord, share: float, seed: int) -> list[dict[
     ]
 
 
-def item_status(record: ListingRecord, is_vendor: bool) -> list[str]:
-    """Summary ``status``: DISCOVERABLE unless an ERROR issue suppresses it; BUYABLE with an offer in stock."""
-    if any(i.get("severity") == "ERROR" for i in record.late_issues):
+def item_status(record: ListingRecord, is_vendor: bool, now: float) -> list[str]:
+    """Summary ``status``: DISCOVERABLE unless an ERROR issue suppresses it; BUYABLE with an offer in
+    stock, once the offer is processed (``record.buyable_at``: Amazon shows DISCOVERABLE first)."""
+    if not record.asin or any(i.get("severity") == "ERROR" for i in record.late_issues):
         return []
     status = ["DISCOVERABLE"]
     # BUYABLE never applies to vendor listings (spapi.md §3.1).
     if not is_vendor and record.requirements != "LISTING_PRODUCT_ONLY":
         quantity = _first(record.attributes, "fulfillment_availability", "quantity")
-        if "purchasable_offer" in record.attributes and isinstance(quantity, int) and quantity > 0:
+        in_stock = isinstance(quantity, int) and quantity > 0
+        if "purchasable_offer" in record.attributes and in_stock and now >= record.buyable_at:
             status.insert(0, "BUYABLE")
     return status
 
 
-def _summary(record: ListingRecord, is_vendor: bool) -> dict[str, Any]:
+def _summary(record: ListingRecord, is_vendor: bool, now: float) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "marketplaceId": record.marketplace_id,
         "asin": record.asin,
         "productType": record.product_type,
-        "status": item_status(record, is_vendor),
+        "status": item_status(record, is_vendor, now),
         "createdDate": isoformat(record.created),
         "lastUpdatedDate": isoformat(record.updated),
     }
@@ -233,13 +241,17 @@ def build_item(
     included: Iterable[str],
     *,
     is_vendor: bool,
+    now: float,
     siblings: Iterable[ListingRecord] = (),
 ) -> dict[str, Any]:
-    """The Listings API ``Item`` for ``sku`` from its records in the requested marketplaces."""
+    """The Listings API ``Item`` for ``sku`` from its records in the requested marketplaces.
+
+    A record without an ASIN (its creation failed in processing: 8541, 13013, 90220 …) has issues
+    but no summary, as Amazon shows such an item."""
     item: dict[str, Any] = {"sku": sku}
     wanted = set(included)
     if "summaries" in wanted:
-        item["summaries"] = [_summary(r, is_vendor) for r in records]
+        item["summaries"] = [_summary(r, is_vendor, now) for r in records if r.asin]
     if "attributes" in wanted:
         merged: dict[str, list[Any]] = {}
         for r in records:

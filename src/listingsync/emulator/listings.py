@@ -21,25 +21,26 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from listingsync.emulator.context import Caller, EmulatorContext
+from listingsync.emulator.amazon_checks import CODE_PRODUCT_CREATION, language, submission_issues
+from listingsync.emulator.context import FEED_MARKETPLACES_SCOPE_KEY, Caller, EmulatorContext
 from listingsync.emulator.errors import ApiError, bad_request, not_found
 from listingsync.emulator.items import (
     INCLUDED_DATA,
     amazon_issue,
     build_item,
-    deterministic_asin,
     item_status,
-    late_issue_for,
 )
 from listingsync.emulator.state import ListingRecord
-from listingsync.schema.issues import Issue, Severity
+from listingsync.schema.issues import CODE_MISSING, Issue, Severity
 from listingsync.schema.requirements import REQUIREMENTS
 
 __all__ = ["apply_patches", "routes"]
@@ -47,7 +48,43 @@ __all__ = ["apply_patches", "routes"]
 BASE = "/listings/2021-08-01/items"
 COMBINATION = "Invalid 'sellerId' and 'marketplaceId' combination provided."
 PATCH_OPS = ("add", "replace", "merge", "delete")
+#: Offer attributes a vendor may not send (see _vendor_issues), and Amazon's code for them.
+VENDOR_REFUSED = ("purchasable_offer", "fulfillment_availability")
+CODE_VENDOR_OFFER = "90000900"
+#: Vendor-only procurement attribute (getListingsItem ``procurement.costPrice``); the bundled seller
+#: schemas do not declare it, so it is checked here and left out of the schema validation.
+VENDOR_ONLY = ("cost_price",)
 IDENTIFIER_TYPES = ("ASIN", "EAN", "FNSKU", "GTIN", "ISBN", "JAN", "MINSAN", "SKU", "UPC")
+
+
+class _SkuConvertor(Convertor[str]):
+    """A SKU path segment: any characters, newlines included (``%0A`` reaches the handler, which
+    answers the operation's declared 404 instead of the router's)."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("sku", _SkuConvertor())
+
+
+def _sku(request: Request) -> str:
+    """The SKU of the path. It must arrive percent-encoded: Amazon routes on path segments, so an
+    unencoded ``/`` inside a SKU names a resource that does not exist (404 NOT_FOUND)."""
+    raw = bytes(request.scope.get("raw_path") or b"")
+    _, _, rest = raw.partition(BASE.encode() + b"/")
+    _, _, raw_sku = rest.partition(b"/")
+    if b"/" in raw_sku:
+        raise not_found(
+            "Resource not found.",
+            "A SKU in the path must be URL-encoded: write '/' as %2F (and ' ' as %20 …).",
+        )
+    return str(request.path_params["sku"])
 
 
 def _csv(request: Request, name: str) -> list[str]:
@@ -189,88 +226,144 @@ def apply_patches(
     return result
 
 
-def _asin_for(seller_id: str, sku: str, attributes: dict[str, Any], existing: ListingRecord | None) -> str:
-    if existing is not None:
-        return existing.asin
-    suggested = attributes.get("merchant_suggested_asin")
-    if isinstance(suggested, list) and suggested and isinstance(suggested[0], dict):
-        value = suggested[0].get("value")
-        if isinstance(value, str) and len(value) == 10:
-            return value
-    return deterministic_asin(seller_id, sku)
+def patcher(ctx: EmulatorContext) -> Callable[[dict[str, Any], Any, str, str], dict[str, Any]]:
+    """``apply_patches`` with the selectors of ``ctx``'s schemas (the processing queue applies PATCHes)."""
+
+    def patch(
+        attributes: dict[str, Any], patches: Any, product_type: str, marketplace_id: str
+    ) -> dict[str, Any]:
+        return apply_patches(
+            attributes, patches, lambda name: _selectors(ctx, product_type, marketplace_id, name)
+        )
+
+    return patch
+
+
+def _vendor_issues(attributes: dict[str, Any], marketplace_id: str, lang: str) -> list[Issue]:
+    """Vendors send product facts and cost, never an offer (sales terms are the vendor's contract).
+
+    Amazon answers an offer attribute it does not take with 90000900 "The provided value for
+    '<attribute>' is invalid." (selling-partner-api-docs issue #2167; issue #4175 of the models repo
+    quotes the same code for purchasable_offer).
+    """
+    return [
+        Issue(
+            f"/{name}",
+            Severity.ERROR,
+            CODE_VENDOR_OFFER,
+            f"The provided value for '{name}' is invalid."
+            if lang == "en"
+            else f"La valeur fournie pour '{name}' n'est pas valide.",
+        )
+        for name in VENDOR_REFUSED
+        if name in attributes
+    ]
 
 
 def routes(ctx: EmulatorContext) -> list[BaseRoute]:
     state = ctx.state
-    settings = ctx.settings
 
     def submission(
         sku: str,
         status: str,
-        issues: list[Issue],
-        marketplace_id: str,
+        issues: list[tuple[Issue, str]],
         identifiers: list[dict[str, str]] | None,
+        lang: str,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "sku": sku,
             "status": status,
             "submissionId": uuid.uuid4().hex,
-            "issues": [amazon_issue(i, marketplace_id) for i in issues],
+            "issues": [amazon_issue(i, marketplace_id, lang) for i, marketplace_id in issues],
         }
         if identifiers is not None:
             body["identifiers"] = identifiers
         return body
 
-    def write(
+    def judge(
         caller: Caller,
         request: Request,
+        marketplace_id: str,
+        product_type: str,
+        requirements: str,
+        attributes: dict[str, Any],
+        *,
+        creating: bool,
+        patched: set[str] | None = None,
+    ) -> list[Issue]:
+        """What Amazon checks when the request arrives (the schema and its own rules).
+
+        ``patched``: a PATCH of a SKU that does not exist yet is judged on the patched values only;
+        the whole item is judged when it is processed (Amazon: ACCEPTED, then 90220 issues).
+        """
+        lang = language(request.query_params.get("issueLocale"))
+        vendor = caller.account.is_vendor
+        amazon = submission_issues(
+            product_type,
+            requirements,
+            attributes,
+            marketplace_id,
+            # --instant keeps the old, kinder rule (the demo's sample creates PRODUCT items).
+            creating=creating and not ctx.settings.instant,
+            lang=lang,
+            also=request.scope.get(FEED_MARKETPLACES_SCOPE_KEY, ()),
+        )
+        if any(i.code == CODE_PRODUCT_CREATION for i in amazon):
+            return amazon  # Amazon answers this one alone (selling-partner-api-models issue #2427)
+        checked = {k: v for k, v in attributes.items() if not (vendor and k in VENDOR_ONLY)}
+        issues = ctx.validation.issues(product_type, marketplace_id, requirements, checked)
+        if patched is not None:
+            issues = [i for i in issues if i.attribute in patched and i.code != CODE_MISSING]
+        issues += amazon
+        if vendor:
+            issues += _vendor_issues(attributes, marketplace_id, lang)
+        return issues
+
+    def accept(
+        caller: Caller,
+        request: Request,
+        sku: str,
+        marketplace_id: str,
+        write: dict[str, Any],
+        existing: ListingRecord | None,
+        changed: bool,
+    ) -> None:
+        """Queue an accepted write for processing and log it (the write log proves what was sent)."""
+        ctx.processing.submit(
+            {
+                **write,
+                "seller_id": caller.seller_id,
+                "marketplace_id": marketplace_id,
+                "sku": sku,
+                "lang": language(request.query_params.get("issueLocale")),
+            }
+        )
+        state.log_write(
+            seller_id=caller.seller_id,
+            marketplace_id=marketplace_id,
+            sku=sku,
+            op=write["op"],
+            created=existing is None,
+            changed=changed,
+            time=time.time(),
+        )
+
+    def preview_asin(
+        caller: Caller,
         sku: str,
         marketplace_id: str,
         product_type: str,
         requirements: str,
         attributes: dict[str, Any],
-        existing: ListingRecord | None,
-        op: str,
-    ) -> tuple[str, list[Issue], str]:
-        """Validate and (unless previewing) store; returns (status, issues, asin)."""
-        preview = request.query_params.get("mode") == "VALIDATION_PREVIEW"
-        issues = ctx.validation.issues(product_type, marketplace_id, requirements, attributes)
-        asin = _asin_for(caller.seller_id, sku, attributes, existing)
-        if any(i.severity is Severity.ERROR for i in issues):
-            return "INVALID", issues, asin
-        if preview:
-            return "VALID", issues, asin
-        now = time.time()
-        changed = (
-            existing is None
-            or existing.attributes != attributes
-            or existing.product_type != product_type
-            or existing.requirements != requirements
+    ) -> str:
+        """The ASIN a previewed listing would get (its own if it exists, else as processing matches it)."""
+        existing = state.get_listing(caller.seller_id, marketplace_id, sku)
+        if existing is not None and existing.asin:
+            return existing.asin
+        asin, _ = ctx.processing.match(
+            caller.seller_id, sku, marketplace_id, product_type, requirements, attributes, "en"
         )
-        if changed:
-            record = ListingRecord(
-                seller_id=caller.seller_id,
-                sku=sku,
-                marketplace_id=marketplace_id,
-                product_type=product_type,
-                requirements=requirements,
-                attributes=attributes,
-                asin=asin,
-                created=existing.created if existing else now,
-                updated=now,
-            )
-            record.late_issues = late_issue_for(record, settings.late_issue_share, settings.seed)
-            state.put_listing(record)
-        state.log_write(
-            seller_id=caller.seller_id,
-            marketplace_id=marketplace_id,
-            sku=sku,
-            op=op,
-            created=existing is None,
-            changed=changed,
-            time=now,
-        )
-        return "ACCEPTED", issues, asin
+        return asin
 
     def wants_identifiers(request: Request, preview: bool) -> bool:
         """Checked before any write: a bad includedData must not leave a stored item behind."""
@@ -285,9 +378,14 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
             raise bad_request(f"Invalid value for 'mode': {mode}. Allowed: VALIDATION_PREVIEW.")
         return ctx.guard(request, operation, limit_as="validationPreview" if mode else None)
 
+    def status_of(issues: list[tuple[Issue, str]], preview: bool) -> str:
+        if any(i.severity is Severity.ERROR for i, _ in issues):
+            return "INVALID"
+        return "VALID" if preview else "ACCEPTED"
+
     async def get_item(request: Request) -> Response:
         caller = ctx.guard(request, "getListingsItem")
-        seller_id, sku = request.path_params["sellerId"], request.path_params["sku"]
+        seller_id, sku = request.path_params["sellerId"], _sku(request)
         ids = _marketplaces(request, caller, seller_id)
         included = _included(request, INCLUDED_DATA, "summaries")
         records = [r for m in ids if (r := state.get_listing(seller_id, m, sku)) is not None]
@@ -298,15 +396,18 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
             if "relationships" in included
             else []
         )
-        item = build_item(sku, records, included, is_vendor=caller.account.is_vendor, siblings=siblings)
+        item = build_item(
+            sku, records, included, is_vendor=caller.account.is_vendor, now=ctx.clock.now(), siblings=siblings
+        )
         return ctx.respond(request, item)
 
     async def put_item(request: Request) -> Response:
         caller = preview_guard(request, "putListingsItem")
-        seller_id, sku = request.path_params["sellerId"], request.path_params["sku"]
+        seller_id, sku = request.path_params["sellerId"], _sku(request)
         (marketplace_id,) = _marketplaces(request, caller, seller_id, max_items=1)
         preview = request.query_params.get("mode") == "VALIDATION_PREVIEW"
         with_identifiers = wants_identifiers(request, preview)
+        lang = language(request.query_params.get("issueLocale"))
         body = await _json_body(request)
         product_type = _product_type(body)
         requirements = body.get("requirements", "LISTING")
@@ -321,61 +422,118 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
             raise bad_request("Missing required field 'attributes' (an object) in the request body.")
         with state.lock:
             existing = state.get_listing(seller_id, marketplace_id, sku)
-            status, issues, asin = write(
-                caller, request, sku, marketplace_id, product_type, requirements, attributes, existing, "PUT"
-            )
-        identifiers = [{"marketplaceId": marketplace_id, "asin": asin}] if with_identifiers else None
-        return ctx.respond(request, submission(sku, status, issues, marketplace_id, identifiers))
+            issues = [
+                (i, marketplace_id)
+                for i in judge(
+                    caller,
+                    request,
+                    marketplace_id,
+                    product_type,
+                    requirements,
+                    attributes,
+                    creating=existing is None,
+                )
+            ]
+            status = status_of(issues, preview)
+            if status == "ACCEPTED":
+                changed = existing is None or (
+                    existing.attributes,
+                    existing.product_type,
+                    existing.requirements,
+                ) != (
+                    attributes,
+                    product_type,
+                    requirements,
+                )
+                write = {
+                    "op": "PUT",
+                    "product_type": product_type,
+                    "requirements": requirements,
+                    "attributes": attributes,
+                }
+                accept(caller, request, sku, marketplace_id, write, existing, changed)
+        identifiers = (
+            [
+                {
+                    "marketplaceId": marketplace_id,
+                    "asin": preview_asin(caller, sku, marketplace_id, product_type, requirements, attributes),
+                }
+            ]
+            if with_identifiers
+            else None
+        )
+        return ctx.respond(request, submission(sku, status, issues, identifiers, lang))
 
     async def patch_item(request: Request) -> Response:
         caller = preview_guard(request, "patchListingsItem")
-        seller_id, sku = request.path_params["sellerId"], request.path_params["sku"]
-        (marketplace_id,) = _marketplaces(request, caller, seller_id, max_items=1)
+        seller_id, sku = request.path_params["sellerId"], _sku(request)
+        # The model allows several marketplaceIds on PATCH (no maxItems): the patch goes to each.
+        ids = _marketplaces(request, caller, seller_id)
         preview = request.query_params.get("mode") == "VALIDATION_PREVIEW"
         with_identifiers = wants_identifiers(request, preview)
+        lang = language(request.query_params.get("issueLocale"))
         body = await _json_body(request)
         product_type = _product_type(body)
+        patches = body.get("patches")
+        default_requirements = "LISTING_PRODUCT_ONLY" if caller.account.is_vendor else "LISTING"
         with state.lock:
-            existing = state.get_listing(seller_id, marketplace_id, sku)
-            attributes = apply_patches(
-                existing.attributes if existing else {},
-                body.get("patches"),
-                lambda name: _selectors(ctx, product_type, marketplace_id, name),
-            )
-            requirements = (
-                existing.requirements
-                if existing
-                else ("LISTING_PRODUCT_ONLY" if caller.account.is_vendor else "LISTING")
-            )
-            status, issues, asin = write(
-                caller,
-                request,
-                sku,
-                marketplace_id,
-                product_type,
-                requirements,
-                attributes,
-                existing,
-                "PATCH",
-            )
-        identifiers = [{"marketplaceId": marketplace_id, "asin": asin}] if with_identifiers else None
-        return ctx.respond(request, submission(sku, status, issues, marketplace_id, identifiers))
+            issues: list[tuple[Issue, str]] = []
+            planned = []
+            for marketplace_id in ids:
+                existing = state.get_listing(seller_id, marketplace_id, sku)
+                attributes = apply_patches(
+                    existing.attributes if existing else {},
+                    patches,
+                    lambda name, m=marketplace_id: _selectors(ctx, product_type, m, name),
+                )
+                requirements = existing.requirements if existing else default_requirements
+                # apply_patches checked the shape: a list of {op, path: /attributes/<name>, value}.
+                patched = None if existing else {str(p["path"]).split("/")[2] for p in patches or ()}
+                found = judge(
+                    caller,
+                    request,
+                    marketplace_id,
+                    product_type,
+                    requirements,
+                    attributes,
+                    creating=False,
+                    patched=patched,
+                )
+                issues += [(i, marketplace_id) for i in found]
+                planned.append((marketplace_id, existing, attributes, requirements))
+            status = status_of(issues, preview)
+            if status == "ACCEPTED":
+                for marketplace_id, existing, attributes, requirements in planned:
+                    write = {
+                        "op": "PATCH",
+                        "product_type": product_type,
+                        "requirements": requirements,
+                        "patches": patches,
+                    }
+                    changed = existing is None or existing.attributes != attributes
+                    accept(caller, request, sku, marketplace_id, write, existing, changed)
+        identifiers = (
+            [
+                {
+                    "marketplaceId": m,
+                    "asin": preview_asin(caller, sku, m, product_type, requirements, attributes),
+                }
+                for m, _, attributes, requirements in planned
+            ]
+            if with_identifiers
+            else None
+        )
+        return ctx.respond(request, submission(sku, status, issues, identifiers, lang))
 
     async def delete_item(request: Request) -> Response:
         caller = ctx.guard(request, "deleteListingsItem")
-        seller_id, sku = request.path_params["sellerId"], request.path_params["sku"]
+        seller_id, sku = request.path_params["sellerId"], _sku(request)
         (marketplace_id,) = _marketplaces(request, caller, seller_id, max_items=1)
+        lang = language(request.query_params.get("issueLocale"))
         with state.lock:
-            removed = state.delete_listing(seller_id, marketplace_id, sku)
-            state.log_write(
-                seller_id=seller_id,
-                marketplace_id=marketplace_id,
-                sku=sku,
-                op="DELETE",
-                created=False,
-                changed=removed is not None,
-            )
-        return ctx.respond(request, submission(sku, "ACCEPTED", [], marketplace_id, None))
+            existing = state.get_listing(seller_id, marketplace_id, sku)
+            accept(caller, request, sku, marketplace_id, {"op": "DELETE"}, existing, existing is not None)
+        return ctx.respond(request, submission(sku, "ACCEPTED", [], None, lang))
 
     async def search_items(request: Request) -> Response:
         caller = ctx.guard(request, "searchListingsItems")
@@ -422,6 +580,7 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
                         by_sku.setdefault(r.sku, []).append(r)
             everything = [r for rs in by_sku.values() for r in rs]
         wanted = set(identifiers)
+        now = ctx.clock.now()
 
         def keep(sku: str, records: list[ListingRecord]) -> bool:
             if identifiers and not any(_identified(r, id_type or "", wanted) for r in records):
@@ -443,7 +602,7 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
                     return False
             if severity and not any(i.get("severity") == severity for r in records for i in r.late_issues):
                 return False
-            statuses = {s for r in records for s in item_status(r, caller.account.is_vendor)}
+            statuses = {s for r in records for s in item_status(r, caller.account.is_vendor, now)}
             if with_status and not set(with_status) <= statuses:
                 return False
             if without_status and set(without_status) & statuses:
@@ -472,7 +631,7 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         if offset > 0:
             pagination["previousToken"] = _encode_token(max(0, offset - page_size))
         items = [
-            build_item(sku, rs, included, is_vendor=caller.account.is_vendor, siblings=everything)
+            build_item(sku, rs, included, is_vendor=caller.account.is_vendor, now=now, siblings=everything)
             for sku, rs in page
         ]
         body: dict[str, Any] = {"numberOfResults": len(matched), "items": items}
@@ -482,10 +641,10 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
 
     return [
         Route(f"{BASE}/{{sellerId}}", search_items, methods=["GET"]),
-        Route(f"{BASE}/{{sellerId}}/{{sku:path}}", get_item, methods=["GET"]),
-        Route(f"{BASE}/{{sellerId}}/{{sku:path}}", put_item, methods=["PUT"]),
-        Route(f"{BASE}/{{sellerId}}/{{sku:path}}", patch_item, methods=["PATCH"]),
-        Route(f"{BASE}/{{sellerId}}/{{sku:path}}", delete_item, methods=["DELETE"]),
+        Route(f"{BASE}/{{sellerId}}/{{sku:sku}}", get_item, methods=["GET"]),
+        Route(f"{BASE}/{{sellerId}}/{{sku:sku}}", put_item, methods=["PUT"]),
+        Route(f"{BASE}/{{sellerId}}/{{sku:sku}}", patch_item, methods=["PATCH"]),
+        Route(f"{BASE}/{{sellerId}}/{{sku:sku}}", delete_item, methods=["DELETE"]),
     ]
 
 

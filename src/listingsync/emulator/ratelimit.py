@@ -26,8 +26,10 @@ class Rate:
 
     @property
     def header(self) -> str:
-        """``x-amzn-RateLimit-Limit`` value: the rate in requests per second."""
-        return f"{self.per_second:g}" if self.per_second >= 1 else f"{self.per_second:.4g}"
+        """``x-amzn-RateLimit-Limit`` value: the rate in requests per second as a decimal, as Amazon
+        writes it (``5.0``, ``0.0083``; a live putListingsItem answer quoted in
+        selling-partner-api-docs issue #2479 carries ``'x-amzn-RateLimit-Limit': '5.0'``)."""
+        return repr(round(float(self.per_second), 4))
 
 
 #: Amazon's documented limits (spapi.md §3.4 DOCS values, §4.1, §5.1, §6.1, §7).
@@ -59,6 +61,7 @@ RATES: dict[str, Rate] = {
     "getCatalogItem": Rate(2, 2),
     # Sellers v1
     "getMarketplaceParticipations": Rate(0.016, 15),
+    "getAccount": Rate(0.016, 15),
 }
 
 

@@ -1,4 +1,4 @@
-"""Sellers API v1: ``GET /sellers/v1/marketplaceParticipations`` (getMarketplaceParticipations).
+"""Sellers API v1: getMarketplaceParticipations and getAccount (``GET /sellers/v1/account``).
 
 For sellers: one entry per marketplace of the account, plus one non-Amazon marketplace entry, as
 real payloads carry (spapi.md §6.1; clients must filter to Amazon's marketplace ids).
@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from listingsync.amazon import marketplaces as mp
 from listingsync.emulator.context import EmulatorContext
 from listingsync.emulator.errors import unauthorized
+from listingsync.emulator.settings import Account
 
 __all__ = ["NON_AMAZON_MARKETPLACE", "routes"]
 
@@ -38,11 +39,7 @@ NON_AMAZON_MARKETPLACE: dict[str, Any] = {
 
 
 def routes(ctx: EmulatorContext) -> list[BaseRoute]:
-    async def participations(request: Request) -> Response:
-        caller = ctx.guard(request, "getMarketplaceParticipations")
-        account = caller.account
-        if account.is_vendor:
-            raise unauthorized("")
+    def participation_list(account: Account) -> list[dict[str, Any]]:
         payload: list[dict[str, Any]] = []
         for marketplace_id in account.marketplace_ids:
             m = mp.by_id(marketplace_id)
@@ -61,6 +58,34 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
                 }
             )
         payload.append(NON_AMAZON_MARKETPLACE)
+        return payload
+
+    async def participations(request: Request) -> Response:
+        account = ctx.guard(request, "getMarketplaceParticipations").account
+        if account.is_vendor:
+            raise unauthorized("")
+        return ctx.respond(request, {"payload": participation_list(account)})
+
+    async def get_account(request: Request) -> Response:
+        """getAccount: the account and its marketplaces (model ``Account``: businessType, sellingPlan
+        and marketplaceParticipationList required; business details are the demo's own)."""
+        account = ctx.guard(request, "getAccount").account
+        if account.is_vendor:
+            raise unauthorized("")
+        home = mp.by_id(account.marketplace_ids[0])
+        name = account.store_name or account.name
+        payload = {
+            "marketplaceParticipationList": participation_list(account),
+            "businessType": "PRIVATE_LIMITED",
+            "sellingPlan": "PROFESSIONAL",
+            "business": {
+                "name": name,
+                "registeredBusinessAddress": {"addressLine1": "1 Emulator Way", "countryCode": home.country},
+            },
+        }
         return ctx.respond(request, {"payload": payload})
 
-    return [Route("/sellers/v1/marketplaceParticipations", participations, methods=["GET"])]
+    return [
+        Route("/sellers/v1/marketplaceParticipations", participations, methods=["GET"]),
+        Route("/sellers/v1/account", get_account, methods=["GET"]),
+    ]

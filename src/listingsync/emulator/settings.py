@@ -112,6 +112,13 @@ class EmulatorSettings:
     product_type_dirs: list[Path] = field(default_factory=list)
     #: Share (0..1) of accepted items that show an issue only later, on GET.
     late_issue_share: float = 0.0
+    #: Apply accepted writes within the request (no processing delay, feeds done in seconds).
+    instant: bool = True
+    #: Seconds (low, high) Amazon takes to process an accepted write, before ``rate_scale``; each
+    #: write draws its delay from this range (seeded). Amazon: "minutes" (issue 10: 30 s to 5 min).
+    processing_delay: tuple[float, float] = (30.0, 300.0)
+    #: Products of Amazon's catalogue besides the built-in set (``amazon_catalog.load_catalog``).
+    catalog_file: Path | None = None
     #: Persist state here (loaded at start, saved after writes and on shutdown).
     state_file: Path | None = None
     #: A Sales Layer catalogue file served by the fake Sales Layer API under ``/saleslayer``.

@@ -40,6 +40,8 @@ class ListingRecord:
     updated: float
     #: Issues Amazon raises after acceptance, shown on GET (late catalogue processing).
     late_issues: list[dict[str, Any]] = field(default_factory=list)
+    #: When the offer turns BUYABLE (emulator clock): Amazon shows DISCOVERABLE first.
+    buyable_at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class ListingRecord:
             "created": self.created,
             "updated": self.updated,
             "late_issues": self.late_issues,
+            "buyable_at": self.buyable_at,
         }
 
     @classmethod

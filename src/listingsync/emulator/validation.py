@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from listingsync.emulator.amazon_checks import CODE_INVALID_PRODUCT_TYPE, message
 from listingsync.emulator.product_types import ProductTypeRegistry
 from listingsync.schema.issues import Issue, Severity
 from listingsync.schema.reference import ReferenceValidator
@@ -39,8 +40,8 @@ from listingsync.schema.requirements import derive
 
 __all__ = ["CODE_UNKNOWN_PRODUCT_TYPE", "PiecewiseValidator", "SubmissionValidator"]
 
-#: Invented (Amazon's code for an unknown product type is not documented).
-CODE_UNKNOWN_PRODUCT_TYPE = "LS-UNKNOWN-PRODUCT-TYPE"
+#: Amazon's code and wording for an unknown product type (amazon_checks.CODE_INVALID_PRODUCT_TYPE).
+CODE_UNKNOWN_PRODUCT_TYPE = CODE_INVALID_PRODUCT_TYPE
 
 # Root keywords the split understands; anything else → validate whole.
 _ROOT_OK = {
@@ -244,13 +245,7 @@ class SubmissionValidator:
         validator = self.validator(product_type, marketplace_id, requirements)
         if validator is None:
             known = ", ".join(self.registry.product_types())
-            return [
-                Issue(
-                    "",
-                    Severity.ERROR,
-                    CODE_UNKNOWN_PRODUCT_TYPE,
-                    f"The product type '{product_type}' is not known in marketplace {marketplace_id}"
-                    f" (known: {known}).",
-                )
-            ]
+            # Amazon's wording, then which types this emulator knows (it bundles only a few).
+            text = f"{message(CODE_UNKNOWN_PRODUCT_TYPE, 'en')} (this emulator knows: {known})"
+            return [Issue("", Severity.ERROR, CODE_UNKNOWN_PRODUCT_TYPE, text)]
         return validator.issues(attributes)

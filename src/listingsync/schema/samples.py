@@ -265,7 +265,10 @@ def sample_listing(
         for _ in range(rounds):
             errors = [i for i in validator.issues(doc) if i.severity is Severity.ERROR]
             if not errors:
-                return doc
+                _real_gtins(doc, rng)
+                if not any(i.severity is Severity.ERROR for i in validator.issues(doc)):
+                    return doc
+                continue
             # One fix per object per round: alternatives ("quantity" or "is_inventory_available")
             # are each reported missing, and adding both is as wrong as adding neither.
             touched: set[tuple[str, bool]] = set()
@@ -276,6 +279,23 @@ def sample_listing(
                 touched.add(key)
                 _repair(doc, issue.path, issue.code, schema, gen, root_required, dropped)
     raise SampleError(f"no valid listing for {schema.get('$id', 'the schema')} after {rounds} repair rounds")
+
+
+#: Digits of each product identifier type (the schema only says "string"; Amazon checks more).
+_GTIN_DIGITS = {"ean": 13, "upc": 12, "gtin": 14, "jan": 13, "isbn": 13}
+
+
+def _real_gtins(doc: dict[str, Any], rng: random.Random) -> None:
+    """Give product identifiers a real GTIN of their type (length and check digit), as Amazon wants."""
+    for entry in doc.get("externally_assigned_product_identifier") or ():
+        if not isinstance(entry, dict):
+            continue
+        digits = _GTIN_DIGITS.get(str(entry.get("type", "")).lower())
+        if digits is None:
+            continue
+        body = "".join(str(rng.randrange(10)) for _ in range(digits - 1))
+        total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(body)))
+        entry["value"] = body + str((10 - total % 10) % 10)
 
 
 def _repair(
