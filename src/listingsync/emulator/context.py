@@ -116,13 +116,14 @@ class EmulatorContext:
         """
         region = region_of(request)
         account = self.auth.authenticate(request, region)
-        self.processing.settle()  # what Amazon finished processing by now is visible to this call
         bucket = limit_as or operation
         key = limit_key or account.selling_partner_id
         if not self.limiter.take(key, bucket):
             self.state.count(operation, throttled=True)
             raise quota_exceeded()
         self.state.count(operation)
+        if self.state.extra.get("processing"):  # (never build the processor for reads alone)
+            self.processing.settle()  # what Amazon finished processing by now is visible to this call
         if self.limiter.enabled:
             request.scope[RATE_SCOPE_KEY] = self.limiter.rate(bucket).header
         return Caller(account, region, operation)
