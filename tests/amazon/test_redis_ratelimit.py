@@ -17,7 +17,7 @@ from listingsync.amazon import RateLimiter
 
 redis = pytest.importorskip("redis")
 
-from listingsync.amazon.redis_ratelimit import RedisRateLimiter  # noqa: E402
+from listingsync.amazon.redis_ratelimit import RedisRateLimiter, sent_counts  # noqa: E402
 
 from .test_ratelimit import FakeTime  # noqa: E402
 
@@ -160,3 +160,19 @@ async def test_idle_buckets_expire(prefix: str) -> None:
     await lim.acquire("k", 5, 5)
     ttl = redis.Redis.from_url(REDIS_URL).ttl(lim.redis_key("k"))
     assert 0 < ttl <= 3600
+
+
+async def test_requests_sent_are_counted_per_region_partner_and_operation(prefix: str) -> None:
+    t = FakeTime()
+    eu = worker(t, prefix, region="eu", safety=1.0, headroom=0.0)
+    other = worker(t, prefix, region="eu", safety=1.0, headroom=0.0)
+    na = worker(t, prefix, region="na", safety=1.0, headroom=0.0)
+    for _ in range(3):
+        await eu.acquire("DEMOV:putListingsItem", 5, 5)
+    await other.acquire("DEMOV:putListingsItem", 5, 5)
+    await na.acquire("A3SELLER:createFeed:JSON_LISTINGS_FEED", 5, 5)
+    counts = sent_counts(redis.Redis.from_url(REDIS_URL), prefix)
+    assert [(c.region, c.partner, c.operation, c.sent) for c in counts] == [
+        ("eu", "DEMOV", "putListingsItem", 4),
+        ("na", "A3SELLER", "createFeed:JSON_LISTINGS_FEED", 1),
+    ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from listingsync.amazon.ratelimit import LimiterStats
@@ -27,7 +28,7 @@ from listingsync.amazon.ratelimit import LimiterStats
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["RedisRateLimiter"]
+__all__ = ["BucketCount", "RedisRateLimiter", "sent_counts"]
 
 #: Seconds a silent bucket is kept (it refills completely well within this).
 _TTL = 3600
@@ -73,6 +74,7 @@ _LEAVE = (
 local tokens = refill('sent_tokens', 'sent_updated')
 if tokens >= 1 - 1e-9 then
   redis.call('HSET', KEYS[1], 'sent_tokens', tokens - 1, 'sent_updated', now)
+  redis.call('HINCRBY', KEYS[1], 'sent', 1)
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
   return '0'
 end
@@ -104,6 +106,30 @@ tokens = math.min(0, tokens)
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'updated', now, 'sent_tokens', 0, 'sent_updated', now)
 return 1
 """
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCount:
+    """Requests let through one bucket since it was created (a counter: it restarts at 0 when an
+    idle bucket expires, which Prometheus's ``rate()`` handles as a counter reset)."""
+
+    region: str
+    partner: str
+    operation: str
+    sent: int
+
+
+def sent_counts(redis_client: redis.Redis, prefix: str = "listingsync:ratelimit") -> list[BucketCount]:
+    """Every bucket's count of requests sent, across the cluster: per-account throughput for metrics."""
+    out = []
+    for key in redis_client.scan_iter(match=f"{prefix}:*", count=1000):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        parts = name[len(prefix) + 1 :].split(":", 2)
+        if len(parts) != 3:
+            continue  # a limiter without a region: not one the workers make
+        sent = redis_client.hget(key, "sent")
+        out.append(BucketCount(parts[0], parts[1], parts[2], int(sent or 0)))
+    return sorted(out, key=lambda b: (b.region, b.partner, b.operation))
 
 
 class RedisRateLimiter:

@@ -1,0 +1,389 @@
+"""A cluster of ``listingsync worker`` processes: 50 accounts at Amazon's real limits, kill -9, validation.
+
+Services as they run here: RabbitMQ (broker), Redis (the shared rate limiter, results), PostgreSQL
+(each account's state in its own schema). The emulator runs in its own process with an accounts file
+of 50 accounts (half vendors in EU/FR, half sellers in NA/US), each with its own credentials and its
+own catalogue (the sample's 62 products), at rate_scale 1: Listings Items at 5 requests/s per account.
+
+1. Items throughput: the 50 accounts synced by 1 worker process (the baseline) and then by 2, each
+   with ``--concurrency 8``. Per account: its writes per second over its own sending window (first to
+   last write in the emulator's write log) against its limit (5/s); the 429 share across the cluster
+   (the emulator's counters); the whole run's wall time.
+2. kill -9: the same 50-account run on 2 workers, one of them killed (its whole process group) at a
+   random point (a random number of writes into the run), 5 times. Each time: the run ends (every
+   account's task returns), Amazon holds exactly each catalogue's valid listings, and no SKU was
+   created twice (the emulator's write log).
+3. Validation throughput: a catalogue of ``LISTINGSYNC_BENCH_WORKERS_VALIDATE_N`` records (default
+   200,000), cut into slices mapped and validated by 1 worker process and then by 2 (speed-up).
+
+``LISTINGSYNC_BENCH_WORKERS_PARTS`` picks parts (e.g. ``items,kill,validate``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import yaml
+
+from bench.bench_mapping import SAMPLE, _catalogue
+from listingsync.amazon.lwa import Credentials
+from listingsync.config import load_config
+from listingsync.credentials import SecretStore, save_credentials
+from listingsync.mapping import BundledSchemas
+from listingsync.sync.hashing import canonical
+from listingsync.sync.pipeline import read_candidates
+
+ACCOUNTS = int(os.environ.get("LISTINGSYNC_BENCH_WORKERS_ACCOUNTS", "50"))
+CONCURRENCY = 8
+KILLS = 5
+PUT_RATE = 5.0  # putListingsItem: 5 requests/s per account (spapi.md §9)
+VALIDATE_N = int(os.environ.get("LISTINGSYNC_BENCH_WORKERS_VALIDATE_N", "200000"))
+SLICES = 16
+PARTS = os.environ.get("LISTINGSYNC_BENCH_WORKERS_PARTS", "items,kill,validate").split(",")
+BROKER = os.environ.get("LISTINGSYNC_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS = os.environ.get("LISTINGSYNC_TEST_REDIS", "redis://127.0.0.1:6379/0")
+POSTGRES = os.environ.get("LISTINGSYNC_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _accounts(directory: Path) -> list[dict[str, Any]]:
+    """The accounts file's entries: each its own LWA client, refresh token and selling partner."""
+    out = []
+    for i in range(ACCOUNTS):
+        vendor = i % 2 == 0
+        out.append(
+            {
+                "name": f"bench-{i:02d}",
+                "type": "vendor" if vendor else "seller",
+                "client_id": f"amzn1.application-oa2-client.bench{i:02d}",
+                "client_secret": f"bench-secret-{i:02d}",
+                "refresh_token": f"Atzr|bench-{i:02d}",
+                "selling_partner_id": f"BV{i:02d}" if vendor else f"A{i:02d}BENCHSELLER",
+                "marketplaces": ["FR"] if vendor else ["US"],
+            }
+        )
+    (directory / "accounts.yaml").write_text(yaml.safe_dump({"accounts": out}), encoding="utf-8")
+    store = SecretStore(env={}, use_keyring=False, file=directory / "secrets.json")
+    for a in out:
+        region = "eu" if a["type"] == "vendor" else "na"
+        creds = Credentials(a["client_id"], a["client_secret"], a["refresh_token"])
+        save_credentials(creds, a["selling_partner_id"], region, store=store)
+    return out
+
+
+@contextlib.contextmanager
+def _emulator(accounts_file: Path) -> Iterator[str]:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from listingsync.emulator import EmulatorSettings, serve\n"
+        "settings = EmulatorSettings.from_accounts_file(Path(sys.argv[1]))\n"
+        "serve(settings, port=0, announce=lambda u: print(u, flush=True))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(accounts_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError("the emulator process did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class Run:
+    """One cluster run's account directories (fresh PostgreSQL schemas) and what they must produce."""
+
+    def __init__(self, root: Path, accounts: list[dict[str, Any]], url: str, tag: str) -> None:
+        self.dir = root / tag
+        self.configs: dict[str, Path] = {}
+        self.schemas: list[str] = []
+        engine = sa.create_engine(POSTGRES)
+        with engine.begin() as conn:
+            for a in accounts:
+                schema = f"ls_bench_{tag}_{a['selling_partner_id'].lower()}"
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                self.schemas.append(schema)
+                self.configs[a["selling_partner_id"]] = self._config(a, url, schema)
+        engine.dispose()
+
+    def _config(self, account: dict[str, Any], url: str, schema: str) -> Path:
+        vendor = account["type"] == "vendor"
+        directory = self.dir / account["selling_partner_id"]
+        directory.mkdir(parents=True)
+        shutil.copy(self.dir.parent / "products.csv", directory / "products.csv")
+        text = (SAMPLE / ("listingsync.yaml" if vendor else "listingsync-seller.yaml")).read_text(
+            encoding="utf-8"
+        )
+        region = "eu" if vendor else "na"
+        text = text.replace(f"${{LISTINGSYNC_ENDPOINT:-http://127.0.0.1:8765/{region}}}", f"{url}/{region}")
+        text = text.replace(
+            "${LISTINGSYNC_LWA_ENDPOINT:-http://127.0.0.1:8765/auth/o2/token}", f"{url}/auth/o2/token"
+        )
+        text = text.replace(
+            "selling_partner_id: DEMOV", f"selling_partner_id: {account['selling_partner_id']}"
+        )
+        text = text.replace(
+            "selling_partner_id: A3DEMOSELLER01", f"selling_partner_id: {account['selling_partner_id']}"
+        )
+        text = text.replace("marketplaces: [FR, DE]", "marketplaces: [FR]")
+        sep = "&" if "?" in POSTGRES else "?"
+        text += f"\nstate: '{POSTGRES}{sep}options=-csearch_path%3D{schema}'\n"
+        (directory / "listingsync.yaml").write_text(text, encoding="utf-8")
+        return directory / "listingsync.yaml"
+
+    def expected(self) -> dict[tuple[str, str, str], str]:
+        out = {}
+        for seller, path in self.configs.items():
+            for c in read_candidates(load_config(path), BundledSchemas()).candidates:
+                if not c.errors:
+                    out[(seller, c.listing.marketplace_id, c.listing.sku)] = canonical(c.listing.attributes)
+        return out
+
+    def drop(self) -> None:
+        engine = sa.create_engine(POSTGRES)
+        with engine.begin() as conn:
+            for schema in self.schemas:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _workers(
+    count: int, env: dict[str, str], logs: Path, concurrency: int = CONCURRENCY
+) -> Iterator[list[Any]]:
+    procs = []
+    for i in range(count):
+        log = (logs / f"worker{i}.log").open("ab")
+        argv = [sys.executable, "-m", "listingsync", "worker", "--broker", BROKER, "--limiter", REDIS]
+        argv += ["--concurrency", str(concurrency), "--loglevel", "WARNING"]
+        procs.append(
+            subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def _env(root: Path, prefix: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTINGSYNC_LWA_")}
+    return {
+        **env,
+        "LISTINGSYNC_SECRETS_FILE": str(root / "secrets.json"),
+        "LISTINGSYNC_KEYRING": "off",
+        "LISTINGSYNC_RATE_SCALE": "1",
+        "LISTINGSYNC_QUEUE_PREFIX": prefix,
+    }
+
+
+def _emu(url: str, path: str, method: str = "GET") -> Any:
+    return httpx.request(method, f"{url}/_emulator/{path}", timeout=120).json()
+
+
+def _sync_all(
+    root: Path, run: Run, url: str, workers: int, *, kill_after: int | None = None
+) -> dict[str, Any]:
+    """Enqueue every account's sync, run ``workers`` processes until all return; optionally kill one."""
+    from listingsync.worker import WorkerSettings, make_app
+    from listingsync.worker.jobs import SyncJob
+    from listingsync.worker.tasks import sync_account
+
+    _emu(url, "reset", "POST")
+    prefix = f"lsbench-{uuid.uuid4().hex[:8]}"
+    make_app(WorkerSettings(broker=BROKER, limiter=REDIS, prefix=prefix))
+    logs = run.dir / "logs"
+    logs.mkdir(exist_ok=True)
+    killed = None
+    started = time.perf_counter()
+    with _workers(workers, _env(root, prefix), logs) as procs:
+        results = [sync_account.delay(SyncJob(str(p)).as_dict()) for p in run.configs.values()]
+        if kill_after is not None:
+            tick = threading.Event()
+            while len(_emu(url, "write-log")["writes"]) < kill_after:
+                tick.wait(0.2)
+            killed = random.randrange(len(procs))
+            os.killpg(procs[killed].pid, signal.SIGKILL)
+            procs[killed].wait()
+        outcomes = [r.get(timeout=3600) for r in results]
+    wall = time.perf_counter() - started
+    return {
+        "outcomes": outcomes,
+        "wall": wall,
+        "writes": _emu(url, "write-log")["writes"],
+        "counters": _emu(url, "counters"),
+        "killed": killed,
+    }
+
+
+def _per_account_rates(writes: list[dict[str, Any]]) -> list[float]:
+    times: dict[str, list[float]] = defaultdict(list)
+    for w in writes:
+        times[w["seller_id"]].append(float(w["time"]))
+    rates = []
+    for stamps in times.values():
+        stamps.sort()
+        if len(stamps) > 1 and stamps[-1] > stamps[0]:
+            rates.append((len(stamps) - 1) / (stamps[-1] - stamps[0]))
+    return rates
+
+
+def _throttle_share(counters: dict[str, Any]) -> tuple[int, int]:
+    requests = sum(counters["requests"].values())
+    throttled = sum(counters["throttled"].values())
+    return throttled, requests
+
+
+def _held(url: str) -> dict[tuple[str, str, str], str]:
+    listings = _emu(url, "listings")["listings"]
+    return {(r["seller_id"], r["marketplace_id"], r["sku"]): canonical(r["attributes"]) for r in listings}
+
+
+def _created_twice(writes: list[dict[str, Any]]) -> int:
+    created = Counter((w["seller_id"], w["marketplace_id"], w["sku"]) for w in writes if w["created"])
+    return sum(1 for n in created.values() if n > 1)
+
+
+def bench_items(root: Path, accounts: list[dict[str, Any]], url: str) -> None:
+    print(
+        f"{ACCOUNTS} accounts x 62 products, Listings Items at {PUT_RATE:g}/s per account, --concurrency {CONCURRENCY}"
+    )
+    print(
+        f"{'workers':>8} {'writes':>7} {'wall s':>8} {'cluster w/s*':>12} {'acct min %':>11} "
+        f"{'acct median %':>14} {'<90%':>5} {'429 share':>10}"
+    )
+    print("  (* writes per second from the run's first write to its last; wall includes worker start-up)")
+    baseline = None
+    for workers in (1, 2):
+        run = Run(root, accounts, url, f"items{workers}")
+        try:
+            out = _sync_all(root, run, url, workers)
+            rates = [r / PUT_RATE * 100 for r in _per_account_rates(out["writes"])]
+            throttled, requests = _throttle_share(out["counters"])
+            held_ok = _held(url) == run.expected()
+            stamps = sorted(float(w["time"]) for w in out["writes"])
+            cluster = len(stamps) / (stamps[-1] - stamps[0])
+            baseline = baseline or cluster
+            print(
+                f"{workers:>8} {len(out['writes']):>7} {out['wall']:>8.1f} {cluster:>12.1f} {min(rates):>11.1f} "
+                f"{statistics.median(rates):>14.1f} {sum(1 for r in rates if r < 90):>5} "
+                f"{throttled / requests:>10.2%}  ({throttled}/{requests} requests; "
+                f"listings {'= catalogues' if held_ok else 'DIFFER'}; x{cluster / baseline:.2f} vs 1 worker)",
+                flush=True,
+            )
+        finally:
+            run.drop()
+
+
+def bench_kill(root: Path, accounts: list[dict[str, Any]], url: str) -> None:
+    print(f"\nkill -9 of one of 2 workers at a random point of the {ACCOUNTS}-account run, {KILLS} times")
+    rng = random.Random(12)
+    probe = Run(root, accounts, url, "killprobe")
+    total = len(probe.expected())
+    probe.drop()
+    for attempt in range(1, KILLS + 1):
+        run = Run(root, accounts, url, f"kill{attempt}")
+        try:
+            point = rng.randrange(total // 20, total * 9 // 10)
+            out = _sync_all(root, run, url, 2, kill_after=point)
+            expected = run.expected()
+            held = _held(url)
+            print(
+                f"  #{attempt}: killed worker {out['killed']} after {point} of {total} writes; run ended "
+                f"({len(out['outcomes'])}/{ACCOUNTS} accounts returned, {out['wall']:.0f} s); listings "
+                f"{'= catalogues' if held == expected else f'DIFFER ({len(set(held) ^ set(expected))} keys)'}; "
+                f"SKUs created twice: {_created_twice(out['writes'])}; writes found on Amazon at takeover: "
+                f"{sum(o['recovered']['writes_found_on_amazon'] for o in out['outcomes'])}",
+                flush=True,
+            )
+        finally:
+            run.drop()
+
+
+def bench_validate(root: Path) -> None:
+    from listingsync.worker import WorkerSettings, make_app
+    from listingsync.worker.tasks import validate_chunk
+
+    directory = root / "validate"
+    directory.mkdir()
+    _catalogue(directory, VALIDATE_N)
+    config = str(directory / "listingsync.yaml")
+    bounds = [VALIDATE_N * i // SLICES for i in range(SLICES + 1)]
+    print(
+        f"\nvalidation of a {VALIDATE_N:,}-record catalogue in {SLICES} slices (1M did not fit this run's time)"
+        if VALIDATE_N < 1_000_000
+        else f"\nvalidation of a {VALIDATE_N:,}-record catalogue in {SLICES} slices"
+    )
+    baseline = None
+    for workers in (1, 2):
+        prefix = f"lsbench-{uuid.uuid4().hex[:8]}"
+        make_app(WorkerSettings(broker=BROKER, limiter=REDIS, prefix=prefix))
+        logs = directory / f"logs{workers}"
+        logs.mkdir()
+        with _workers(workers, _env(root, prefix), logs, concurrency=1):
+            started = time.perf_counter()
+            parts = [validate_chunk.delay(config, a, b) for a, b in itertools.pairwise(bounds)]
+            chunks = [p.get(timeout=7200) for p in parts]
+            wall = time.perf_counter() - started
+        records = sum(c["records"] for c in chunks)
+        rate = records / wall
+        baseline = baseline or rate
+        print(
+            f"  {workers} worker process(es): {records:,} records in {wall:.1f} s = {rate:,.0f} records/s "
+            f"(x{rate / baseline:.2f} vs 1 worker; {sum(c['listings'] for c in chunks):,} listings)",
+            flush=True,
+        )
+
+
+def main() -> None:
+    import logging
+
+    logging.getLogger("listingsync.credentials").setLevel(logging.ERROR)  # "no keyring": known, a temp file
+    with tempfile.TemporaryDirectory(prefix="ls-bench-workers-") as tmp:
+        root = Path(tmp)
+        if "validate" in PARTS:
+            bench_validate(root)
+        if "items" in PARTS or "kill" in PARTS:
+            accounts = _accounts(root)
+            _catalogue(root, 62)
+            with _emulator(root / "accounts.yaml") as url:
+                if "items" in PARTS:
+                    bench_items(root, accounts, url)
+                if "kill" in PARTS:
+                    bench_kill(root, accounts, url)
+
+
+if __name__ == "__main__":
+    main()
