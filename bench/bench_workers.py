@@ -303,6 +303,9 @@ def bench_items(root: Path, accounts: list[dict[str, Any]], url: str) -> None:
                 f"listings {'= catalogues' if held_ok else 'DIFFER'}; x{cluster / baseline:.2f} vs 1 worker)",
                 flush=True,
             )
+            by_op = {op: n for op, n in out["counters"]["throttled"].items() if n}
+            if by_op:
+                print(f"{'':>8} 429s by operation: {by_op}", flush=True)
         finally:
             run.drop()
 

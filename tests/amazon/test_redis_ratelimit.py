@@ -120,13 +120,23 @@ async def test_buckets_are_per_partner_operation_and_region(prefix: str) -> None
 
 async def test_headroom_and_safety_leave_a_margin(prefix: str) -> None:
     t = FakeTime()
-    lim = worker(t, prefix, safety=0.98, headroom=0.2)
-    waits = await asyncio.gather(*(lim.acquire("k", 5, 5) for _ in range(6)))
-    # 0.2 s at 4.9 rps = 0.98 tokens kept back: four go at once, the fifth waits about 0.2 s.
-    assert waits[:4] == [0, 0, 0, 0]
-    assert waits[4] == pytest.approx(0.2)
-    assert waits[5] == pytest.approx(0.2 + 1 / 4.9)
+    lim = worker(t, prefix, safety=0.98, headroom=0.5)
+    waits = await asyncio.gather(*(lim.acquire("k", 5, 5) for _ in range(4)))
+    # 0.5 s at 4.9 rps = 2.45 tokens kept back: two go at once, the third waits for 0.45 of a token.
+    assert waits[:2] == [0, 0]
+    assert waits[2] == pytest.approx(0.45 / 4.9)
+    assert waits[3] == pytest.approx(1.45 / 4.9)
     assert lim.rate_of("k") == pytest.approx(4.9)
+
+
+async def test_headroom_keeps_at_most_half_of_a_burst(prefix: str) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix, safety=1.0, headroom=0.5)
+    waits = [await lim.acquire("k", 0.0222, 10) for _ in range(6)]
+    assert waits[:5] == [0] * 5  # 0.5 s of a slow bucket is a hundredth of a token: the burst stays
+    slow = worker(t, prefix, safety=1.0, headroom=100)
+    waits = [await slow.acquire("s", 2, 4) for _ in range(3)]
+    assert waits[:2] == [0, 0] and waits[2] == pytest.approx(0.5)
 
 
 async def test_callers_that_wake_late_do_not_leave_together(prefix: str) -> None:
