@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 
 __all__ = ["__version__"]
 
 __version__: str  # computed on first use by __getattr__ below
+
+# A library logs; the application decides where to. Without this, Python's last-resort handler
+# would print our warnings on the stderr of every program that imports us.
+logging.getLogger("listingsync").addHandler(logging.NullHandler())
 
 
 @cache

@@ -15,6 +15,11 @@ other parts call (the Sales Layer source loads ``LISTINGSYNC_SALESLAYER_SECRET``
 Every value loaded is registered with :mod:`listingsync.redaction`, so it is masked in logs and
 errors from then on. Errors here never contain a secret value, only names.
 
+When ``LISTINGSYNC_LWA_CLIENT_ID`` / ``…_CLIENT_SECRET`` / ``…_REFRESH_TOKEN`` are not in the
+environment, python-amazon-sp-api's names ``LWA_APP_ID`` / ``LWA_CLIENT_SECRET`` /
+``SP_API_REFRESH_TOKEN`` are read (with a note, once). Warnings about the keyring or the plain file
+are logged once per process and secret, not on every read.
+
 Environment knobs (tests, CI): ``LISTINGSYNC_SECRETS_FILE`` overrides the file path;
 ``LISTINGSYNC_KEYRING=off`` skips the keyring.
 """
@@ -27,6 +32,7 @@ import logging
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +46,9 @@ from listingsync.redaction import register_secret
 __all__ = [
     "CLIENT_ID",
     "CLIENT_SECRET",
+    "FOREIGN_NAMES",
     "REFRESH_TOKEN",
+    "SALESLAYER_KEY_WHERE",
     "SALESLAYER_SECRET",
     "SERVICE",
     "MissingCredentialsError",
@@ -61,14 +69,37 @@ CLIENT_ID = "LISTINGSYNC_LWA_CLIENT_ID"
 CLIENT_SECRET = "LISTINGSYNC_LWA_CLIENT_SECRET"
 REFRESH_TOKEN = "LISTINGSYNC_LWA_REFRESH_TOKEN"
 SALESLAYER_SECRET = "LISTINGSYNC_SALESLAYER_SECRET"
+#: Where a Sales Layer connector's private key is shown (reference saleslayer.md §2, custom connector
+#: setup); every message that asks for the key uses these words.
+SALESLAYER_KEY_WHERE = "Sales Layer → Channels → your connector → Parameters tab → Private key"
 
 #: Where each credential comes from in Developer Central (used in "missing" messages).
 WHERE_TO_FIND = {
     CLIENT_ID: "Seller/Vendor Central → Apps and Services → Develop Apps → your app → LWA credentials → View → Client identifier",
     CLIENT_SECRET: "Develop Apps → your app → LWA credentials → View → Client secret (rotates every 180 days)",
     REFRESH_TOKEN: "Develop Apps → your app → Edit App → Authorize → choose the region → Authorize app → Refresh Token",
-    SALESLAYER_SECRET: "Sales Layer → Channels → your connector → Connector secret",
+    SALESLAYER_SECRET: SALESLAYER_KEY_WHERE,
 }
+
+#: The names python-amazon-sp-api (and tools built on it) read the same credentials from; used when
+#: ours are not set in the environment, with a note saying so.
+FOREIGN_NAMES = {
+    CLIENT_ID: "LWA_APP_ID",
+    CLIENT_SECRET: "LWA_CLIENT_SECRET",
+    REFRESH_TOKEN: "SP_API_REFRESH_TOKEN",
+}
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(key: str, message: str, *args: object) -> None:
+    """Log a warning once per process for ``key``: a headless box reads the file on every call."""
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning(message, *args)
 
 
 class SecretStoreError(ListingSyncError):
@@ -129,14 +160,26 @@ class SecretStore:
         value = self._env.get(name)
         if value:
             return Found(value.strip(), "environment")
+        foreign = FOREIGN_NAMES.get(name)
+        value = self._env.get(foreign) if foreign else None
+        if foreign and value:
+            _warn_once(
+                f"foreign:{foreign}",
+                "using %s from the environment (python-amazon-sp-api's name) because %s is not set",
+                foreign,
+                name,
+            )
+            return Found(value.strip(), f"environment ({foreign})")
         entries = [_entry(name, scope), name] if scope else [name]
         if self._keyring is not None:
             for entry in entries:
                 try:
                     found = self._keyring.get_password(SERVICE, entry)
                 except Exception as exc:  # a locked or broken keyring must not hide the file
-                    log.warning(
-                        "cannot read the OS keyring (%s); trying the secrets file", type(exc).__name__
+                    _warn_once(
+                        "keyring-read",
+                        "cannot read the OS keyring (%s); trying the secrets file",
+                        type(exc).__name__,
                     )
                     break
                 if found:
@@ -144,7 +187,12 @@ class SecretStore:
         data = self._read_file()
         for entry in entries:
             if data.get(entry):
-                log.warning("read %s from %s: a plain file, not the OS keyring", entry, self.file)
+                _warn_once(
+                    f"file:{self.file}:{entry}",
+                    "read %s from %s: a plain file, not the OS keyring",
+                    entry,
+                    self.file,
+                )
                 return Found(data[entry], str(self.file))
         return None
 
@@ -188,7 +236,8 @@ class SecretStore:
                 f"cannot read the secrets file: {exc.strerror}", where=str(self.file)
             ) from None
         if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning(
+            _warn_once(
+                f"mode:{self.file}",
                 "%s is readable by other users (mode %o); run: chmod 600 %s",
                 self.file,
                 stat.S_IMODE(st.st_mode),

@@ -128,3 +128,56 @@ def test_default_store_honours_environment_knobs(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("LISTINGSYNC_KEYRING", "off")
     store = SecretStore()
     assert store.file == tmp_path / "x.json" and not store.has_keyring
+
+
+# -- warnings once, other tools' variable names (issue 15 items 9 and 16) -------------------------------
+
+
+@pytest.fixture
+def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import listingsync.credentials as credentials
+
+    monkeypatch.setattr(credentials, "_warned", set())
+
+
+def test_plain_file_warning_is_logged_once_per_process_and_secret(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, fresh_warnings: None
+) -> None:
+    store = SecretStore(env={}, use_keyring=False, file=tmp_path / "secrets.json")
+    with caplog.at_level(logging.WARNING, logger="listingsync.credentials"):
+        save_credentials(
+            Credentials("amzn1.application-oa2-client.x", "s3cret-1", "Atzr|t0ken-1"),
+            "C96QA",
+            "eu",
+            store=store,
+        )
+        caplog.clear()
+        for _ in range(3):
+            load_credentials("C96QA", "eu", store=store)
+    plain = [r for r in caplog.records if "a plain file" in r.getMessage()]
+    assert len(plain) == 3  # client id, client secret, refresh token: once each, not once per read
+
+
+def test_python_amazon_sp_api_names_are_read_when_ours_are_absent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, fresh_warnings: None
+) -> None:
+    theirs = {
+        "LWA_APP_ID": "amzn1.application-oa2-client.theirs",
+        "LWA_CLIENT_SECRET": "their-secret",
+        "SP_API_REFRESH_TOKEN": "Atzr|their-token",
+    }
+    store = SecretStore(env=theirs, use_keyring=False, file=tmp_path / "none.json")
+    with caplog.at_level(logging.WARNING, logger="listingsync.credentials"):
+        creds = load_credentials("C96QA", "eu", store=store)
+        load_credentials("C96QA", "eu", store=store)
+    assert (creds.client_id, creds.client_secret, creds.refresh_token) == tuple(theirs.values())
+    notes = [r.getMessage() for r in caplog.records]
+    assert len(notes) == 3 and all("python-amazon-sp-api" in n for n in notes)
+    assert any("LWA_APP_ID" in n and "LISTINGSYNC_LWA_CLIENT_ID is not set" in n for n in notes)
+    # Ours win when both are set.
+    ours = SecretStore(
+        env={**theirs, CLIENT_ID: "amzn1.application-oa2-client.ours"},
+        use_keyring=False,
+        file=tmp_path / "n.json",
+    )
+    assert load_credentials("C96QA", "eu", store=ours).client_id == "amzn1.application-oa2-client.ours"

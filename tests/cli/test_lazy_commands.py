@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -103,3 +104,27 @@ def test_a_new_command_needs_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
     result = runner.invoke(extended, ["hello", "--name", "you"])
     assert result.exit_code == 0 and result.output == "hello you\n"
+
+
+def _complete(words: str, cword: int) -> str:
+    env = {
+        **os.environ,
+        "_LISTINGSYNC_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(cword),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from listingsync.cli import app; app(prog_name='listingsync')"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout
+
+
+def test_shell_completion_is_offered_and_completes_lazy_commands_and_their_options() -> None:
+    assert "--install-completion" in runner.invoke(app, ["--help"]).output
+    assert _complete("listingsync ch", 1).split() == ["check"]
+    assert _complete("listingsync mapping su", 2).split() == ["suggest"]
+    assert "--dry-run" in _complete("listingsync sync --dr", 2).split()

@@ -89,7 +89,8 @@ def _sweep(commands: list[list[str]], environ: dict[str, str], caplog: pytest.Lo
     for args in commands:
         caplog.clear()
         with caplog.at_level(logging.DEBUG):
-            result = runner.invoke(app, args, env=environ)
+            # --log-level debug: the CLI's own handler writes every record to stderr, swept below too.
+            result = runner.invoke(app, ["--log-level", "debug", *args], env=environ)
         name = " ".join(args)
         assert result.exit_code in (0, 1, 2), f"{name}: {result.exception!r}\n{result.output}"
         assert result.exception is None or isinstance(result.exception, SystemExit), (
@@ -171,7 +172,9 @@ def test_connect_wizard_keeps_secrets_off_screen_and_out_of_the_config(
     for secret, expected in ((WRONG_SECRET, 2), (CLIENT_SECRET, 0)):
         answers = [DEMO_CLIENT_ID, secret, REFRESH_TOKEN, "DEMOV", "FR"]
         with caplog.at_level(logging.DEBUG):
-            result = runner.invoke(app, args, input="\n".join(answers) + "\n", env=environ)
+            result = runner.invoke(
+                app, ["--log-level", "debug", *args], input="\n".join(answers) + "\n", env=environ
+            )
         assert result.exit_code == expected, result.output
         _assert_clean("connect output", result.output + result.stderr)
         _assert_clean("connect logs", caplog.text)

@@ -30,6 +30,7 @@ import httpx
 import orjson
 
 from listingsync.catalog.source import CatalogError
+from listingsync.credentials import SALESLAYER_KEY_WHERE
 from listingsync.redaction import register_secret
 
 __all__ = ["API_VERSION", "RETRYABLE", "SalesLayerClient", "SalesLayerError", "key256"]
@@ -60,9 +61,7 @@ API_VERSION = "1.18"
 #: so no cycle to see) stops here. 100,000 pages of the default 1,000 rows is 100M rows.
 MAX_PAGES = 100_000
 RETRYABLE = frozenset({10, 11, 14})
-#: Where a connector's private key is shown in Sales Layer (reference §2, "Custom connector setup"): every
-#: message that asks for the key says this, in these words.
-KEY_WHERE = "Sales Layer → Channels → your connector → Parameters tab → Private key"
+KEY_WHERE = SALESLAYER_KEY_WHERE
 
 #: Codes Sales Layer calls informative: data still comes back (reference §1.10).
 INFORMATIVE = frozenset({5, 6, 7, 8})

@@ -83,7 +83,7 @@ app = typer.Typer(
     name="listingsync",
     help="Keep Amazon listings in sync with a product catalogue (SP-API, for vendors and sellers).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: no Rich import on --help, no box drawing in pipes
 )
@@ -100,8 +100,31 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More log detail: -v info, -vv debug.", show_default=False
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Log errors only."),
+    log_level: str | None = typer.Option(
+        None,
+        "--log-level",
+        help="debug, info, warning, error (default: $LISTINGSYNC_LOG_LEVEL or warning).",
+        show_default=False,
+    ),
+    log_format: str | None = typer.Option(
+        None,
+        "--log-format",
+        help="text or json (one object per line; default: $LISTINGSYNC_LOG_FORMAT or text).",
+        show_default=False,
+    ),
 ) -> None:
     """Keep Amazon listings in sync with a product catalogue."""
+    from listingsync.cli.logs import LEVELS, resolve_level, setup_logging
+
+    if log_level and log_level.lower() not in LEVELS:
+        raise typer.BadParameter(f"use one of {', '.join(LEVELS)}", param_hint="--log-level")
+    if log_format and log_format.lower() not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--log-format")
+    setup_logging(resolve_level(log_level, verbose, quiet), log_format)
 
 
 def main() -> None:
