@@ -34,15 +34,21 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
     assert all(by_status[k] in ("accepted", "live") for k in valid)
     assert report.exit_code == 1  # the broken records failed
 
-    # 2. Second sync: nothing to send.
+    # 2. Second sync: nothing to send; the valid records are skipped before mapping (a fingerprint
+    #    and a lookup), the broken ones are built again and reported again.
     log_len = len(emulator.state.write_log)
-    report, _ = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
+    report, again = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
     assert report.plan["create"] == report.plan["update"] == report.plan["delete"] == 0
     assert len(emulator.state.write_log) == log_len
+    broken_skus = {sku for sku, _ in broken}
+    assert {c.listing.sku for c in again.candidates} == broken_skus
+    assert again.skipped == 2 * len({sku for sku, _ in valid} - broken_skus)
+    assert report.plan["unchanged"] >= again.skipped and report.exit_code == 1
 
     # 3. Three products change their French title: three PATCHes, item_name only.
     edit_csv(tmp_path / "products.csv", {sku: {"title_fr": f"Nouveau titre {sku}"} for sku in CHANGED})
-    report, _ = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
+    report, changed = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
+    assert {c.listing.sku for c in changed.candidates} == set(CHANGED) | broken_skus  # only these built
     patches = [r for r in report.results if r.op == "update"]
     assert sorted((r.sku, r.marketplace_id) for r in patches) == [(s, FR) for s in CHANGED]
     assert all(r.changed == ["item_name"] and not r.removed for r in patches)

@@ -249,6 +249,8 @@ def _catalog_dict(catalog: CatalogRead) -> dict[str, Any]:
     return {
         "products": catalog.products,
         "listings": len(catalog.candidates),
+        # Unchanged since they were built (same record, mapping and schema): not built again.
+        "skipped_unchanged": catalog.skipped,
         "complete": catalog.complete,
         "remapped": len(catalog.remapped),
         "removed_in_source": sorted(catalog.removed_skus),

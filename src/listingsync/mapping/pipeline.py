@@ -27,6 +27,7 @@ from listingsync.schema.issues import Issue, Severity
 
 __all__ = [
     "IssueSource",
+    "Job",
     "ListingResult",
     "MappingPipeline",
     "Outline",
@@ -142,6 +143,16 @@ def field_names(products: Iterable[Product], columns: Iterable[str] = ()) -> set
     return names
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A record ready to build: its parent record (a variant inherits from it) and whether it has
+    variants itself (None: unknown, the builder decides from its variation theme)."""
+
+    product: Product
+    parent: Product | None
+    is_parent: bool | None
+
+
 @dataclass(slots=True)
 class Outline:
     """What a first pass over a catalogue learns so that a second can stream (:meth:`MappingPipeline.run`).
@@ -153,20 +164,24 @@ class Outline:
 
     parents: set[str]
     fields: set[str]
+    #: How many records (problems included) the pass saw.
+    records: int = 0
 
     @classmethod
     def of(cls, records: Iterable[Product | CatalogProblem], columns: Iterable[str] = ()) -> Outline:
         referenced: set[str] = set()
         skus: set[str] = set()  # only for this pass: which referenced parents are records
         fields = field_names((), columns)
+        count = 0
         for record in records:
+            count += 1
             if isinstance(record, Product):
                 skus.add(record.sku)
                 if record.parent_sku:
                     referenced.add(record.parent_sku)
                 fields.update(record.fields)
                 fields.update(record.localized)
-        return cls(referenced & skus, fields)
+        return cls(referenced & skus, fields, count)
 
 
 def _sort_key(issue: Issue) -> tuple[int, str]:
@@ -220,18 +235,30 @@ class MappingPipeline:
             # Read whole, the catalogue's problems come first (as a check before the build would).
             records = sorted(materialised, key=lambda r: not isinstance(r, CatalogProblem))
         else:
-            outline = Outline(outline.parents, outline.fields | field_names((), columns))
+            outline = Outline(outline.parents, outline.fields | field_names((), columns), outline.records)
+        for item in self.ordered(records, outline):
+            if isinstance(item, CatalogProblem):
+                yield ProductResult(sku=item.sku or "", origin=str(item.origin), problem=item)
+            else:
+                yield self.result(item.product, parent=item.parent, is_parent=item.is_parent)
+
+    def ordered(
+        self, records: Iterable[Product | CatalogProblem], outline: Outline
+    ) -> Iterator[Job | CatalogProblem]:
+        """The records in building order (parents before their variants), each with its parent, and
+        the problems as they come: :meth:`run` builds them; a caller may first skip some (a record
+        whose listings are current) and build the rest with :meth:`result`."""
         self.builder.known_fields = outline.fields
-        held: dict[str, Product] = {}  # records with variants, once built (few)
+        held: dict[str, Product] = {}  # records with variants, once passed on (few)
         waiting: dict[str, list[Product]] = {}  # variants read before their parent
         for record in records:
             if isinstance(record, CatalogProblem):
-                yield ProductResult(sku=record.sku or "", origin=str(record.origin), problem=record)
+                yield record
             else:
                 yield from self._release(record, outline.parents, held, waiting)
         for group in list(waiting.values()):  # the parent never came (it was a problem record)
             for product in group:
-                yield self._built(product, None, outline.parents)
+                yield self._job(product, None, outline.parents)
 
     def _release(
         self,
@@ -239,22 +266,22 @@ class MappingPipeline:
         parents: set[str],
         held: dict[str, Product],
         waiting: dict[str, list[Product]],
-    ) -> Iterator[ProductResult]:
-        """Build ``product`` unless its parent is yet to come, then the variants that waited for it."""
+    ) -> Iterator[Job]:
+        """``product`` unless its parent is yet to come, then the variants that waited for it."""
         parent_sku = product.parent_sku
         if parent_sku and parent_sku in parents and parent_sku not in held and parent_sku != product.sku:
             waiting.setdefault(parent_sku, []).append(product)
             return
-        yield self._built(product, held.get(parent_sku) if parent_sku else None, parents)
+        yield self._job(product, held.get(parent_sku) if parent_sku else None, parents)
         if product.sku in parents and product.sku not in held:
             held[product.sku] = product
             for child in waiting.pop(product.sku, []):
                 yield from self._release(child, parents, held, waiting)
 
-    def _built(self, product: Product, parent: Product | None, parents: set[str]) -> ProductResult:
+    def _job(self, product: Product, parent: Product | None, parents: set[str]) -> Job:
         if parent is None and product.parent_sku and self.parent_lookup is not None:
             parent = self.parent_lookup(product.parent_sku)
-        return self.result(product, parent=parent, is_parent=product.sku in parents or None)
+        return Job(product, parent, product.sku in parents or None)
 
     def result(
         self, product: Product, *, parent: Product | None = None, is_parent: bool | None = None

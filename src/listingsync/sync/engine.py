@@ -208,15 +208,25 @@ class SyncEngine:
         removed_skus: Iterable[str] = (),
         protected_skus: Iterable[str] = (),
         recovered: RecoveryReport | None = None,
+        skipped: int = 0,
     ) -> SyncReport:
+        """``skipped``: listings left out of ``candidates`` because nothing that built them changed
+        (they count as unchanged; their SKUs must be among ``protected_skus``)."""
         if self.options.mode != "send":
             return await self._run(
-                None, candidates, marketplace_ids, complete, removed_skus, protected_skus, recovered
+                None, candidates, marketplace_ids, complete, removed_skus, protected_skus, recovered, skipped
             )
         run_id = self.store.begin_run("sync", self.options.via)
         try:
             return await self._run(
-                run_id, candidates, marketplace_ids, complete, removed_skus, protected_skus, recovered
+                run_id,
+                candidates,
+                marketplace_ids,
+                complete,
+                removed_skus,
+                protected_skus,
+                recovered,
+                skipped,
             )
         except BaseException as exc:
             # Every exit path closes the run row: a run is never left 'running' (refusals and
@@ -235,6 +245,7 @@ class SyncEngine:
         removed_skus: Iterable[str],
         protected_skus: Iterable[str],
         recovered: RecoveryReport | None,
+        skipped: int = 0,
     ) -> SyncReport:
         started = time.perf_counter()
         opts = self.options
@@ -257,10 +268,10 @@ class SyncEngine:
             # write Amazon still applies. They stay pending (reported so) until a run settles them.
             writes = [a for a in writes if a.key not in held]
         via = self._via(len(writes))
-        report = SyncReport(
-            opts.mode, via if writes else None, run_id, plan.counts(), [], {}, {}, 0.0, recovery
-        )
-        self._guard(plan, report, empty_catalogue=complete and not plan_has_candidates(plan))
+        counts = plan.counts()
+        counts[Op.UNCHANGED.value] += skipped
+        report = SyncReport(opts.mode, via if writes else None, run_id, counts, [], {}, {}, 0.0, recovery)
+        self._guard(plan, report, empty_catalogue=complete and not skipped and not plan_has_candidates(plan))
         if opts.mode == "dry-run":
             report.results = [
                 _result(a, _planned_status(a)) for a in plan.actions if a.op is not Op.UNCHANGED

@@ -9,9 +9,9 @@ committed only after the whole run went through.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from listingsync.amazon import SPAPIClient
 from listingsync.amazon.lwa import Credentials
@@ -19,7 +19,7 @@ from listingsync.catalog import CatalogProblem, open_source
 from listingsync.catalog.inspect import empty_catalogue
 from listingsync.catalog.model import Product
 from listingsync.config import Config
-from listingsync.mapping.pipeline import MappingPipeline
+from listingsync.mapping.pipeline import Job, MappingPipeline, Outline
 from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.fingerprint import MappingFingerprints, is_current, record_fingerprint
@@ -32,6 +32,8 @@ from listingsync.sync.store import StateStore, StateStoreError, parse_state_url,
 
 #: Where product type schemas are cached, beside the config (the same place ``validate`` uses).
 SCHEMA_CACHE_DIR = ".listingsync/schemas"
+T = TypeVar("T")
+
 #: The run lock every sending run holds on its state database (the service scopes its own).
 SYNC_LOCK = "sync"
 
@@ -65,6 +67,8 @@ class CatalogRead:
     remapped: set[str] = field(default_factory=set)
     #: ``(sku, marketplace_id, source_fp, mapping_fp)`` of every listing built.
     built: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: Listings skipped before mapping (their records were not built): nothing that built them changed.
+    skipped: int = 0
 
     @property
     def protected_skus(self) -> set[str]:
@@ -177,6 +181,10 @@ class Selection:
         return not self.skus or (sku is not None and sku in self.skus)
 
 
+#: Records fingerprinted and looked up in the state per query when skipping unchanged ones.
+SKIP_BATCH = 1000
+
+
 def read_candidates(
     config: Config,
     schemas: Callable[..., Any],
@@ -185,8 +193,15 @@ def read_candidates(
     progress: Progress | None = None,
     mirror: CatalogMirror | None = None,
     selection: Selection | None = None,
+    store: StateStore | None = None,
 ) -> CatalogRead:
-    """Read the source (from ``since`` when incremental), then build and validate every listing.
+    """Read the source (from ``since`` when incremental), then build and validate the listings.
+
+    With a ``store``, a record whose listings were built from the same record by the same mapping
+    and schema, and whose last write settled (:func:`~listingsync.sync.fingerprint.is_current`),
+    is skipped before mapping: it costs a fingerprint and a batched lookup (``CatalogRead.skipped``).
+    A file source is read twice, the first pass only outlining it (which records have variants),
+    so the second streams; Sales Layer and restricted runs are read into memory once.
 
     With a ``mirror`` (the state's copy of the catalogue), records the read did not bring are
     rebuilt from it when what built their listings changed (a mapping template, a rule, a product
@@ -197,62 +212,141 @@ def read_candidates(
     selection = selection or Selection()
     source = open_source(config)
     out = CatalogRead()
+    since = since if source.incremental and not selection.full else None
+    streamed = not source.incremental and selection.limit is None
     task = progress.phase("read", f"Reading {source.name or 'the catalogue'}")
-    records: list[Product | CatalogProblem] = []
-    for record in source.records(since=since if source.incremental and not selection.full else None):
-        task.advance()
-        if selection.keeps(record.sku) or (isinstance(record, CatalogProblem) and not record.sku):
-            records.append(record)
+    kept = (
+        r
+        for r in _advancing(source.records(since=since), task)
+        if selection.keeps(r.sku) or (isinstance(r, CatalogProblem) and not r.sku)
+    )
+    records: Iterable[Product | CatalogProblem]
+    outline: Outline | None = None
+    if streamed:
+        outline = Outline.of(kept, source.columns())
+        records = (
+            r
+            for r in source.records(since=since)
+            if selection.keeps(r.sku) or (isinstance(r, CatalogProblem) and not r.sku)
+        )
+        count = outline.records
+    else:
+        listed = list(kept)
+        if selection.limit is not None:
+            listed = _first_products(listed, selection.limit)
+        records, count = listed, len(listed)
     task.done()
-    if selection.limit is not None:
-        records = _first_products(records, selection.limit)
     out.complete = source.complete and not selection.restricted
     out.checkpoint = None if selection.restricted else source.next_checkpoint
-    if not records and source.complete and not selection.restricted:
+    if not count and source.complete and not selection.restricted:
         # An empty export is a broken pipeline far more often than an empty catalogue.
         out.empty = True
         out.problems.append(empty_catalogue(source.name or "the catalogue"))
     fingerprints = MappingFingerprints(config, schemas)
-    products = [r for r in records if isinstance(r, Product)]
-    out.read = products
-    if mirror is not None:
-        mirror.fill_unchanged_images(products)
-        if not out.complete:
-            remap = _remap(config, mirror, fingerprints, products, selection)
-            out.remapped = {p.sku for p in remap}
-            records.extend(remap)
-    parents = {p.sku: p for p in products}
+    parents: dict[str, Product] = {}
+    if not streamed:
+        products = [r for r in records if isinstance(r, Product)]
+        parents = {p.sku: p for p in products}
+        if mirror is not None:
+            mirror.fill_unchanged_images(products)
+            if not out.complete:
+                assert isinstance(records, list)
+                remap = _remap(config, mirror, fingerprints, products, selection)
+                out.remapped = {p.sku for p in remap}
+                records.extend(remap)
+                count += len(remap)
     pipeline = MappingPipeline(
         config,
         schemas,
         parent_lookup=(lambda sku: parents.get(sku) or mirror.get(sku)) if mirror is not None else None,
     )
     pipeline.check()
-    task = progress.phase("build", "Building and validating listings", len(records))
-    for result in pipeline.run(records, columns=source.columns()):
-        task.advance()
-        if result.problem is not None:
-            out.problems.append(result.problem)
-            continue
-        out.products += 1
-        if result.deleted:
-            out.removed_skus.add(result.sku)
-            continue
-        out.read_skus.add(result.sku)
-        product = result.product
-        assert product is not None
-        parent = parents.get(product.parent_sku) if product.parent_sku else None
-        if parent is None and product.parent_sku and mirror is not None:
-            parent = mirror.get(product.parent_sku)
-        source_fp = record_fingerprint(product, parent)
-        for lr in result.listings:
-            listing = lr.listing
-            out.candidates.append(Candidate(listing, list(lr.issues)))
-            requirements = listing.requirements.value if listing.requirements else None
-            mapping_fp = fingerprints(listing.product_type, listing.marketplace_id, requirements)
-            out.built.append((listing.sku, listing.marketplace_id, source_fp, mapping_fp))
+    if outline is None:
+        outline = Outline.of(records, source.columns())
+    task = progress.phase("build", "Building and validating listings", count)
+    skipper = _Skipper(store, config, fingerprints) if store is not None else None
+    for batch in _batches(pipeline.ordered(records, outline), SKIP_BATCH):
+        current = skipper.current(batch) if skipper is not None else {}
+        for item in batch:
+            task.advance()
+            if isinstance(item, CatalogProblem):
+                out.problems.append(item)
+                continue
+            product = item.product
+            out.products += 1
+            if product.is_deleted:
+                out.removed_skus.add(product.sku)
+                out.read.append(product)
+                continue
+            out.read_skus.add(product.sku)
+            source_fp = current.get(product.sku)
+            if source_fp is _CURRENT and skipper is not None:
+                out.skipped += len(skipper.marketplaces)
+                continue
+            if mirror is not None and streamed and product.images_unchanged:
+                mirror.fill_unchanged_images([product])
+            if product.sku not in out.remapped:
+                out.read.append(product)
+            result = pipeline.result(product, parent=item.parent, is_parent=item.is_parent)
+            source_fp = source_fp or record_fingerprint(product, item.parent)
+            for lr in result.listings:
+                listing = lr.listing
+                out.candidates.append(Candidate(listing, list(lr.issues)))
+                requirements = listing.requirements.value if listing.requirements else None
+                mapping_fp = fingerprints(listing.product_type, listing.marketplace_id, requirements)
+                out.built.append((listing.sku, listing.marketplace_id, source_fp, mapping_fp))
     task.done()
     return out
+
+
+#: Marks a record whose every listing is current (see :class:`_Skipper`).
+_CURRENT = ""
+
+
+class _Skipper:
+    """Which records of a batch need no building: one state lookup per batch, no mapping."""
+
+    def __init__(self, store: StateStore, config: Config, fingerprints: MappingFingerprints) -> None:
+        self.store = store
+        self.marketplaces = list(config.account.marketplaces)
+        self.fingerprints = fingerprints
+
+    def current(self, batch: Sequence[Job | CatalogProblem]) -> dict[str, str]:
+        """SKU → ``_CURRENT`` for a record whose listings in every configured marketplace are
+        current, else its source fingerprint (computed once, reused when the record is built)."""
+        jobs = [j for j in batch if isinstance(j, Job) and not j.product.is_deleted]
+        if not jobs:
+            return {}
+        built = self.store.built_index(self.marketplaces, [j.product.sku for j in jobs])
+        out: dict[str, str] = {}
+        for job in jobs:
+            sku = job.product.sku
+            source_fp = record_fingerprint(job.product, job.parent)
+            entries = [built.get((sku, m)) for m in self.marketplaces]
+            # An invalid listing is built again: the run reports it again (and exits 1) until fixed.
+            fresh = all(
+                e is not None and e.status != "invalid" and is_current(e, source_fp, self.fingerprints)
+                for e in entries
+            )
+            out[sku] = _CURRENT if fresh else source_fp
+        return out
+
+
+def _advancing(records: Iterable[Product | CatalogProblem], task: Any) -> Iterator[Product | CatalogProblem]:
+    for record in records:
+        task.advance()
+        yield record
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _first_products(records: list[Product | CatalogProblem], limit: int) -> list[Product | CatalogProblem]:
@@ -362,6 +456,7 @@ async def run_sync(
             progress=progress,
             mirror=mirror,
             selection=selection,
+            store=store,
         )
         unattributed = catalog.unattributed_problems
         report = await engine.run(
@@ -372,6 +467,7 @@ async def run_sync(
             removed_skus=catalog.removed_skus,
             protected_skus=catalog.protected_skus,
             recovered=recovered,
+            skipped=catalog.skipped,
         )
         if unattributed and catalog.complete and options.on_removed == "delete":
             report.notes.append(

@@ -310,8 +310,23 @@ class StateStore:
         with self.engine.connect() as conn:
             return {(r[0], r[1]): PlanIndexEntry(*r[2:]) for r in conn.execute(query)}
 
-    def built_index(self, marketplace_ids: Sequence[str] | None = None) -> dict[Key, BuiltEntry]:
-        """Per listing: the fingerprints of what built it (the mirror's remap and skip decisions)."""
+    def built_index(
+        self, marketplace_ids: Sequence[str] | None = None, skus: Sequence[str] | None = None
+    ) -> dict[Key, BuiltEntry]:
+        """Per listing: the fingerprints of what built it (the mirror's remap and skip decisions).
+
+        ``skus``: only these SKUs' listings (a batch of a streamed read), queried in chunks."""
+        if skus is not None:
+            out: dict[Key, BuiltEntry] = {}
+            wanted = list(dict.fromkeys(skus))
+            for start in range(0, len(wanted), 500):
+                out.update(self._built_rows(marketplace_ids, wanted[start : start + 500]))
+            return out
+        return self._built_rows(marketplace_ids, None)
+
+    def _built_rows(
+        self, marketplace_ids: Sequence[str] | None, skus: list[str] | None
+    ) -> dict[Key, BuiltEntry]:
         c = t.listings.c
         query = sa.select(
             c.sku,
@@ -325,6 +340,8 @@ class StateStore:
         )
         if marketplace_ids:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+        if skus is not None:
+            query = query.where(c.sku.in_(skus))
         with self.engine.connect() as conn:
             return {(r[0], r[1]): BuiltEntry(*r[1:]) for r in conn.execute(query)}
 
