@@ -1,10 +1,16 @@
-"""A million SKUs on a laptop: ``validate`` through the CLI, peak memory and wall time.
+"""A million SKUs on a laptop: ``validate`` and a no-change re-sync through the CLI, peak memory
+and time, each beside its baseline measured in the same run.
 
 The catalogue is the sample's 62 products repeated with fresh SKUs (realistic widths: the sample's
 columns, variation families included) to ``LISTINGSYNC_BENCH_MILLION_N`` records (default
 1,000,000). Each command runs in its own process; its peak RSS is that process's high-water mark
 (``wait4``). The baseline, in the same run: reading the CSV with ``csv.reader`` and hashing each row
 (what the least any run over the file must do).
+
+The no-change re-sync (``LISTINGSYNC_BENCH_NOCHANGE_N`` SKUs, default the same N) is the vendor
+sample config (FR+DE) against an emulator process: a first ``sync --via feed`` fills the state, the
+second, measured, must find nothing to send (0 writes at the emulator) and should cost little more
+than the baseline, because unchanged records are skipped before mapping.
 
 A full run takes long (tens of minutes on a busy 2-core machine): run it alone, in the background
 (``nohup python -m bench million > million.log &``).
@@ -22,6 +28,8 @@ from pathlib import Path
 from bench.bench_mapping import _catalogue
 
 N = int(os.environ.get("LISTINGSYNC_BENCH_MILLION_N", "1000000"))
+NO_CHANGE_N = int(os.environ.get("LISTINGSYNC_BENCH_NOCHANGE_N", str(N)))
+SCALE = 1000.0
 BUDGET_MIB = 500
 
 _BASELINE = """
@@ -35,13 +43,13 @@ print(n)
 """
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, float, float, int]:
+def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak RSS MiB, exit code) of one command in a fresh process.
 
     CPU time is given beside wall time because the machine is shared: wall time says how long a
     user waited here, CPU time what the work costs."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -51,7 +59,50 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
 
 
+def no_change(n: int) -> None:
+    from bench.bench_sync import emulator_process
+    from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    with tempfile.TemporaryDirectory() as tmp, emulator_process(SCALE) as server:
+        directory = Path(tmp)
+        _catalogue(directory, n)
+        cfg = directory / "listingsync.yaml"
+        text = cfg.read_text(encoding="utf-8")
+        text = text.replace("${LISTINGSYNC_ENDPOINT:-http://127.0.0.1:8765/eu}", server.endpoint("eu"))
+        text = text.replace(
+            "${LISTINGSYNC_LWA_ENDPOINT:-http://127.0.0.1:8765/auth/o2/token}", server.lwa_url
+        )
+        cfg.write_text(text, encoding="utf-8")
+        env = {
+            **os.environ,
+            "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
+            "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+            "LISTINGSYNC_LWA_REFRESH_TOKEN": "Atzr|listingsync-demo-vendor-eu",
+            "LISTINGSYNC_KEYRING": "off",
+            "LISTINGSYNC_RATE_SCALE": str(SCALE),
+        }
+        cli = [sys.executable, "-m", "listingsync", "sync", "-c", "listingsync.yaml", "--via", "feed"]
+        first_wall, first_cpu, first_rss, _ = measure(cli, directory, env)
+        writes = len(server.get("write-log")["writes"])
+        print(
+            f"first sync --via feed, {n:,} SKUs x 2 marketplaces (emulator x{SCALE:g}): {first_wall:.0f} s wall, "
+            f"{first_cpu:.0f} s CPU, peak RSS {first_rss:.0f} MiB, {writes:,} writes"
+        )
+        wall, cpu, rss, _ = measure(cli, directory, env)
+        again = len(server.get("write-log")["writes"]) - writes
+        base_wall, base_cpu, _, _ = measure([sys.executable, "-c", _BASELINE, "products.csv"], directory)
+        print(
+            f"no-change re-sync through the CLI: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.0f} MiB, "
+            f"{again} writes; baseline csv.reader + hash {base_wall:.1f} s wall, {base_cpu:.1f} s CPU "
+            f"→ {cpu / base_cpu:.1f}x the baseline's CPU time (target <= 2x)"
+        )
+
+
 def main() -> None:
+    if NO_CHANGE_N:
+        no_change(NO_CHANGE_N)
+    if not N:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         started = time.perf_counter()
