@@ -172,3 +172,20 @@ def test_validate_an_empty_export_exits_1_naming_it(sample: Path) -> None:
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["ok"] is False and "the catalogue has no records" in data["problems"][0]["message"]
+
+
+@pytest.mark.timeout(300)  # a bound: without loop limits this validate runs for hours
+def test_a_runaway_template_is_an_issue_naming_sku_and_attribute_not_a_hang(sample: Path) -> None:
+    config = sample / "listingsync-seller.yaml"
+    runaway = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ title }}"
+    text = config.read_text(encoding="utf-8").replace('item_name: "{{ title }}"', f"item_name: '{runaway}'")
+    config.write_text(text, encoding="utf-8")
+    csv_path = sample / "products.csv"
+    csv_path.write_text("\n".join(csv_path.read_text(encoding="utf-8").splitlines()[:3]) + "\n")
+    result = runner.invoke(app, ["validate", "-c", str(config), "--bundled", "--json"])
+    assert result.exit_code == 1, result.output
+    issues = [i for r in json.loads(result.stdout)["results"] for i in r["issues"]]
+    messages = [i["message"] for i in issues if i["code"] == "LS-MAP-TEMPLATE"]
+    assert len(messages) == 2 and all("attribute item_name" in m for m in messages)
+    assert all("its loops ran more than 100,000 times" in m for m in messages)
+    assert {m.split(":")[0] for m in messages} == {"SKU MD-CUSH-001", "SKU MD-CUSH-002"}

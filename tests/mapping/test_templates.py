@@ -156,3 +156,53 @@ def test_config_checks_every_template_not_only_attributes(section: str, key: str
     with pytest.raises(ConfigError) as info:
         parse_config(text, file="listingsync.yaml")
     assert f"listingsync.yaml:4: {key}: template error" in str(info.value)
+
+
+@pytest.mark.timeout(120)  # a bound, never reached when green: unlimited, these take GBs or hours
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("{{ 'A' * 5000000000 }}", "would make a value of 5,000,000,000 characters or items"),
+        ("x {{ [1] * 5000000000 }}", "would make a value of 5,000,000,000"),
+        ("{{ ('A' * 600000) + ('B' * 600000) }}", "would make a value of 1,200,000"),
+        ("{{ 9 ** 999999 }}", "would compute a number of about 3,999,996 bits"),
+        ("{{ 'a'.ljust(5000000000) }}", "would make a text of 5,000,000,000"),
+        ("{{ 'x' | center(5000000000) }}", "would make a text of 5,000,000,000"),
+        ("{{ 'x' | indent(5000000000) }}", "would make a text of 5,000,000,001"),
+        ("{{ ('A' * 900000) | replace('A', 'BB') }}", "would make a text of 1,800,000"),
+        ("{{ '{:>5000000000}'.format(1) }}", "its format asks for a width of more than 1,000,000"),
+        ("{{ '%*s' % (5000000000, 'x') }}", "its format asks for a width of more than 1,000,000"),
+        ("{{ '%s' | format('x') }}{{ '%5000000000s' | format('x') }}", "width of more than 1,000,000"),
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            "its loops ran more than 100,000 times",
+        ),
+        ("{% for i in range(1000) %}{{ 'A' * 999999 }}{% endfor %}", "its output would pass 1,000,000"),
+    ],
+)
+def test_templates_that_would_exhaust_the_machine_are_stopped_with_a_clear_error(
+    source: str, words: str
+) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        spec = compile_spec(source)  # at config load: nothing is computed (no constant folding)
+        compiled_peak = tracemalloc.get_traced_memory()[1]
+        with pytest.raises(TemplateFailure) as info:
+            evaluate(spec, {"title": "Mug"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert compiled_peak < 5 * 1024 * 1024 and peak < 30 * 1024 * 1024
+    assert info.value.message.startswith(repr(source)) and words in info.value.message
+    assert "simplify the template" in info.value.message
+
+
+def test_templates_within_the_limits_still_work() -> None:
+    loops = "{% for i in range(300) %}{% for j in range(300) %}{% endfor %}{% endfor %}{{ title }}"
+    assert evaluate(compile_spec(loops), {"title": "Mug"}) == "Mug"  # 90,300 iterations
+    assert evaluate(compile_spec("{{ 'ab' * 3 }}-{{ '%05d' % 42 }}"), {}) == "ababab-00042"
+    assert evaluate(compile_spec("{{ ('x' * 10) | center(20) | length }}"), {}) == 20
+    assert evaluate(compile_spec("{{ title | replace('u', 'oo') }}"), {"title": "Mug"}) == "Moog"
+    assert evaluate(compile_spec("{{ 2 ** 64 }}"), {}) == 2**64

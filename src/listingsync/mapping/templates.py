@@ -1,9 +1,9 @@
 """Value specs of the mapping: sandboxed Jinja2 templates, field references, lists and structures.
 
 Templates run in Jinja2's ``ImmutableSandboxedEnvironment`` (no attribute access to internals, no
-mutation of the record) with ``StrictUndefined``: a template that names a field the record does not
-have fails with :class:`TemplateFailure` naming that field, instead of silently producing "".
-Nothing here ever calls ``eval``.
+mutation of the record; with limits on sizes, loops and time: sandbox.py) with ``StrictUndefined``:
+a template that names a field the record does not have fails with :class:`TemplateFailure` naming
+that field, instead of silently producing "". Nothing here ever calls ``eval``.
 
 A template that is one ``{{ expression }}`` and nothing else is evaluated as an expression, so it keeps
 the value's type (a list of bullet points stays a list, a number stays a number); any other template
@@ -21,7 +21,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from listingsync.mapping.sandbox import LimitedSandbox, TemplateLimit, render
 
 __all__ = [
     "Const",
@@ -45,7 +46,7 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value  # "{{ title }} {{ parent_sku }}" must not say "None"
 
 
-_ENV = ImmutableSandboxedEnvironment(
+_ENV = LimitedSandbox(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False, finalize=_finalize
 )
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
@@ -198,6 +199,8 @@ def _failure(exc: Exception, source: str, context: Mapping[str, Any]) -> Templat
             else f"{source!r}: {exc}",
             field=field,
         )
+    if isinstance(exc, TemplateLimit):
+        return TemplateFailure(f"{source!r} was stopped: {exc}; simplify the template")
     if isinstance(exc, SecurityError):
         return TemplateFailure(f"{source!r} was refused by the template sandbox: {exc}")
     return TemplateFailure(f"{source!r} failed: {type(exc).__name__}: {exc}")
@@ -229,7 +232,7 @@ def evaluate(spec: Spec, context: Mapping[str, Any]) -> Any:
                 if isinstance(value, Undefined):
                     value._fail_with_undefined_error()  # a bare missing name: StrictUndefined's error
                 return value
-            return _template(spec.source).render(**_variables(spec.source, context, native=False))
+            return render(_template(spec.source), _variables(spec.source, context, native=False))
         except Exception as exc:  # any failure of the user's template is reported, never raised on
             raise _failure(
                 exc, spec.source if not spec.native else "{{ " + spec.source + " }}", context
