@@ -27,13 +27,14 @@ Environment knobs (tests, CI): ``LISTINGSYNC_SECRETS_FILE`` overrides the file p
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 import os
 import stat
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ __all__ = [
     "default_store",
     "load_credentials",
     "load_secret",
+    "provided_secrets",
     "save_credentials",
     "store_secret",
 ]
@@ -311,8 +313,29 @@ def default_store() -> SecretStore:
     return SecretStore()
 
 
+#: Secrets the caller holds already (the service decrypts a connection's): looked up before anything
+#: else, in this thread or task only, so connections running side by side never see each other's.
+_provided: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "listingsync_provided_secrets", default=None
+)
+
+
+@contextlib.contextmanager
+def provided_secrets(values: Mapping[str, str]) -> Iterator[None]:
+    """Within this block, :func:`load_secret` answers ``name`` from ``values`` (names as env vars)."""
+    register_secret(*values.values())
+    token = _provided.set(dict(values))
+    try:
+        yield
+    finally:
+        _provided.reset(token)
+
+
 def load_secret(name: str, scope: str | None = None, *, store: SecretStore | None = None) -> str | None:
     """The secret ``name`` (an environment variable name) for ``scope``, or ``None`` if set nowhere."""
+    provided = _provided.get()
+    if provided is not None:
+        return provided.get(name)
     found = (store or default_store()).get(name, scope)
     if found is None:
         return None

@@ -71,6 +71,22 @@ COMMANDS = (
         "listingsync.cli.worker:worker",
         "Run a Celery worker: account syncs and catalogue slices, taken off a broker (Redis or RabbitMQ).",
     ),
+    Lazy(
+        "serve",
+        "listingsync.cli.service:serve",
+        "Run the service: the scheduler, the executor and the JSON API under /api/v1 (until SIGTERM).",
+    ),
+    Lazy(
+        "connections",
+        "listingsync.cli.service:connections_app",
+        "Manage the workspace's connections (an account + a source + a mapping).",
+    ),
+    Lazy("runs", "listingsync.cli.service:runs_app", "The history of runs: list them, or show one."),
+    Lazy(
+        "tokens",
+        "listingsync.cli.service:tokens_app",
+        "API tokens (the API needs `Authorization: Bearer <token>`).",
+    ),
 )
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from listingsync.config import yamlnodes
 from listingsync.config.account import AccountConfig, AccountType
 from listingsync.config.listings import ListingsConfig
+from listingsync.config.schedule import ScheduleConfig
 from listingsync.config.source import SourceConfig
 from listingsync.config.sync import SyncConfig
 from listingsync.errors import ListingSyncError
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "ListingsConfig",
+    "ScheduleConfig",
     "SourceConfig",
     "SyncConfig",
     "load_config",
@@ -52,6 +54,8 @@ class Config(BaseModel):
     state: str = DEFAULT_STATE_URL
     listings: ListingsConfig = Field(default_factory=ListingsConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    #: When ``listingsync serve`` runs this config as a connection (ignored by ``sync``).
+    schedule: ScheduleConfig | None = None
     #: Directory of the config file: relative paths in it (source.path, sqlite state) resolve here.
     base_dir: Path = Field(default=Path("."), exclude=True)
 

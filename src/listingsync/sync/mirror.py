@@ -44,33 +44,36 @@ class CatalogMirror:
     def __init__(self, store: StateStore) -> None:
         self.store = store
         self.engine = store.engine
+        #: The store's scope: a workspace database holds one mirror per connection.
+        self._mine = store.mine(t.catalog)
 
     def __len__(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(t.catalog)).scalar_one())
+            query = sa.select(sa.func.count()).select_from(t.catalog).where(self._mine)
+            return int(conn.execute(query).scalar_one())
 
     def fingerprints(self) -> dict[str, str]:
         """SKU → fingerprint of the record as last merged."""
         c = t.catalog.c
         with self.engine.connect() as conn:
-            return {sku: fp for sku, fp in conn.execute(sa.select(c.sku, c.fingerprint))}
+            return {sku: fp for sku, fp in conn.execute(sa.select(c.sku, c.fingerprint).where(self._mine))}
 
     def skus(self) -> set[str]:
         with self.engine.connect() as conn:
-            return {r[0] for r in conn.execute(sa.select(t.catalog.c.sku))}
+            return {r[0] for r in conn.execute(sa.select(t.catalog.c.sku).where(self._mine))}
 
     def products(self, skus: Iterable[str] | None = None) -> Iterator[Product]:
         """The mirrored records (all, or these SKUs), in SKU order."""
         c = t.catalog.c
         with self.engine.connect() as conn:
             if skus is None:
-                for (doc,) in conn.execute(sa.select(c.document).order_by(c.sku)):
+                for (doc,) in conn.execute(sa.select(c.document).where(self._mine).order_by(c.sku)):
                     yield product_from_document(doc)
                 return
             wanted = sorted(set(skus))
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
-                query = sa.select(c.document).where(c.sku.in_(chunk)).order_by(c.sku)
+                query = sa.select(c.document).where(self._mine, c.sku.in_(chunk)).order_by(c.sku)
                 for (doc,) in conn.execute(query):
                     yield product_from_document(doc)
 
@@ -85,7 +88,8 @@ class CatalogMirror:
         with self.engine.connect() as conn:
             for start in range(0, len(parents), _CHUNK):
                 chunk = parents[start : start + _CHUNK]
-                out.update(r[0] for r in conn.execute(sa.select(c.sku).where(c.parent_sku.in_(chunk))))
+                query = sa.select(c.sku).where(self._mine, c.parent_sku.in_(chunk))
+                out.update(r[0] for r in conn.execute(query))
         return out
 
     def fill_unchanged_images(self, products: Sequence[Product]) -> None:
@@ -124,6 +128,7 @@ class CatalogMirror:
             out.changed.add(product.sku)
             upserts.append(
                 {
+                    "scope": self.store.scope,
                     "sku": product.sku,
                     "parent_sku": product.parent_sku,
                     "fingerprint": fp,
@@ -138,7 +143,7 @@ class CatalogMirror:
         with self.engine.begin() as conn:
             doomed = sorted(deletes | {str(u["sku"]) for u in upserts if u["sku"] in known})
             for start in range(0, len(doomed), _CHUNK):
-                conn.execute(t.catalog.delete().where(c.sku.in_(doomed[start : start + _CHUNK])))
+                conn.execute(t.catalog.delete().where(self._mine, c.sku.in_(doomed[start : start + _CHUNK])))
             for start in range(0, len(upserts), 2000):
                 conn.execute(t.catalog.insert(), upserts[start : start + 2000])
         return out

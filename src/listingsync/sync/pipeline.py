@@ -426,7 +426,8 @@ async def run_sync(
             lock = await asyncio.to_thread(
                 acquire_lock,
                 store.engine,
-                SYNC_LOCK,
+                # A workspace database holds several accounts: one lock per scope (connection).
+                f"{SYNC_LOCK}:{store.scope}" if store.scope else SYNC_LOCK,
                 purpose="listingsync sync",
                 wait=options.lock_wait,
                 on_wait=lambda holder: progress.note(

@@ -213,15 +213,28 @@ class FeedRecord:
 
 
 class StateStore:
-    """One state database; thread-confined (the async engine calls it from the event loop)."""
+    """One state database; thread-confined (the async engine calls it from the event loop).
 
-    def __init__(self, engine: Engine) -> None:
+    ``scope`` selects one account's rows in a database several share (the service's workspace:
+    the connection's name); ``""`` is the whole state database of a single listingsync.yaml.
+    """
+
+    def __init__(self, engine: Engine, scope: str = "") -> None:
         self.engine = engine
+        self.scope = scope
+
+    def scoped(self, scope: str) -> StateStore:
+        """The same database seen as another scope (sharing this store's engine and pool)."""
+        return StateStore(self.engine, scope)
+
+    def mine(self, table: sa.Table) -> Any:
+        """The condition every query of this store (and of ``sync.mirror``) carries: its scope's rows."""
+        return table.c.scope == self.scope
 
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, base_dir: Path | None = None) -> StateStore:
+    def open(cls, url: str, base_dir: Path | None = None, *, scope: str = "") -> StateStore:
         resolved = resolve_state_url(url, base_dir)
         try:
             # orjson for the JSON columns: attribute documents are most of what the store writes.
@@ -246,7 +259,7 @@ class StateStore:
             ) from None
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
+        store = cls(engine, scope)
         try:
             store.migrate()
         except sa.exc.OperationalError as exc:
@@ -304,7 +317,7 @@ class StateStore:
             c.attempted_hash,
             c.pending_op,
             c.parentage,
-        )
+        ).where(self.mine(t.listings))
         if marketplace_ids:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         with self.engine.connect() as conn:
@@ -337,7 +350,7 @@ class StateStore:
             c.mapping_fp,
             c.status,
             c.pending_op,
-        )
+        ).where(self.mine(t.listings))
         if marketplace_ids:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         if skus is not None:
@@ -352,7 +365,11 @@ class StateStore:
         c = t.listings.c
         stmt = (
             t.listings.update()
-            .where(sa.and_(c.sku == sa.bindparam("k_sku"), c.marketplace_id == sa.bindparam("k_mp")))
+            .where(
+                self.mine(t.listings),
+                c.sku == sa.bindparam("k_sku"),
+                c.marketplace_id == sa.bindparam("k_mp"),
+            )
             .values(source_fp=sa.bindparam("v_src"), mapping_fp=sa.bindparam("v_map"))
         )
         params = [{"k_sku": s, "k_mp": m, "v_src": src, "v_map": fp} for s, m, src, fp in rows]
@@ -367,7 +384,7 @@ class StateStore:
             for chunk in _chunks(list(keys), _CHUNK):
                 rows = conn.execute(
                     sa.select(c.sku, c.marketplace_id, c.sent_attributes).where(
-                        sa.tuple_(c.sku, c.marketplace_id).in_(chunk)
+                        self.mine(t.listings), sa.tuple_(c.sku, c.marketplace_id).in_(chunk)
                     )
                 )
                 for sku, mp, attrs in rows:
@@ -396,7 +413,7 @@ class StateStore:
                     )
                 )
             return sorted(found, key=lambda s: s.key)
-        query = sa.select(t.listings).order_by(c.sku, c.marketplace_id)
+        query = sa.select(t.listings).where(self.mine(t.listings)).order_by(c.sku, c.marketplace_id)
         if skus:
             query = query.where(c.sku.in_(list(skus)))
         if marketplace_ids:
@@ -415,15 +432,63 @@ class StateStore:
     def counts(self) -> dict[str, int]:
         c = t.listings.c
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(c.status, sa.func.count()).group_by(c.status))
+            rows = conn.execute(
+                sa.select(c.status, sa.func.count()).where(self.mine(t.listings)).group_by(c.status)
+            )
             return {status: int(n) for status, n in rows}
+
+    def page(
+        self,
+        *,
+        after: Key | None = None,
+        limit: int = 100,
+        statuses: Sequence[str] | None = None,
+        marketplace_ids: Sequence[str] | None = None,
+        severity: str | None = None,
+        code: str | None = None,
+        search: str | None = None,
+        with_issues: bool = False,
+    ) -> list[ListingState]:
+        """One page of listings in (SKU, marketplace) order after the key ``after`` (keyset paging:
+        every page costs the same at 100,000 SKUs). ``severity`` / ``code`` keep listings holding
+        such an issue; ``search`` matches a SKU or ASIN (substring, case-insensitive)."""
+        c = t.listings.c
+        query = sa.select(t.listings).where(self.mine(t.listings)).order_by(c.sku, c.marketplace_id)
+        if after is not None:
+            query = query.where(
+                sa.or_(c.sku > after[0], sa.and_(c.sku == after[0], c.marketplace_id > after[1]))
+            )
+        if statuses:
+            query = query.where(c.status.in_(list(statuses)))
+        if marketplace_ids:
+            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+        # Issues are a JSON list written by orjson (no spaces): its text is searched as written.
+        issues_text = sa.cast(c.issues, sa.Text)
+        if severity:
+            query = query.where(issues_text.contains(f'"severity":"{severity.upper()}"', autoescape=True))
+        if code:
+            query = query.where(issues_text.contains(f'"code":{_json_dumps(code)}', autoescape=True))
+        if with_issues:
+            query = query.where(c.issues.is_not(None), issues_text != "[]", issues_text != "null")
+        if search:
+            pattern = search.lower()
+            query = query.where(
+                sa.or_(
+                    sa.func.lower(c.sku).contains(pattern, autoescape=True),
+                    sa.func.lower(c.asin).contains(pattern, autoescape=True),
+                )
+            )
+        with self.engine.connect() as conn:
+            return [_state(row._mapping) for row in conn.execute(query.limit(limit))]
 
     # -- runs --------------------------------------------------------------------------------
 
     def begin_run(self, mode: str, via: str | None) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
-                t.runs.insert().values(started_at=_now(), mode=mode, via=via, status="running")
+                t.runs.insert().values(
+                    scope=self.scope, started_at=_now(), mode=mode, via=via, status="running"
+                )
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -440,14 +505,14 @@ class StateStore:
     def close_interrupted_runs(self) -> int:
         """Mark runs still ``running`` as ``interrupted`` (their process was killed).
 
-        Call only while holding the ``sync`` lock (:mod:`listingsync.sync.lock`): then no other
-        run is alive, so every ``running`` row belongs to a dead process.
+        Call only while holding the scope's ``sync`` lock (:mod:`listingsync.sync.lock`): then no
+        other run of this scope is alive, so every ``running`` row of it belongs to a dead process.
         """
         c = t.runs.c
         with self.engine.begin() as conn:
             result = conn.execute(
                 t.runs.update()
-                .where(c.status == "running")
+                .where(self.mine(t.runs), c.status == "running")
                 .values(
                     finished_at=_now(),
                     status="interrupted",
@@ -458,7 +523,9 @@ class StateStore:
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.runs).order_by(t.runs.c.id.desc()).limit(limit))
+            rows = conn.execute(
+                sa.select(t.runs).where(self.mine(t.runs)).order_by(t.runs.c.id.desc()).limit(limit)
+            )
             return [dict(r._mapping) for r in rows]
 
     # -- writes: intents and outcomes --------------------------------------------------------
@@ -470,6 +537,7 @@ class StateStore:
         now = _now()
         rows = [
             {
+                "scope": self.scope,
                 "sku": i.sku,
                 "marketplace_id": i.marketplace_id,
                 "product_type": i.product_type,
@@ -518,6 +586,7 @@ class StateStore:
         local_invalid: list[dict[str, Any]] = []
         for o in outcomes:
             row = {
+                "k_scope": self.scope,
                 "k_sku": o.sku,
                 "k_mp": o.marketplace_id,
                 "v_issues": o.issues,
@@ -529,6 +598,7 @@ class StateStore:
             if o.local:
                 local_invalid.append(
                     {
+                        "scope": self.scope,
                         "sku": o.sku,
                         "marketplace_id": o.marketplace_id,
                         "product_type": o.product_type,
@@ -573,6 +643,7 @@ class StateStore:
                 )
             subs = [
                 {
+                    "scope": self.scope,
                     "run_id": run_id,
                     "sku": o.sku,
                     "marketplace_id": o.marketplace_id,
@@ -612,7 +683,7 @@ class StateStore:
             c = t.listings.c
             for name in ("product_type", "requirements", "parent_sku", "parentage", "origin"):
                 values[name] = sa.func.coalesce(getattr(stmt.excluded, name), getattr(c, name))
-        stmt = stmt.on_conflict_do_update(index_elements=["sku", "marketplace_id"], set_=values)
+        stmt = stmt.on_conflict_do_update(index_elements=["scope", "sku", "marketplace_id"], set_=values)
         conn.execute(stmt, rows)
 
     # -- feeds -------------------------------------------------------------------------------
@@ -624,6 +695,7 @@ class StateStore:
         with self.engine.begin() as conn:
             result = conn.execute(
                 t.feeds.insert().values(
+                    scope=self.scope,
                     run_id=run_id,
                     marketplace_id=marketplace_id,
                     state="building",
@@ -676,20 +748,24 @@ class StateStore:
         c = t.feeds.c
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(t.feeds).where(c.state.in_(["building", "submitted"])).order_by(c.id)
+                sa.select(t.feeds)
+                .where(self.mine(t.feeds), c.state.in_(["building", "submitted"]))
+                .order_by(c.id)
             )
             return [_feed(r._mapping) for r in rows]
 
     def feeds(self, limit: int = 50) -> list[FeedRecord]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.feeds).order_by(t.feeds.c.id.desc()).limit(limit))
+            rows = conn.execute(
+                sa.select(t.feeds).where(self.mine(t.feeds)).order_by(t.feeds.c.id.desc()).limit(limit)
+            )
             return [_feed(r._mapping) for r in rows]
 
     def feed_submission_times(self, since: dt.datetime) -> list[dt.datetime]:
         """createFeed times since ``since``: the 5-per-5-minutes window survives a restart."""
         c = t.feeds.c
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(c.submitted_at).where(c.submitted_at >= since))
+            rows = conn.execute(sa.select(c.submitted_at).where(self.mine(t.feeds), c.submitted_at >= since))
             return sorted(_aware(r[0]) for r in rows)
 
     def feed_messages(self, feed: int) -> dict[int, tuple[str, str]]:
@@ -707,22 +783,28 @@ class StateStore:
     def checkpoint(self, name: str = "catalog") -> str | None:
         with self.engine.connect() as conn:
             value = conn.execute(
-                sa.select(t.checkpoints.c.value).where(t.checkpoints.c.name == name)
+                sa.select(t.checkpoints.c.value).where(self.mine(t.checkpoints), t.checkpoints.c.name == name)
             ).scalar_one_or_none()
             return str(value) if value is not None else None
 
     def set_checkpoint(self, value: str | None, name: str = "catalog") -> None:
         with self.engine.begin() as conn:
-            conn.execute(t.checkpoints.delete().where(t.checkpoints.c.name == name))
+            conn.execute(t.checkpoints.delete().where(self.mine(t.checkpoints), t.checkpoints.c.name == name))
             if value is not None:
-                conn.execute(t.checkpoints.insert().values(name=name, value=value, updated_at=_now()))
+                conn.execute(
+                    t.checkpoints.insert().values(scope=self.scope, name=name, value=value, updated_at=_now())
+                )
 
 
 @functools.cache
 def _outcome_statements() -> dict[str, Any]:
     """The UPDATE statements of :meth:`StateStore.record_outcomes`, built once (executemany each)."""
     c = t.listings.c
-    where = sa.and_(c.sku == sa.bindparam("k_sku"), c.marketplace_id == sa.bindparam("k_mp"))
+    where = sa.and_(
+        c.scope == sa.bindparam("k_scope"),
+        c.sku == sa.bindparam("k_sku"),
+        c.marketplace_id == sa.bindparam("k_mp"),
+    )
     common: dict[str, Any] = {
         "pending_op": None,
         "pending_hash": None,

@@ -2,6 +2,10 @@
 
 Everything here is safe to keep: no credential, token or secret is ever written (the state DB is
 often shared or copied); only SKUs, Amazon ids and what was sent.
+
+``scope`` partitions one database between several accounts: ``""`` for the state database of a
+single listingsync.yaml, the connection's name in the service's workspace database. Every row a
+:class:`~listingsync.sync.store.StateStore` reads or writes carries its scope.
 """
 
 from __future__ import annotations
@@ -10,10 +14,23 @@ from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table,
 
 metadata = MetaData()
 
+
+def _scope(primary_key: bool = False) -> Column[str]:
+    return Column(
+        "scope",
+        String(100),
+        primary_key=primary_key,
+        nullable=False,
+        server_default="",
+        index=not primary_key,
+    )
+
+
 #: One row per SKU and marketplace: what Amazon holds as far as we know, and the write in flight.
 listings = Table(
     "ls_listings",
     metadata,
+    _scope(primary_key=True),
     Column("sku", String(200), primary_key=True),
     Column("marketplace_id", String(20), primary_key=True),
     Column("product_type", String(100)),
@@ -56,6 +73,7 @@ listings = Table(
 catalog = Table(
     "ls_catalog",
     metadata,
+    _scope(primary_key=True),
     Column("sku", String(200), primary_key=True),
     Column("parent_sku", String(200), index=True),
     Column("fingerprint", String(40), nullable=False),
@@ -67,6 +85,7 @@ runs = Table(
     "ls_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    _scope(),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("mode", String(20), nullable=False),
@@ -80,6 +99,7 @@ submissions = Table(
     "ls_submissions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    _scope(),
     Column("run_id", Integer, index=True),
     Column("sku", String(200), nullable=False),
     Column("marketplace_id", String(20), nullable=False),
@@ -94,6 +114,7 @@ feeds = Table(
     "ls_feeds",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    _scope(),
     Column("run_id", Integer, index=True),
     Column("marketplace_id", String(20), nullable=False),
     Column("document_id", String(200)),
@@ -123,6 +144,7 @@ feed_messages = Table(
 checkpoints = Table(
     "ls_checkpoints",
     metadata,
+    _scope(primary_key=True),
     Column("name", String(100), primary_key=True),
     Column("value", Text),
     Column("updated_at", DateTime(timezone=True)),

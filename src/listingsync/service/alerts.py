@@ -1,0 +1,114 @@
+"""Alerts: a JSON POST to the connection's webhook when a run fails or leaves listings with ERRORs.
+
+The webhook URL is a secret of the connection (``alert_webhook``: chat webhooks carry their own
+credentials). Delivery is retried with backoff on network errors and 5xx/429 answers; a webhook that
+never answers is logged (its URL never is) and does not change the run's outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from listingsync.service.connections import Connection, alert_webhook
+from listingsync.service.workspace import Workspace
+
+if TYPE_CHECKING:
+    from listingsync.service.runs import RunRecord as RunLike
+
+__all__ = ["ATTEMPTS", "notify", "payload", "post"]
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+#: Per-SKU details in one alert (the count says how many there were).
+SKU_LIMIT = 100
+
+
+def payload(ws: Workspace, connection: Connection, run: RunLike) -> dict[str, Any] | None:
+    """The alert for this run, or None when there is nothing to say (it went through)."""
+    if run.status not in ("failed", "partial"):
+        return None
+    skus: list[dict[str, Any]] = []
+    total = 0
+    if run.status == "partial":
+        store = ws.store(connection.name)
+        state_run = run.state_run_id
+        for state in store.listings(statuses=["invalid", "error"]):
+            if state_run is not None and state.last_run_id != state_run:
+                continue  # failed before this run: alerted then
+            errors = [i for i in state.issues if str(i.get("severity", "")).upper() == "ERROR"]
+            if not errors and state.status != "error":
+                continue
+            total += 1
+            if len(skus) < SKU_LIMIT:
+                skus.append(
+                    {
+                        "sku": state.sku,
+                        "marketplace_id": state.marketplace_id,
+                        "status": state.status,
+                        "issues": [
+                            {
+                                "code": i.get("code"),
+                                "message": i.get("message"),
+                                "attributes": list(i.get("attributeNames") or []),
+                            }
+                            for i in errors
+                        ],
+                    }
+                )
+        if not total:
+            return None
+    return {
+        "event": "run_failed" if run.status == "failed" else "listings_with_errors",
+        "connection": connection.name,
+        "run": {"id": run.id, "status": run.status, "trigger": run.trigger, "mode": run.mode},
+        "error": run.error,
+        "fix": run.fix,
+        "skus_with_errors": total,
+        "skus": skus,
+    }
+
+
+def post(
+    url: str,
+    body: dict[str, Any],
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """POST ``body``; retried on network errors, 429 and 5xx. True when the webhook took it."""
+    with httpx.Client(timeout=10.0, transport=transport) as client:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = client.post(url, json=body)
+                if response.status_code < 400:
+                    return True
+                if response.status_code != 429 and response.status_code < 500:
+                    log.warning("alert webhook refused the alert: HTTP %s", response.status_code)
+                    return False
+                reason = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                reason = type(exc).__name__
+            if attempt < ATTEMPTS:
+                sleep(2.0 ** (attempt - 1))
+        log.warning("alert webhook did not take the alert after %s attempts (%s)", ATTEMPTS, reason)
+        return False
+
+
+def notify(ws: Workspace, connection: Connection, run: RunLike) -> None:
+    if run.mode != "send":
+        return
+    try:
+        url = alert_webhook(ws, connection)
+        if not url:
+            return
+        body = payload(ws, connection, run)
+        if body is not None:
+            post(url, body)
+    except Exception:  # an alert must never turn a run into a crash
+        log.warning("alert for run %s of %s could not be sent", run.id, connection.name, exc_info=True)

@@ -1,0 +1,640 @@
+"""Runs of a connection: the history table, and THE run function both executors call.
+
+::
+
+    run = create_run(ws, "vendor-eu", trigger="api", mode="send")    # a queued row
+    execute_run(ws, run.id)       # in this thread: lock, sync, record; what a Celery task calls too
+
+:func:`execute_run` is idempotent: a run that is not ``queued`` any more (finished, cancelled, or
+taken by another process) is left alone, so a task delivered twice runs once. It takes the
+connection's run lock (:mod:`listingsync.sync.lock`, named ``run:<connection>``: a PostgreSQL
+advisory lock, or SQLite's heartbeat row) so at most one run per connection goes at a time in any
+process on any machine; a run that cannot get it is recorded as ``skipped``. While it runs, a
+heartbeat thread writes the live progress and watches for a cancel request.
+
+The sync itself is :func:`listingsync.sync.run_sync` on the connection's scope of the workspace
+database: write-ahead intents, recovery of an interrupted run first, the checkpoint committed only
+after success. A run cancelled or killed mid-way leaves intents the next run settles.
+
+Statuses: queued → running → succeeded | partial (some SKUs failed) | failed (the run could not
+go through; ``error`` and ``fix`` say why) | cancelled; or skipped (the connection was busy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from listingsync.errors import ListingSyncError
+from listingsync.redaction import redact, redact_value
+from listingsync.service import tables as t
+from listingsync.service.connections import (
+    Connection,
+    ConnectionError,
+    connection_credentials,
+    connection_secret_env,
+    get_connection,
+    get_connection_by_id,
+)
+from listingsync.service.workspace import Workspace
+
+__all__ = [
+    "ACTIVE",
+    "FINISHED",
+    "HEARTBEAT_SECONDS",
+    "MODES",
+    "RunBusyError",
+    "RunNotFound",
+    "RunRecord",
+    "active_run",
+    "cancel_run",
+    "create_run",
+    "execute_run",
+    "get_run",
+    "list_runs",
+    "prune_runs",
+    "recover_interrupted",
+]
+
+log = logging.getLogger(__name__)
+
+MODES = ("send", "dry-run", "preview")
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "partial", "failed", "cancelled", "skipped")
+#: How often a running run writes its heartbeat and progress and looks for a cancel request.
+HEARTBEAT_SECONDS = 1.0
+#: Per-SKU results kept with a dry run or preview (the rest are counted).
+RESULT_LIMIT = 1000
+#: A running run whose heartbeat is older than this is taken for dead (its machine went away).
+STALE_SECONDS = 120.0
+
+
+def owner_id() -> str:
+    """This process, as run owners are named: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(owner: str | None) -> bool:
+    """True when ``owner`` was a process of this host that no longer exists (a crash, ``kill -9``)."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class RunNotFound(ListingSyncError):
+    """No run with that id."""
+
+
+class RunBusyError(ListingSyncError):
+    """The connection has a run queued or running already."""
+
+    def __init__(self, connection: str, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"connection {connection} has run #{run_id} queued or running",
+            fix=f"wait for it (listingsync runs show {run_id}) or cancel it",
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(slots=True)
+class RunRecord:
+    id: int
+    connection_id: int | None
+    connection: str | None
+    trigger: str
+    mode: str
+    status: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    counts: dict[str, Any] | None
+    progress: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: str | None
+    fix: str | None
+    cancel_requested: bool
+    owner: str | None
+    state_run_id: int | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def as_dict(self, *, result: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "connection": self.connection,
+            "trigger": self.trigger,
+            "mode": self.mode,
+            "status": self.status,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "duration_s": (
+                round((self.finished_at - self.started_at).total_seconds(), 3)
+                if self.finished_at and self.started_at
+                else None
+            ),
+            "counts": self.counts or {},
+            "progress": self.progress,
+            "error": self.error,
+            "fix": self.fix,
+            "cancel_requested": self.cancel_requested,
+        }
+        if result:
+            out["result"] = self.result
+        return out
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    value = _aware(value)
+    return value.isoformat() if value else None
+
+
+def _select() -> sa.Select[Any]:
+    return sa.select(t.runs, t.connections.c.name.label("connection_name")).outerjoin(
+        t.connections, t.connections.c.id == t.runs.c.connection_id
+    )
+
+
+def _record(row: Any) -> RunRecord:
+    m = row._mapping
+    return RunRecord(
+        id=m["id"],
+        connection_id=m["connection_id"],
+        connection=m["connection_name"],
+        trigger=m["trigger"],
+        mode=m["mode"],
+        status=m["status"],
+        created_at=_aware(m["created_at"]) or _now(),
+        started_at=_aware(m["started_at"]),
+        finished_at=_aware(m["finished_at"]),
+        counts=m["counts"],
+        progress=m["progress"],
+        result=m["result"],
+        error=m["error"],
+        fix=m["fix"],
+        cancel_requested=bool(m["cancel_requested"]),
+        owner=m["owner"],
+        state_run_id=m["state_run_id"],
+    )
+
+
+# -- the history ------------------------------------------------------------------------------------
+
+
+def get_run(ws: Workspace, run_id: int) -> RunRecord:
+    with ws.connect() as conn:
+        row = conn.execute(_select().where(t.runs.c.id == run_id)).first()
+    if row is None:
+        raise RunNotFound(f"no run #{run_id}", fix="list them: listingsync runs")
+    return _record(row)
+
+
+def list_runs(
+    ws: Workspace,
+    *,
+    connection: str | None = None,
+    statuses: Sequence[str] | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[RunRecord]:
+    """Newest first; ``before`` (a run id) pages back through the history."""
+    query = _select().order_by(t.runs.c.id.desc()).limit(limit)
+    if connection is not None:
+        query = query.where(t.runs.c.connection_id == get_connection(ws, connection).id)
+    if statuses:
+        query = query.where(t.runs.c.status.in_(list(statuses)))
+    if before is not None:
+        query = query.where(t.runs.c.id < before)
+    with ws.connect() as conn:
+        return [_record(r) for r in conn.execute(query)]
+
+
+def active_run(ws: Workspace, connection_id: int) -> int | None:
+    """The id of the connection's queued or running run, if any."""
+    with ws.connect() as conn:
+        found = conn.execute(
+            sa.select(t.runs.c.id)
+            .where(t.runs.c.connection_id == connection_id, t.runs.c.status.in_(ACTIVE))
+            .order_by(t.runs.c.id)
+            .limit(1)
+        ).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+def create_run(
+    ws: Workspace,
+    connection: str | Connection,
+    *,
+    trigger: str,
+    mode: str = "send",
+    status: str = "queued",
+    error: str | None = None,
+    refuse_if_busy: bool = True,
+) -> RunRecord:
+    """A queued run (hand its id to an executor), or a record of one that was skipped."""
+    if mode not in MODES:
+        raise ListingSyncError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    conn_obj = connection if isinstance(connection, Connection) else get_connection(ws, connection)
+    if status == "queued" and refuse_if_busy:
+        busy = active_run(ws, conn_obj.id)
+        if busy is not None:
+            raise RunBusyError(conn_obj.name, busy)
+    now = _now()
+    with ws.begin() as conn:
+        result = conn.execute(
+            t.runs.insert().values(
+                connection_id=conn_obj.id,
+                trigger=trigger,
+                mode=mode,
+                status=status,
+                created_at=now,
+                finished_at=now if status in FINISHED else None,
+                error=error,
+                cancel_requested=False,
+                counts={},
+            )
+        )
+        run_id = int(result.inserted_primary_key[0])
+    return get_run(ws, run_id)
+
+
+def cancel_run(ws: Workspace, run_id: int) -> RunRecord:
+    """A queued run is cancelled at once; a running one stops at its next heartbeat (its writes in
+    flight stay as intents, settled by the next run)."""
+    now = _now()
+    with ws.begin() as conn:
+        conn.execute(
+            t.runs.update()
+            .where(t.runs.c.id == run_id, t.runs.c.status == "queued")
+            .values(
+                status="cancelled",
+                finished_at=now,
+                cancel_requested=True,
+                error="cancelled before it started",
+            )
+        )
+        conn.execute(
+            t.runs.update()
+            .where(t.runs.c.id == run_id, t.runs.c.status == "running")
+            .values(cancel_requested=True)
+        )
+    return get_run(ws, run_id)
+
+
+def prune_runs(ws: Workspace, *, older_than: dt.timedelta, keep: int = 20) -> int:
+    """Delete finished runs older than ``older_than``, keeping each connection's ``keep`` newest."""
+    cutoff = _now() - older_than
+    deleted = 0
+    with ws.begin() as conn:
+        ids = [r[0] for r in conn.execute(sa.select(t.connections.c.id))]
+        for cid in ids:
+            keep_ids = [
+                r[0]
+                for r in conn.execute(
+                    sa.select(t.runs.c.id)
+                    .where(t.runs.c.connection_id == cid)
+                    .order_by(t.runs.c.id.desc())
+                    .limit(keep)
+                )
+            ]
+            result = conn.execute(
+                t.runs.delete().where(
+                    t.runs.c.connection_id == cid,
+                    t.runs.c.status.in_(FINISHED),
+                    t.runs.c.created_at < cutoff,
+                    t.runs.c.id.not_in(keep_ids) if keep_ids else sa.true(),
+                )
+            )
+            deleted += result.rowcount
+    return deleted
+
+
+def recover_interrupted(ws: Workspace, *, owner: str | None = None) -> list[RunRecord]:
+    """Runs left ``running`` by a process that is gone (crash, ``kill -9``, a heartbeat gone silent) are
+    recorded as failed; returns them. The next run of each connection recovers its writes (intents
+    settled on Amazon, feeds polled) before it sends anything, exactly as ``sync`` does."""
+    owner = owner or owner_id()
+    now = _now()
+    stale = now - dt.timedelta(seconds=STALE_SECONDS)
+    found: list[RunRecord] = []
+    for run in list_runs(ws, statuses=["running"], limit=10_000):
+        heartbeat = None
+        with ws.connect() as conn:
+            heartbeat = _aware(
+                conn.execute(
+                    sa.select(t.runs.c.heartbeat_at).where(t.runs.c.id == run.id)
+                ).scalar_one_or_none()
+            )
+        gone = _process_gone(run.owner) or (heartbeat is not None and heartbeat < stale)
+        if not gone or run.owner == owner:
+            continue
+        with ws.begin() as conn:
+            result = conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == run.id, t.runs.c.status == "running")
+                .values(
+                    status="failed",
+                    finished_at=now,
+                    error=f"interrupted: the process running it ({run.owner}) stopped",
+                    fix="nothing to do: the next run of this connection settles its writes with Amazon "
+                    "before sending anything",
+                )
+            )
+        if result.rowcount == 1:
+            found.append(get_run(ws, run.id))
+    return found
+
+
+# -- the run function -------------------------------------------------------------------------------
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Progress:
+    """The engine's progress protocol, kept in memory; the heartbeat writes it to the run row."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state: dict[str, Any] = {}
+        self.notes: list[str] = []
+
+    def phase(self, name: str, description: str, total: int | None = None) -> _Task:
+        with self.lock:
+            self.state = {"phase": name, "description": description, "done": 0, "total": total}
+        return _Task(self)
+
+    def note(self, message: str) -> None:
+        with self.lock:
+            self.notes.append(message)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return dict(self.state)
+
+
+class _Task:
+    def __init__(self, progress: _Progress) -> None:
+        self._p = progress
+
+    def advance(self, n: int = 1) -> None:
+        with self._p.lock:
+            self._p.state["done"] = int(self._p.state.get("done") or 0) + n
+
+    def total(self, total: int | None) -> None:
+        with self._p.lock:
+            self._p.state["total"] = total
+
+    def done(self) -> None:
+        with self._p.lock:
+            total = self._p.state.get("total")
+            if total is not None:
+                self._p.state["done"] = total
+
+
+def execute_run(ws: Workspace, run_id: int, *, owner: str | None = None) -> RunRecord:
+    """Execute one queued run of a connection, here, to its end. Safe to call twice."""
+    from listingsync.sync.lock import LockHeldError, acquire_lock
+
+    owner = owner or owner_id()
+    now = _now()
+    with ws.begin() as conn:
+        claimed = conn.execute(
+            t.runs.update()
+            .where(t.runs.c.id == run_id, t.runs.c.status == "queued")
+            .values(status="running", started_at=now, heartbeat_at=now, owner=owner)
+        ).rowcount
+    if claimed != 1:
+        return get_run(ws, run_id)
+    run = get_run(ws, run_id)
+    try:
+        if run.connection_id is None:
+            raise ConnectionError("the connection was removed")
+        connection = get_connection_by_id(ws, run.connection_id)
+    except ConnectionError as exc:
+        return _finish(ws, run_id, "failed", error=exc.message, fix=exc.fix)
+    try:
+        lock = acquire_lock(
+            ws.engine, f"run:{connection.name}", purpose=f"run #{run_id} of {connection.name}"
+        )
+    except LockHeldError as exc:
+        return _finish(
+            ws,
+            run_id,
+            "skipped",
+            error=f"another run of this connection was still running: {exc.message}",
+            fix="nothing to do: the next scheduled run catches up",
+        )
+    try:
+        return _execute(ws, run, connection)
+    finally:
+        lock.release()
+
+
+def _execute(ws: Workspace, run: RunRecord, connection: Connection) -> RunRecord:
+    from listingsync.credentials import provided_secrets
+    from listingsync.service import alerts, metrics
+
+    progress = _Progress()
+    stop = threading.Event()
+    loop_holder: dict[str, Any] = {}
+    heartbeat = threading.Thread(
+        target=_heartbeat,
+        args=(ws, run, progress, stop, loop_holder),
+        name=f"run-{run.id}-heartbeat",
+        daemon=True,
+    )
+    heartbeat.start()
+    try:
+        with provided_secrets(_source_secrets(ws, connection)):
+            record = asyncio.run(_run_sync(ws, run, connection, progress, loop_holder))
+    except _Cancelled:
+        record = _finish(ws, run.id, "cancelled", error="cancelled while running", fix=_INTENTS_FIX)
+    except ListingSyncError as exc:
+        record = _finish(ws, run.id, "failed", error=redact(exc.message), fix=exc.fix)
+    except Exception as exc:  # a bug or an unexpected failure: recorded, never lost
+        log.exception("run %s of %s failed", run.id, connection.name)
+        record = _finish(
+            ws,
+            run.id,
+            "failed",
+            error=redact(f"{type(exc).__name__}: {exc}"),
+            fix="this is a listingsync bug if it repeats; the next run recovers any writes in flight",
+        )
+    finally:
+        stop.set()
+        heartbeat.join()
+    metrics.record_run(connection.name, record)
+    alerts.notify(ws, connection, record)
+    return record
+
+
+_INTENTS_FIX = "nothing to do: writes in flight were left as intents, which the next run settles"
+
+
+def _source_secrets(ws: Workspace, connection: Connection) -> dict[str, str]:
+    try:
+        return connection_secret_env(ws, connection)
+    except ListingSyncError:
+        return {}
+
+
+async def _run_sync(
+    ws: Workspace, run: RunRecord, connection: Connection, progress: _Progress, loop_holder: dict[str, Any]
+) -> RunRecord:
+    from listingsync.amazon import SPAPIClient
+    from listingsync.sync.pipeline import run_sync, sync_options
+
+    config = connection.config
+    main = asyncio.current_task()
+    loop_holder["loop"] = asyncio.get_running_loop()
+    loop_holder["task"] = main
+    client = None
+    try:
+        credentials = connection_credentials(ws, connection)
+    except ListingSyncError:
+        if run.mode != "dry-run":
+            raise
+        credentials = None  # a dry run plans without Amazon (bundled or cached schemas)
+    if credentials is not None:
+        client = SPAPIClient.from_account(config.account, credentials, rate_limiter=ws.rate_limiter)
+    options = sync_options(config, mode=run.mode, scale=ws.rate_scale)
+    try:
+        report, catalog = await run_sync(
+            config, options, client=client, progress=progress, store=ws.store(connection.name)
+        )
+    except asyncio.CancelledError:
+        raise _Cancelled() from None
+    finally:
+        if client is not None:
+            await client.aclose()
+    counts: dict[str, Any] = {
+        "plan": {k: v for k, v in report.plan.items() if v},
+        "outcomes": report.statuses,
+        "requests": report.stats.get("requests", 0),
+        "throttled": report.stats.get("throttled", 0),
+        "catalog_problems": len(catalog.problems),
+        "products": catalog.products,
+    }
+    if report.recovery is not None and report.recovery.anything:
+        counts["recovered"] = {
+            "feeds_resumed": report.recovery.feeds_resumed,
+            "writes_found_on_amazon": report.recovery.landed,
+            "writes_to_resend": report.recovery.resend,
+        }
+    result = None
+    if run.mode != "send":
+        data = report.as_dict()
+        data.pop("stats", None)
+        data["results"] = data["results"][:RESULT_LIMIT]
+        result = redact_value(data)
+    catalog_errors = [p for p in catalog.problems if p.severity == "error"]
+    if report.exit_code == 0 and not catalog_errors:
+        return _finish(ws, run.id, "succeeded", counts=counts, result=result, state_run_id=report.run_id)
+    error, fix = _partial_reason(connection.name, report, catalog_errors)
+    return _finish(
+        ws, run.id, "partial", counts=counts, result=result, error=error, fix=fix, state_run_id=report.run_id
+    )
+
+
+def _partial_reason(name: str, report: Any, catalog_errors: list[Any]) -> tuple[str, str]:
+    parts = []
+    failed = [r for r in report.results if r.status in ("invalid", "error")]
+    if failed:
+        first = failed[0]
+        issue = first.issues[0] if first.issues else {}
+        parts.append(
+            f"{len(failed)} listing(s) failed; first: {first.sku} ({first.marketplace_id}) "
+            f"{issue.get('code', '')} {issue.get('message', '')}".rstrip()
+        )
+    if catalog_errors:
+        parts.append(
+            f"{len(catalog_errors)} catalogue record(s) could not be read; first: {catalog_errors[0]}"
+        )
+    if report.refused:
+        parts.append(report.refused)
+    fix = (
+        f"see each SKU's issues with their fix (listingsync issues --connection {name}, or "
+        f"GET /api/v1/connections/{name}/issues); correct the catalogue or the mapping and the next run "
+        "sends them"
+    )
+    return redact("; ".join(parts) or "some listings failed"), fix
+
+
+def _finish(
+    ws: Workspace,
+    run_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    fix: str | None = None,
+    counts: dict[str, Any] | None = None,
+    result: dict[str, Any] | None = None,
+    state_run_id: int | None = None,
+) -> RunRecord:
+    values: dict[str, Any] = {"status": status, "finished_at": _now(), "error": error, "fix": fix}
+    if counts is not None:
+        values["counts"] = counts
+    if result is not None:
+        values["result"] = result
+    if state_run_id is not None:
+        values["state_run_id"] = state_run_id
+    with ws.begin() as conn:
+        conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values))
+    return get_run(ws, run_id)
+
+
+def _heartbeat(
+    ws: Workspace, run: RunRecord, progress: _Progress, stop: threading.Event, loop_holder: dict[str, Any]
+) -> None:
+    """Write the heartbeat and the progress, and cancel the run's task when asked to."""
+    cancelled = False
+    while not stop.wait(HEARTBEAT_SECONDS):
+        now = _now()
+        try:
+            with ws.begin() as conn:
+                conn.execute(
+                    t.runs.update()
+                    .where(t.runs.c.id == run.id)
+                    .values(heartbeat_at=now, progress=progress.snapshot())
+                )
+                wanted = conn.execute(
+                    sa.select(t.runs.c.cancel_requested).where(t.runs.c.id == run.id)
+                ).scalar_one_or_none()
+        except Exception:  # a busy database must not kill the run; the next beat retries
+            log.warning("run %s: heartbeat failed", run.id, exc_info=True)
+            continue
+        if wanted and not cancelled:
+            loop, task = loop_holder.get("loop"), loop_holder.get("task")
+            if loop is not None and task is not None:
+                cancelled = True
+                loop.call_soon_threadsafe(task.cancel)
