@@ -254,3 +254,46 @@ def test_unreachable_amazon_stops_sending_after_the_first_failure(
     assert len(errors) > 50  # every write failed, ...
     assert data["stats"]["requests"] < len(errors)  # ... but only those in flight when it broke were tried
     assert any("could not be reached" in n for n in data["notes"])
+
+
+def test_large_dry_run_prints_a_summary_and_diff_gives_every_sku(cli: tuple[CliRunner, Path]) -> None:
+    runner, cfg = cli
+    code, summary = _run(runner, "sync", "--config", str(cfg), "--dry-run")
+    assert code == 1
+    assert "Plan: " in summary and "listingsync sync --dry-run --diff" in summary
+    assert "+ create" not in summary  # no per-SKU lines in the summary
+    creates = next(line for line in summary.splitlines() if line.strip().startswith("create"))
+    assert "… and " in creates
+    code, detail = _run(runner, "sync", "--config", str(cfg), "--dry-run", "--diff")
+    assert detail.count("+ create") > 50 and "Plan: " not in detail
+    assert len(detail.splitlines()) > 2 * len(summary.splitlines())
+
+
+def test_an_incremental_run_with_nothing_to_do_prints_one_line(cli: tuple[CliRunner, Path]) -> None:
+    runner, cfg = cli
+    assert _run(runner, "sync", "--config", str(cfg), "--sku", "MD-CUSH-001")[0] == 0
+    code, out = _run(runner, "sync", "--config", str(cfg), "--sku", "MD-CUSH-001")
+    assert code == 0
+    assert out.strip().splitlines() == ["Nothing to send: 2 listing(s) unchanged since the last run."]
+
+
+def test_status_times_carry_their_timezone(cli: tuple[CliRunner, Path]) -> None:
+    runner, cfg = cli
+    _run(runner, "sync", "--config", str(cfg), "--sku", "MD-CUSH-001")
+    code, out = _run(runner, "status", "--config", str(cfg), "--sku", "MD-CUSH-001")
+    assert code == 0 and " UTC" in out
+    data = json.loads(_run(runner, "status", "--config", str(cfg), "--json")[1])
+    assert all(row["updated_at"].endswith("+00:00") for row in data["listings"])
+
+
+def test_an_issue_without_attributes_has_no_stray_space() -> None:
+    from listingsync.cli.sync import issue_line
+
+    assert issue_line({"code": "QuotaExceeded", "message": "You exceeded your quota"}) == (
+        "QuotaExceeded: You exceeded your quota"
+    )
+    assert (
+        issue_line({"code": "90220", "attributeNames": ["brand"], "message": "required"})
+        == "90220 brand: required"
+    )
+    assert issue_line({"message": "only a message"}) == "only a message"

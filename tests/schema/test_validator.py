@@ -218,3 +218,24 @@ def test_min_unique_items_counts_each_selector_combination_as_the_meta_schema_sa
         found = [i for i in validator.issues({"title": once_more}) if "UNIQUE" in i.code]
         assert [(i.path, i.code) for i in found] == [("/title", "LS-MIN-UNIQUE-ITEMS")]
         assert "es_US" in found[0].message
+
+
+def test_a_value_that_is_not_a_url_is_one_issue_not_two() -> None:
+    from listingsync.schema.product_type import bundled_schema_files
+    from listingsync.schema.reference import ReferenceValidator
+
+    path = next(p for p in bundled_schema_files() if p.name == "HOME.json")
+    bad = {"main_product_image_locator": [{"media_location": "not a url", "marketplace_id": "ATVPDKIKZ0DAE"}]}
+    for validator in (Validator.from_file(path), ReferenceValidator(json.loads(path.read_text()))):
+        found = [i for i in validator.issues(bad) if i.path.startswith("/main_product_image_locator")]
+        assert [i.code for i in found] == ["LS-FORMAT"], found
+    # A URL that only fails the pattern (ftp://) still says so.
+    ftp = {
+        "main_product_image_locator": [
+            {"media_location": "ftp://x.test/a.jpg", "marketplace_id": "ATVPDKIKZ0DAE"}
+        ]
+    }
+    found = [
+        i for i in Validator.from_file(path).issues(ftp) if i.path.startswith("/main_product_image_locator")
+    ]
+    assert [i.code for i in found] == ["LS-PATTERN"]

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -185,6 +186,14 @@ def sync_command(
             "refuse at once, naming it).",
         ),
     ] = 0.0,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help=f"With --dry-run: the per-attribute diff of every SKU, also for plans over {PLAN_DETAIL_LIMIT} "
+            "listings (which get a summary).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU."""
@@ -218,7 +227,7 @@ def sync_command(
         data["catalog"] = _catalog_dict(catalog)
         print_json(data)
     else:
-        _print_report(cfg, report, catalog)
+        _print_report(cfg, report, catalog, diff=diff)
     code = report.exit_code
     if any(p.severity == "error" for p in catalog.problems):
         code = max(code, EXIT_PROBLEMS)
@@ -276,7 +285,7 @@ def _cell(value: Any) -> Text:
     return Text("" if value is None else str(value))
 
 
-def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None:
+def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead, *, diff: bool = False) -> None:
     for problem in catalog.problems:
         err_console.print(f"[yellow]![/yellow] {escape(str(problem))}", soft_wrap=True)
     if report.recovery is not None and report.recovery.anything:
@@ -285,8 +294,21 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
             f"Recovered an interrupted run: {rec.feeds_resumed} feed(s) followed to the end, "
             f"{rec.landed} write(s) found on Amazon, {rec.resend} to send again."
         )
+    if _nothing_to_do(report):
+        unchanged = report.plan.get("unchanged", 0)
+        console.print(
+            f"Nothing to send: {unchanged} listing(s) unchanged since the last run."
+            if unchanged
+            else "Nothing to send: the catalogue has no changes since the last run."
+        )
+        for note in report.notes:
+            console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+        return
     if report.mode == "dry-run":
-        _print_plan(report)
+        if diff or len(report.results) <= PLAN_DETAIL_LIMIT:
+            _print_plan(report)
+        else:
+            _print_plan_summary(report)
     elif report.mode == "preview":
         table = Table(title="Amazon VALIDATION_PREVIEW")
         for col in ("SKU", "mp", "status", "ASIN", "issues"):
@@ -319,7 +341,7 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
             table.add_column(col)
         for r in failed[:25]:
             first = r.issues[0] if r.issues else {}
-            text = f"{first.get('code', '')} {', '.join(first.get('attributeNames') or [])}: {first.get('message', '')}"
+            text = issue_line(first)
             table.add_row(
                 _cell(r.sku),
                 _country(r.marketplace_id),
@@ -339,6 +361,48 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead) -> None
             f"Done in {report.elapsed:.1f} s ({report.stats.get('requests', 0)} requests, "
             f"{report.stats.get('throttled', 0)} throttled). Next: `listingsync status`, `listingsync issues`."
         )
+
+
+def issue_line(issue: dict[str, Any]) -> str:
+    """``CODE attr1, attr2: message``, without a stray space when the issue names no attribute."""
+    head = " ".join(p for p in (issue.get("code") or "", ", ".join(issue.get("attributeNames") or [])) if p)
+    message = issue.get("message") or ""
+    return f"{head}: {message}" if head and message else head or message
+
+
+#: Dry runs list every SKU's diff up to this many listings; above it a summary (``--diff`` for all).
+PLAN_DETAIL_LIMIT = 50
+
+
+def _nothing_to_do(report: SyncReport) -> bool:
+    """An incremental run with nothing to send, nothing failed, nothing recovered, nothing refused."""
+    busy = {k: v for k, v in report.plan.items() if k != "unchanged" and v}
+    recovered = report.recovery is not None and report.recovery.anything
+    return not busy and not report.results and not report.refused and not recovered and not report.preview
+
+
+def _print_plan_summary(report: SyncReport) -> None:
+    """A large plan in a screenful: the SKUs per operation (first few) and how often each attribute changes."""
+    by_op: dict[str, list[str]] = {}
+    attributes: Counter[str] = Counter()
+    for r in report.results:
+        by_op.setdefault(r.op, []).append(f"{r.sku} ({_country(r.marketplace_id)})")
+        if r.op == "update":
+            attributes.update(r.changed)
+            attributes.update(f"{name} (deleted)" for name in r.removed)
+    console.print(f"Plan: {len(report.results)} listings to act on.", markup=False)
+    for op, skus in by_op.items():
+        more = f" … and {len(skus) - 5} more" if len(skus) > 5 else ""
+        console.print(f"  {op:<8} {len(skus):>7}: {', '.join(skus[:5])}{more}", markup=False)
+    if attributes:
+        console.print("  attributes changed by the updates:", markup=False)
+        for name, count in attributes.most_common(12):
+            console.print(f"    {name}: {count}", markup=False)
+        if len(attributes) > 12:
+            console.print(f"    … {len(attributes) - 12} other attribute(s)", markup=False)
+    console.print(
+        "Per-attribute diff of every SKU: listingsync sync --dry-run --diff (or --json).", markup=False
+    )
 
 
 def _print_plan(report: SyncReport) -> None:
@@ -472,7 +536,7 @@ def status_command(
             "warnings": sum(1 for i in s.issues if i.get("severity") == "WARNING"),
             "pending": s.pending_op,
             "submission_id": s.last_submission_id,
-            "updated_at": s.updated_at.isoformat() if s.updated_at else None,
+            "updated_at": _utc(s.updated_at).isoformat() if s.updated_at else None,
         }
         for s in rows
     ]
@@ -494,7 +558,9 @@ def status_command(
                 _cell(d["product_type"]),
                 str(d["errors"]),
                 str(d["warnings"]),
-                (d["updated_at"] or "")[:19],
+                _utc(dt.datetime.fromisoformat(d["updated_at"])).strftime("%Y-%m-%d %H:%M:%S UTC")
+                if d["updated_at"]
+                else "",
             )
         console.print(table)
         counts: dict[str, int] = {}
@@ -507,13 +573,18 @@ def status_command(
     raise typer.Exit(EXIT_OK)
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """The store's times are UTC; SQLite hands them back naive."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _run_dict(run: dict[str, Any]) -> dict[str, Any]:
-    """A run row with ISO 8601 UTC times, like ``updated_at`` (SQLite hands back naive ones)."""
+    """A run row with ISO 8601 UTC times, like ``updated_at``."""
     out = dict(run)
     for key in ("started_at", "finished_at"):
         value = out.get(key)
         if isinstance(value, dt.datetime):
-            out[key] = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+            out[key] = _utc(value).isoformat()
     return out
 
 

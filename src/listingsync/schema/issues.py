@@ -66,3 +66,16 @@ class Issue:
 
     def __str__(self) -> str:
         return f"{self.severity.value} {self.path or '/'}: {self.message} [{self.code}]"
+
+
+def one_per_cause(issues: list[Issue]) -> list[Issue]:
+    """Drop an issue that only restates another at the same path.
+
+    A URL attribute has ``format: uri`` and a ``pattern`` such as ``^(https?|s3)://``: a value that is
+    not a URL fails both, for one cause. The LS-FORMAT issue stays (it says what the value must be),
+    the LS-PATTERN one goes. Both validators call this, so they keep reporting the same issues.
+    """
+    formats = {i.path for i in issues if i.code == "LS-FORMAT"}
+    if not formats:
+        return issues
+    return [i for i in issues if not (i.code == "LS-PATTERN" and i.path in formats)]

@@ -58,7 +58,7 @@ from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT201909
 
-from listingsync.schema.issues import CODE_MISSING, KEYWORD_CODES, Issue, Severity
+from listingsync.schema.issues import CODE_MISSING, KEYWORD_CODES, Issue, Severity, one_per_cause
 
 __all__ = [
     "CODES",
@@ -326,7 +326,7 @@ class ReferenceValidator:
         deprecations = self._deprecations(self.schema, attributes, "", 0) if self._has_lifecycle else ()
         for issue in deprecations:
             found.setdefault((issue.path, issue.code, issue.message), issue)
-        return sorted(found.values(), key=lambda i: (i.path, i.code, i.message))
+        return sorted(one_per_cause(list(found.values())), key=lambda i: (i.path, i.code, i.message))
 
     def _deprecations(self, schema: Any, instance: Any, path: str, depth: int) -> Iterator[Issue]:
         """WARNINGs for values listed in ``$lifecycle.enumDeprecated`` (informational: never INVALID).

@@ -29,7 +29,7 @@ import jsonschema_rs
 
 from listingsync.errors import ListingSyncError
 from listingsync.schema.conditions import condition_for
-from listingsync.schema.issues import CODE_MISSING, KEYWORD_CODES, Issue, Severity
+from listingsync.schema.issues import CODE_MISSING, KEYWORD_CODES, Issue, Severity, one_per_cause
 from listingsync.schema.vocabulary import (
     CODE_DEPRECATED,
     RUST_KEYWORDS,
@@ -202,7 +202,7 @@ class Validator:
                 out.extend(self._convert(error, attributes))
         if self._plan is not None:
             out.extend(check_vocabulary(self._plan, attributes))
-        unique = list(dict.fromkeys(out))
+        unique = one_per_cause(list(dict.fromkeys(out)))
         unique.sort(key=lambda i: (i.path, i.severity is not Severity.ERROR, i.code))
         return unique
 
