@@ -217,13 +217,14 @@ def _sync_all(
     root: Path, run: Run, url: str, workers: int, *, kill_after: int | None = None
 ) -> dict[str, Any]:
     """Enqueue every account's sync, run ``workers`` processes until all return; optionally kill one."""
-    from listingsync.worker import WorkerSettings, make_app
+    from listingsync.worker.app import WorkerSettings, delete_queues, make_app
     from listingsync.worker.jobs import SyncJob
     from listingsync.worker.tasks import sync_account
 
     _emu(url, "reset", "POST")
     prefix = f"lsbench-{uuid.uuid4().hex[:8]}"
-    make_app(WorkerSettings(broker=BROKER, limiter=REDIS, prefix=prefix))
+    settings = WorkerSettings(broker=BROKER, limiter=REDIS, prefix=prefix)
+    celery = make_app(settings)
     logs = run.dir / "logs"
     logs.mkdir(exist_ok=True)
     killed = None
@@ -238,6 +239,7 @@ def _sync_all(
             os.killpg(procs[killed].pid, signal.SIGKILL)
             procs[killed].wait()
         outcomes = [r.get(timeout=3600) for r in results]
+    delete_queues(celery, settings)
     wall = time.perf_counter() - started
     return {
         "outcomes": outcomes,
@@ -336,7 +338,7 @@ def bench_kill(root: Path, accounts: list[dict[str, Any]], url: str) -> None:
 
 
 def bench_validate(root: Path) -> None:
-    from listingsync.worker import WorkerSettings, make_app
+    from listingsync.worker.app import WorkerSettings, delete_queues, make_app
     from listingsync.worker.tasks import validate_chunk
 
     directory = root / "validate"
@@ -352,7 +354,8 @@ def bench_validate(root: Path) -> None:
     baseline = None
     for workers in (1, 2):
         prefix = f"lsbench-{uuid.uuid4().hex[:8]}"
-        make_app(WorkerSettings(broker=BROKER, limiter=REDIS, prefix=prefix))
+        settings = WorkerSettings(broker=BROKER, limiter=REDIS, prefix=prefix)
+        celery = make_app(settings)
         logs = directory / f"logs{workers}"
         logs.mkdir()
         with _workers(workers, _env(root, prefix), logs, concurrency=1):
@@ -360,6 +363,7 @@ def bench_validate(root: Path) -> None:
             parts = [validate_chunk.delay(config, a, b) for a, b in itertools.pairwise(bounds)]
             chunks = [p.get(timeout=7200) for p in parts]
             wall = time.perf_counter() - started
+        delete_queues(celery, settings)
         records = sum(c["records"] for c in chunks)
         rate = records / wall
         baseline = baseline or rate

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from listingsync.worker.app import WorkerSettings, delete_queues, make_app
+
 redis = pytest.importorskip("redis")
 kombu = pytest.importorskip("kombu")
 
@@ -110,6 +112,8 @@ def worker_processes(
     try:
         yield procs
     finally:
+        settings = WorkerSettings(broker=broker, limiter=limiter, prefix=prefix)
+        delete_queues(make_app(settings), settings)
         for proc in procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -213,3 +213,30 @@ def _wait_for(condition: Any) -> None:
     tick = threading.Event()
     while not condition():
         tick.wait(0.05)
+
+
+def test_a_feed_is_submitted_by_the_sync_and_followed_by_polling_tasks(
+    services: dict[str, str], pg_schemas: list[str], tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    env = _env(tmp_path, 1000.0)
+    states = {s: pg_state_url(services["postgres"], pg_schemas) for s in ACCOUNTS}
+    config = _account_dirs(tmp_path, emulator, states)["DEMOV"]
+    expected = _expected({"DEMOV": config})
+    prefix = f"lstest-{uuid.uuid4().hex[:8]}"
+    _app(services, prefix)
+    with worker_processes(1, broker=services["amqp"], limiter=services["redis"], prefix=prefix, env=env):
+        outcome = sync_account.delay(SyncJob(str(config), via="feed").as_dict()).get(timeout=240)
+        # The sync ended with its feed submitted, not followed: its slot is free for other work.
+        assert outcome["via"] == "feed"
+        assert any("left to Amazon" in note for note in outcome["notes"])
+        _wait_for(lambda: _settled(states["DEMOV"]))
+    assert _held(emulator) == expected
+    assert not _created_twice(emulator)
+
+
+def _settled(state_url: str) -> bool:
+    """No feed left open and no listing pending in the account's state database."""
+    from listingsync.sync.store import StateStore
+
+    with StateStore.open(state_url) as store:
+        return not store.open_feeds() and "pending" not in store.counts()

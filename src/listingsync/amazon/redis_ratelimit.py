@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["BucketCount", "RedisRateLimiter", "sent_counts"]
 
+#: The region part of the keys of a limiter made without one (one bucket per partner for all regions).
+ANY_REGION = "-"
+
 #: Seconds a silent bucket is kept (it refills completely well within this).
 _TTL = 3600
 
@@ -126,7 +129,7 @@ def sent_counts(redis_client: redis.Redis, prefix: str = "listingsync:ratelimit"
         name = key.decode() if isinstance(key, bytes) else str(key)
         parts = name[len(prefix) + 1 :].split(":", 2)
         if len(parts) != 3:
-            continue  # a limiter without a region: not one the workers make
+            continue  # not a bucket of this module's
         sent = redis_client.hget(key, "sent")
         out.append(BucketCount(parts[0], parts[1], parts[2], int(sent or 0)))
     return sorted(out, key=lambda b: (b.region, b.partner, b.operation))
@@ -136,7 +139,8 @@ class RedisRateLimiter:
     """Cluster-wide token buckets in Redis, behind the :class:`RateLimiter` seam.
 
     ``region`` completes the bucket key (the client's key is ``"<selling partner>:<bucket>"``), so a
-    partner's EU and NA authorisations are paced apart, as Amazon does. ``prefix`` namespaces the keys
+    partner's EU and NA authorisations are paced apart, as Amazon does; without one, a partner's
+    regions share its buckets (slower for a partner in several regions, never faster than allowed). ``prefix`` namespaces the keys
     (tests give each run its own). ``safety`` and ``scale`` mean what they mean for
     :class:`~listingsync.amazon.ratelimit.TokenBucketLimiter`; ``clock`` replaces Redis's clock (tests).
 
@@ -167,7 +171,7 @@ class RedisRateLimiter:
         if headroom < 0:
             raise ValueError("headroom must not be negative")
         self._redis = redis_client
-        self._namespace = f"{prefix}:{region}:" if region else f"{prefix}:"
+        self._namespace = f"{prefix}:{region or ANY_REGION}:"
         self._margins = (safety, scale, headroom)
         self._clock = clock
         self._sleep = sleep

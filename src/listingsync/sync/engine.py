@@ -55,6 +55,9 @@ class SyncOptions:
     #: ... but only up to this many (20 per search call at 5 rps).
     reconcile_limit: int = 2000
     feed_limits: FeedLimits = field(default_factory=FeedLimits)
+    #: Follow submitted feeds to their end in this run. False (Celery workers): submit and finish;
+    #: the feeds stay ``submitted`` for a polling task or the next run's recovery.
+    follow_feeds: bool = True
     auto_threshold: int = AUTO_FEED_THRESHOLD
     #: The mass-deletion guard (``sync.max_delete_share``, ``sync.delete_guard_min``) ...
     delete_guard: DeleteGuard = field(default_factory=DeleteGuard)
@@ -339,9 +342,15 @@ class SyncEngine:
                 limits=opts.feed_limits,
                 submit_task=submit,
                 wait_task=wait,
+                wait=opts.follow_feeds,
             )
             results = await feeds.execute(writes)
             report.notes.extend(f"{e}; the next sync polls it again" for e in feeds.errors)
+            if feeds.submitted:
+                report.notes.append(
+                    f"{len(feeds.submitted)} feed(s) submitted and left to Amazon; their outcomes are "
+                    "recorded when they are polled (listingsync worker) or by the next sync"
+                )
             submit.done()
             wait.done()
             report.feeds = [

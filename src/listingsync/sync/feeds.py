@@ -86,6 +86,7 @@ class FeedExecutor:
         submit_task: ProgressTask | None = None,
         wait_task: ProgressTask | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wait: bool = True,
     ) -> None:
         self.client = client
         self.store = store
@@ -95,6 +96,11 @@ class FeedExecutor:
         self.submit_task = submit_task or NullProgress().phase("submit", "")
         self.wait_task = wait_task or NullProgress().phase("feed", "")
         self._sleep = sleep
+        #: False: submit and return; the feeds stay ``submitted`` for :meth:`poll` (a worker's
+        #: polling task) or the next run's recovery to follow, so nobody waits minutes per feed.
+        self.follow = wait
+        #: Feeds submitted and left to follow (``follow=False``).
+        self.submitted: list[FeedRecord] = []
         self._submitted: list[float] = []  # monotonic times of our own createFeed calls
         #: Feeds that could not be followed to the end this run (polled again next run).
         self.errors: list[str] = []
@@ -117,6 +123,9 @@ class FeedExecutor:
                 self.submit_task.advance(len(doc.messages))
                 continue
             self.submit_task.advance(len(doc.messages))
+            if not self.follow:
+                self.submitted.append(record)
+                continue
             # Poll while the next documents are built and submitted.
             waits.append(asyncio.create_task(self._wait_safely(record)))
         return [r for r in await asyncio.gather(*waits) if r is not None]
@@ -185,6 +194,16 @@ class FeedExecutor:
                 oldest = stored[-self.limits.per_window]
                 wait = self.limits.window - (dt.datetime.now(dt.UTC) - oldest).total_seconds()
             await self._sleep(max(wait, 0.01))
+
+    async def poll(self, record: FeedRecord) -> FeedResult | None:
+        """One getFeed: when Amazon is done, read the report and record the outcomes (as
+        :meth:`wait` does); None while it is still processing."""
+        if record.feed_id is None:
+            raise ListingSyncError(f"feed #{record.id} has no feedId to poll")
+        feed = await self.client.feeds.get_feed(record.feed_id)
+        if str(feed.get("processingStatus") or "") not in DONE_STATES:
+            return None
+        return await self.wait(record)
 
     async def wait(self, record: FeedRecord) -> FeedResult:
         """Poll getFeed until it ends, then read the report and record every SKU's outcome."""

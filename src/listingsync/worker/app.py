@@ -25,6 +25,8 @@ nothing left to send).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,16 @@ from celery import Celery
 
 from listingsync.errors import ListingSyncError
 
-__all__ = ["BROKER_ENV", "LIMITER_ENV", "QUEUES", "WorkerSettings", "app", "make_app", "queue_names"]
+__all__ = [
+    "BROKER_ENV",
+    "LIMITER_ENV",
+    "QUEUES",
+    "WorkerSettings",
+    "delete_queues",
+    "make_app",
+    "queue_depths",
+    "queue_names",
+]
 
 BROKER_ENV = "LISTINGSYNC_BROKER_URL"
 LIMITER_ENV = "LISTINGSYNC_LIMITER_URL"
@@ -49,10 +60,11 @@ QUEUES = {
 #: Every task by the queue it goes to.
 ROUTES = {
     "listingsync.sync_account": "runs",
+    "listingsync.poll_feeds": "runs",
     "listingsync.validate_chunk": "chunks",
 }
 
-app = Celery("listingsync", include=["listingsync.worker.tasks"])
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +114,49 @@ def queue_names(prefix: str) -> list[str]:
     return [f"{prefix}.{suffix}" for suffix in QUEUES]
 
 
+def queue_depths(celery: Celery, settings: WorkerSettings) -> dict[str, int]:
+    """Messages waiting in each of the cluster's queues, as the broker counts them (a queue nobody
+    declared yet counts 0; an unreachable broker gives an empty answer and a warning)."""
+    out: dict[str, int] = {}
+    try:
+        with celery.connection_for_read() as conn:
+            for name in queue_names(settings.prefix):
+                # A channel per queue: RabbitMQ closes the channel of a passive declare that fails.
+                channel: Any = conn.channel()  # kombu's stubs know only the abstract channel
+                try:
+                    out[name] = int(channel.queue_declare(queue=name, passive=True).message_count)
+                except conn.channel_errors:
+                    out[name] = 0
+                finally:
+                    with contextlib.suppress(*conn.channel_errors, *conn.connection_errors):
+                        channel.close()
+    except Exception as exc:  # a metrics scrape must not fail with the broker
+        log.warning("cannot read the queue depths from the broker: %s", type(exc).__name__)
+        return {}
+    return out
+
+
+def delete_queues(celery: Celery, settings: WorkerSettings) -> None:
+    """Remove the cluster's queues from the broker (tests and benchmarks clean up after themselves)."""
+    with celery.connection_for_write() as conn:
+        for name in queue_names(settings.prefix):
+            channel: Any = conn.channel()
+            try:
+                channel.queue_delete(queue=name)
+            except conn.channel_errors:
+                pass
+            finally:
+                with contextlib.suppress(*conn.channel_errors, *conn.connection_errors):
+                    channel.close()
+
+
 def make_app(settings: WorkerSettings) -> Celery:
-    """Configure the one Celery app (the tasks are registered on it) for these services."""
+    """A Celery app for these services, made the current one: the tasks (``shared_task``) are sent
+    through it and a worker started from it runs them. A new app each time, because a Celery app
+    keeps its first broker connection whatever its configuration says later."""
+    app = Celery("listingsync", include=["listingsync.worker.tasks"])
     app.conf.update(_config(settings))
+    app.set_default()
     return app
 
 
@@ -126,7 +178,6 @@ def _config(settings: WorkerSettings) -> dict[str, Any]:
         "task_routes": {name: {"queue": f"{settings.prefix}.{q}"} for name, q in ROUTES.items()},
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
-        "worker_hijack_root_logger": False,
         "listingsync_limiter_url": settings.limiter,
         "listingsync_queue_prefix": settings.prefix,
     }

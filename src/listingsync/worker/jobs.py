@@ -24,9 +24,11 @@ from listingsync.config import Config, load_config
 from listingsync.credentials import load_credentials
 from listingsync.errors import ListingSyncError
 from listingsync.sync.engine import SyncReport
-from listingsync.sync.pipeline import run_sync, sync_options
+from listingsync.sync.feeds import FeedExecutor
+from listingsync.sync.lock import acquire_lock
+from listingsync.sync.pipeline import SYNC_LOCK, open_store, run_sync, sync_options
 
-__all__ = ["SyncJob", "limiter_for", "run_job"]
+__all__ = ["SyncJob", "limiter_for", "poll_delay", "poll_job", "run_job"]
 
 RATE_SCALE_ENV = "LISTINGSYNC_RATE_SCALE"
 
@@ -70,18 +72,58 @@ def limiter_for(config: Config, limiter_url: str | None, scale: float) -> RateLi
     return RedisRateLimiter.from_url(limiter_url, region=config.account.resolved_region.value, scale=scale)
 
 
+def _client(config: Config, limiter_url: str | None, scale: float) -> SPAPIClient:
+    credentials = load_credentials(config.account.selling_partner_id, config.account.resolved_region)
+    return SPAPIClient.from_account(
+        config.account, credentials, rate_limiter=limiter_for(config, limiter_url, scale)
+    )
+
+
 async def run_job(job: SyncJob, *, limiter_url: str | None) -> SyncReport:
-    """One account's sync, as ``listingsync sync`` would run it (LockHeldError when it is running)."""
+    """One account's sync, as ``listingsync sync`` would run it (LockHeldError when it is running).
+
+    Feeds are submitted, not followed: :func:`poll_job` records their outcomes later, so a feed that
+    Amazon takes twenty minutes over does not hold a worker slot for twenty minutes.
+    """
     config = load_config(Path(job.config))
     scale = _rate_scale()
     options = sync_options(config, mode=job.mode, via=job.via, concurrency=job.concurrency, scale=scale)
-    credentials = load_credentials(config.account.selling_partner_id, config.account.resolved_region)
-    client = SPAPIClient.from_account(
-        config.account, credentials, rate_limiter=limiter_for(config, limiter_url, scale)
-    )
     options.lock_wait = 0.0
+    options.follow_feeds = False
+    client = _client(config, limiter_url, scale)
     try:
         report, _ = await run_sync(config, options, client=client)
         return report
     finally:
         await client.aclose()
+
+
+def poll_delay(job: SyncJob, polls: int) -> float:
+    """Seconds before the next look at an account's feeds: the in-process poller's schedule
+    (15 s, then x1.5 up to 2 minutes; faster on an emulator's scaled clock)."""
+    limits = sync_options(load_config(Path(job.config)), scale=_rate_scale()).feed_limits
+    return float(min(limits.poll_initial * limits.poll_factor**polls, limits.poll_max))
+
+
+async def poll_job(job: SyncJob, *, limiter_url: str | None) -> int:
+    """One getFeed per feed the account left ``submitted``; record those Amazon finished.
+
+    Returns how many are still processing. Runs under the account's sync lock (LockHeldError when a
+    sync holds it: that sync's recovery follows the feeds itself).
+    """
+    config = load_config(Path(job.config))
+    scale = _rate_scale()
+    limits = sync_options(config, scale=scale).feed_limits
+    client = _client(config, limiter_url, scale)
+    store = open_store(config)
+    try:
+        with acquire_lock(store.engine, SYNC_LOCK, purpose="listingsync worker: feed polling", wait=0):
+            feeds = FeedExecutor(client, store, config.account.selling_partner_id, run_id=None, limits=limits)
+            left = 0
+            for record in store.open_feeds():
+                if record.state == "submitted" and record.feed_id and await feeds.poll(record) is None:
+                    left += 1
+            return left
+    finally:
+        await client.aclose()
+        store.close()

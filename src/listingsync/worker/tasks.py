@@ -3,6 +3,8 @@
 - ``listingsync.sync_account``: one account's whole sync (:func:`listingsync.worker.jobs.run_job`).
   When another run holds the account's state database, the task is retried later instead of
   waiting in a slot.
+- ``listingsync.poll_feeds``: one look at each feed an account's sync submitted, recording those
+  Amazon finished; retried (with a countdown, holding no worker slot) while any is processing.
 - ``listingsync.validate_chunk``: map and validate records ``start``..``stop`` of a catalogue
   (:func:`listingsync.worker.chunks.validate_chunk`), for catalogues too big for one process.
 
@@ -16,26 +18,27 @@ import asyncio
 import random
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
 
 from listingsync.sync.lock import LockHeldError
-from listingsync.worker.app import app
 from listingsync.worker.chunks import validate_chunk as validate_records
-from listingsync.worker.jobs import SyncJob, run_job
+from listingsync.worker.jobs import SyncJob, poll_delay, poll_job, run_job
 
-__all__ = ["sync_account", "validate_chunk"]
+__all__ = ["poll_feeds", "sync_account", "validate_chunk"]
 
 #: Seconds before an account whose run lock is held is tried again (with jitter so retries do not align).
 BUSY_RETRY = 5.0
 
 
-@app.task(bind=True, name="listingsync.sync_account", max_retries=None)
+@shared_task(bind=True, name="listingsync.sync_account", max_retries=None)
 def sync_account(self: Task[Any, Any], job: dict[str, Any]) -> dict[str, Any]:
     spec = SyncJob.from_dict(job)
     try:
         report = asyncio.run(run_job(spec, limiter_url=self.app.conf.get("listingsync_limiter_url")))
     except LockHeldError as exc:
         raise self.retry(exc=exc, countdown=BUSY_RETRY * random.uniform(0.5, 1.5)) from None
+    if report.via == "feed" and report.mode == "send":
+        poll_feeds.apply_async((job,), countdown=poll_delay(spec, 0))
     return {
         "config": spec.config,
         "mode": report.mode,
@@ -57,6 +60,19 @@ def sync_account(self: Task[Any, Any], job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@app.task(name="listingsync.validate_chunk")
+@shared_task(bind=True, name="listingsync.poll_feeds", max_retries=None)
+def poll_feeds(self: Task[Any, Any], job: dict[str, Any]) -> dict[str, Any]:
+    spec = SyncJob.from_dict(job)
+    try:
+        left = asyncio.run(poll_job(spec, limiter_url=self.app.conf.get("listingsync_limiter_url")))
+    except LockHeldError as exc:
+        raise self.retry(exc=exc, countdown=BUSY_RETRY * random.uniform(0.5, 1.5)) from None
+    if left:
+        # No worker slot is held while Amazon processes: the task comes back after a countdown.
+        raise self.retry(countdown=poll_delay(spec, self.request.retries + 1) * random.uniform(0.8, 1.2))
+    return {"config": spec.config, "feeds_left": 0}
+
+
+@shared_task(name="listingsync.validate_chunk")
 def validate_chunk(config: str, start: int, stop: int) -> dict[str, Any]:
     return validate_records(config, start, stop).as_dict()
