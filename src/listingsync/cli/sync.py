@@ -741,14 +741,60 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
     console.rule("next")
     console.print(
         f"Everything is in {work}: listingsync.yaml (the mapping), products.csv (the catalogue) and "
-        f".listingsync/state.db (what was sent). Try:\n"
-        f"  listingsync issues --config {work / 'listingsync.yaml'}     # why some SKUs were refused\n"
-        f"  listingsync status --config {work / 'listingsync.yaml'} --csv\n"
-        f"  listingsync emulator &  then  listingsync sync --config {work / 'listingsync.yaml'} --dry-run\n"
+        ".listingsync/state.db (what was sent). Next steps, to paste in this order:",
+        markup=False,
+    )
+    for line in demo_next_steps(work, refresh_token):
+        console.print(line, markup=False, soft_wrap=True)
+    console.print(
         f"Demo finished in {time.perf_counter() - started:.1f} s. The broken records are deliberate: they show "
-        "how problems are named (file:line, SKU, attribute) and never stop the others."
+        "how problems are named (file:line, SKU, attribute) and never stop the others.",
+        markup=False,
     )
     return EXIT_OK
+
+
+def _own_command() -> str:
+    """How to run this listingsync from a shell: by name when it is the one on PATH, else its full path."""
+    import shlex
+    import shutil
+
+    beside = Path(sys.executable).parent / "listingsync"
+    on_path = shutil.which("listingsync")
+    if on_path and beside.exists() and Path(on_path).resolve() == beside.resolve():
+        return "listingsync"
+    if beside.exists():
+        return shlex.quote(str(beside))
+    return f"{shlex.quote(sys.executable)} -m listingsync"
+
+
+def demo_next_steps(work: Path, refresh_token: str) -> list[str]:
+    """Shell lines that work pasted in order: the demo's credentials were only in its own process,
+    and a second run needs a state of its own (the demo's says everything was sent already)."""
+    import shlex
+
+    from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    ls = _own_command()
+    credentials = {
+        "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
+        "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "LISTINGSYNC_LWA_REFRESH_TOKEN": refresh_token,
+        "LISTINGSYNC_KEYRING": "off",
+    }
+    scale = f"{DEMO_RATE_SCALE:g}"
+    return [
+        f"  cd {shlex.quote(str(work))}",
+        "  # the public demo credentials (they open only the emulator):",
+        "  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in credentials.items()),
+        f"  {ls} issues                 # why some SKUs were refused",
+        f"  {ls} status --csv           # one line per SKU and marketplace",
+        f"  # in a second terminal, a fresh emulated Amazon: {ls} emulator --port 8765 --rate-scale {scale}",
+        f"  export LISTINGSYNC_STATE=sqlite:///.listingsync/second.db LISTINGSYNC_RATE_SCALE={scale}  # a new state",
+        f"  {ls} check",
+        f"  {ls} sync --dry-run         # the plan against the new state: every listing to create",
+        f"  {ls} sync",
+    ]
 
 
 def _demo_check(cfg: Config, config_path: Path) -> bool:
