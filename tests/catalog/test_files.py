@@ -4,6 +4,7 @@ the good records."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from listingsync.catalog import (
     open_source,
     source_from_settings,
 )
+from listingsync.catalog.source import MAX_LINE_BYTES
 from listingsync.config import parse_config
 from listingsync.config.source import SourceConfig
 
@@ -440,3 +442,96 @@ def test_a_header_the_csv_reader_rejects_is_a_named_error(tmp_path: Path) -> Non
     path = write(tmp_path, "p.csv", 'sku,"ti"tle\nA,b\n')
     with pytest.raises(CatalogError, match=r"p.csv:1: the header is not readable as CSV"):
         read(path)
+
+
+# --- line endings, size caps, hostile files (issue 14 items 9, 10, 11) --------------------------
+
+
+def test_csv_rows_ending_in_cr_lf_and_crlf_in_one_file_are_all_read(tmp_path: Path) -> None:
+    rows = [f"SKU-{i},Title {i}" for i in range(62)]
+    endings = ["\r", "\n", "\r\n"]
+    body = "sku,title\n" + "".join(row + endings[i % 3] for i, row in enumerate(rows))
+    products, problems = read(write(tmp_path, "mixed.csv", body))
+    assert problems == [] and [p.sku for p in products] == [f"SKU-{i}" for i in range(62)]
+    assert [p.origin.line for p in products][:4] == [2, 3, 4, 5]  # a bare CR ends a line too
+    quoted = write(tmp_path, "q.csv", 'sku,title\r"A-1","two\rlines"\r"A-2","x"')
+    products, problems = read(quoted)
+    assert problems == [] and [p.sku for p in products] == ["A-1", "A-2"]
+    assert products[0].fields["title"] == "two\rlines"  # a CR inside quotes stays in the value
+
+
+def test_utf16_csv_with_bare_cr_rows(tmp_path: Path) -> None:
+    path = write(tmp_path, "u.csv", "sku\ttitle\rA-1\tÉté\rA-2\tx\r\n".encode("utf-16"))
+    products, problems = read(path)
+    assert problems == [] and [(p.sku, p.fields["title"]) for p in products] == [("A-1", "Été"), ("A-2", "x")]
+
+
+def _peak_memory(call: Any) -> tuple[Any, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            result: Any = call()
+        except CatalogError as exc:
+            result = exc
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(("name", "type_", "line"), [("big.csv", "csv", 2), ("big.jsonl", "jsonl", 2)])
+def test_a_line_over_the_cap_stops_with_its_line_in_bounded_memory(
+    tmp_path: Path, name: str, type_: str, line: int
+) -> None:
+    cap = MAX_LINE_BYTES
+    path = tmp_path / name
+    with path.open("wb") as handle:  # a header, then 3 × the cap without a line break
+        handle.write(b"sku,title\n" if type_ == "csv" else b'{"sku": "A"}\n')
+        for _ in range(3 * cap // (1 << 20)):
+            handle.write(b"A" * (1 << 20))
+    error, peak = _peak_memory(lambda: read(path, type_))
+    assert isinstance(error, CatalogError)
+    assert f"{path}:{line}: line {line} is longer than {cap:,} bytes" in str(error)
+    assert peak < 4 * cap  # never the whole file
+
+
+def test_a_json_record_over_the_cap_stops_with_its_line(tmp_path: Path) -> None:
+    cap = MAX_LINE_BYTES
+    path = write(tmp_path, "big.json", b'[{"sku": "A"},\n {"sku": "' + b"A" * (2 * cap) + b'"}]')
+    error, peak = _peak_memory(lambda: read(path, "json"))
+    assert isinstance(error, CatalogError) and f"{path}:2: a record from line 2 on is larger" in str(error)
+    assert peak < 6 * cap
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_a_fifo_or_a_device_as_the_source_is_refused_not_read_for_ever(tmp_path: Path, special: str) -> None:
+    import os
+
+    path = Path(special)
+    if special == "fifo":
+        path = tmp_path / "products.csv"
+        os.mkfifo(path)  # opening it would wait for a writer for ever
+    kind = "a named pipe (FIFO)" if special == "fifo" else "a device or socket"
+    for type_ in ("csv", "json", "xlsx"):
+        with pytest.raises(CatalogError, match=rf"source.path is {re.escape(kind)}, not a regular file"):
+            read(path, type_)
+
+
+def test_binary_jsonl_and_deeply_nested_json_are_problems_not_tracebacks(tmp_path: Path) -> None:
+    binary = write(tmp_path, "bin.jsonl", b'{"sku": "A-1"}\n\x81\x9d\xff\x00garbage\n{"sku": "A-2"}\n')
+    products, problems = read(binary, "jsonl", encoding="cp1252")
+    assert [p.sku for p in products] == ["A-1", "A-2"]
+    assert len(problems) == 1 and "not readable as cp1252 (byte 0x81 at column 1)" in problems[0].message
+    products, problems = read(binary, "jsonl")  # detected: not UTF-8 → cp1252, same outcome
+    assert [p.sku for p in products] == ["A-1", "A-2"] and len(problems) == 1
+
+    deep = write(tmp_path, "deep.json", '[{"sku": "A-1"},\n' + "[" * 200_000 + "\n]")
+    products, problems = read(deep, "json")
+    assert [p.sku for p in products] == ["A-1"]
+    assert [(p.origin.line, p.message) for p in problems] == [
+        (2, "nested too deeply (over 1,000 levels); record skipped")
+    ]
+    deep_lines = write(tmp_path, "deep.jsonl", '{"sku": "A-1"}\n' + "[" * 200_000 + "\n")
+    products, problems = read(deep_lines, "jsonl")
+    assert [p.sku for p in products] == ["A-1"] and "line skipped" in problems[0].message

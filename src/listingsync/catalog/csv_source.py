@@ -3,7 +3,8 @@
 The encoding is ``source.encoding`` or detected from the first MiB: a UTF-8 BOM means UTF-8 with
 BOM, a UTF-16 BOM UTF-16 (Excel's "Unicode text"), bytes that decode as UTF-8 mean UTF-8, anything
 else cp1252 (what Excel on Windows writes). The file is decoded line by line, so a line that does
-not decode is reported with its number and the rows around it go on.
+not decode is reported with its number and the rows around it go on. Rows may end in CRLF, LF or a
+bare CR (old Mac exports), mixed in one file; a line over ``MAX_LINE_BYTES`` stops the read.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from listingsync.catalog.rows import RowMapper
 from listingsync.catalog.source import (
     CatalogError,
     CatalogSource,
+    Readable,
     Record,
     open_catalogue_file,
+    read_lines,
     refuse_workbook,
 )
 from listingsync.config.source import SourceConfig
@@ -85,15 +88,16 @@ class CsvSource(CatalogSource):
             yield from self._rows(lines, bad_lines)
 
     def _decoded_lines(self, handle: BinaryIO, encoding: str, bad: dict[int, str]) -> Iterator[str]:
-        """Decoded lines; a line that does not decode is noted in ``bad`` and passed on replaced."""
+        """Decoded lines, ended by CRLF, LF or a bare CR; a line that does not decode is noted in
+        ``bad`` and passed on replaced."""
+        source: Readable = handle
         if codecs.lookup(encoding).name.startswith("utf-16"):
-            # UTF-16 cannot be split on b"\n"; such files are small exports, decode them whole.
-            text = handle.read().decode(encoding, errors="replace")
-            yield from text.splitlines(keepends=True)
-            return
+            # UTF-16 cannot be split on b"\n": transcode it to UTF-8 as it is read.
+            source = codecs.EncodedFile(handle, "utf-8", encoding, errors="replace")
+            encoding = "utf-8"
         first_encoding = encoding
         encoding = "utf-8" if encoding == "utf-8-sig" else encoding
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(read_lines(source, self.name), start=1):
             try:
                 yield raw.decode(first_encoding if number == 1 else encoding)
             except UnicodeDecodeError as exc:

@@ -26,10 +26,12 @@ from listingsync.catalog.csv_source import detect_encoding
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper, detect_roles
 from listingsync.catalog.source import (
+    MAX_LINE_BYTES,
     CatalogError,
     CatalogSource,
     Record,
     open_catalogue_file,
+    read_lines,
     refuse_workbook,
 )
 from listingsync.config.source import SourceConfig
@@ -49,6 +51,14 @@ class _Malformed:
     def __init__(self, line: int, message: str) -> None:
         self.line = line
         self.message = message
+
+
+class RecordTooLarge(Exception):
+    """An array element (or the garbage after a malformed one) runs on past ``MAX_LINE_BYTES``."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"a record from line {line} on is larger than {MAX_LINE_BYTES:,} bytes")
+        self.line = line
 
 
 class _ArrayReader:
@@ -107,6 +117,8 @@ class _ArrayReader:
                 self.advance(match.start(1))
                 return True
             offset = max(len(self.buf) - self.pos - 256, 0)
+            if offset > MAX_LINE_BYTES:
+                raise RecordTooLarge(self.line)
             if not self.fill():
                 return False
 
@@ -145,7 +157,15 @@ def iter_json_array(handle: TextIO) -> Iterator[tuple[int, Any] | _Malformed]:
         while True:
             try:
                 value, end = _DECODER.raw_decode(r.buf, r.pos)
+            except RecursionError:
+                yield _Malformed(r.line, "nested too deeply (over 1,000 levels); record skipped")
+                if not r.resync(r.pos, r.pos + 1):
+                    return
+                expect_comma = False
+                break
             except json.JSONDecodeError as exc:
+                if len(r.buf) - r.pos > MAX_LINE_BYTES:
+                    raise RecordTooLarge(r.line) from None
                 error = (exc.pos - r.pos, exc.msg)
                 # The element may run past the buffer: read on while the error keeps moving.
                 if error != last_error and r.fill():
@@ -278,6 +298,13 @@ class JsonSource(CatalogSource):
                     continue
                 line, value = item
                 yield self._record(value, Origin(self.name, line))
+        except RecordTooLarge as exc:
+            raise CatalogError(
+                f"{exc}: this is not a catalogue record (binary data, or one huge value)",
+                where=f"{self.name}:{exc.line}",
+                fix="check that source.path is the catalogue export; a record must stay under "
+                f"{MAX_LINE_BYTES // (1 << 20)} MiB",
+            ) from None
         except UnicodeDecodeError as exc:
             raise CatalogError(
                 f"not valid {reader.encoding} at byte {exc.start} of a chunk: {exc.reason}",
@@ -287,7 +314,7 @@ class JsonSource(CatalogSource):
 
     def _json_lines(self, handle: Any, encoding: str) -> Iterator[Record]:
         utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(read_lines(handle, self.name, bare_cr=False), start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
             if not raw.strip():
@@ -295,8 +322,15 @@ class JsonSource(CatalogSource):
             origin = Origin(self.name, number)
             try:
                 value = orjson.loads(raw if utf8 else raw.decode(encoding))
-            except orjson.JSONDecodeError as exc:
+            except orjson.JSONDecodeError as exc:  # also bytes that are not UTF-8, and deep nesting
                 reason = str(exc).split(": line", 1)[0]
                 yield CatalogProblem(origin, f"malformed JSON ({reason}); line skipped")
+                continue
+            except UnicodeDecodeError as exc:
+                yield CatalogProblem(
+                    origin,
+                    f"not readable as {encoding} (byte 0x{raw[exc.start]:02X} at column {exc.start + 1}); "
+                    "line skipped — save the file as UTF-8 (JSON is UTF-8) or set source.encoding",
+                )
                 continue
             yield self._record(value, origin)

@@ -7,22 +7,31 @@ as the stream passes, with memory bounded by one dict entry per SKU: no record i
 
 from __future__ import annotations
 
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductStatus
 from listingsync.errors import ListingSyncError
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "CatalogError",
     "CatalogSource",
     "CrossRecordChecker",
+    "Readable",
     "Record",
     "open_catalogue_file",
+    "read_lines",
     "refuse_workbook",
 ]
+
+#: The longest line (or JSON record) a text source may have. A longer one is not a catalogue row
+#: (a binary file, a dump without line breaks) and would otherwise be held whole in memory.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_CHUNK = 1 << 20
 
 Record = Product | CatalogProblem
 
@@ -38,6 +47,15 @@ def open_catalogue_file(path: Path, name: str) -> BinaryIO:
     so none escapes as a Python traceback.
     """
     try:
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            # Opening a named pipe waits for a writer, and reading a device never ends.
+            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise CatalogError(
+                f"source.path is {kind}, not a regular file",
+                where=name,
+                fix="export the catalogue to a file and point source.path at it",
+            )
         return path.open("rb")
     except FileNotFoundError:
         raise CatalogError(
@@ -53,6 +71,49 @@ def open_catalogue_file(path: Path, name: str) -> BinaryIO:
         ) from None
     except OSError as exc:
         raise CatalogError(f"cannot read the catalogue file: {exc.strerror}", where=name) from None
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def read_lines(
+    handle: Readable, name: str, *, bare_cr: bool = True, limit: int = MAX_LINE_BYTES
+) -> Iterator[bytes]:
+    """The lines of a file, each with its ending: ``\\r\\n``, ``\\n`` and, with ``bare_cr``, a lone
+    ``\\r`` (old Mac exports), all in one file if need be. Read in chunks, so memory holds one chunk
+    and one line; a line over ``limit`` bytes stops the read with a :class:`CatalogError` naming it.
+    """
+    number = 0
+    rest = b""
+
+    def too_long(line_number: int) -> CatalogError:
+        return CatalogError(
+            f"line {line_number} is longer than {limit:,} bytes: this is not a catalogue row (binary "
+            "data, or a file without line breaks)",
+            where=f"{name}:{line_number}",
+            fix="check that source.path is the catalogue export; values of a row must stay under "
+            f"{limit // (1 << 20)} MiB in all",
+        )
+
+    while chunk := handle.read(_CHUNK):
+        data = rest + chunk if rest else chunk
+        if bare_cr:
+            lines = data.splitlines(keepends=True)  # bytes split on \r\n, \n and \r only
+            # A last line without its ending continues in the next chunk; so may a last "\r" (\r\n).
+            rest = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        else:
+            *lines, rest = data.split(b"\n")
+            lines = [line + b"\n" for line in lines]
+        for line in lines:
+            number += 1
+            if len(line) > limit:
+                raise too_long(number)
+            yield line
+        if len(rest) > limit:
+            raise too_long(number + 1)
+    if rest:
+        yield rest
 
 
 #: Leading bytes of the spreadsheet formats users point a text source at by mistake.
