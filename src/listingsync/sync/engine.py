@@ -54,6 +54,9 @@ class SyncOptions:
     reconcile: bool = True
     #: ... but only up to this many (20 per search call at 5 rps).
     reconcile_limit: int = 2000
+    #: Seconds reconciliation may wait for Amazon to finish processing accepted listings (Amazon
+    #: applies a write minutes after ACCEPTED); it stops as soon as every one is live or invalid.
+    reconcile_wait: float = 0.0
     feed_limits: FeedLimits = field(default_factory=FeedLimits)
     #: Follow submitted feeds to their end in this run. False (Celery workers): submit and finish;
     #: the feeds stay ``submitted`` for a polling task or the next run's recovery.
@@ -363,6 +366,14 @@ class SyncEngine:
                 }
                 for f in results
             ]
+            # A DONE feed only says Amazon accepted its messages; their items are processed later.
+            sent = [(a.sku, a.marketplace_id) for a in writes if a.op is not Op.DELETE]
+            skus = sorted({sku for sku, _ in sent})
+            landed = {
+                (st.sku, st.marketplace_id)
+                for st in self.store.listings(skus=skus, statuses=["accepted", "live"])
+            }
+            await self._reconcile(client, run_id, [k for k in sent if k in landed], report)
             return
         task = self.progress.phase("submit", "Sending to the Listings Items API", len(writes))
         items = ItemsExecutor(
@@ -376,11 +387,26 @@ class SyncEngine:
                 "not sent stay as they were and the next sync sends them"
             )
         accepted = [(o.sku, o.marketplace_id) for o in outcomes if o.kind in ("accepted", "live")]
+        await self._reconcile(client, run_id, accepted, report)
+
+    async def _reconcile(
+        self, client: SPAPIClient, run_id: int, accepted: list[tuple[str, str]], report: SyncReport
+    ) -> None:
+        """Read what Amazon accepted back, waiting within ``reconcile_wait`` for its verdicts."""
+        opts = self.options
         if opts.reconcile and accepted and len(accepted) <= opts.reconcile_limit:
             task = self.progress.phase(
                 "reconcile", "Reading accepted listings back from Amazon", len(accepted)
             )
-            counts = await reconcile(client, self.store, self.seller_id, accepted, run_id=run_id, task=task)
+            counts = await reconcile(
+                client,
+                self.store,
+                self.seller_id,
+                accepted,
+                run_id=run_id,
+                task=task,
+                wait=opts.reconcile_wait,
+            )
             task.done()
             if counts.get("unread"):
                 report.notes.append(

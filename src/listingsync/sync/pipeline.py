@@ -120,6 +120,10 @@ def check_account(store: StateStore, config: Config, *, claim: bool) -> None:
         )
 
 
+#: How long a sync waits at the end for Amazon to process what it accepted (before ``scale``).
+RECONCILE_WAIT_SECONDS = 120.0
+
+
 def sync_options(
     cfg: Config,
     *,
@@ -141,6 +145,9 @@ def sync_options(
         reconcile=cfg.sync.reconcile if reconcile is None else reconcile,
         auto_threshold=cfg.sync.feed_threshold,
         feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
+        # Amazon processes accepted writes within minutes: wait up to two for verdicts (scaled with
+        # the emulator's clock in demo and test runs).
+        reconcile_wait=RECONCILE_WAIT_SECONDS / scale,
         delete_guard=DeleteGuard(cfg.sync.max_delete_share, cfg.sync.delete_guard_min),
         allow_mass_delete=allow_mass_delete,
     )

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,11 @@ from listingsync.sync.progress import NullProgress, ProgressTask
 from listingsync.sync.store import FeedRecord, ListingState, Outcome, StateStore
 
 __all__ = ["RecoveryReport", "fetch_items", "reconcile", "recover"]
+
+#: Reconciliation re-reads listings Amazon is still processing after this many seconds, doubling
+#: up to SETTLE_MAX_DELAY, within the run's budget (``SyncOptions.reconcile_wait``).
+SETTLE_FIRST_DELAY = 0.25
+SETTLE_MAX_DELAY = 15.0
 
 SEARCH_BATCH = 20  # searchListingsItems: at most 20 identifiers per call
 #: Waits before the extra rounds a lookup gets once the client's own retries are spent.
@@ -232,25 +238,55 @@ async def reconcile(
     *,
     run_id: int | None,
     task: ProgressTask | None = None,
+    wait: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> dict[str, int]:
-    """Read accepted listings back: ``live`` / ``accepted`` / ``invalid`` with Amazon's issues."""
+    """Read accepted listings back: ``live`` / ``accepted`` / ``invalid`` with Amazon's issues.
+
+    Amazon applies an accepted write minutes later: until then getListingsItem answers 404 (a new
+    SKU) or the item has no verdict yet. Such a listing is never taken for gone: its status stays
+    as answered (``accepted``) and, within ``wait`` seconds, it is read again (backing off from
+    :data:`SETTLE_FIRST_DELAY`) until Amazon shows it live or invalid.
+    """
     by_mp: dict[str, list[str]] = {}
     for sku, mp in keys:
         by_mp.setdefault(mp, []).append(sku)
     counts: dict[str, int] = {}
-    outcomes: list[Outcome] = []
-    for mp, skus in by_mp.items():
-        failed: dict[str, str] = {}
-        items = await fetch_items(client, seller_id, mp, skus, ["summaries", "issues"], task, failed=failed)
-        if failed:
-            counts["unread"] = counts.get("unread", 0) + len(failed)
-        for sku in skus:
-            item = items.get(sku)
-            if item is None:
-                # Not visible yet (Amazon may lag) or could not be read: the status stays as answered.
-                continue
-            status, asin, issues = status_from_item(item, mp)
-            outcomes.append(Outcome(sku, mp, f"refresh:{status}", issues, None, asin))
-            counts[status] = counts.get(status, 0) + 1
-    store.record_outcomes(run_id, outcomes)
+    latest: dict[tuple[str, str], Outcome] = {}
+    unread: set[tuple[str, str]] = set()
+    deadline = clock() + wait
+    delay = SETTLE_FIRST_DELAY
+    while by_mp:
+        unsettled: dict[str, list[str]] = {}
+        for mp, skus in by_mp.items():
+            failed: dict[str, str] = {}
+            items = await fetch_items(
+                client, seller_id, mp, skus, ["summaries", "issues"], task, failed=failed
+            )
+            unread |= {(sku, mp) for sku in failed}
+            for sku in skus:
+                item = items.get(sku)
+                if item is not None:
+                    status, asin, issues = status_from_item(item, mp)
+                    latest[(sku, mp)] = Outcome(sku, mp, f"refresh:{status}", issues, None, asin)
+                    unread.discard((sku, mp))
+                    if status != "accepted":
+                        continue
+                elif sku in failed:
+                    continue  # fetch_items already retried; the status stays as answered
+                # Not visible yet or no verdict yet: Amazon is still processing it.
+                unsettled.setdefault(mp, []).append(sku)
+        remaining = deadline - clock()
+        if not unsettled or remaining <= 0:
+            break
+        await sleep(min(delay, remaining))
+        delay = min(delay * 2, SETTLE_MAX_DELAY)
+        by_mp = unsettled
+    for outcome in latest.values():
+        status = outcome.kind.removeprefix("refresh:")
+        counts[status] = counts.get(status, 0) + 1
+    if unread:
+        counts["unread"] = len(unread)
+    store.record_outcomes(run_id, list(latest.values()))
     return counts
