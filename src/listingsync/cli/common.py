@@ -59,6 +59,22 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Workspace database URL (default: $LISTINGSYNC_DB, else sqlite:///.listingsync/workspace.db).",
+        show_default=False,
+    ),
+]
+ConnectionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--connection",
+        help="A connection of the workspace (listingsync connections list) instead of --config.",
+        show_default=False,
+    ),
+]
 
 
 def fail(error: ListingSyncError | str, code: int = EXIT_UNUSABLE) -> NoReturn:

@@ -15,23 +15,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from listingsync.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, JsonOption, fail, print_json
+from listingsync.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_UNUSABLE,
+    DbOption,
+    JsonOption,
+    fail,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from listingsync.service import RunRecord, Workspace
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Workspace database URL (default: $LISTINGSYNC_DB, else sqlite:///.listingsync/workspace.db).",
-        show_default=False,
-    ),
-]
-ConnectionOption = Annotated[
-    str | None,
-    typer.Option("--connection", help="A connection of the workspace instead of a listingsync.yaml."),
-]
 
 
 def open_workspace(db: str | None) -> Workspace:

@@ -30,6 +30,8 @@ from listingsync.cli.common import (
     EXIT_PROBLEMS,
     EXIT_UNUSABLE,
     ConfigOption,
+    ConnectionOption,
+    DbOption,
     JsonOption,
     config_or_exit,
     console,
@@ -194,12 +196,21 @@ def sync_command(
             "listings (which get a summary).",
         ),
     ] = False,
+    connection: ConnectionOption = None,
+    db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU."""
-    cfg = config_or_exit(config)
     if dry_run and preview:
         fail(ListingSyncError("--dry-run and --preview exclude each other", fix="pick one"))
+    if connection is not None:
+        # A connection of the workspace: one run through the service's run function (its lock,
+        # its history), exactly what `serve` would execute.
+        from listingsync.cli.service import run_connection
+
+        mode = "dry-run" if dry_run else "preview" if preview else "send"
+        raise typer.Exit(run_connection(connection, db, mode=mode, as_json=as_json))
+    cfg = config_or_exit(config)
     chosen = via or cfg.sync.via
     if chosen not in ("auto", "items", "feed"):
         fail(ListingSyncError(f"--via {chosen!r} is not one of auto, items, feed"))
@@ -499,9 +510,18 @@ CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")]
 
 
 def _read_state(
-    config: Path | None, *, skus: list[str] | None = None, statuses: list[str] | None = None
+    config: Path | None,
+    *,
+    skus: list[str] | None = None,
+    statuses: list[str] | None = None,
+    connection: str | None = None,
+    db: str | None = None,
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """``status`` and ``issues``: the listings (filtered) and the last run; exit 2 when unusable."""
+    if connection is not None:
+        from listingsync.cli.service import connection_store_rows
+
+        return connection_store_rows(connection, db, skus=skus, statuses=statuses)
     cfg = config_or_exit(config)
     try:
         store = open_store(cfg, create=False)  # reading never creates a state database
@@ -521,9 +541,11 @@ def status_command(
         list[str] | None, typer.Option("--status", help="Only these statuses (repeatable).")
     ] = None,
     sku: Annotated[list[str] | None, typer.Option("--sku", help="Only these SKUs (repeatable).")] = None,
+    connection: ConnectionOption = None,
+    db: DbOption = None,
 ) -> None:
     """Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues."""
-    rows, runs = _read_state(config, skus=sku, statuses=status)
+    rows, runs = _read_state(config, skus=sku, statuses=status, connection=connection, db=db)
     data = [
         {
             "sku": s.sku,
@@ -603,11 +625,13 @@ def issues_command(
     severity: Annotated[
         str | None, typer.Option("--severity", help="Only ERROR, WARNING or INFO issues.")
     ] = None,
+    connection: ConnectionOption = None,
+    db: DbOption = None,
 ) -> None:
     """Every issue per SKU and marketplace: ours (local validation) and Amazon's."""
     if severity is not None and severity.upper() not in ("ERROR", "WARNING", "INFO"):
         fail(ListingSyncError(f"--severity {severity!r} is not one of ERROR, WARNING, INFO"))
-    rows, _ = _read_state(config, skus=sku)
+    rows, _ = _read_state(config, skus=sku, connection=connection, db=db)
     data = [
         {
             "sku": s.sku,
