@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,9 @@ def test_state_on_each_database(emulator: EmulatorServer, tmp_path: Path, state_
     """The same engine on SQLite and PostgreSQL (``state:`` in the config)."""
     cfg = sample_dir(tmp_path, emulator)
     text = cfg.read_text(encoding="utf-8")
-    cfg.write_text(text.replace("sync:\n", f"state: {state_url!r}\nsync:\n"), encoding="utf-8")
+    # The sample names its own state URL (with an env default): point it at this database.
+    text = re.sub(r"(?m)^state: .*$", f"state: {state_url!r}", text)
+    cfg.write_text(text, encoding="utf-8")
     _, catalog = sync(cfg, emulator, via="items")
     valid = {(c.listing.sku, c.listing.marketplace_id) for c in catalog.candidates if not c.errors}
     assert set(amazon_listings(emulator)) == valid
