@@ -297,3 +297,11 @@ def test_an_issue_without_attributes_has_no_stray_space() -> None:
         == "90220 brand: required"
     )
     assert issue_line({"message": "only a message"}) == "only a message"
+
+
+def test_status_and_issues_csv_neutralise_formula_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    from listingsync.cli.sync import _write_csv
+
+    _write_csv([{"sku": "=1+1", "attributes": ["@a", "b"], "message": "-2+3", "quantity": "-5"}])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows == [{"sku": "'=1+1", "attributes": "'@a,b", "message": "'-2+3", "quantity": "-5"}]

@@ -189,3 +189,28 @@ def test_a_runaway_template_is_an_issue_naming_sku_and_attribute_not_a_hang(samp
     assert len(messages) == 2 and all("attribute item_name" in m for m in messages)
     assert all("its loops ran more than 100,000 times" in m for m in messages)
     assert {m.split(":")[0] for m in messages} == {"SKU MD-CUSH-001", "SKU MD-CUSH-002"}
+
+
+def test_report_cells_that_would_run_as_formulas_are_neutralised(sample: Path) -> None:
+    csv_path = sample / "products.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    hostile = ['=HYPERLINK("http://evil.example","x")', "@SUM(1+1)", "+1+cmd", "-2+3"]
+    for i, sku in enumerate(hostile, start=1):
+        lines[i] = '"' + sku.replace('"', '""') + '"' + lines[i][lines[i].index(",") :]
+    csv_path.write_text("\n".join(lines[: len(hostile) + 1]) + "\n", encoding="utf-8")
+    report = sample / "report.csv"
+    runner.invoke(
+        app, ["validate", "-c", str(sample / "listingsync-seller.yaml"), "--bundled", "--report", str(report)]
+    )
+    with report.open(encoding="utf-8") as handle:
+        skus = {row["sku"] for row in csv.DictReader(handle)}
+    assert skus == {"'" + sku for sku in hostile}  # shown as text by spreadsheets, never evaluated
+
+
+def test_safe_cell_follows_owasp() -> None:
+    from listingsync.csvsafe import safe_cell
+
+    for value in ("=1+1", "+A1", "-A1", "@SUM(A1)", "\t=1", "\r=1", "-2+3"):
+        assert safe_cell(value) == "'" + value
+    for value in ("MD-1", "-12.5", "+3", "1e5", "", "plain", 7, None):
+        assert safe_cell(value) == value

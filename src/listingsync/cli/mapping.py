@@ -9,7 +9,6 @@ Exit codes: ``preview`` 0 no issues / 1 issues / 2 unusable; ``validate`` 0 / 1 
 from __future__ import annotations
 
 import asyncio
-import csv
 import difflib
 import json
 import sys
@@ -43,6 +42,7 @@ from listingsync.cli.common import (
 from listingsync.cli.product_types import fetch_schema
 from listingsync.config import Config
 from listingsync.credentials import load_credentials
+from listingsync.csvsafe import SafeCsvWriter
 from listingsync.errors import ListingSyncError
 from listingsync.mapping import (
     BundledSchemas,
@@ -544,7 +544,7 @@ class _ReportWriter:
                 self._handle = self.path.open("w", encoding="utf-8", newline="")
             except OSError as exc:
                 fail(ListingSyncError(f"cannot write the report: {exc.strerror}", where=str(self.path)))
-            self._writer = csv.writer(self._handle)
+            self._writer = SafeCsvWriter(self._handle)
             self._writer.writerow(_REPORT_COLUMNS)
         return self
 

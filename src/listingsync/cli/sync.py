@@ -8,7 +8,6 @@ stdout and nothing else there. Exit codes: 0 fine, 1 some SKUs failed (invalid o
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
 import json
 import os
@@ -41,6 +40,7 @@ from listingsync.cli.common import (
     require_extra,
 )
 from listingsync.config import Config
+from listingsync.csvsafe import SafeCsvWriter
 from listingsync.errors import ListingSyncError
 from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.guard import ALLOW_FLAG
@@ -671,7 +671,7 @@ def issues_command(
 def _write_csv(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+    writer = SafeCsvWriter(sys.stdout, fieldnames=list(rows[0]))
     writer.writeheader()
     for row in rows:  # a list (an issue's attribute names) is one cell, comma-separated
         writer.writerow({k: ",".join(v) if isinstance(v, list) else v for k, v in row.items()})
