@@ -116,6 +116,28 @@ def test_faults_over_http() -> None:
     assert {"500", "503", "404", "dropped"} <= set(first)
 
 
+def test_lose_applies_the_write_then_drops_the_answer() -> None:
+    """``lose``: the client sees a hung-up connection, yet the write landed (issue 14 item 3)."""
+    settings = EmulatorSettings(faults="lose=1.0,lose_ops=putListingsItem", limits=False)
+    body = {"productType": "HOME", "requirements": "LISTING", "attributes": home_us("Lost answer")}
+    with run_in_thread(settings) as server, client_for(server, SELLER_TOKEN, "na") as client:
+        with pytest.raises(httpx.TransportError):
+            client.put(f"{ITEMS}/{SELLER}/LOST", params={"marketplaceIds": US}, json=body)
+        # Reads are never lost; the listing is there with what was sent.
+        found = client.get(
+            f"{ITEMS}/{SELLER}/LOST", params={"marketplaceIds": US, "includedData": "attributes"}
+        )
+        assert found.status_code == 200
+        assert found.json()["attributes"]["item_name"][0]["value"] == "Lost answer"
+        assert server.state.requests["fault:lose"] == 1
+
+
+def test_lose_spec_names_writes_only() -> None:
+    assert Faults.parse("lose=0.5,lose_ops=createFeed").lose_ops == ("createFeed",)
+    with pytest.raises(ListingSyncError, match="getFeed"):
+        Faults.parse("lose=0.5,lose_ops=getFeed")
+
+
 def test_expire_every_n_calls() -> None:
     settings = EmulatorSettings(faults="expire_every=3", limits=False)
     with run_in_thread(settings) as server, client_for(server, SELLER_TOKEN, "na") as client:

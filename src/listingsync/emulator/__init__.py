@@ -35,7 +35,8 @@ putListingsItem does (cached), and ``items.build_item`` / ``items.amazon_issue``
 ``listings.apply_patches`` give the Listings API's shapes and patch semantics (feeds reuse them).
 
 Fault spec (``EmulatorSettings.faults`` / ``--faults``), see ``faults.py``:
-``error=0.05,storm=0.01:20,latency=5-50ms,drop=0.01,expire_every=100``.
+``error=0.05,storm=0.01:20,latency=5-50ms,drop=0.01,expire_every=100,lose=0.01``
+(``lose``: the write is applied, then its answer dropped; ``lose_ops=createFeed`` narrows it).
 """
 
 from listingsync.emulator.context import Caller, EmulatorContext, region_of

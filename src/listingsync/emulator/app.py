@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from listingsync.amazon.marketplaces import Region
 from listingsync.emulator.context import RATE_SCOPE_KEY, REGION_SCOPE_KEY, EmulatorContext
 from listingsync.emulator.errors import ApiError, LwaError, envelope, json_response
-from listingsync.emulator.faults import Fault
+from listingsync.emulator.faults import Fault, write_operation
 from listingsync.emulator.limits import BodyLimits
 from listingsync.emulator.settings import EmulatorSettings
 
@@ -97,17 +97,18 @@ class _AmazonHeaders:
 
         path: str = scope["path"]
         faults = self.ctx.faults
-        if faults.active and path[:4] in _PREFIXES and await self._fault(scope, send_with_headers):
+        if faults.active and path[:4] in _PREFIXES and await self._fault(scope, receive, send_with_headers):
             return
         await self.app(scope, receive, send_with_headers)
 
-    async def _fault(self, scope: Scope, send: Send) -> bool:
+    async def _fault(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Apply the next fault; True when it answered (or dropped) the request itself."""
         token = None
         for key, value in scope["headers"]:
             if key == b"x-amz-access-token":
                 token = value.decode("latin-1")
-        decision = self.ctx.faults.decide(authenticated=token is not None)
+        write = write_operation(scope["method"], scope["path"])
+        decision = self.ctx.faults.decide(authenticated=token is not None, write=write)
         if decision.latency:
             await asyncio.sleep(decision.latency)
         fault = decision.fault
@@ -118,6 +119,13 @@ class _AmazonHeaders:
             if token is not None:
                 self.ctx.auth.expire(token)
             return False  # the normal path now answers 403 "expired"
+        if fault is Fault.LOSE:
+            # Apply the request for real, throw its answer away, then hang up as DROP does.
+            async def swallow(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            fault = Fault.DROP
         if fault is Fault.DROP:
             # Start an answer, send part of it and return: the server closes the connection, and
             # the client sees a peer that hung up mid-response.

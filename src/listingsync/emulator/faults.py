@@ -7,6 +7,10 @@ Spec string (``--faults``), comma-separated ``key=value`` pairs, every part opti
     latency=5-50ms        added latency, uniform in the range (``ms`` or ``s``; ``20ms`` for fixed)
     drop=0.01             share of requests whose connection is dropped without an answer
     expire_every=100      every Nth authenticated request finds its access token expired (403)
+    lose=0.05             share of writes that are APPLIED, then their answer is dropped (the
+                          connection hangs up mid-answer): the client cannot know it landed
+    lose_ops=createFeed   which writes ``lose`` picks from (``+``-separated operationIds; default
+                          createFeed+putListingsItem+patchListingsItem+deleteListingsItem)
 
 Choices come from ``random.Random(seed)`` drawn once per request in arrival order, so one client
 sending the same sequence sees the same faults run after run. Faults apply to the SP-API paths
@@ -23,7 +27,7 @@ from enum import Enum
 
 from listingsync.errors import ListingSyncError
 
-__all__ = ["Fault", "FaultDecision", "Faults"]
+__all__ = ["WRITE_OPS", "Fault", "FaultDecision", "Faults", "write_operation"]
 
 
 class Fault(Enum):
@@ -33,6 +37,11 @@ class Fault(Enum):
     THROTTLE = "429"
     DROP = "drop"
     EXPIRE = "expire"
+    LOSE = "lose"  # applied, then the answer dropped
+
+
+#: The writes ``lose`` can pick: the requests whose lost answer leaves the client in doubt.
+WRITE_OPS = ("createFeed", "putListingsItem", "patchListingsItem", "deleteListingsItem")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,8 @@ class Faults:
         latency: tuple[float, float] = (0.0, 0.0),
         drop: float = 0.0,
         expire_every: int = 0,
+        lose: float = 0.0,
+        lose_ops: tuple[str, ...] = WRITE_OPS,
         seed: int = 0,
     ) -> None:
         self.error = error
@@ -80,17 +91,28 @@ class Faults:
         self.latency = latency
         self.drop = drop
         self.expire_every = expire_every
+        self.lose = lose
+        self.lose_ops = lose_ops
         self.seed = seed
         self._lock = threading.Lock()
         self.reset()
 
     @property
     def active(self) -> bool:
-        return bool(self.error or self.storm or self.drop or self.expire_every or self.latency != (0.0, 0.0))
+        return bool(
+            self.error
+            or self.storm
+            or self.drop
+            or self.expire_every
+            or self.lose
+            or self.latency != (0.0, 0.0)
+        )
 
     def reset(self) -> None:
         with self._lock:
             self._random = random.Random(self.seed)
+            # Its own stream: turning ``lose`` on does not shift the other faults of a seed.
+            self._lose_random = random.Random(self.seed + 1)
             self._storm_left = 0
             self._count = 0
 
@@ -122,6 +144,18 @@ class Faults:
                 if hi < lo:
                     raise ListingSyncError("latency range runs backwards", where=where)
                 kwargs["latency"] = (lo, hi)
+            elif key == "lose":
+                kwargs["lose"] = _share(value, where)
+            elif key == "lose_ops":
+                ops = tuple(filter(None, (o.strip() for o in value.split("+"))))
+                unknown = [o for o in ops if o not in WRITE_OPS]
+                if not ops or unknown:
+                    raise ListingSyncError(
+                        f"lose_ops={value!r}: {', '.join(unknown) or 'nothing'} is not a write",
+                        where=where,
+                        fix=f"use {'+'.join(WRITE_OPS)} or a part of them",
+                    )
+                kwargs["lose_ops"] = ops
             elif key == "expire_every":
                 try:
                     kwargs["expire_every"] = int(value)
@@ -131,12 +165,13 @@ class Faults:
                 raise ListingSyncError(
                     f"unknown fault {key!r}",
                     where=where,
-                    fix="use error, storm, latency, drop, expire_every",
+                    fix="use error, storm, latency, drop, expire_every, lose, lose_ops",
                 )
         return cls(seed=seed, **kwargs)  # type: ignore[arg-type]
 
-    def decide(self, authenticated: bool = True) -> FaultDecision:
-        """The fault (if any) for the next request, in arrival order."""
+    def decide(self, authenticated: bool = True, write: str | None = None) -> FaultDecision:
+        """The fault (if any) for the next request, in arrival order (``write``: its operationId
+        when it is one of :data:`WRITE_OPS`)."""
         with self._lock:
             rnd = self._random
             self._count += 1
@@ -157,4 +192,20 @@ class Faults:
                 fault = Fault.THROTTLE
             elif authenticated and self.expire_every and self._count % self.expire_every == 0:
                 fault = Fault.EXPIRE
+            if self.lose and write in self.lose_ops:
+                r_lose = self._lose_random.random()
+                if fault is Fault.NONE and r_lose < self.lose:
+                    fault = Fault.LOSE
             return FaultDecision(fault, latency)
+
+
+def write_operation(method: str, path: str) -> str | None:
+    """The operationId of a write ``lose`` may pick, from the method and the path (region prefix
+    included), or None."""
+    if method == "POST" and path.endswith("/feeds/2021-06-30/feeds"):
+        return "createFeed"
+    if "/listings/2021-08-01/items/" in path:
+        return {"PUT": "putListingsItem", "PATCH": "patchListingsItem", "DELETE": "deleteListingsItem"}.get(
+            method
+        )
+    return None

@@ -5,6 +5,15 @@ createFeedDocument, upload, createFeed, commit the feedId at once. A killed proc
 finds either a ``building`` feed (never created as far as we know: its SKUs are reconciled) or a
 ``submitted`` one with its feedId, which the next run polls instead of resending.
 
+A createFeed whose answer is lost (a connection cut after Amazon created the feed, or a 5xx that
+may have come after it did) is not sent again blindly: the executor asks getFeeds for this
+account's JSON_LISTINGS_FEED feeds created since just before the call that the state database does
+not know, and takes the oldest as this document's feed (getFeeds does not return the input
+document id, so time and "not ours yet" are what tie them; the run lock keeps other syncs of this
+state database out). When even that lookup fails the feed stays ``building`` with its intents, and
+the next run's recovery looks again (:meth:`FeedExecutor.adopt`) before anything is planned, so an
+orphan feed is followed to its end instead of overwriting newer values later.
+
 Budget: at most 5 JSON_LISTINGS_FEED submissions per 5 minutes per region. The window is also
 checked against the store's createFeed times, so a restart does not burst past it. getFeed is
 polled with exponential backoff; the report is parsed and mapped back to SKUs.
@@ -23,6 +32,7 @@ import orjson
 
 from listingsync.amazon import SPAPIClient, SPAPIConnectionError, SPAPIError
 from listingsync.errors import ListingSyncError
+from listingsync.sync import killpoints
 from listingsync.sync.feeddoc import MAX_BYTES, MAX_MESSAGES, MessageResult, build_documents, parse_report
 from listingsync.sync.items import intent_for
 from listingsync.sync.plan import Action
@@ -34,6 +44,14 @@ __all__ = ["FeedExecutor", "FeedLimits", "FeedResult"]
 FEED_TYPE = "JSON_LISTINGS_FEED"
 DONE_STATES = {"DONE", "CANCELLED", "FATAL"}
 MAX_POLL_FAILURES = 10
+#: Looking for a feed whose createFeed answer was lost: how far before our own clock to look
+#: (Amazon's createdTime comes from its clock) and how many getFeeds pages at most.
+CLOCK_SKEW = dt.timedelta(minutes=2)
+MAX_FEED_PAGES = 10
+
+
+class FeedInDoubt(ListingSyncError):
+    """createFeed's answer was lost and getFeeds could not tell whether the feed exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +131,18 @@ class FeedExecutor:
             max_messages=self.limits.max_messages,
             max_bytes=self.limits.max_bytes,
         ):
+            killpoints.reached("feed.before-intent")
             feed = self.store.create_feed(self.run_id, doc.marketplace_id, doc.messages)
             self.store.record_intents(self.run_id, [intent_for(a, feed) for a in doc.actions])
+            killpoints.reached("feed.after-intent")
             await self._respect_window()
             try:
                 record = await self._submit(feed, doc.marketplace_id, doc.body)
+            except FeedInDoubt as exc:
+                # Maybe created: the feed stays 'building' with its intents for recovery to settle.
+                self.errors.append(str(exc))
+                self.submit_task.advance(len(doc.messages))
+                continue
             except Exception as exc:  # this document failed; the others still go
                 self._failed_submission(feed, doc.marketplace_id, [s for _, s, _ in doc.messages], exc)
                 self.submit_task.advance(len(doc.messages))
@@ -161,8 +186,28 @@ class FeedExecutor:
     async def _submit(self, feed: int, marketplace_id: str, body: bytes) -> FeedRecord:
         document = await self.client.feeds.create_feed_document()
         await self.client.feeds.upload_feed_document(document["url"], body)
-        created = await self.client.feeds.create_feed(FEED_TYPE, [marketplace_id], document["feedDocumentId"])
-        self.store.feed_submitted(feed, document["feedDocumentId"], str(created["feedId"]))
+        killpoints.reached("feed.after-upload")
+        since = dt.datetime.now(dt.UTC) - CLOCK_SKEW
+        try:
+            created = await self.client.feeds.create_feed(
+                FEED_TYPE, [marketplace_id], document["feedDocumentId"]
+            )
+            feed_id = str(created["feedId"])
+        except (SPAPIConnectionError, SPAPIError) as exc:
+            if isinstance(exc, SPAPIError) and exc.status < 500:
+                raise  # refused (4xx): certainly not created
+            try:
+                found = await self.created_since(marketplace_id, since)
+            except (SPAPIConnectionError, SPAPIError) as lookup:
+                raise FeedInDoubt(
+                    f"createFeed's answer was lost ({exc}) and getFeeds failed too ({lookup}); the "
+                    "next sync looks for the feed again before sending anything"
+                ) from exc
+            if not found:
+                raise  # not created: the SKUs are resent next run
+            feed_id = str(found[0]["feedId"])
+        killpoints.reached("feed.after-create-feed")
+        self.store.feed_submitted(feed, document["feedDocumentId"], feed_id)
         self._submitted.append(asyncio.get_running_loop().time())
         now = dt.datetime.now(dt.UTC)
         return FeedRecord(
@@ -172,11 +217,38 @@ class FeedExecutor:
             "submitted",
             0,
             document["feedDocumentId"],
-            str(created["feedId"]),
+            feed_id,
             None,
             now,
             now,
         )
+
+    async def created_since(self, marketplace_id: str, since: dt.datetime) -> list[dict[str, Any]]:
+        """This account's JSON_LISTINGS_FEED feeds for the marketplace created since ``since`` that
+        the state database does not know, oldest first (getFeeds, paged)."""
+        known = self.store.known_feed_ids(since - CLOCK_SKEW)
+        found: list[dict[str, Any]] = []
+        page = await self.client.feeds.get_feeds(
+            feed_types=[FEED_TYPE], marketplace_ids=[marketplace_id], created_since=since, page_size=100
+        )
+        for _ in range(MAX_FEED_PAGES):
+            found.extend(f for f in page.get("feeds") or [] if str(f.get("feedId")) not in known)
+            token = page.get("nextToken")
+            if not token:
+                break
+            page = await self.client.feeds.get_feeds(next_token=str(token))  # the token only
+        return sorted(found, key=lambda f: (str(f.get("createdTime") or ""), str(f.get("feedId"))))
+
+    async def adopt(self, record: FeedRecord) -> FeedRecord | None:
+        """A ``building`` feed left by a killed run: the feed Amazon created for it, if any (the
+        oldest unknown one since the record was made), recorded as submitted; None if none."""
+        found = await self.created_since(record.marketplace_id, record.created_at - CLOCK_SKEW)
+        if not found:
+            return None
+        feed_id = str(found[0]["feedId"])
+        self.store.feed_submitted(record.id, record.document_id or "", feed_id)
+        record.feed_id, record.state = feed_id, "submitted"
+        return record
 
     async def _respect_window(self) -> None:
         """Wait until fewer than ``per_window`` feeds were created in the last ``window`` seconds."""
@@ -229,6 +301,7 @@ class FeedExecutor:
                 break
             await self._sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * self.limits.poll_factor, self.limits.poll_max)
+        killpoints.reached("feed.before-report")
         messages = self.store.feed_messages(record.id)
         results: list[MessageResult] = []
         feed_issues: list[dict[str, Any]] = []

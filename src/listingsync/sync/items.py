@@ -16,6 +16,7 @@ from typing import Any
 
 from listingsync.amazon import SPAPIClient, marketplaces
 from listingsync.amazon.errors import LWAError, SPAPIConnectionError
+from listingsync.sync import killpoints
 from listingsync.sync.outcomes import amazon_issues, outcome_from_error, outcome_from_submission
 from listingsync.sync.plan import Action, Op
 from listingsync.sync.progress import NullProgress, ProgressTask
@@ -90,9 +91,11 @@ class ItemsExecutor:
                 chunk = actions[start : start + self.intent_chunk]
                 # Write-ahead: these intents are durable before any of them is sent. The store
                 # works in a thread so the event loop keeps requests leaving on their pace.
+                killpoints.reached("items.before-intent")
                 await asyncio.to_thread(
                     self.store.record_intents, self.run_id, [intent_for(a) for a in chunk]
                 )
+                killpoints.reached("items.after-intent")
                 for action in chunk:
                     await queue.put(action)
             for _ in range(workers):
@@ -144,6 +147,7 @@ class ItemsExecutor:
                 )
             else:
                 response = await self._write(action, included_data=["issues"])
+            killpoints.reached("items.after-request")
         except (SPAPIConnectionError, LWAError) as exc:
             self.unreachable = exc
             return outcome_from_error(action, exc)

@@ -93,12 +93,25 @@ async def recover(
 
     waits = []
     for record in store.open_feeds():
-        if record.state == "submitted" and record.feed_id:
-            waits.append(follow(record))
-            report.feeds_resumed += 1
-        else:
-            store.mark_feed(record.id, "abandoned")
-            report.feeds_abandoned += 1
+        if record.state != "submitted" or not record.feed_id:
+            # Killed around createFeed: Amazon may have the feed. Follow it if so; sending these
+            # SKUs again first would let the orphan overwrite the newer values when it runs.
+            try:
+                adopted = await feeds.adopt(record)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                report.errors.append(f"could not look for the feed of an interrupted run ({exc})")
+                report.held.update(
+                    (sku, record.marketplace_id) for sku, _ in store.feed_messages(record.id).values()
+                )
+                continue
+            if adopted is None:
+                store.mark_feed(record.id, "abandoned")
+                report.feeds_abandoned += 1
+                continue
+        waits.append(follow(record))
+        report.feeds_resumed += 1
     if waits:
         await asyncio.gather(*waits)
     pending = [s for s in store.listings(pending_only=True) if s.key not in report.held]

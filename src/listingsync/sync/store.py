@@ -768,6 +768,13 @@ class StateStore:
             rows = conn.execute(sa.select(c.submitted_at).where(self.mine(t.feeds), c.submitted_at >= since))
             return sorted(_aware(r[0]) for r in rows)
 
+    def known_feed_ids(self, since: dt.datetime) -> set[str]:
+        """Amazon feed ids this database recorded for feeds made since ``since``."""
+        c = t.feeds.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.feed_id).where(c.feed_id.is_not(None), c.created_at >= since))
+            return {str(r[0]) for r in rows}
+
     def feed_messages(self, feed: int) -> dict[int, tuple[str, str]]:
         c = t.feed_messages.c
         with self.engine.connect() as conn:
