@@ -162,11 +162,12 @@ def serve(
     sys.setswitchinterval(0.0005)
     ctx = EmulatorContext(settings)
     sock = _bind(host, port)
-    if announce is not None:
-        bound_host, bound_port = sock.getsockname()[:2]
-        announce(f"http://{bound_host}:{bound_port}")
     try:
+        # Built before the banner: once "Ctrl-C stops it" shows, the app is there to serve.
         config = _config(create_app(ctx=ctx), header_timeout=settings.header_timeout)
+        if announce is not None:
+            bound_host, bound_port = sock.getsockname()[:2]
+            announce(f"http://{bound_host}:{bound_port}")
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
