@@ -2,7 +2,7 @@
 
 Every route but ``/api/v1/health`` needs a bearer token (:mod:`listingsync.web.auth`). Errors are
 ``{"error", "where", "fix"}`` documents (:class:`~listingsync.web.models.Problem`) with 400, 404,
-409 or 422; nothing a client sends is answered with a 5xx unless the service itself is broken.
+409 (422: a request that does not match this document); nothing a client sends is answered with a 5xx unless the service itself is broken.
 """
 
 from __future__ import annotations
@@ -70,8 +70,6 @@ def _status_of(exc: ListingSyncError) -> int:
         return status.HTTP_404_NOT_FOUND
     if isinstance(exc, svc.ConnectionExists | runs.RunBusyError):
         return status.HTTP_409_CONFLICT
-    if isinstance(exc, ConfigError):
-        return 422
     return status.HTTP_400_BAD_REQUEST
 
 
@@ -116,10 +114,7 @@ def create_app(ws: Workspace, *, executor: Executor | None = None) -> FastAPI:
         response_model=ConnectionOut,
         status_code=status.HTTP_201_CREATED,
         tags=["connections"],
-        responses={
-            **_WRITE_ERRORS,
-            422: {"model": Problem, "description": "The config document is not usable"},
-        },
+        responses=_WRITE_ERRORS,
     )
     def add_connection(body: ConnectionIn) -> dict[str, Any]:
         """Add a connection from a listingsync.yaml document (as JSON) and its secrets (write-only)."""
@@ -140,10 +135,7 @@ def create_app(ws: Workspace, *, executor: Executor | None = None) -> FastAPI:
         "/connections/{name}",
         response_model=ConnectionOut,
         tags=["connections"],
-        responses={
-            **_WRITE_ERRORS,
-            422: {"model": Problem, "description": "The config document is not usable"},
-        },
+        responses=_WRITE_ERRORS,
     )
     def update_connection(name: str, body: ConnectionPatch) -> dict[str, Any]:
         """Change the document, secrets (write-only) or whether the schedule runs."""
