@@ -214,3 +214,24 @@ def test_safe_cell_follows_owasp() -> None:
         assert safe_cell(value) == "'" + value
     for value in ("MD-1", "-12.5", "+3", "1e5", "", "plain", 7, None):
         assert safe_cell(value) == value
+
+
+def test_validate_in_worker_processes_gives_the_same_results_in_the_same_order(sample: Path) -> None:
+    """Chunks built in two worker processes (chunks of 7 records, so families and a broken row
+    straddle chunk edges) equal the one-process run, line for line, problems in their place."""
+    from listingsync.mapping import parallel
+
+    with (sample / "products.csv").open("a", encoding="utf-8") as handle:
+        handle.write('"unterminated,\n')  # a broken last row: a catalogue problem among the results
+    argv = ["validate", "-c", str(sample / "listingsync.yaml"), "--bundled", "--json"]
+    one = runner.invoke(app, [*argv, "--workers", "1"])
+    size = parallel.CHUNK_SIZE
+    parallel.CHUNK_SIZE = 7
+    try:
+        two = runner.invoke(app, [*argv, "--workers", "2"])
+    finally:
+        parallel.CHUNK_SIZE = size
+    assert one.exit_code == two.exit_code == 1, two.output
+    first, second = json.loads(one.stdout), json.loads(two.stdout)
+    assert first["problems"] and second == first
+    assert len(first["results"]) == 124

@@ -14,6 +14,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,7 +41,7 @@ from listingsync.cli.common import (
     print_json,
 )
 from listingsync.cli.product_types import fetch_schema
-from listingsync.config import Config
+from listingsync.config import Config, resolve_config_path
 from listingsync.credentials import load_credentials
 from listingsync.csvsafe import SafeCsvWriter
 from listingsync.errors import ListingSyncError
@@ -55,6 +56,7 @@ from listingsync.mapping import (
     render_suggestion,
     suggest_attributes,
 )
+from listingsync.mapping.parallel import ChunkSpec, auto_workers, build_in_parallel
 from listingsync.mapping.pipeline import ListingResult, Outline, field_names
 from listingsync.mapping.suggest import AUTOMATIC, suggest_identifier
 from listingsync.schema.issues import Issue
@@ -286,7 +288,7 @@ class _Catalogue:
             self.count += 1
             yield record
 
-    def results(self, pipeline: MappingPipeline) -> Iterator[ProductResult]:
+    def results(self, pipeline: MappingPipeline, workers: int, spec: ChunkSpec) -> Iterator[ProductResult]:
         records: Iterator[Product | CatalogProblem]
         if self.count == 0:  # validate must not pass on an empty export
             records = iter([empty_catalogue(self.source.name)])
@@ -295,16 +297,22 @@ class _Catalogue:
         else:
             records = self.source.records()
         try:
-            yield from pipeline.run(records, columns=self.columns, outline=self.outline)
+            if workers <= 1:
+                yield from pipeline.run(records, columns=self.columns, outline=self.outline)
+                return
+            outline = self.outline or Outline.of(self.whole or [], self.columns)
+            fields = frozenset(outline.fields | field_names((), self.columns))
+            items = pipeline.ordered(records, outline)
+            yield from build_in_parallel(replace(spec, fields=fields), items, workers)
         except ListingSyncError as exc:
             fail(exc)
 
 
 def _progress_results(
-    pipeline: MappingPipeline, catalogue: _Catalogue, show: bool
+    pipeline: MappingPipeline, catalogue: _Catalogue, show: bool, workers: int, spec: ChunkSpec
 ) -> Iterator[ProductResult]:
     if not show:
-        yield from catalogue.results(pipeline)
+        yield from catalogue.results(pipeline, workers, spec)
         return
     with Progress(
         TextColumn("validating"),
@@ -315,7 +323,7 @@ def _progress_results(
         transient=True,
     ) as progress:
         task = progress.add_task("validate", total=catalogue.count)
-        for result in catalogue.results(pipeline):
+        for result in catalogue.results(pipeline, workers, spec):
             progress.advance(task)
             yield result
 
@@ -450,11 +458,21 @@ def validate(
     ] = None,
     offline: OfflineOption = False,
     bundled: BundledOption = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Processes that build and validate (0: one per core for catalogues of 2,000 records or more).",
+        ),
+    ] = 0,
 ) -> None:
     """Build and validate every SKU for every marketplace; exit 1 when any has an ERROR."""
     config = config_or_exit(config_path)
     catalogue = _Catalogue(config)
     pipeline = _pipeline(config, offline, bundled)
+    spec = ChunkSpec(str(resolve_config_path(config_path).resolve()), bundled=bundled)
+    workers = workers or auto_workers(catalogue.count)
     summary = _Summary()
     gate = _SchemaGate()
     json_out: _JsonResults | None = None
@@ -470,7 +488,7 @@ def validate(
                 if json_out is not None:
                     json_out.write(result)
 
-        for result in _progress_results(pipeline, catalogue, show=not json_output):
+        for result in _progress_results(pipeline, catalogue, not json_output, workers, spec):
             emit(gate.pass_(result))
         emit(gate.finish())
     if json_output:
