@@ -56,44 +56,47 @@ def service(workspace: Workspace, emulator: EmulatorServer, tmp_path: Path) -> I
     yield app, token, run.id
 
 
+def _fuzz(operation: Any, token: str, run_id: int) -> list[int]:
+    """Run the generated cases of one operation; returns the statuses seen."""
+    label = f"{operation.method.upper()} {operation.path}"
+    seen: list[int] = []
+    path: dict[str, Any] = {}
+    if "{name}" in operation.path:
+        path["name"] = st.sampled_from(["vendor-eu", "vendor-eu", "missing"])
+    if "{run_id}" in operation.path:
+        path["run_id"] = st.sampled_from([run_id, run_id + 999])
+    checks = [status_code_conformance, response_schema_conformance, content_type_conformance]
+    if not operation.path.endswith("/health"):
+        checks.append(ignored_auth)
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(case=operation.as_strategy(), path=st.fixed_dictionaries(path))
+    def check(case: Any, path: dict[str, Any]) -> None:
+        if case.path_parameters is not None:
+            case.path_parameters.update(path)
+        response = case.call(headers={"Authorization": f"Bearer {token}"})
+        seen.append(response.status_code)
+        assert response.status_code < 500, (label, response.status_code, response.text[:500])
+        case.validate_response(response, checks=checks, headers={"Authorization": f"Bearer {token}"})
+
+    check()
+    return seen
+
+
 def test_the_api_conforms_to_its_own_openapi_document(service: tuple[Any, str, int]) -> None:
     app, token, run_id = service
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     # Removals last: the other operations need the connection and its run to reach their 2xx paths.
     operations = sorted((op.ok() for op in schema.get_all_operations()), key=lambda op: op.method == "delete")
     assert len(operations) >= 13
-    statuses: dict[str, list[int]] = {}
-    for operation in operations:
-        label = f"{operation.method.upper()} {operation.path}"
-        seen = statuses.setdefault(label, [])
-        names = st.sampled_from(["vendor-eu", "vendor-eu", "missing"])
-        path: dict[str, Any] = {}
-        if "{name}" in operation.path:
-            path["name"] = names
-        if "{run_id}" in operation.path:
-            path["run_id"] = st.sampled_from([run_id, run_id + 999])
-
-        @settings(
-            max_examples=MAX_EXAMPLES,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],
-        )
-        @given(case=operation.as_strategy(), path=st.fixed_dictionaries(path))
-        def check(case: Any, path: dict[str, Any]) -> None:
-            if case.path_parameters is not None:
-                case.path_parameters.update(path)
-            response = case.call(headers={"Authorization": f"Bearer {token}"})
-            seen.append(response.status_code)
-            assert response.status_code < 500, (label, response.status_code, response.text[:500])
-            checks = [status_code_conformance, response_schema_conformance, content_type_conformance]
-            if not operation.path.endswith("/health"):
-                checks.append(ignored_auth)
-            case.validate_response(response, checks=checks, headers={"Authorization": f"Bearer {token}"})
-
-        check()
+    statuses = {f"{op.method.upper()} {op.path}": _fuzz(op, token, run_id) for op in operations}
     assert all(statuses.values()), statuses
     # The 2xx paths were reached, not only the refusals.
     reached = {label for label, codes in statuses.items() if any(200 <= c < 300 for c in codes)}
