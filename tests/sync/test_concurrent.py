@@ -8,6 +8,7 @@ database matches Amazon. ``bench/bench_concurrent.py`` repeats this 10 times per
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -26,8 +27,8 @@ SCALE = 50.0
 def configure(tmp: Path, server: EmulatorServer, state_url: str, via: str = "items") -> list[str]:
     """The sample catalogue on ``state_url``; the command line of one sync."""
     cfg = sample_dir(tmp, server, via=via)
-    with cfg.open("a", encoding="utf-8") as fh:
-        fh.write(f"state: {state_url}\n")
+    # The sample names its own state URL (with an env default): point it at this database.
+    cfg.write_text(re.sub(r"(?m)^state: .*$", f"state: {state_url!r}", cfg.read_text(encoding="utf-8")))
     return [sys.executable, "-m", "listingsync", "sync", "--config", str(cfg), "--json"]
 
 
