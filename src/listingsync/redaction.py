@@ -6,9 +6,15 @@ Two layers, because neither alone is enough:
   access tokens, the Sales Layer secret). :class:`listingsync.amazon.Credentials` and
   :func:`listingsync.credentials.load_secret` register what they load, so even a secret with an
   unusual format is caught;
-* **patterns** for Amazon's token formats (``Atza|…``, ``Atzr|…``, ``amzn1.oa2-cs.v1.…``), which catch
-  a token that was never registered (e.g. one echoed back by a server in an error body), and for
-  the signature/credential parameters of pre-signed S3 URLs (which httpx logs at INFO).
+* **patterns** for Amazon's token formats (``Atza|…``, ``Atzr|…``, ``amzn1.oa2-cs.v1.…``, plain or
+  URL-encoded), which catch a token that was never registered (e.g. one echoed back by a server in
+  an error body), for the values of credential parameters by name (``refresh_token=…``,
+  ``"client_secret": "…"``, ``Authorization: Basic …``), and for the signature/credential
+  parameters of pre-signed S3 URLs (which httpx logs at INFO).
+
+A secret travels in more encodings than its own: URL- and form-encoded in a token request body
+(``Atzr%7C…``), JSON-escaped in an echoed body, base64 inside ``Authorization: Basic`` (joined to the
+client id, so at any byte alignment). Registering a secret registers each of those forms too.
 
 :func:`redact` is used when formatting errors; :class:`RedactingFilter` is a ``logging.Filter`` that
 applies it to every record a handler emits; :func:`install_log_redaction` attaches it to the root
@@ -17,11 +23,14 @@ logger's handlers.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = [
     "MASK",
@@ -44,8 +53,17 @@ _MIN_SECRET_LENGTH = 6
 # issued since 2023 start "amzn1.oa2-cs.v1.". The character class stops at quotes, whitespace and
 # the delimiters that surround tokens in JSON, headers and form bodies.
 _PATTERNS = (
-    re.compile(r"Atz[ar]\|[^\s\"'&,;<>]+"),
+    re.compile(r"Atz[ar](?:\||%7[cC]|\\u007[cC])[^\s\"'&,;<>]+"),
     re.compile(r"amzn1\.oa2-cs\.v1\.[^\s\"'&,;<>]+"),
+    # Credential parameters by name: form/query (``refresh_token=…``) and JSON (``"client_secret": "…"``).
+    re.compile(
+        r"(?<![A-Za-z0-9_])((?:(?:refresh|access)_token|client_secret|private_key|key256|password)=)"
+        r"[^&\s\"'<>]+"
+    ),
+    re.compile(
+        r'("(?:(?:refresh|access)_token|client_secret|private_key|password)"\s*:\s*)"(?:[^"\\]|\\.)*"'
+    ),
+    re.compile(r"(?<![A-Za-z0-9_])((?:Basic|Bearer) )[A-Za-z0-9+/=._~-]{8,}"),
 )
 # Pre-signed S3 URLs (feed documents, schema links) carry credentials in their query; httpx logs URLs.
 _URL_CREDENTIALS = re.compile(
@@ -57,14 +75,43 @@ _secrets: set[str] = set()
 _sorted: tuple[str, ...] = ()  # longest first, so a secret containing another is masked whole
 
 
+def _mask_match(match: re.Match[str]) -> str:
+    """The match masked, keeping the parameter name of a by-name pattern (its group 1)."""
+    if not match.re.groups:
+        return MASK
+    kept = match.group(1)
+    return kept + (f'"{MASK}"' if match.group(0)[len(kept) :].startswith('"') else MASK)
+
+
+def encoded_forms(value: str) -> set[str]:
+    """``value`` as it appears URL-encoded, form-encoded, JSON-escaped and base64-encoded.
+
+    Base64 of a longer text (``client_id:client_secret`` in Basic auth) holds the secret at one of
+    three byte alignments; for each, the characters that encode only the secret's bytes are the
+    same whatever surrounds it, and those are what is returned.
+    """
+    forms = {value, quote(value, safe=""), quote_plus(value), quote(value, safe="/")}
+    forms |= {form.replace("%7C", "%7c") for form in forms}  # lower-case hex, as some clients write
+    escaped = json.dumps(value)[1:-1]
+    forms |= {escaped, escaped.replace("/", "\\/"), json.dumps(value, ensure_ascii=False)[1:-1]}
+    raw = value.encode()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        first = -(-8 * offset // 6)  # the first character made of the secret's bits only
+        last = 8 * (offset + len(raw)) // 6  # one past the last such character
+        core = encoded[first:last]
+        forms |= {core, core.replace("+", "-").replace("/", "_")}  # base64 and base64url
+    return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
+
+
 def register_secret(*values: str | None) -> None:
-    """Remember secret values so :func:`redact` masks them wherever they appear."""
+    """Remember secret values (in every encoding they travel in) so :func:`redact` masks them."""
     global _sorted
     with _lock:
         changed = False
         for value in values:
             if value and len(value) >= _MIN_SECRET_LENGTH and value not in _secrets:
-                _secrets.add(value)
+                _secrets.update(encoded_forms(value))
                 changed = True
         if changed:
             _sorted = tuple(sorted(_secrets, key=len, reverse=True))
@@ -90,7 +137,7 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern in _PATTERNS:
-        text = pattern.sub(MASK, text)
+        text = pattern.sub(_mask_match, text)
     if "=" in text:
         text = _URL_CREDENTIALS.sub(rf"\1{MASK}", text)
     return text

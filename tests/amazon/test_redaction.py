@@ -74,3 +74,57 @@ def test_presigned_url_credentials_are_masked() -> None:
     text = redact(f'HTTP Request: GET {url} "HTTP/1.1 200 OK"')
     assert "deadbeef" not in text and "AKIA123" not in text and "=tok" not in text
     assert "X-Amz-Signature=***" in text and "https://s3.test/doc?" in text
+
+
+def _encodings(secret: str, client_id: str) -> list[str]:
+    import base64
+    import json
+    from urllib.parse import quote, urlencode
+
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return [
+        urlencode({"grant_type": "refresh_token", "refresh_token": secret, "client_secret": secret}),
+        f"body: refresh_token={quote(secret, safe='')}&client_id={client_id}",
+        f"lower-case hex: {quote(secret, safe='').replace('%7C', '%7c')}",
+        json.dumps({"echo": secret, "nested": json.dumps({"v": secret})}),
+        json.dumps({"client_secret": secret}).replace("/", "\\/"),
+        f"Authorization: Basic {basic}",
+        f"base64 alone: {base64.b64encode(secret.encode()).decode()} and url-safe "
+        f"{base64.urlsafe_b64encode(('xy' + secret).encode()).decode()}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["Atzr|IwEBIJ+canary/refresh=token-c0ffee", "canary-client-secret+7f3a9/xyz", "sécret-ünïcode-canary"],
+)
+def test_registered_secrets_are_masked_in_every_encoding(secret: str) -> None:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    register_secret(secret)
+    client_id = "amzn1.application-oa2-client.canary"
+    shown = [redact(text) for text in _encodings(secret, client_id)]
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), base64.b64encode(secret.encode()).decode()}
+    for text in shown:
+        assert not any(form in text for form in forms), text
+        assert MASK in text
+    # Any run of the base64 of "client_id:secret" long enough to carry the secret's bytes is masked.
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    assert basic[len(client_id) * 4 // 3 + 4 : -4] not in shown[5]
+
+
+def test_unregistered_credentials_are_masked_by_parameter_name_and_token_shape() -> None:
+    text = redact(
+        "grant_type=refresh_token&refresh_token=Atzr%7Cnever-registered-1&client_secret=s3cr3t-unreg"
+        ' {"access_token": "unregistered \\"quoted\\" token", "expires_in": 3600}'
+        " Authorization: Bearer abcdefgh12345678"
+    )
+    assert text == (
+        f"grant_type=refresh_token&refresh_token={MASK}&client_secret={MASK}"
+        f' {{"access_token": "{MASK}", "expires_in": 3600}}'
+        f" Authorization: Bearer {MASK}"
+    )
+    assert (
+        redact("count=5 refresh token was used, Basic plan") == "count=5 refresh token was used, Basic plan"
+    )
