@@ -233,3 +233,55 @@ def test_connect_saleslayer_without_a_connector_names_the_option(tmp_path: Path)
     result = runner.invoke(app, ["connect", "saleslayer", "-c", str(config)], env=environ(tmp_path))
     assert result.exit_code == 2
     assert "--connector" in result.output
+
+
+def test_rewriting_the_account_keeps_comments_flow_style_and_anchors(tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    config.write_text(
+        "# my shop\n"
+        "account:\n"
+        "  type: vendor   # 1P\n"
+        "  selling_partner_id: OLD01\n"
+        "  marketplaces: [DE]\n"
+        "  region: eu\n"
+        "source: {type: csv, path: products.csv}   # flow style stays\n"
+        "listings:\n"
+        "  product_type: HOME\n"
+        "  attributes:\n"
+        "    brand: &brand '{{ brand }}'\n"
+        "    manufacturer: *brand   # the same template\n"
+        "    bullet_point:\n"
+        "      - '{{ bullet1 }}'\n"
+        "      - '{{ bullet2 }}'\n",
+        encoding="utf-8",
+    )
+    account = AccountConfig.model_validate(
+        {"type": "vendor", "selling_partner_id": "NEW01", "marketplaces": ["FR", "DE"]}
+    )
+    write_account_section(config, account)
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# my shop\naccount:\n  type: vendor   # 1P\n  selling_partner_id: NEW01\n")
+    assert "  marketplaces: [FR, DE]\n" in text and "region" not in text
+    assert "source: {type: csv, path: products.csv}   # flow style stays\n" in text
+    assert "brand: &brand '{{ brand }}'" in text and "manufacturer: *brand" in text
+    assert "# the same template" in text  # (ruamel puts a comment after an alias on the next line)
+    assert "      - '{{ bullet1 }}'\n" in text
+    loaded = load_config(config)
+    assert loaded.account.selling_partner_id == "NEW01"
+    assert loaded.listings.attributes["manufacturer"] == "{{ brand }}"
+
+
+def test_a_new_file_gets_a_header_and_the_account(tmp_path: Path) -> None:
+    config = tmp_path / "listingsync.yaml"
+    account = AccountConfig.model_validate(
+        {
+            "type": "seller",
+            "selling_partner_id": "A2EXAMPLE1234",
+            "marketplaces": ["US"],
+            "endpoint": "http://127.0.0.1:1/na",
+        }
+    )
+    write_account_section(config, account)
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# listingsync configuration")
+    assert load_config(config).account.endpoint == "http://127.0.0.1:1/na"

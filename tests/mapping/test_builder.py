@@ -137,6 +137,11 @@ def test_more_than_nine_images_warns(schemas: BundledSchemas) -> None:
         ("4006381333932", "ean", "check digit"),
         ("40063813339", "ean", "11 digits"),
         ("ABC", "ean", "digits"),
+        ("0306406152", "isbn", None),  # ISBN-10 (python-stdnum checks its own check digit)
+        ("030640615X", "isbn", "check digit"),
+        ("9780306406157", "ean", None),
+        # a UPC whose leading zero a number column dropped is named as such
+        ("36000291452", "ean", "it looks like a UPC that lost its leading zero"),
     ],
 )
 def test_barcodes(schemas: BundledSchemas, code: str, kind: str, problem: str | None) -> None:
@@ -148,6 +153,15 @@ def test_barcodes(schemas: BundledSchemas, code: str, kind: str, problem: str | 
         assert issues == []
     else:
         assert problem in issues[0].message and code in issues[0].message
+
+
+def test_a_upc_read_as_a_number_says_its_leading_zero_was_lost(schemas: BundledSchemas) -> None:
+    (listing,) = ListingBuilder(config(BASIC), schemas).build(product(fields=home_fields(ean=36000291452)))
+    (issue,) = [i for i in listing.build_issues if i.code == "LS-MAP-BARCODE"]
+    assert "a UPC that was stored as a number, which dropped its leading zero ('036000291452' is valid)" in (
+        issue.message
+    )
+    assert "keep the column as text" in issue.message
 
 
 def test_no_barcode_declares_the_exemption(schemas: BundledSchemas) -> None:

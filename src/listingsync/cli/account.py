@@ -9,7 +9,6 @@ same steps, then writes the ``account:`` section of listingsync.yaml and stores 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -85,45 +84,50 @@ def _ask(prompt: str, default: str | None = None, *, hide: bool = False) -> str:
         _say("  (a value is required)")
 
 
-def _account_block(account: AccountConfig) -> str:
-    lines = [
-        "account:",
-        f"  type: {account.type.value}",
-        f"  selling_partner_id: {account.selling_partner_id}",
-        f"  marketplaces: [{', '.join(mp.by_id(m).country for m in account.marketplaces)}]",
-    ]
-    if account.endpoint:
-        lines.append(f"  endpoint: {account.endpoint}")
-    if account.lwa_endpoint:
-        lines.append(f"  lwa_endpoint: {account.lwa_endpoint}")
-    return "\n".join(lines) + "\n"
-
-
 def write_account_section(path: Path, account: AccountConfig) -> None:
-    """Write ``account:`` into listingsync.yaml, replacing only that top-level block if the file exists."""
-    block = _account_block(account)
-    if not path.exists():
-        path.write_text(
-            "# listingsync configuration (see the README). Secrets are not stored here.\n" + block,
-            encoding="utf-8",
+    """Write ``account:`` into listingsync.yaml, changing only the keys ``connect`` owns.
+
+    The file goes through ruamel.yaml's round trip: comments, flow style, quoting, anchors and the
+    other sections stay as the user wrote them. ``region`` is dropped (the marketplaces imply it),
+    ``endpoint``/``lwa_endpoint`` are set or dropped as given.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml = YAML()  # round trip
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)  # "  - item" under a key, as the README writes lists
+    yaml.width = 4096  # never fold a long line the user wrote on one
+    exists = path.exists()
+    data = yaml.load(path.read_text(encoding="utf-8")) if exists else None
+    if data is None:
+        data = CommentedMap()
+        if not exists:
+            data.yaml_set_start_comment(
+                "listingsync configuration (see the README). Secrets are not stored here."
+            )
+    if not isinstance(data, CommentedMap):
+        raise ListingSyncError(
+            f"{path} does not hold a mapping of sections", fix="fix or move the file, then retry"
         )
-        return
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if re.match(r"^account\s*:", line)), None)
-    if start is None:
-        text = "".join(lines)
-        path.write_text(block + ("\n" if text and not text.startswith("\n") else "") + text, encoding="utf-8")
-        return
-    end = start + 1
-    # The block runs until the next top-level key (indented lines, blank lines and comments belong to it,
-    # except trailing comments/blank lines that precede the next key).
-    while end < len(lines) and (
-        lines[end].startswith((" ", "\t")) or not lines[end].strip() or lines[end].startswith("#")
-    ):
-        end += 1
-    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
-        end -= 1
-    path.write_text("".join(lines[:start]) + block + "".join(lines[end:]), encoding="utf-8")
+    section = data.get("account")
+    if not isinstance(section, CommentedMap):
+        section = CommentedMap()
+        data.insert(0, "account", section)
+    countries = CommentedSeq(mp.by_id(m).country for m in account.marketplaces)
+    countries.fa.set_flow_style()
+    section["type"] = account.type.value
+    section["selling_partner_id"] = account.selling_partner_id
+    section["marketplaces"] = countries
+    section.pop("region", None)
+    for key in ("endpoint", "lwa_endpoint"):
+        value = getattr(account, key)
+        if value:
+            section[key] = value
+        else:
+            section.pop(key, None)
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(data, out)
 
 
 def _build_account(

@@ -477,7 +477,9 @@ class ListingBuilder:
             code = self._eval(spec, ctx, "identifier", product, issues) if spec is not None else None
             code_text = _barcode_text(code)
             if code_text:
-                kind, problem = _classify_barcode(code_text, self.listings.identifier.type)
+                kind, problem = _classify_barcode(
+                    code_text, self.listings.identifier.type, was_number=isinstance(code, int | float)
+                )
                 if problem:
                     issues.append(
                         Issue(
@@ -587,23 +589,52 @@ def _barcode_text(value: Any) -> str:
     return str(value).strip().replace(" ", "").replace("-", "")
 
 
-def _gs1_check_digit_ok(code: str) -> bool:
-    digits = [int(c) for c in code]
-    total = sum(d * (3 if i % 2 else 1) for i, d in enumerate(reversed(digits[:-1]), start=1))
-    return (10 - total % 10) % 10 == digits[-1]
+#: Lengths of each identifier type Amazon takes (GS1: EAN-8/13, UPC-A 12, GTIN-14; ISBN-10/13).
+_LENGTHS = {"ean": (8, 13), "upc": (12,), "gtin": (8, 12, 13, 14), "jan": (8, 13), "isbn": (10, 13)}
+_GS1_NAMES = {8: "EAN-8", 12: "UPC", 13: "EAN-13", 14: "GTIN-14"}
 
 
-def _classify_barcode(code: str, configured: str) -> tuple[str, str | None]:
-    """The identifier type for ``code`` and a problem description (None when it is well formed)."""
+def _classify_barcode(code: str, configured: str, *, was_number: bool = False) -> tuple[str, str | None]:
+    """The identifier type for ``code`` and a problem description (None when it is well formed).
+
+    Check digits and lengths come from python-stdnum (GS1 for EAN/UPC/GTIN/JAN, ISBN-10/13 with its
+    own check). A code one digit short whose zero-padded form is valid is named as what it almost
+    certainly is: a UPC/EAN whose leading zero a spreadsheet or a number column dropped.
+    """
+    from stdnum import ean, isbn
+    from stdnum.exceptions import InvalidChecksum, ValidationError
+
     kind = configured
     if configured == "auto":
-        kind = {8: "ean", 12: "upc", 13: "ean", 14: "gtin"}.get(len(code), "ean")
-    if not code.isdigit():
-        return kind, "is not all digits (an EAN has 8 or 13, a UPC 12, a GTIN 14)"
-    expected = {"ean": (8, 13), "upc": (12,), "gtin": (8, 12, 13, 14), "jan": (8, 13), "isbn": (10, 13)}
-    if len(code) not in expected.get(kind, (len(code),)):
-        lengths = " or ".join(str(n) for n in expected[kind])
-        return kind, f"has {len(code)} digits; a {kind.upper()} has {lengths}"
-    if kind != "isbn" and not _gs1_check_digit_ok(code):
+        isbn10 = len(code) == 10 and code[:9].isdigit() and code[-1] in "0123456789Xx"
+        kind = "isbn" if isbn10 else {8: "ean", 12: "upc", 13: "ean", 14: "gtin"}.get(len(code), "ean")
+    lengths = _LENGTHS.get(kind, (len(code),))
+    padded = _GS1_NAMES.get(len(code) + 1)
+    if padded and code.isdigit() and len(code) not in lengths and kind != "isbn":
+        try:
+            ean.validate("0" + code)
+        except ValidationError:
+            pass
+        else:
+            source = "was stored as a number, which dropped" if was_number else "lost"
+            return kind, (
+                f"has {len(code)} digits: it looks like a {padded} that {source} its leading zero "
+                f"('0{code}' is valid); keep the column as text in the catalogue"
+            )
+    checker = isbn if kind == "isbn" else ean
+    allowed = "digits (a final X for ISBN-10)" if kind == "isbn" else "digits"
+    if not (code[:-1].isdigit() and (code[-1].isdigit() or (kind == "isbn" and code[-1] in "Xx"))):
+        return kind, f"is not all {allowed} (an EAN has 8 or 13, a UPC 12, a GTIN 14, an ISBN 10 or 13)"
+    if len(code) not in lengths:
+        article = "an" if kind in ("ean", "isbn") else "a"
+        return (
+            kind,
+            f"has {len(code)} digits; {article} {kind.upper()} has {' or '.join(str(n) for n in lengths)}",
+        )
+    try:
+        checker.validate(code)
+    except InvalidChecksum:
         return kind, "has a wrong check digit (the last digit does not match the others): check for a typo"
+    except ValidationError as exc:
+        return kind, f"is not a valid {kind.upper()}: {str(exc).rstrip('.').lower()}"
     return kind, None
