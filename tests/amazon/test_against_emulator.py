@@ -104,3 +104,26 @@ def test_sync_face_against_the_emulator(emulator: EmulatorServer) -> None:
             assert exc.status == 404 and exc.request_id
         else:
             raise AssertionError("expected NotFound")
+
+
+async def test_dot_skus_reach_their_own_listing_not_another_resource(emulator: EmulatorServer) -> None:
+    body = {"productType": "HOME", "requirements": "LISTING_PRODUCT_ONLY", "attributes": {}}
+    async with vendor_client(emulator, rate_limiter=TokenBucketLimiter(scale=1000)) as client:
+        for sku in (".", "..", "...", "a/..", "%2E"):
+            preview = await client.listings.put_listings_item(
+                "DEMOV", sku, body, marketplace_ids=[DE], mode="VALIDATION_PREVIEW"
+            )
+            assert preview["sku"] == sku  # Amazon's answer names the SKU it received
+            try:  # never the seller's search (".") or the collection (".."): this SKU's own 404
+                await client.listings.get_listings_item("DEMOV", sku, marketplace_ids=[DE])
+            except NotFound as exc:
+                assert sku in str(exc)
+            else:
+                raise AssertionError(f"GET {sku!r} answered as if another resource")
+
+
+def test_path_segments_encode_dot_only_skus() -> None:
+    from listingsync.amazon.client import path_segment
+
+    assert path_segment(".") == "%2E" and path_segment("..") == "%2E%2E"
+    assert path_segment("a.b") == "a.b" and path_segment("RT 1/ä") == "RT%201%2F%C3%A4"

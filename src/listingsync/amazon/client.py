@@ -46,6 +46,16 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _EXPIRED_TOKEN = re.compile(r"access token.*expired|token.*has expired|expired token", re.IGNORECASE)
 
 
+def path_segment(value: str) -> str:
+    """A path parameter (a SKU …) percent-encoded whole, ``/`` included, as Amazon asks (``my%20sku``,
+    ``A%2FB``: amzn/selling-partner-api-docs#1975, #467). A SKU that is only dots (``.``, ``..``)
+    has its dots encoded too: HTTP clients remove such dot segments from a path (RFC 3986 §5.2.4),
+    which would send the request to another resource (``/items/{sellerId}/.`` is the seller's
+    search, ``..`` the collection)."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if encoded and not encoded.strip(".") else encoded
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded retries with exponential backoff and full jitter.
@@ -201,7 +211,7 @@ class SPAPIClient:
         body: Any = None,
     ) -> dict[str, Any]:
         """Send ``op`` and return the decoded JSON body (``{}`` for an empty one)."""
-        url = self.base_url + op.path.format(**{k: quote(str(v), safe="") for k, v in (path or {}).items()})
+        url = self.base_url + op.path.format(**{k: path_segment(str(v)) for k, v in (path or {}).items()})
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         partner = (path or {}).get("sellerId") or self._partner_key
         bucket = f"{partner}:{op.bucket_name}"
