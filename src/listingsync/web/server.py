@@ -10,8 +10,12 @@ asked to stop (their writes in flight stay as intents the next run settles) and 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 from listingsync.redaction import install_log_redaction
 from listingsync.service import create_run, list_runs, make_executor, recover_interrupted
@@ -61,6 +65,28 @@ def _tick_loop(scheduler: Scheduler, stop: threading.Event) -> None:
         stop.wait(TICK_SECONDS)
 
 
+def _server(config: Any) -> Any:
+    """uvicorn's server, except that SIGTERM/SIGINT only stop it: uvicorn would raise the signal
+    again once it stopped, ending the process before the runs in progress are wound down."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            def stop(signum: int, frame: Any) -> None:
+                log.info("listingsync serve: %s, stopping", signal.Signals(signum).name)
+                self.should_exit = True
+
+            previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)
+
+
 def run_service(
     ws: Workspace,
     *,
@@ -84,7 +110,7 @@ def run_service(
     ticker = threading.Thread(target=_tick_loop, args=(scheduler, stop), name="scheduler", daemon=True)
     ticker.start()
     log.info("listingsync serve: API on http://%s:%s/api/v1 (workspace %r)", host, port, ws)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="off"))
+    server = _server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="off"))
     try:
         server.run()  # returns on SIGTERM / SIGINT
     finally:
