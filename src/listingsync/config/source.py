@@ -55,6 +55,10 @@ class SourceConfig(BaseModel):
     list_separator: str = "|"
     #: Language codes of per-language columns (``title_de``); detected when omitted.
     languages: list[str] | None = None
+    #: The decimal mark of numbers written as text (``","``: 1.234,56; ``"."``: 1,234.56). When
+    #: omitted, the one all the account's marketplaces write; if they differ, values such as
+    #: ``1,234`` are refused (see ``mapping.numbers``).
+    decimal_separator: Literal[",", "."] | None = None
 
     # --- Sales Layer connector API --------------------------------------------------------------
     connector_id: str | None = None

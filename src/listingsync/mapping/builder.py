@@ -22,6 +22,7 @@ from listingsync.config import Config
 from listingsync.errors import ListingSyncError
 from listingsync.mapping.context import record_context
 from listingsync.mapping.listing import Listing, Requirements
+from listingsync.mapping.numbers import decimal_separator_for
 from listingsync.mapping.shape import ShapeContext, compile_shape, enum_values, shape_attribute
 from listingsync.mapping.templates import (
     Const,
@@ -116,6 +117,10 @@ class ListingBuilder:
         self._languages: dict[str, str] = {}
         self._schema_cache: dict[tuple[str, str, Requirements], _SchemaInfo | ListingSyncError] = {}
         self.marketplaces = [mp.by_id(m) for m in config.account.marketplaces]
+        #: How numbers written as text are read (``mapping.numbers``).
+        self.decimal_separator = (config.source.decimal_separator if config.source else None) or (
+            decimal_separator_for(m.language_tag for m in self.marketplaces)
+        )
         lc = self.listings
         self._base = {k: compile_spec(v) for k, v in lc.attributes.items()}
         self._by_type = {
@@ -371,6 +376,7 @@ class ListingBuilder:
             language_tag=str(ctx["language_tag"]),
             currency=marketplace.currency,
             units=self.listings.units,
+            decimal_separator=self.decimal_separator,
         )
         specs: dict[str, Spec | None] = {}
         specs.update(self._base)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from listingsync.mapping.numbers import AmbiguousNumber, parse_number
 from listingsync.schema.issues import Issue, Severity
 
 __all__ = [
@@ -72,6 +73,9 @@ class ShapeContext:
     currency: str
     #: The catalogue's units by dimension (``{"weight": "kilograms"}``).
     units: Mapping[str, str] = field(default_factory=dict)
+    #: The catalogue's decimal separator (``source.decimal_separator`` or the marketplaces'), or
+    #: None when unknown: then ``1,234`` is refused rather than guessed (see ``numbers``).
+    decimal_separator: str | None = None
 
 
 class _Skip:
@@ -292,6 +296,23 @@ class _Shaper:
             f"accepts ({', '.join(allowed_units)})",
         )
 
+    def number(self, value: Any, path: str) -> Any:
+        """``value`` as a Decimal (None: not a number), or _SKIP with an issue when only the
+        catalogue's decimal separator could say which number it is."""
+        try:
+            return parse_number(value, self.ctx.decimal_separator)
+        except AmbiguousNumber as exc:
+            as_decimal, as_thousands = exc.readings
+            self.issue(
+                path,
+                "LS-MAP-AMBIGUOUS-NUMBER",  # invented: our code, not Amazon's
+                f"{exc.text!r} is {as_decimal} if its separator is the decimal mark, or "
+                f"{as_thousands} if it separates thousands, and the catalogue's decimal separator "
+                "is unknown (its marketplaces write numbers differently); set "
+                "source.decimal_separator: ',' or '.' in the config",
+            )
+            return _SKIP
+
     def out_of_range(self, number: Decimal, value: Any, path: str) -> bool:
         """Numbers beyond 64 bits (``99999999999999999999``, ``1e309``): no listing field holds
         them and Amazon's services read 64-bit numbers, so they are refused here, for this SKU."""
@@ -311,7 +332,9 @@ class _Shaper:
             self.issue(path, "LS-MAP-TYPE", f"expected a single {kind} here, got {_show(value)}")
             return _SKIP
         if kind == "number":
-            number = _to_decimal(value)
+            number = self.number(value, path)
+            if number is _SKIP:
+                return _SKIP
             if number is None:
                 self.issue(path, "LS-MAP-TYPE", f"{_show(value)} is not a number")
                 return _SKIP
@@ -319,7 +342,9 @@ class _Shaper:
                 return _SKIP
             return int(number) if number == number.to_integral_value() else float(number)
         if kind == "integer":
-            number = _to_decimal(value)
+            number = self.number(value, path)
+            if number is _SKIP:
+                return _SKIP
             if number is None or number != number.to_integral_value():
                 self.issue(path, "LS-MAP-TYPE", f"{_show(value)} is not a whole number")
                 return _SKIP
@@ -360,23 +385,6 @@ def _to_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
-
-
-def _to_decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | Decimal):
-        return Decimal(str(value))
-    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")  # 9,90 (a European decimal comma)
-    elif "," in text:
-        text = text.replace(",", "")  # 1,299.00 (a thousands separator)
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def _show(value: Any) -> str:
