@@ -7,6 +7,7 @@ never answers is logged (its URL never is) and does not change the run's outcome
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ def payload(ws: Workspace, connection: Connection, run: RunLike) -> dict[str, An
         return None
     skus: list[dict[str, Any]] = []
     total = 0
+    keys: list[str] = []
     if run.status == "partial":
         store = ws.store(connection.name)
         state_run = run.state_run_id
@@ -45,6 +47,9 @@ def payload(ws: Workspace, connection: Connection, run: RunLike) -> dict[str, An
             if not errors and state.status != "error":
                 continue
             total += 1
+            keys.append(
+                f"{state.sku}\t{state.marketplace_id}\t{','.join(sorted(str(i.get('code')) for i in errors))}"
+            )
             if len(skus) < SKU_LIMIT:
                 skus.append(
                     {
@@ -63,6 +68,11 @@ def payload(ws: Workspace, connection: Connection, run: RunLike) -> dict[str, An
                 )
         if not total:
             return None
+        # Only what is new: the same listings failing for the same reasons were alerted before.
+        digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+        if _previous_digest(ws, connection, run.id) == digest:
+            return None
+        _keep_digest(ws, run.id, digest)
     return {
         "event": "run_failed" if run.status == "failed" else "listings_with_errors",
         "connection": connection.name,
@@ -72,6 +82,24 @@ def payload(ws: Workspace, connection: Connection, run: RunLike) -> dict[str, An
         "skus_with_errors": total,
         "skus": skus,
     }
+
+
+def _previous_digest(ws: Workspace, connection: Connection, run_id: int) -> str | None:
+    from listingsync.service.runs import list_runs
+
+    for earlier in list_runs(ws, connection=connection.name, statuses=["partial"], before=run_id, limit=20):
+        if earlier.mode == "send":
+            return (earlier.counts or {}).get("alerted_digest")
+    return None
+
+
+def _keep_digest(ws: Workspace, run_id: int, digest: str) -> None:
+    from listingsync.service.runs import get_run
+    from listingsync.service.tables import runs
+
+    counts = {**(get_run(ws, run_id).counts or {}), "alerted_digest": digest}
+    with ws.begin() as conn:
+        conn.execute(runs.update().where(runs.c.id == run_id).values(counts=counts))
 
 
 def post(
