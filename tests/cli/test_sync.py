@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -305,3 +306,43 @@ def test_status_and_issues_csv_neutralise_formula_cells(capsys: pytest.CaptureFi
     _write_csv([{"sku": "=1+1", "attributes": ["@a", "b"], "message": "-2+3", "quantity": "-5"}])
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows == [{"sku": "'=1+1", "attributes": "'@a,b", "message": "'-2+3", "quantity": "-5"}]
+
+
+def _make_read_only(*paths: Path) -> Callable[[], None]:
+    """Make files and directories read-only even for root (``chattr +i``); returns the undo."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in paths}
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        return lambda: [p.chmod(m) for p, m in modes.items()] and None
+    if subprocess.run(["chattr", "+i", *map(str, paths)], capture_output=True).returncode != 0:
+        pytest.skip("root here cannot make a file read-only (no chattr +i)")
+    return lambda: subprocess.run(["chattr", "-i", *map(str, paths)], check=True) and None
+
+
+@pytest.mark.parametrize("directory_too", [False, True])
+def test_a_read_only_state_database_refuses_sync_clearly_and_status_still_reads(
+    cli: tuple[CliRunner, Path], directory_too: bool
+) -> None:
+    runner, cfg = cli
+    code, _ = _run(runner, "sync", "--config", str(cfg))
+    assert code == 1  # the sample's broken records
+    db = cfg.parent / ".listingsync" / "state.db"
+    assert db.exists() and not db.with_name("state.db-wal").exists()
+    undo = _make_read_only(db, *([db.parent] if directory_too else []))
+    try:
+        result = runner.invoke(app, ["sync", "--config", str(cfg)])
+        assert result.exit_code == 2
+        assert "state:" in result.output and "Traceback" not in result.output
+        assert ("the state database is read-only" in result.output and "writable" in result.output) or (
+            directory_too and "cannot open the state database" in result.output
+        )
+        code, out = _run(runner, "status", "--config", str(cfg), "--json")
+        assert code == 0 and json.loads(out)["listings"]
+        code, out = _run(runner, "issues", "--config", str(cfg), "--csv")
+        assert code == 0 and out.startswith("sku,")
+    finally:
+        undo()

@@ -9,6 +9,7 @@ committed only after the whole run went through.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -92,6 +93,12 @@ def open_store(config: Config, *, create: bool = True) -> StateStore:
         path = sqlite_path(parse_state_url(config.state), config.base_dir)
         if path is not None and not path.exists():
             return StateStore.open("sqlite://")
+        wal = path.with_name(path.name + "-wal") if path is not None else None
+        if path is not None and wal is not None and not os.access(path.parent, os.W_OK) and not wal.exists():
+            # A read-only directory: SQLite cannot create the WAL index beside the file, so it would
+            # refuse even to read. Nothing can write the file there either, so it is read as an
+            # immutable snapshot (all of it is in the file: no -wal holds newer pages).
+            return StateStore.open(f"sqlite:///file:{path.resolve()}?immutable=1&uri=true")
     return StateStore.open(config.state, config.base_dir)
 
 
@@ -422,6 +429,8 @@ async def run_sync(
     progress = progress or NullProgress()
     own_store = store is None
     store = store or open_store(config, create=options.mode == "send")
+    if options.mode == "send":
+        store.check_writable()
     own_client = client is None and credentials is not None
     if client is None and credentials is not None:
         client = SPAPIClient.from_account(config.account, credentials, transport=transport)

@@ -276,6 +276,29 @@ class StateStore:
             ) from None
         return store
 
+    def check_writable(self) -> None:
+        """Refuse, with the fix, a database this process cannot write (a read-only file or
+        directory, a read-only replica), before a sending run writes its lock or run row. Reading
+        commands never call this: ``status`` works on a read-only database."""
+        try:
+            with self.engine.begin() as conn:  # a write that changes nothing, rolled back
+                conn.execute(t.checkpoints.delete().where(sa.false()))
+        except sa.exc.DBAPIError as exc:
+            text = str(exc.orig).lower()
+            if "readonly" not in text and "read-only" not in text and "read only" not in text:
+                raise
+            sqlite = self.engine.dialect.name == "sqlite"
+            raise StateStoreError(
+                f"the state database is read-only ({_redact(str(self.engine.url))}): {exc.orig}",
+                where="state",
+                fix=(
+                    "make the file, and the directory it is in, writable by this user (status and "
+                    "issues, which only read, work as it is)"
+                    if sqlite
+                    else "point state: at the primary server with a user allowed to write"
+                ),
+            ) from None
+
     def migrate(self) -> None:
         """Upgrade the schema to the packaged head (a no-op when already there)."""
         cfg = AlembicConfig()
