@@ -81,28 +81,24 @@ def pg_state_url(base: str, made: list[str]) -> str:
 
 @contextmanager
 def worker_processes(
-    count: int, *, broker: str, limiter: str, prefix: str, env: dict[str, str], concurrency: int = 1
+    count: int,
+    *,
+    broker: str,
+    limiter: str,
+    prefix: str,
+    env: dict[str, str],
+    concurrency: int = 1,
+    db: str | None = None,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """``listingsync worker`` × ``count``, each in its own process group (so kill -9 takes all of it)."""
+    argv = [sys.executable, "-m", "listingsync", "worker", "--broker", broker, "--limiter", limiter]
+    argv += ["--concurrency", str(concurrency), "--loglevel", "INFO"] + (["--db", db] if db else [])
     procs = []
     for i in range(count):
         log = open(Path(env["WORKER_LOG_DIR"]) / f"worker{i}.log", "wb")  # noqa: SIM115
         procs.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "listingsync",
-                    "worker",
-                    "--broker",
-                    broker,
-                    "--limiter",
-                    limiter,
-                    "--concurrency",
-                    str(concurrency),
-                    "--loglevel",
-                    "INFO",
-                ],
+                argv,
                 env={**env, "LISTINGSYNC_QUEUE_PREFIX": prefix},
                 stdout=log,
                 stderr=subprocess.STDOUT,

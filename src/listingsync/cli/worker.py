@@ -25,6 +25,14 @@ def worker(
             help="Redis URL of the shared rate limiter (default: $LISTINGSYNC_LIMITER_URL or the Redis broker).",
         ),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="The workspace database whose runs `serve --broker` queues (default: $LISTINGSYNC_DB, "
+            "else serve's default).",
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", min=1, help="Worker processes (default: CPUs).")
     ] = None,
@@ -47,9 +55,13 @@ def worker(
     else the broker when it is Redis. With a RabbitMQ broker and no --limiter each worker paces on
     its own, and two workers syncing one account may together exceed Amazon's limits.
 
+    RUNS: `serve --broker URL` queues each run of a connection; the worker executes it on the
+    workspace database named by --db (the same as serve's; LISTINGSYNC_SECRET_KEY must be the same
+    too, to unseal the connections' credentials).
+
     QUEUES (prefix $LISTINGSYNC_QUEUE_PREFIX, default 'listingsync'): listingsync.runs takes one
-    task per account sync (read, map, validate, send, reconcile), rate-bound, so throughput grows
-    with the accounts in flight; listingsync.chunks takes slices of a catalogue to map and validate
+    task per run or account sync (read, map, validate, send, reconcile), rate-bound, so throughput
+    grows with the accounts in flight, and the feed polling tasks; listingsync.chunks takes slices of a catalogue to map and validate
     (CPU-bound). A worker consumes both unless --queues names some (a CPU-only machine: --queues
     chunks).
 
@@ -73,7 +85,7 @@ def worker(
             )
         )
     try:
-        settings = WorkerSettings.from_env(broker, limiter)
+        settings = WorkerSettings.from_env(broker, limiter, db)
     except ListingSyncError as exc:
         fail(exc)
     wanted = [q.strip() for q in (queues or ",".join(QUEUES)).split(",") if q.strip()]

@@ -8,5 +8,6 @@ so the embedded executor and the CLI never need it.
 from __future__ import annotations
 
 from listingsync.worker.app import QUEUES, WorkerSettings, make_app
+from listingsync.worker.executor import CeleryExecutor
 
-__all__ = ["QUEUES", "WorkerSettings", "make_app"]
+__all__ = ["QUEUES", "CeleryExecutor", "WorkerSettings", "make_app"]

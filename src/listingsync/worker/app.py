@@ -59,6 +59,7 @@ QUEUES = {
 
 #: Every task by the queue it goes to.
 ROUTES = {
+    "listingsync.execute_run": "runs",
     "listingsync.sync_account": "runs",
     "listingsync.poll_feeds": "runs",
     "listingsync.validate_chunk": "chunks",
@@ -73,11 +74,15 @@ class WorkerSettings:
 
     broker: str
     limiter: str | None = None
+    #: The service's workspace database (``--db`` / ``LISTINGSYNC_DB``) for runs queued by ``serve``.
+    db: str | None = None
     prefix: str = "listingsync"
     visibility_timeout: int = 600
 
     @classmethod
-    def from_env(cls, broker: str | None = None, limiter: str | None = None) -> WorkerSettings:
+    def from_env(
+        cls, broker: str | None = None, limiter: str | None = None, db: str | None = None
+    ) -> WorkerSettings:
         """Arguments first, then ``LISTINGSYNC_BROKER_URL`` / ``LISTINGSYNC_LIMITER_URL``.
 
         Without a limiter URL, a Redis broker doubles as the limiter's Redis.
@@ -107,7 +112,8 @@ class WorkerSettings:
                 f"{VISIBILITY_ENV}={raw_timeout!r} is not a whole number of seconds", fix="e.g. 600"
             ) from None
         prefix = os.environ.get(PREFIX_ENV) or "listingsync"
-        return cls(broker=broker, limiter=limiter, prefix=prefix, visibility_timeout=timeout)
+        db = db or os.environ.get("LISTINGSYNC_DB") or None
+        return cls(broker=broker, limiter=limiter, db=db, prefix=prefix, visibility_timeout=timeout)
 
 
 def queue_names(prefix: str) -> list[str]:
@@ -179,5 +185,6 @@ def _config(settings: WorkerSettings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
         "listingsync_limiter_url": settings.limiter,
+        "listingsync_db_url": settings.db,
         "listingsync_queue_prefix": settings.prefix,
     }

@@ -1,5 +1,8 @@
 """The Celery tasks. Each is a thin shell around a function the embedded executor also calls.
 
+- ``listingsync.execute_run``: one run of the service's workspace (``serve --broker``), by
+  :func:`listingsync.service.runs.execute_run`, the function the in-process executor calls; a run
+  whose worker died is taken over (:mod:`listingsync.worker.service_runs`).
 - ``listingsync.sync_account``: one account's whole sync (:func:`listingsync.worker.jobs.run_job`).
   When another run holds the account's state database, the task is retried later instead of
   waiting in a slot.
@@ -24,7 +27,7 @@ from listingsync.sync.lock import LockHeldError
 from listingsync.worker.chunks import validate_chunk as validate_records
 from listingsync.worker.jobs import SyncJob, poll_delay, poll_job, run_job
 
-__all__ = ["poll_feeds", "sync_account", "validate_chunk"]
+__all__ = ["execute_run_task", "poll_feeds", "sync_account", "validate_chunk"]
 
 #: Seconds before an account whose run lock is held is tried again (with jitter so retries do not align).
 BUSY_RETRY = 5.0
@@ -58,6 +61,18 @@ def sync_account(self: Task[Any, Any], job: dict[str, Any]) -> dict[str, Any]:
             "writes_to_resend": report.recovery.resend if report.recovery else 0,
         },
     }
+
+
+@shared_task(bind=True, name="listingsync.execute_run", max_retries=None)
+def execute_run_task(self: Task[Any, Any], run_id: int) -> dict[str, Any]:
+    from listingsync.worker.service_runs import Busy, open_workspace, run_or_take_over
+
+    conf = self.app.conf
+    ws = open_workspace(conf.get("listingsync_db_url"), conf.get("listingsync_limiter_url"))
+    try:
+        return run_or_take_over(ws, run_id)
+    except Busy as exc:
+        raise self.retry(exc=exc, countdown=exc.delay) from None
 
 
 @shared_task(bind=True, name="listingsync.poll_feeds", max_retries=None)
