@@ -114,6 +114,12 @@ def _emulator(accounts_file: Path) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+def _with_state(text: str, url: str) -> str:
+    """The config text with ``state:`` set to ``url`` (replacing the sample's line, if it has one)."""
+    lines = [line for line in text.splitlines() if not line.startswith("state:")]
+    return "\n".join([*lines, f"state: {url!r}", ""])
+
+
 class Run:
     """One cluster run's account directories (fresh PostgreSQL schemas) and what they must produce."""
 
@@ -152,7 +158,7 @@ class Run:
         )
         text = text.replace("marketplaces: [FR, DE]", "marketplaces: [FR]")
         sep = "&" if "?" in POSTGRES else "?"
-        text += f"\nstate: '{POSTGRES}{sep}options=-csearch_path%3D{schema}'\n"
+        text = _with_state(text, f"{POSTGRES}{sep}options=-csearch_path%3D{schema}")
         (directory / "listingsync.yaml").write_text(text, encoding="utf-8")
         return directory / "listingsync.yaml"
 

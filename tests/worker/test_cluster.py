@@ -37,6 +37,12 @@ SAMPLE = resources.files("listingsync") / "data" / "sample"
 ACCOUNTS = {"DEMOV": "listingsync.yaml", "A3DEMOSELLER01": "listingsync-seller.yaml"}
 
 
+def _with_state(text: str, url: str) -> str:
+    """The config text with ``state:`` set to ``url`` (replacing the sample's line, if it has one)."""
+    lines = [line for line in text.splitlines() if not line.startswith("state:")]
+    return "\n".join([*lines, f"state: {url!r}", ""])
+
+
 def _account_dirs(tmp: Path, server: EmulatorServer, states: dict[str, str]) -> dict[str, Path]:
     """One directory per demo account: its config (state on PostgreSQL) and the sample catalogue."""
     out = {}
@@ -50,7 +56,7 @@ def _account_dirs(tmp: Path, server: EmulatorServer, states: dict[str, str]) -> 
         text = text.replace(
             "${LISTINGSYNC_LWA_ENDPOINT:-http://127.0.0.1:8765/auth/o2/token}", server.lwa_url
         )
-        text += f"\nstate: {states[account.selling_partner_id]!r}\n"
+        text = _with_state(text, states[account.selling_partner_id])
         directory = tmp / account.selling_partner_id
         directory.mkdir()
         (directory / "listingsync.yaml").write_text(text, encoding="utf-8")
