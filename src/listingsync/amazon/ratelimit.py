@@ -18,9 +18,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["LimiterStats", "RateLimiter", "TokenBucketLimiter"]
+__all__ = ["LimiterStats", "RateLimiter", "TokenBucketLimiter", "check_margins"]
 
 _EPSILON = 1e-9
+
+
+def check_margins(*, safety: float, scale: float, headroom: float) -> None:
+    """The margins every limiter takes (see :class:`TokenBucketLimiter`), checked alike."""
+    if not 0 < safety <= 1:
+        raise ValueError("safety must be in (0, 1]")
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    if headroom < 0:
+        raise ValueError("headroom must not be negative")
 
 
 @runtime_checkable
@@ -83,12 +93,7 @@ class TokenBucketLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if not 0 < safety <= 1:
-            raise ValueError("safety must be in (0, 1]")
-        if scale <= 0:
-            raise ValueError("scale must be positive")
-        if headroom < 0:
-            raise ValueError("headroom must not be negative")
+        check_margins(safety=safety, scale=scale, headroom=headroom)
         self._scale = scale
         self._safety = safety
         self._headroom = headroom

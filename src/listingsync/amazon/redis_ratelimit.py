@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from listingsync.amazon.ratelimit import LimiterStats
+from listingsync.amazon.ratelimit import LimiterStats, check_margins
 
 if TYPE_CHECKING:
     import redis
@@ -164,12 +164,7 @@ class RedisRateLimiter:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if not 0 < safety <= 1:
-            raise ValueError("safety must be in (0, 1]")
-        if scale <= 0:
-            raise ValueError("scale must be positive")
-        if headroom < 0:
-            raise ValueError("headroom must not be negative")
+        check_margins(safety=safety, scale=scale, headroom=headroom)
         self._redis = redis_client
         self._namespace = f"{prefix}:{region or ANY_REGION}:"
         self._margins = (safety, scale, headroom)

@@ -73,12 +73,11 @@ def validate_chunk(config_path: str, start: int, stop: int) -> ChunkResult:
     parents = [r for r in before if isinstance(r, Product) and r.sku in missing]
     pipeline = MappingPipeline(config, schemas)
     for result in pipeline.run([*parents, *mine], columns=columns):
-        if result.sku not in own and result.problem is None:
-            continue  # a parent from an earlier slice: that slice counts it
         if result.problem is not None:
-            if isinstance(result.problem, CatalogProblem):
-                out.problems += 1
+            out.problems += 1
             continue
+        if result.sku not in own:
+            continue  # a parent from an earlier slice: that slice counts it
         out.records += 1
         for listing in result.listings:
             out.listings += 1
