@@ -123,11 +123,8 @@ def test_preview_with_a_mapping_error_exits_2(sample: Path) -> None:
     assert "listings.attributes.brnd" in result.output and "brand" in result.output
 
 
-def test_suggest_online_fetches_the_type_asked_for(
-    sample: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Online, a type the config does not use yet is fetched; a wrong one gets Amazon's refusal,
-    not "not downloaded yet, fetch it while online" (what a preload-then-cache lookup used to say)."""
+def _online(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, tmp_path: Path) -> None:
+    """The demo vendor's credentials and the emulator's endpoints, for commands that go online."""
     for name, value in {
         "LISTINGSYNC_KEYRING": "off",
         "LISTINGSYNC_SECRETS_FILE": str(tmp_path / "secrets.json"),
@@ -138,6 +135,14 @@ def test_suggest_online_fetches_the_type_asked_for(
         "LISTINGSYNC_LWA_ENDPOINT": emulator.lwa_url,
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def test_suggest_online_fetches_the_type_asked_for(
+    sample: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Online, a type the config does not use yet is fetched; a wrong one gets Amazon's refusal,
+    not "not downloaded yet, fetch it while online" (what a preload-then-cache lookup used to say)."""
+    _online(monkeypatch, emulator, tmp_path)
     config = str(sample / "listingsync.yaml")
     wrong = runner.invoke(app, ["mapping", "suggest", "NOPE", "-c", config])
     assert wrong.exit_code == 2
@@ -174,17 +179,8 @@ def test_a_refused_client_secret_is_exit_2_with_the_fix_even_with_cached_schemas
 ) -> None:
     """Issue 14 item 13: with schemas cached by an earlier run, a wrong client secret used to print
     "Amazon unreachable … using the cached schema" and exit 0."""
-    for name, value in {
-        "LISTINGSYNC_KEYRING": "off",
-        "LISTINGSYNC_SECRETS_FILE": str(tmp_path / "secrets.json"),
-        "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
-        "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "LISTINGSYNC_LWA_REFRESH_TOKEN": "Atzr|listingsync-demo-vendor-eu",
-        "LISTINGSYNC_ENDPOINT": emulator.endpoint("eu"),
-        "LISTINGSYNC_LWA_ENDPOINT": emulator.lwa_url,
-        "COLUMNS": "200",
-    }.items():
-        monkeypatch.setenv(name, value)
+    _online(monkeypatch, emulator, tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
     config = str(sample / "listingsync.yaml")
     first = runner.invoke(app, [*command, "-c", config])
     assert first.exit_code in (0, 1), first.output  # fetched and cached with the right secret

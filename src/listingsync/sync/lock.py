@@ -31,6 +31,7 @@ How each database holds it:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -153,17 +154,22 @@ class RunLock:
         if self._heartbeat is not None:
             self._heartbeat.join()
         c = t.locks.c
-        if self._pg_conn is not None:
-            conn = self._pg_conn
-            try:
-                conn.execute(t.locks.delete().where(c.name == self.name, c.owner_key == self.owner_key))
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(_pg_key(conn, self.name))))
-                conn.commit()
-            finally:
-                conn.close()  # closing the session releases the advisory lock in any case
-            return
-        with self.engine.begin() as conn:
-            conn.execute(t.locks.delete().where(c.name == self.name, c.owner_key == self.owner_key))
+        mine = t.locks.delete().where(c.name == self.name, c.owner_key == self.owner_key)
+        # A failed release must not hide why the run ended: a PostgreSQL lock goes with its closed
+        # session anyway, and a SQLite row left behind is taken over once this process is gone.
+        with contextlib.suppress(sa.exc.DBAPIError):
+            if self._pg_conn is not None:
+                try:
+                    self._pg_conn.execute(mine)
+                    self._pg_conn.execute(
+                        sa.select(sa.func.pg_advisory_unlock(_pg_key(self._pg_conn, self.name)))
+                    )
+                    self._pg_conn.commit()
+                finally:
+                    self._pg_conn.close()
+                return
+            with self.engine.begin() as conn:
+                conn.execute(mine)
 
     def __enter__(self) -> RunLock:
         return self
