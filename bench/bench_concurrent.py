@@ -91,7 +91,10 @@ def _round(kind: str, pair: bool) -> dict[str, object]:
                 )
                 for w in waits
             ]
-            outs = [(p.wait(), p.communicate()[1].decode()) for p in procs]
+            outs = []
+            for p in procs:
+                _, err = p.communicate()  # read while waiting: a full pipe would block the sync
+                outs.append((p.returncode, err.decode()))
             elapsed = time.perf_counter() - started
             writes = Counter((w["sku"], w["marketplace_id"]) for w in server.state.write_log)
             held = {(sku, mp) for (s, mp, sku) in server.state.listings if s == "DEMOV"}
