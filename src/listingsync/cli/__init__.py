@@ -83,6 +83,11 @@ COMMANDS = (
     ),
     Lazy("runs", "listingsync.cli.service:runs_app", "The history of runs: list them, or show one."),
     Lazy(
+        "users",
+        "listingsync.cli.users:users_app",
+        "Manage who signs in to the dashboard (roles: viewer, editor, admin).",
+    ),
+    Lazy(
         "tokens",
         "listingsync.cli.service:tokens_app",
         "API tokens (the API needs `Authorization: Bearer <token>`).",

@@ -45,9 +45,18 @@ CODE_UNKNOWN_PRODUCT_TYPE = CODE_INVALID_PRODUCT_TYPE
 
 # Root keywords the split understands; anything else → validate whole.
 _ROOT_OK = {
-    "$schema", "$id", "$comment", "$defs", "title", "description", "type",
-    "required", "properties", "additionalProperties", "allOf",
-}  # fmt: skip
+    "$schema",
+    "$id",
+    "$comment",
+    "$defs",
+    "title",
+    "description",
+    "type",
+    "required",
+    "properties",
+    "additionalProperties",
+    "allOf",
+}
 
 
 def _canonical(value: Any) -> bytes:
@@ -57,9 +66,20 @@ def _canonical(value: Any) -> bytes:
 # Keywords whose verdict depends only on what their subschemas read (plus presence for ``required``);
 # any other keyword reads its instance in full. Annotations read nothing.
 _ANNOTATIONS = {
-    "$comment", "title", "description", "examples", "editable", "hidden", "enumNames", "default",
-    "$lifecycle", "selectors", "deprecated", "readOnly", "writeOnly",
-}  # fmt: skip
+    "$comment",
+    "title",
+    "description",
+    "examples",
+    "editable",
+    "hidden",
+    "enumNames",
+    "default",
+    "$lifecycle",
+    "selectors",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+}
 
 
 @dataclass

@@ -58,41 +58,95 @@ def check_connection(ws: Workspace, connection: Connection) -> list[dict[str, An
     return [{"name": s.name, "ok": s.ok, "message": s.message, "fix": s.fix} for s in steps]
 
 
-def preview_sku(ws: Workspace, connection: Connection, sku: str) -> dict[str, Any]:
-    """One SKU: the source record → the listing JSON per marketplace → every issue (nothing is sent)."""
-    from listingsync.catalog import CatalogProblem, Product, open_source
+#: Records a preview reads at most from the source while it looks for the SKU.
+PREVIEW_SCAN = 2_000_000
+
+
+def _scan(config: Any, want: str, parent_of: str | None = None) -> dict[str, Any]:
+    """One streamed pass over the source: the record ``want``, its catalogue problems, whether some
+    record names it as parent, the columns, and a sample of SKUs for "did you mean"."""
+    from listingsync.catalog import CatalogProblem, open_source
+
+    out: dict[str, Any] = {"record": None, "problems": [], "is_parent": False, "columns": [], "seen": []}
+    source = open_source(config)
+    try:
+        for n, record in enumerate(source.records()):
+            if n >= PREVIEW_SCAN:
+                break
+            if isinstance(record, CatalogProblem):
+                if record.sku == want:
+                    out["problems"].append(record)
+            elif record.sku == want:
+                out["record"] = record
+                if parent_of is not None:
+                    break
+            else:
+                out["is_parent"] = out["is_parent"] or record.parent_sku == want
+                if len(out["seen"]) < 100_000:
+                    out["seen"].append(record.sku)
+        out["columns"] = list(source.columns())
+    finally:
+        source.close()
+    return out
+
+
+def preview_sku(
+    ws: Workspace, connection: Connection, sku: str, *, listings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One SKU: the record → the listing JSON per marketplace → every issue (nothing is sent).
+
+    ``listings`` previews an edited mapping (the ``listings:`` section) instead of the saved one. The
+    record comes from the catalogue mirror when a run recorded it (no source read, no PIM round
+    trip), else from the source, read until the SKU is found."""
     from listingsync.credentials import provided_secrets
     from listingsync.mapping.pipeline import MappingPipeline, field_names
+    from listingsync.service.connections import config_of
+    from listingsync.sync.mirror import CatalogMirror
 
-    config = connection.config
-    with provided_secrets(connection_secret_env(ws, connection)):
-        source = open_source(config)
-        try:
-            records = list(source.records())
-            columns = list(source.columns())
-        finally:
-            source.close()
-    products = {r.sku: r for r in records if isinstance(r, Product)}
-    problems = [r for r in records if isinstance(r, CatalogProblem) and r.sku == sku]
-    product = products.get(sku)
-    if product is None:
-        close = difflib.get_close_matches(sku, list(products), n=3, cutoff=0.6)
-        detail = f" ({problems[0].message})" if problems else ""
+    document = dict(connection.document)
+    if listings is not None:
+        document["listings"] = listings
+    config = config_of(connection.name, document, connection.base_dir)
+    if config.source is None:
         raise ListingSyncError(
-            f"SKU {sku!r} is not in the catalogue of {connection.name}{detail}",
-            fix=f"did you mean {', '.join(close)}?" if close else "check the SKU against the catalogue",
+            f"connection {connection.name} has no catalogue source",
+            fix="attach one (dashboard: the connection's Source page; API: PUT the connection with source:)",
         )
-    schemas = _schemas(ws, connection)
-    pipeline = MappingPipeline(config, schemas)
+    mirror = CatalogMirror(ws.store(connection.name))
+    product = mirror.get(sku)
+    problems: list[Any] = []
+    columns: list[str] = []
+    if product is not None:
+        parent = mirror.get(product.parent_sku) if product.parent_sku else None
+        is_parent = bool(mirror.children([sku]))
+    else:
+        # Constant memory on any catalogue: one pass for the record, one more for its parent.
+        with provided_secrets(connection_secret_env(ws, connection)):
+            found = _scan(config, sku)
+            product, problems, columns, is_parent = (
+                found["record"],
+                found["problems"],
+                found["columns"],
+                found["is_parent"],
+            )
+            if product is None:
+                detail = f" ({problems[0].message})" if problems else ""
+                close = difflib.get_close_matches(sku, found["seen"], n=3, cutoff=0.6)
+                raise ListingSyncError(
+                    f"SKU {sku!r} is not in the catalogue of {connection.name}{detail}",
+                    fix=f"did you mean {', '.join(close)}?"
+                    if close
+                    else "check the SKU against the catalogue",
+                )
+            parent = _scan(config, product.parent_sku, sku)["record"] if product.parent_sku else None
+    pipeline = MappingPipeline(config, _schemas(ws, connection, config))
     pipeline.check()
-    pipeline.builder.known_fields = field_names(products.values(), columns)
-    parent = products.get(product.parent_sku) if product.parent_sku else None
-    is_parent = any(p.parent_sku == sku for p in products.values()) or None
-    result = pipeline.result(product, parent=parent, is_parent=is_parent)
+    pipeline.builder.known_fields = field_names([product], columns)
+    result = pipeline.result(product, parent=parent, is_parent=is_parent or None)
     return {
         "sku": sku,
         "origin": result.origin,
-        "source": product.raw,
+        "source": product.raw or _mirror_fields(product),
         "problems": [str(p) for p in problems],
         "listings": [
             {
@@ -117,12 +171,20 @@ def preview_sku(ws: Workspace, connection: Connection, sku: str) -> dict[str, An
     }
 
 
-def _schemas(ws: Workspace, connection: Connection) -> Any:
+def _mirror_fields(product: Any) -> dict[str, Any]:
+    """A mirrored record's fields as a flat dict (the mirror keeps no raw row)."""
+    out: dict[str, Any] = dict(product.fields)
+    for name, values in (product.localized or {}).items():
+        for lang, value in values.items():
+            out[f"{name}[{lang}]"] = value
+    return out
+
+
+def _schemas(ws: Workspace, connection: Connection, config: Any) -> Any:
     """Schemas as a run gets them: from Amazon (cached beside the connection), else cached/bundled."""
     from listingsync.amazon import SPAPIClient
     from listingsync.sync.pipeline import schema_provider
 
-    config = connection.config
     try:
         credentials = connection_credentials(ws, connection)
     except ListingSyncError:
@@ -171,6 +233,18 @@ def listing_dict(state: ListingState) -> dict[str, Any]:
     }
 
 
+def _marketplace_ids(values: list[str] | None) -> list[str]:
+    ids = []
+    for value in values or []:
+        found = mp.find(value)
+        if found is None:
+            raise ListingSyncError(
+                f"unknown marketplace {value!r}", fix="use a country code (DE) or a marketplace id"
+            )
+        ids.append(found.marketplace_id)
+    return ids
+
+
 def listings_page(
     ws: Workspace,
     connection: Connection,
@@ -179,31 +253,27 @@ def listings_page(
     limit: int = 100,
     statuses: list[str] | None = None,
     marketplaces: list[str] | None = None,
+    product_types: list[str] | None = None,
     severity: str | None = None,
     code: str | None = None,
     search: str | None = None,
     with_issues: bool = False,
-) -> tuple[list[ListingState], str | None]:
-    """A page of the connection's listings and the cursor of the next page (None at the end)."""
-    ids = []
-    for value in marketplaces or []:
-        found = mp.find(value)
-        if found is None:
-            raise ListingSyncError(
-                f"unknown marketplace {value!r}", fix="use a country code (DE) or a marketplace id"
-            )
-        ids.append(found.marketplace_id)
+    total: bool = False,
+) -> tuple[list[ListingState], str | None, int | None]:
+    """A page of the connection's listings, the cursor of the next page (None at the end) and, when
+    ``total`` is asked for, how many listings the filters match in all."""
+    filters: dict[str, Any] = {
+        "statuses": statuses,
+        "marketplace_ids": _marketplace_ids(marketplaces),
+        "product_types": product_types,
+        "severity": severity,
+        "code": code,
+        "search": search,
+        "with_issues": with_issues,
+    }
     store = ws.store(connection.name)
-    rows = store.page(
-        after=decode_cursor(after) if after else None,
-        limit=limit + 1,
-        statuses=statuses,
-        marketplace_ids=ids,
-        severity=severity,
-        code=code,
-        search=search,
-        with_issues=with_issues,
-    )
+    rows = store.page(after=decode_cursor(after) if after else None, limit=limit + 1, **filters)
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+    count = store.count(**filters) if total else None
+    return rows, (encode_cursor(rows[-1]) if more and rows else None), count

@@ -84,3 +84,28 @@ tokens = Table(
     Column("last_used_at", TS),
     Column("revoked_at", TS),
 )
+
+#: People who sign in to the dashboard (``service/users.py``): an argon2id hash, never a password.
+users = Table(
+    "svc_users",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    #: viewer | editor | admin
+    Column("role", String(10), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+#: Dashboard sessions: the SHA-256 of the cookie's token (a copy of the database opens none).
+web_sessions = Table(
+    "svc_web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "user_name", String(100), ForeignKey("svc_users.name", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("last_seen", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)

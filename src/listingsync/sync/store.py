@@ -467,6 +467,7 @@ class StateStore:
         limit: int = 100,
         statuses: Sequence[str] | None = None,
         marketplace_ids: Sequence[str] | None = None,
+        product_types: Sequence[str] | None = None,
         severity: str | None = None,
         code: str | None = None,
         search: str | None = None,
@@ -474,35 +475,96 @@ class StateStore:
     ) -> list[ListingState]:
         """One page of listings in (SKU, marketplace) order after the key ``after`` (keyset paging:
         every page costs the same at 100,000 SKUs). ``severity`` / ``code`` keep listings holding
-        such an issue; ``search`` matches a SKU or ASIN (substring, case-insensitive)."""
+        such an issue; ``search`` matches a SKU or ASIN (substring, case-insensitive) or words of
+        the title last sent."""
         c = t.listings.c
-        query = sa.select(t.listings).where(self.mine(t.listings)).order_by(c.sku, c.marketplace_id)
+        query = (
+            sa.select(t.listings)
+            .where(
+                *self._page_filters(
+                    statuses, marketplace_ids, product_types, severity, code, search, with_issues
+                )
+            )
+            .order_by(c.sku, c.marketplace_id)
+        )
         if after is not None:
             query = query.where(
                 sa.or_(c.sku > after[0], sa.and_(c.sku == after[0], c.marketplace_id > after[1]))
             )
+        with self.engine.connect() as conn:
+            return [_state(row._mapping) for row in conn.execute(query.limit(limit))]
+
+    def count(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        marketplace_ids: Sequence[str] | None = None,
+        product_types: Sequence[str] | None = None,
+        severity: str | None = None,
+        code: str | None = None,
+        search: str | None = None,
+        with_issues: bool = False,
+    ) -> int:
+        """How many listings :meth:`page` would page through with the same filters."""
+        where = self._page_filters(
+            statuses, marketplace_ids, product_types, severity, code, search, with_issues
+        )
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(t.listings).where(*where)).scalar_one()
+            )
+
+    def facets(self) -> dict[str, list[str]]:
+        """The statuses, marketplaces and product types present (what a filter can offer)."""
+        c = t.listings.c
+        out: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            for name, column in (
+                ("status", c.status),
+                ("marketplace", c.marketplace_id),
+                ("product_type", c.product_type),
+            ):
+                rows = conn.execute(sa.select(column).where(self.mine(t.listings)).distinct())
+                out[name] = sorted(str(r[0]) for r in rows if r[0])
+        return out
+
+    def _page_filters(
+        self,
+        statuses: Sequence[str] | None,
+        marketplace_ids: Sequence[str] | None,
+        product_types: Sequence[str] | None,
+        severity: str | None,
+        code: str | None,
+        search: str | None,
+        with_issues: bool,
+    ) -> list[Any]:
+        c = t.listings.c
+        where: list[Any] = [self.mine(t.listings)]
         if statuses:
-            query = query.where(c.status.in_(list(statuses)))
+            where.append(c.status.in_(list(statuses)))
         if marketplace_ids:
-            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+            where.append(c.marketplace_id.in_(list(marketplace_ids)))
+        if product_types:
+            where.append(c.product_type.in_([p.upper() for p in product_types]))
         # Issues are a JSON list written by orjson (no spaces): its text is searched as written.
         issues_text = sa.cast(c.issues, sa.Text)
         if severity:
-            query = query.where(issues_text.contains(f'"severity":"{severity.upper()}"', autoescape=True))
+            where.append(issues_text.contains(f'"severity":"{severity.upper()}"', autoescape=True))
         if code:
-            query = query.where(issues_text.contains(f'"code":{_json_dumps(code)}', autoescape=True))
+            where.append(issues_text.contains(f'"code":{_json_dumps(code)}', autoescape=True))
         if with_issues:
-            query = query.where(c.issues.is_not(None), issues_text != "[]", issues_text != "null")
+            where.append(sa.and_(c.issues.is_not(None), issues_text != "[]", issues_text != "null"))
         if search:
             pattern = search.lower()
-            query = query.where(
+            where.append(
                 sa.or_(
                     sa.func.lower(c.sku).contains(pattern, autoescape=True),
                     sa.func.lower(c.asin).contains(pattern, autoescape=True),
+                    # The title people know the product by: the item_name last sent (JSON text).
+                    sa.func.lower(sa.cast(c.sent_attributes, sa.Text)).contains(pattern, autoescape=True),
                 )
             )
-        with self.engine.connect() as conn:
-            return [_state(row._mapping) for row in conn.execute(query.limit(limit))]
+        return where
 
     # -- runs --------------------------------------------------------------------------------
 

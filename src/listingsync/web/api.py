@@ -73,8 +73,11 @@ def _status_of(exc: ListingSyncError) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
-def create_app(ws: Workspace, *, executor: Executor | None = None) -> FastAPI:
-    """The API app for a workspace. The dashboard adds its routes to the same app."""
+def create_app(
+    ws: Workspace, *, executor: Executor | None = None, dashboard: bool = True, secure_cookies: bool = False
+) -> FastAPI:
+    """The API app for a workspace, with the dashboard's pages on the same app (``dashboard=False``:
+    the API alone). ``secure_cookies`` marks the sign-in cookie Secure (serving behind HTTPS)."""
     app = FastAPI(
         title="listingsync",
         version=__version__,
@@ -221,7 +224,7 @@ def create_app(ws: Workspace, *, executor: Executor | None = None) -> FastAPI:
         q: str | None,
         with_issues: bool,
     ) -> tuple[list[Any], str | None]:
-        return inspect.listings_page(
+        rows, nxt, _ = inspect.listings_page(
             ws,
             svc.get_connection(ws, name),
             after=after,
@@ -233,6 +236,7 @@ def create_app(ws: Workspace, *, executor: Executor | None = None) -> FastAPI:
             search=q,
             with_issues=with_issues,
         )
+        return rows, nxt
 
     @api.get("/connections/{name}/listings", response_model=ListingPage, tags=["listings"])
     def listings(
@@ -294,4 +298,8 @@ def create_app(ws: Workspace, *, executor: Executor | None = None) -> FastAPI:
 
     app.include_router(public)
     app.include_router(api)
+    if dashboard:
+        from listingsync.web.dashboard import mount_dashboard
+
+        mount_dashboard(app, ws, app.state.executor, secure_cookies=secure_cookies)
     return app
