@@ -59,7 +59,11 @@ def browser() -> Iterator[Browser]:
 
 
 #: Resolved at import: the service fixture changes the working directory.
-SHOTS = Path(os.environ["LISTINGSYNC_SCREENSHOTS"]).resolve() if os.environ.get("LISTINGSYNC_SCREENSHOTS") else None
+SHOTS = (
+    Path(os.environ["LISTINGSYNC_SCREENSHOTS"]).resolve()
+    if os.environ.get("LISTINGSYNC_SCREENSHOTS")
+    else None
+)
 
 
 @pytest.fixture
