@@ -346,3 +346,11 @@ def test_a_read_only_state_database_refuses_sync_clearly_and_status_still_reads(
         assert code == 0 and out.startswith("sku,")
     finally:
         undo()
+
+
+def test_a_misspelt_field_stops_sync_once_with_exit_2(cli: tuple[CliRunner, Path]) -> None:
+    runner, cfg = cli
+    cfg.write_text(cfg.read_text().replace('item_name: "{{ title }}"', 'item_name: "{{ Title }}"'))
+    result = runner.invoke(app, ["sync", "--config", str(cfg), "--dry-run"])
+    assert result.exit_code == 2
+    assert result.output.count("uses 'Title'") == 1 and "did you mean 'title'?" in result.output

@@ -235,3 +235,12 @@ def test_validate_in_worker_processes_gives_the_same_results_in_the_same_order(s
     first, second = json.loads(one.stdout), json.loads(two.stdout)
     assert first["problems"] and second == first
     assert len(first["results"]) == 124
+
+
+def test_a_misspelt_field_stops_validate_once_with_exit_2(sample: Path) -> None:
+    config = sample / "listingsync.yaml"
+    config.write_text(config.read_text().replace('item_name: "{{ title }}"', 'item_name: "{{ Title }}"'))
+    result = runner.invoke(app, ["validate", "-c", str(config), "--bundled"])
+    assert result.exit_code == 2
+    assert result.output.count("uses 'Title'") == 1 and "did you mean 'title'?" in result.output
+    assert "MD-CUSH-001" not in result.output  # no per-record repetition

@@ -179,3 +179,37 @@ async def test_preload_stops_asking_amazon_once_it_is_unreachable() -> None:
     failures = await preload(cfg, store)
     assert store.online == 1 and store.cached == 7  # 2 types x 2 marketplaces x 2 requirements
     assert len(failures) == 8
+
+
+def test_a_misspelt_field_is_one_config_error_with_did_you_mean(schemas: BundledSchemas) -> None:
+    from listingsync.mapping import MappingConfigError
+
+    cfg = config(
+        "  product_type: HOME\n  rules: [{when: \"Category == 'Bags'\", product_type: PRODUCT}]\n"
+        "  attributes:\n    item_name: '{{ Title }}'\n    brand: '{{ brand }} {{ marketplace }}'\n"
+        "    color: '{{ colour | upper }}'\n"
+    )
+    records = [
+        product(f"SKU-{i}", fields=home_fields(title=f"T{i}", category="Home", color="red"))
+        for i in range(20)
+    ]
+    with pytest.raises(MappingConfigError) as info:  # validate and sync call this on a whole catalogue
+        MappingPipeline(cfg, schemas).builder.check_fields(Outline.of(records).fields)
+    message = info.value.message
+    assert message.count("\n") == 3  # one line per misspelt name, not one per record
+    assert (
+        "listings.attributes.item_name: uses 'Title', which no record has; did you mean 'title'?" in message
+    )
+    assert "listings.attributes.color: uses 'colour', which no record has; did you mean 'color'?" in message
+    assert "listings.rules[0].when: uses 'Category', which no record has; did you mean 'category'?" in message
+    assert "marketplace" not in message and "upper" not in message  # provided names and filters are fine
+
+
+def test_field_hints_leave_out_the_marketplaces_own_names(schemas: BundledSchemas) -> None:
+    cfg = config("  product_type: HOME\n  attributes:\n    item_name: '{{ titel }}'\n")
+    (listing,) = MappingPipeline(cfg, schemas).builder.build(product(fields=home_fields(title="Vase")))
+    (issue,) = [i for i in listing.build_issues if i.code == "LS-MAP-TEMPLATE"]
+    assert "did you mean 'title'?" in issue.message
+    fields_listed = issue.message.split("(fields: ", 1)[1]
+    for internal in ("currency", "language_tag", "marketplace_id"):
+        assert internal not in fields_listed

@@ -297,11 +297,13 @@ class _Catalogue:
         else:
             records = self.source.records()
         try:
+            outline = self.outline or Outline.of(self.whole or [], self.columns)
+            fields = frozenset(outline.fields | field_names((), self.columns))
+            if self.count:  # the whole catalogue: a misspelt field is one config error, not one per record
+                pipeline.builder.check_fields(fields)
             if workers <= 1:
                 yield from pipeline.run(records, columns=self.columns, outline=self.outline)
                 return
-            outline = self.outline or Outline.of(self.whole or [], self.columns)
-            fields = frozenset(outline.fields | field_names((), self.columns))
             items = pipeline.ordered(records, outline)
             yield from build_in_parallel(replace(spec, fields=fields), items, workers)
         except ListingSyncError as exc:

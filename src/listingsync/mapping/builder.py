@@ -20,7 +20,7 @@ from listingsync.amazon import marketplaces as mp
 from listingsync.catalog.model import Product
 from listingsync.config import Config
 from listingsync.errors import ListingSyncError
-from listingsync.mapping.context import record_context
+from listingsync.mapping.context import PROVIDED, record_context
 from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.numbers import decimal_separator_for
 from listingsync.mapping.shape import ShapeContext, compile_shape, enum_values, shape_attribute
@@ -30,8 +30,11 @@ from listingsync.mapping.templates import (
     Spec,
     TemplateFailure,
     compile_spec,
+    condition_variables,
+    did_you_mean,
     evaluate,
     evaluate_condition,
+    variables_read,
 )
 from listingsync.schema.issues import Issue, Severity
 
@@ -234,6 +237,40 @@ class ListingBuilder:
                 where="listings",
                 fix="rename them to the schema's attribute names ('listingsync product-types show TYPE' "
                 "lists them) or remove them",
+            )
+
+    def check_fields(self, fields: Iterable[str]) -> None:
+        """Raise :class:`MappingConfigError` once for every template name no record has.
+
+        A misspelt field (``Title`` for ``title``) would otherwise fail every record the same way;
+        said once, at the key of the config that uses it, with the name it probably meant.
+        """
+        known = set(fields)
+        if not known:
+            return  # nothing read (an empty incremental run): nothing to compare with
+        available = known | PROVIDED
+        specs: list[tuple[str, Spec | None]] = [
+            (f"listings.attributes.{k}", v) for k, v in self._base.items()
+        ]
+        for kind, per in (("product_types", self._by_type), ("marketplaces", self._by_marketplace)):
+            for owner, attributes in per.items():
+                owner_name = mp.by_id(owner).country if kind == "marketplaces" else owner
+                specs += [(f"listings.{kind}.{owner_name}.attributes.{k}", v) for k, v in attributes.items()]
+        # (identifier, offer, swatch and theme have defaults naming fields a catalogue may lack.)
+        problems: list[str] = []
+        for where, spec in specs:
+            for name in sorted(variables_read(spec) - available) if spec is not None else ():
+                problems.append(f"{where}: uses {name!r}, which no record has{did_you_mean(name, known)}")
+        for index, rule in enumerate(self.listings.rules):
+            for name in sorted(condition_variables(rule.when) - available):
+                problems.append(
+                    f"listings.rules[{index}].when: uses {name!r}, which no record has{did_you_mean(name, known)}"
+                )
+        if problems:
+            raise MappingConfigError(
+                "the mapping reads fields the catalogue does not have:\n  " + "\n  ".join(problems),
+                where="listings",
+                fix="field names are case-sensitive: use the catalogue's ('listingsync catalog inspect' lists them)",
             )
 
     # -- building ------------------------------------------------------------------------------

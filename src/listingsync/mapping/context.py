@@ -43,6 +43,26 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
+#: Names every record's context has besides its fields (see :func:`record_context`).
+PROVIDED = frozenset(
+    {
+        "sku",
+        "parent_sku",
+        "category",
+        "category_path",
+        "images",
+        "marketplace",
+        "marketplace_id",
+        "language_tag",
+        "currency",
+        "parent",
+    }
+)
+#: Of those, the ones about the marketplace rather than the record: usable in templates, but never
+#: offered as "did you mean" for a catalogue field.
+INTERNAL = frozenset({"marketplace", "marketplace_id", "language_tag", "currency", "parent"})
+
+
 def record_context(
     product: Product,
     marketplace: Marketplace,

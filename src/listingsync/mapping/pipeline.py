@@ -168,10 +168,16 @@ class Outline:
     records: int = 0
 
     @classmethod
-    def of(cls, records: Iterable[Product | CatalogProblem], columns: Iterable[str] = ()) -> Outline:
+    def of(
+        cls,
+        records: Iterable[Product | CatalogProblem],
+        columns: Iterable[str] | Callable[[], Iterable[str]] = (),
+    ) -> Outline:
+        """``columns`` may be the source's ``columns`` method: a file source knows its header only
+        once it has been read, so it is asked after the pass."""
         referenced: set[str] = set()
         skus: set[str] = set()  # only for this pass: which referenced parents are records
-        fields = field_names((), columns)
+        fields: set[str] = set()
         count = 0
         for record in records:
             count += 1
@@ -181,6 +187,7 @@ class Outline:
                     referenced.add(record.parent_sku)
                 fields.update(record.fields)
                 fields.update(record.localized)
+        fields |= field_names((), columns() if callable(columns) else columns)
         return cls(referenced & skus, fields, count)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 
+from listingsync.mapping.context import INTERNAL
 from listingsync.mapping.sandbox import LimitedSandbox, TemplateLimit, render
 
 __all__ = [
@@ -35,10 +36,13 @@ __all__ = [
     "check_expression",
     "check_spec",
     "compile_spec",
+    "condition_variables",
+    "did_you_mean",
     "evaluate",
     "evaluate_condition",
     "referenced_fields",
     "spec_problem",
+    "variables_read",
 ]
 
 
@@ -181,12 +185,39 @@ def _variables(source: str, context: Mapping[str, Any], *, native: bool = True) 
     return {name: context[name] for name in _variables_of(source, native) if name in context}
 
 
+def did_you_mean(missing: str, known: Iterable[str]) -> str:
+    """``; did you mean 'title'?`` for ``Title`` (case first, then spelling), or ''."""
+    names = [k for k in known if not k.startswith("_") and k not in INTERNAL]
+    same_case = [k for k in names if k.casefold() == missing.casefold()]
+    close = same_case or difflib.get_close_matches(missing, names, n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _fields_hint(missing: str, context: Mapping[str, Any]) -> str:
-    """What a record does have, the likely intended field first (``colour`` → ``color``)."""
-    known = sorted(k for k in context if not k.startswith("_"))
-    close = difflib.get_close_matches(missing, known, n=1, cutoff=0.7)
-    meant = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{meant} (fields: {', '.join(known)})"
+    """What a record does have, the likely intended field first (``colour`` → ``color``); the
+    marketplace's own names (currency, language_tag …) are not catalogue fields and not listed."""
+    known = sorted(k for k in context if not k.startswith("_") and k not in INTERNAL)
+    return f"{did_you_mean(missing, known)} (fields: {', '.join(known)})"
+
+
+def variables_read(spec: Spec) -> set[str]:
+    """The names a spec reads from a record, as Jinja's parser finds them (no filters, no locals)."""
+    if isinstance(spec, FieldRef):
+        return {spec.name}
+    if isinstance(spec, Expr):
+        if spec.name is not None:
+            return set() if spec.name in _KEYWORDS else {spec.name}
+        return set(_variables_of(spec.source, spec.native)) - set(_ENV.globals)
+    if isinstance(spec, ListSpec):
+        return set().union(*(variables_read(s) for s in spec.items)) if spec.items else set()
+    if isinstance(spec, StructSpec):
+        return set().union(*(variables_read(s) for _, s in spec.fields)) if spec.fields else set()
+    return set()
+
+
+def condition_variables(source: str) -> set[str]:
+    """The names a rule's ``when`` expression reads."""
+    return set(_variables_of(source, True)) - set(_ENV.globals) - _KEYWORDS
 
 
 def _failure(exc: Exception, source: str, context: Mapping[str, Any]) -> TemplateFailure:

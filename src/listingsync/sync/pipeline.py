@@ -237,7 +237,7 @@ def read_candidates(
     records: Iterable[Product | CatalogProblem]
     outline: Outline | None = None
     if streamed:
-        outline = Outline.of(kept, source.columns())
+        outline = Outline.of(kept, source.columns)  # the header is known once the pass has read it
         records = (
             r
             for r in source.records(since=since)
@@ -277,6 +277,9 @@ def read_candidates(
     pipeline.check()
     if outline is None:
         outline = Outline.of(records, source.columns())
+    if outline.records and not source.incremental:
+        # A whole file's field names: a misspelt one is one config error, not one per record.
+        pipeline.builder.check_fields(outline.fields)
     task = progress.phase("build", "Building and validating listings", count)
     skipper = _Skipper(store, config, fingerprints) if store is not None else None
     for batch in _batches(pipeline.ordered(records, outline), SKIP_BATCH):
