@@ -313,3 +313,21 @@ def test_bare_names_in_identifier_offer_and_images_are_fields(schemas: BundledSc
     ]
     assert a["swatch_product_image_locator"][0]["media_location"] == "https://img.example.com/s.jpg"
     assert a["variation_theme"] == [{"name": "COLOR"}]
+
+
+def test_a_field_only_in_other_languages_says_so_and_what_fixes_it(schemas: BundledSchemas) -> None:
+    names = {"en": "Arc floor lamp", "es": "Lámpara de arco"}
+    record = product(fields=home_fields(), localized={"product_name": names})
+    mapping = (
+        "  product_type: HOME\n  attributes:\n    item_name: '{{ product_name }}'\n    brand: '{{ brand }}'\n"
+    )
+    listings = ListingBuilder(config(mapping, seller=False, marketplaces="[DE, FR]"), schemas).build(record)
+    for listing, (language, country) in zip(listings, [("de", "DE"), ("fr", "FR")], strict=True):
+        (hint,) = [i for i in listing.build_issues if i.code == "LS-MAP-LANGUAGE"]
+        assert hint.path == "/item_name"
+        assert f"'product_name' has values in en, es but none in {language} ({country})" in hint.message
+        assert "listings.fallback_language: en" in hint.message and f"product_name_{language}" in hint.message
+    fixed = mapping + "  fallback_language: en\n"
+    listings = ListingBuilder(config(fixed, seller=False, marketplaces="[DE, FR]"), schemas).build(record)
+    assert all(not [i for i in x.build_issues if i.code == "LS-MAP-LANGUAGE"] for x in listings)
+    assert listings[0].attributes["item_name"][0]["value"] == "Arc floor lamp"

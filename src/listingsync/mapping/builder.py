@@ -357,6 +357,24 @@ class ListingBuilder:
             out.append(self.listings.fallback_language)
         return out
 
+    def _language_hint(
+        self, product: Product, spec: Spec, marketplace: mp.Marketplace, language_tag: str
+    ) -> str | None:
+        """Why a template came out empty when it reads a per-language field that has values, but not
+        in this marketplace's language (``product_name[en|es]`` for DE): and what fixes it."""
+        for field in sorted(variables_read(spec)):
+            per_language = product.localized.get(field)
+            if not per_language or not any(v not in (None, "", []) for v in per_language.values()):
+                continue
+            have = sorted(lang for lang, v in per_language.items() if v not in (None, "", []))
+            language = language_tag.split("_", 1)[0]
+            return (
+                f"{field!r} has values in {', '.join(have)} but none in {language} ({marketplace.country}); "
+                f"set listings.fallback_language: {have[0]} to use them there, or add a {field} column "
+                f"in {language} (e.g. {field}_{language})"
+            )
+        return None
+
     def _theme_value(
         self, ctx: Mapping[str, Any], parent: Product | None, marketplace: mp.Marketplace, language: str
     ) -> str:
@@ -446,6 +464,11 @@ class ListingBuilder:
                         f"SKU {product.sku}: attribute {name}: {exc.message}",
                     )
                 )
+                continue
+            if _blank(values[name]):
+                hint = self._language_hint(product, spec, marketplace, str(ctx["language_tag"]))
+                if hint:
+                    issues.append(Issue(f"/{name}", Severity.WARNING, "LS-MAP-LANGUAGE", f"{name}: {hint}"))
         self._automatic(product, ctx, info, values, issues, is_parent, theme)
         for name, value in values.items():
             entries, shape_issues = shape_attribute(name, info.shape(name), value, shape_ctx)
@@ -635,6 +658,17 @@ def _barcode_text(value: Any) -> str:
 #: Lengths of each identifier type Amazon takes (GS1: EAN-8/13, UPC-A 12, GTIN-14; ISBN-10/13).
 _LENGTHS = {"ean": (8, 13), "upc": (12,), "gtin": (8, 12, 13, 14), "jan": (8, 13), "isbn": (10, 13)}
 _GS1_NAMES = {8: "EAN-8", 12: "UPC", 13: "EAN-13", 14: "GTIN-14"}
+
+
+def _blank(value: Any) -> bool:
+    """Nothing to send: empty text, or a list or mapping of nothing but empty text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    if isinstance(value, list):
+        return all(_blank(v) for v in value)
+    if isinstance(value, dict):
+        return all(_blank(v) for v in value.values())
+    return False
 
 
 def _classify_barcode(code: str, configured: str, *, was_number: bool = False) -> tuple[str, str | None]:
