@@ -331,3 +331,17 @@ def test_a_field_only_in_other_languages_says_so_and_what_fixes_it(schemas: Bund
     listings = ListingBuilder(config(fixed, seller=False, marketplaces="[DE, FR]"), schemas).build(record)
     assert all(not [i for i in x.build_issues if i.code == "LS-MAP-LANGUAGE"] for x in listings)
     assert listings[0].attributes["item_name"][0]["value"] == "Arc floor lamp"
+
+
+def test_moving_a_config_to_another_marketplace_names_it_and_where_the_attribute_exists(
+    schemas: BundledSchemas,
+) -> None:
+    mapping = "  product_type: HOME\n  attributes:\n    is_fragile: 'false'\n    item_nam: '{{ title }}'\n"
+    with pytest.raises(MappingConfigError) as info:
+        ListingBuilder(config(mapping, marketplaces="[US]"), schemas).check_config()
+    message = info.value.message
+    fragile = next(line for line in message.splitlines() if "is_fragile" in line)
+    assert "listings.attributes.is_fragile: not an attribute of HOME in US" in fragile
+    assert "HOME has it in FR" in fragile and "listings.marketplaces.<country>.attributes" in fragile
+    assert "list_price" not in fragile  # no look-alike guess sharing nothing with the name
+    assert "did you mean item_name" in message

@@ -206,10 +206,11 @@ class ListingBuilder:
         if not known:
             return
         everything = set().union(*known.values())
+        countries = [m.country for m in self.marketplaces]
         problems: list[str] = []
         for name in self._base:
             if name not in everything:
-                problems.append(_unknown(name, "listings.attributes", everything, sorted(known)))
+                problems.append(_unknown(name, "listings.attributes", everything, sorted(known), countries))
         for product_type, specs in self._by_type.items():
             names = known.get(product_type)
             if names is None:
@@ -218,7 +219,11 @@ class ListingBuilder:
                 if name not in names:
                     problems.append(
                         _unknown(
-                            name, f"listings.product_types.{product_type}.attributes", names, [product_type]
+                            name,
+                            f"listings.product_types.{product_type}.attributes",
+                            names,
+                            [product_type],
+                            countries,
                         )
                     )
         for marketplace_id, specs in self._by_marketplace.items():
@@ -227,7 +232,11 @@ class ListingBuilder:
                     country = mp.by_id(marketplace_id).country
                     problems.append(
                         _unknown(
-                            name, f"listings.marketplaces.{country}.attributes", everything, sorted(known)
+                            name,
+                            f"listings.marketplaces.{country}.attributes",
+                            everything,
+                            sorted(known),
+                            countries,
                         )
                     )
         if problems:
@@ -626,10 +635,47 @@ def _auto_spec(ctx: Mapping[str, Any], names: Iterable[str]) -> Spec | None:
     return None
 
 
-def _unknown(name: str, where: str, names: Iterable[str], types: list[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    return f"{where}.{name}: not an attribute of {', '.join(types)}{hint}"
+def _unknown(name: str, where: str, names: Iterable[str], types: list[str], countries: list[str]) -> str:
+    """``is_fragile: not an attribute of HOME in US`` with what could be meant: a similar name (one
+    sharing a word, or spelt nearly alike), else the marketplaces whose schema has it."""
+    words = set(name.split("_"))
+    close = [
+        c
+        for c in difflib.get_close_matches(name, sorted(names), n=6, cutoff=0.6)
+        if words & set(c.split("_")) or difflib.SequenceMatcher(None, name, c).ratio() >= 0.85
+    ][:3]
+    where_known = _bundled_elsewhere(name, types, countries)
+    if close:
+        hint = f" (did you mean {', '.join(close)}?)"
+    elif where_known:
+        hint = (
+            f" ({where_known}: schemas differ per marketplace; map it under "
+            f"listings.marketplaces.<country>.attributes for those, or remove it)"
+        )
+    else:
+        hint = " ('listingsync product-types show TYPE --marketplace XX' lists the attributes)"
+    return f"{where}.{name}: not an attribute of {', '.join(types)} in {', '.join(countries)}{hint}"
+
+
+def _bundled_elsewhere(name: str, types: list[str], countries: list[str]) -> str:
+    """``HOME has it in FR``: the bundled schemas of other marketplaces that know the attribute."""
+    import json
+
+    from listingsync.schema.product_type import bundled_schema_files
+
+    found: list[str] = []
+    for path in bundled_schema_files():
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        product_type = str(schema.get("$id", "")).rsplit("/", 1)[-1]
+        marketplace_id = ((schema.get("$defs") or {}).get("marketplace_id") or {}).get("default")
+        market = mp.find(str(marketplace_id)) if marketplace_id else None
+        known_there = name in (schema.get("properties") or {})
+        if product_type in types and market and market.country not in countries and known_there:
+            found.append(f"{product_type} has it in {market.country}")
+    return "; ".join(found)
 
 
 def _match_theme(value: str, themes: list[Any]) -> str:
