@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from listingsync.config import Config, ScheduleConfig
 from listingsync.errors import ListingSyncError
 from listingsync.service import tables as t
-from listingsync.service.connections import Connection, connection_secret_env, get_connection_by_id
+from listingsync.service.connections import connection_secret_env, get_connection_by_id
 from listingsync.service.executor import Executor
 from listingsync.service.runs import active_run, create_run, prune_runs, recover_interrupted
 from listingsync.service.workspace import Workspace
@@ -134,19 +134,11 @@ class Scheduler:
         self._pruned_at: dt.datetime | None = None
 
     def _schedule(self, row: Any) -> ScheduleConfig | None:
+        """The connection's schedule, parsed once per version of its document (a tick reads no document)."""
         key = (row.id, row.updated_at)
         if key not in self._configs:
             try:
-                connection = Connection(
-                    row.id,
-                    row.name,
-                    dict(row.document),
-                    row.base_dir,
-                    bool(row.enabled),
-                    row.created_at,
-                    row.updated_at,
-                )
-                self._configs[key] = connection.config
+                self._configs[key] = get_connection_by_id(self.ws, row.id).config
             except ListingSyncError as exc:
                 log.warning(
                     "connection %s: its config is not usable (%s); not scheduled", row.name, exc.message
@@ -165,10 +157,6 @@ class Scheduler:
                 sa.select(
                     c.id,
                     c.name,
-                    c.document,
-                    c.base_dir,
-                    c.enabled,
-                    c.created_at,
                     c.updated_at,
                     c.next_run_at,
                     c.next_watch_at,

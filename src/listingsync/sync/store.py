@@ -488,9 +488,8 @@ class StateStore:
             .order_by(c.sku, c.marketplace_id)
         )
         if after is not None:
-            query = query.where(
-                sa.or_(c.sku > after[0], sa.and_(c.sku == after[0], c.marketplace_id > after[1]))
-            )
+            # A row value: both SQLite and PostgreSQL walk the (scope, sku, marketplace_id) key from it.
+            query = query.where(sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(*after))
         with self.engine.connect() as conn:
             return [_state(row._mapping) for row in conn.execute(query.limit(limit))]
 
