@@ -13,7 +13,7 @@ Figures, each beside a baseline measured in the same run:
    the emulator's 429 count; serve's memory (VmRSS now, VmHWM peak) against serve idle with no
    connection;
 3. the listings endpoint on a connection holding 100,000 SKUs (rows written straight into its
-   scope): p50/p99 latency of the first page, a page deep in the keyset (after SKU 90,000), a status
+   scope), with the schedules switched off so no run shares the CPU: p50/p99 latency of the first page, a page deep in the keyset (after SKU 90,000), a status
    filter and a SKU search, each against ``/api/v1/health`` on the same server and client.
 """
 
@@ -237,6 +237,11 @@ def main() -> None:
                 f"(baseline: idle serve with none {idle_rss:.0f} MiB, peak {idle_peak:.0f} MiB)"
             )
 
+            # The API alone: schedules off, and no run left going (each would share serve's CPU).
+            with ws.begin() as conn:
+                conn.exec_driver_sql("UPDATE svc_connections SET enabled = false")
+            while list_runs(ws, statuses=["queued", "running"], limit=1):
+                time.sleep(0.5)
             _fill_listings(ws, accounts[0]["name"])
             name = accounts[0]["name"]
             with ws.connect() as conn:
