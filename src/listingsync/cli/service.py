@@ -9,7 +9,9 @@ Exit codes: 0 fine, 1 a run ended partial, 2 the command could not run (or a run
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,6 +29,20 @@ from listingsync.cli.common import (
 
 if TYPE_CHECKING:
     from listingsync.service import RunRecord, Workspace
+
+
+@contextlib.contextmanager
+def workspace_or_exit(db: str | None) -> Iterator[Workspace]:
+    """The workspace for a command: any listingsync error inside is printed with its fix (exit 2)."""
+    from listingsync.errors import ListingSyncError
+
+    ws = open_workspace(db)
+    try:
+        yield ws
+    except ListingSyncError as exc:
+        fail(exc, EXIT_UNUSABLE)
+    finally:
+        ws.close()
 
 
 def open_workspace(db: str | None) -> Workspace:
@@ -63,16 +79,10 @@ def serve(
     ] = None,
 ) -> None:
     """Run the service: the scheduler, the executor and the JSON API under /api/v1 (until SIGTERM)."""
-    from listingsync.errors import ListingSyncError
     from listingsync.web.server import run_service
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         run_service(ws, host=host, port=port, workers=workers, broker=broker)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     raise typer.Exit(EXIT_OK)
 
 
@@ -95,21 +105,15 @@ def connections_add(
     import yaml
 
     from listingsync.cli.common import config_or_exit
-    from listingsync.errors import ListingSyncError
     from listingsync.service import add_connection
 
     cfg = config_or_exit(config)  # every problem named with file:line before anything is stored
     document = yaml.safe_load(config.read_text(encoding="utf-8"))
     secrets = _ambient_secrets(cfg)
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         connection = add_connection(
             ws, name, document, base_dir=config.resolve().parent, secrets=secrets, enabled=not disabled
         )
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     console = _console()
     if "state" in document:
         console.print(f"note: state: ({document['state']}) is not used: the workspace holds {name}'s state")
@@ -171,13 +175,8 @@ def connections_secret(
                 fix=f"echo VALUE | listingsync connections secret {name} {key}",
             )
         )
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         set_secrets(ws, name, {key: value})
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     _console().print(f"Sealed {key} for {name}.")
     raise typer.Exit(EXIT_OK)
 
@@ -190,12 +189,9 @@ def connections_list(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     from listingsync.service import list_connections, list_runs
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         found = list_connections(ws)
         last = {c.name: next(iter(list_runs(ws, connection=c.name, limit=1)), None) for c in found}
-    finally:
-        ws.close()
     if as_json:
         print_json(
             [{**c.as_dict(), "last_run": last[c.name].as_dict() if last[c.name] else None} for c in found]  # type: ignore[union-attr]
@@ -223,16 +219,10 @@ def connections_show(name: str, db: DbOption = None, as_json: JsonOption = False
     """One connection: its document and which secrets are set (never their values)."""
     import yaml
 
-    from listingsync.errors import ListingSyncError
     from listingsync.service import get_connection
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         connection = get_connection(ws, name)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     if as_json:
         print_json(connection.as_dict())
         raise typer.Exit(EXIT_OK)
@@ -252,16 +242,10 @@ def connections_export(name: str, db: DbOption = None) -> None:
     """Print the connection as a listingsync.yaml (no secret: they stay sealed in the workspace)."""
     import yaml
 
-    from listingsync.errors import ListingSyncError
     from listingsync.service import get_connection
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         connection = get_connection(ws, name)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     sys.stdout.write(f"# connection {name}; relative paths were resolved against {connection.base_dir}\n")
     sys.stdout.write(yaml.safe_dump(connection.document, sort_keys=False, allow_unicode=True))
     raise typer.Exit(EXIT_OK)
@@ -270,16 +254,10 @@ def connections_export(name: str, db: DbOption = None) -> None:
 @connections_app.command("remove")
 def connections_remove(name: str, db: DbOption = None) -> None:
     """Remove a connection with its secrets, runs and state (nothing on Amazon changes)."""
-    from listingsync.errors import ListingSyncError
     from listingsync.service import remove_connection
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         remove_connection(ws, name)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     _console().print(f"Removed connection {name}.", markup=False)
     raise typer.Exit(EXIT_OK)
 
@@ -305,16 +283,10 @@ def runs_list(
     from rich.table import Table
     from rich.text import Text
 
-    from listingsync.errors import ListingSyncError
     from listingsync.service import list_runs
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         found = list_runs(ws, connection=connection, limit=limit)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     if as_json:
         print_json([r.as_dict() for r in found])
         raise typer.Exit(EXIT_OK)
@@ -342,16 +314,10 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run_id: int, db: DbOption = None, as_json: JsonOption = False) -> None:
     """One run: status, counts per op and outcome, progress, the error with its fix."""
-    from listingsync.errors import ListingSyncError
     from listingsync.service import get_run
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         run = get_run(ws, run_id)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     if as_json:
         print_json(run.as_dict(result=True))
         raise typer.Exit(EXIT_OK)
@@ -386,16 +352,10 @@ def print_run(run: RunRecord) -> None:
 
 def run_connection(connection: str, db: str | None, *, mode: str, as_json: bool) -> int:
     """``sync --connection NAME``: one run of a workspace connection, here, under its lock."""
-    from listingsync.errors import ListingSyncError
     from listingsync.service import create_run, execute_run
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         run = execute_run(ws, create_run(ws, connection, trigger="cli", mode=mode).id)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     if as_json:
         print_json(run.as_dict(result=True))
     else:
@@ -407,18 +367,12 @@ def connection_store_rows(
     connection: str, db: str | None, *, skus: list[str] | None, statuses: list[str] | None
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """``status`` / ``issues --connection NAME``: the connection's listings and its last sync."""
-    from listingsync.errors import ListingSyncError
     from listingsync.service import get_connection
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         get_connection(ws, connection)
         store = ws.store(connection)
         return store.listings(skus=skus or None, statuses=statuses or None), store.runs(limit=1)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -431,16 +385,10 @@ def tokens_create(
     name: Annotated[str, typer.Argument(help="Who or what uses it (e.g. grafana, ci).")], db: DbOption = None
 ) -> None:
     """Create a token and print it once (only its SHA-256 is stored)."""
-    from listingsync.errors import ListingSyncError
     from listingsync.service.tokens import create_token
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         _, token = create_token(ws, name)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     # The token alone on stdout (scripts capture it); the advice on stderr.
     sys.stdout.write(token + "\n")
     from listingsync.cli.common import err_console
@@ -456,11 +404,8 @@ def tokens_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Tokens by name and first characters (never the token), with last use and revocation."""
     from listingsync.service.tokens import list_tokens
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         found = list_tokens(ws)
-    finally:
-        ws.close()
     if as_json:
         print_json([t.as_dict() for t in found])
         raise typer.Exit(EXIT_OK)
@@ -481,15 +426,9 @@ def tokens_revoke(
     name: Annotated[str, typer.Argument(help="The token's name or id.")], db: DbOption = None
 ) -> None:
     """Revoke a token (by name: every active token of that name)."""
-    from listingsync.errors import ListingSyncError
     from listingsync.service.tokens import revoke_token
 
-    ws = open_workspace(db)
-    try:
+    with workspace_or_exit(db) as ws:
         count = revoke_token(ws, name)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    finally:
-        ws.close()
     _console().print(f"Revoked {count} token(s).", markup=False)
     raise typer.Exit(EXIT_OK)
