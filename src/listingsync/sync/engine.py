@@ -203,7 +203,9 @@ class SyncEngine:
         feeds = FeedExecutor(
             client, self.store, self.seller_id, run_id=run_id, limits=self.options.feed_limits
         )
-        return await recover(client, self.store, self.seller_id, feeds, run_id=run_id)
+        return await recover(
+            client, self.store, self.seller_id, feeds, run_id=run_id, wait=self.options.reconcile_wait
+        )
 
     async def run(
         self,

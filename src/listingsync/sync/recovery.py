@@ -79,7 +79,13 @@ async def recover(
     feeds: FeedExecutor,
     *,
     run_id: int | None,
+    wait: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> RecoveryReport:
+    """Settle what an earlier run left open. An interrupted write that Amazon does not show yet may
+    still be in Amazon's processing queue: it is read again within ``wait`` seconds before it counts
+    as not landed (and is sent again)."""
     report = RecoveryReport()
 
     async def follow(record: FeedRecord) -> None:
@@ -131,6 +137,25 @@ async def recover(
             ["summaries", "attributes", "issues"],
             failed=failed,
         )
+        deadline, delay = clock() + wait, SETTLE_FIRST_DELAY
+        while True:
+            unsettled = [
+                s.sku
+                for s in states
+                if s.sku not in failed and _judge(s, items.get(s.sku)).kind == "abandoned"
+            ]
+            remaining = deadline - clock()
+            if not unsettled or remaining <= 0:
+                break
+            await sleep(min(delay, remaining))
+            delay = min(delay * 2, SETTLE_MAX_DELAY)
+            for sku in unsettled:  # a DELETE Amazon has now applied must not be seen from before
+                items.pop(sku, None)
+            items.update(
+                await fetch_items(
+                    client, seller_id, mp, unsettled, ["summaries", "attributes", "issues"], failed=failed
+                )
+            )
         for state in states:
             if state.sku in failed:
                 report.held.add(state.key)
