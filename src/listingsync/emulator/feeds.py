@@ -15,8 +15,9 @@ S3's ``SignatureDoesNotMatch`` (403, XML body).
 
 A feed waits IN_QUEUE, then IN_PROGRESS, then ends DONE (or FATAL, or CANCELLED). The emulator
 reads the status off the clock: :data:`QUEUE_SECONDS` in the queue and :data:`PROCESS_SECONDS` plus
-:data:`PER_MESSAGE_SECONDS` per message in progress, all divided by ``rate_scale`` (Amazon takes
-minutes; the demo should not). Feeds are processed one after another on one worker thread,
+:data:`PER_MESSAGE_SECONDS` per message in progress, all divided by ``rate_scale``; in realistic mode
+(``settings.instant`` false) Amazon's minutes instead (:data:`AMAZON_QUEUE_SECONDS` …), read off the
+emulator clock, so a test moves ``/_emulator/clock`` rather than waiting. Feeds are processed one after another on one worker thread,
 started by a timer set at createFeed for when the clock says the feed is done (or by the first
 getFeed/getFeeds that sees it due). A getFeed waits at most :data:`WAIT_SECONDS` for it, then
 answers IN_PROGRESS until the last message is applied: DONE always means the report exists.
