@@ -14,7 +14,8 @@ own catalogue (the sample's 62 products), at rate_scale 1: Listings Items at 5 r
    account's task returns), Amazon holds exactly each catalogue's valid listings, and no SKU was
    created twice (the emulator's write log).
 3. Validation throughput: a catalogue of ``LISTINGSYNC_BENCH_WORKERS_VALIDATE_N`` records (default
-   200,000), cut into slices mapped and validated by 1 worker process and then by 2 (speed-up).
+   20,000; the issue asks for 1,000,000, which takes hours on two cores shared with other work),
+   cut into slices mapped and validated by 1 worker process and then by 2 (speed-up).
 
 ``LISTINGSYNC_BENCH_WORKERS_PARTS`` picks parts (e.g. ``items,kill,validate``).
 """
@@ -55,7 +56,7 @@ ACCOUNTS = int(os.environ.get("LISTINGSYNC_BENCH_WORKERS_ACCOUNTS", "50"))
 CONCURRENCY = 8
 KILLS = 5
 PUT_RATE = 5.0  # putListingsItem: 5 requests/s per account (spapi.md §9)
-VALIDATE_N = int(os.environ.get("LISTINGSYNC_BENCH_WORKERS_VALIDATE_N", "200000"))
+VALIDATE_N = int(os.environ.get("LISTINGSYNC_BENCH_WORKERS_VALIDATE_N", "20000"))
 SLICES = 16
 PARTS = os.environ.get("LISTINGSYNC_BENCH_WORKERS_PARTS", "items,kill,validate").split(",")
 BROKER = os.environ.get("LISTINGSYNC_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
@@ -386,8 +387,6 @@ def main() -> None:
     logging.getLogger("listingsync.credentials").setLevel(logging.ERROR)  # "no keyring": known, a temp file
     with tempfile.TemporaryDirectory(prefix="ls-bench-workers-") as tmp:
         root = Path(tmp)
-        if "validate" in PARTS:
-            bench_validate(root)
         if "items" in PARTS or "kill" in PARTS:
             accounts = _accounts(root)
             _catalogue(root, 62)
@@ -396,6 +395,8 @@ def main() -> None:
                     bench_items(root, accounts, url)
                 if "kill" in PARTS:
                     bench_kill(root, accounts, url)
+        if "validate" in PARTS:
+            bench_validate(root)
 
 
 if __name__ == "__main__":
