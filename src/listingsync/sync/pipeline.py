@@ -297,7 +297,7 @@ def read_candidates(
                 continue
             out.read_skus.add(product.sku)
             source_fp = current.get(product.sku)
-            if source_fp is _CURRENT and skipper is not None:
+            if source_fp == _CURRENT and skipper is not None:
                 out.skipped += len(skipper.marketplaces)
                 continue
             if mirror is not None and streamed and product.images_unchanged:
