@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import sqlalchemy as sa
@@ -80,6 +81,7 @@ def _p(values: list[float], q: float) -> float:
 def main() -> None:
     from listingsync.emulator.server import serve_in_thread
     from listingsync.service import Workspace, add_connection
+    from listingsync.service.inspect import encode_cursor
     from listingsync.service.users import UserStore
     from listingsync.web import create_app
 
@@ -106,14 +108,15 @@ def main() -> None:
                 },
             )
             base = "/connections/big/listings"
-            last = f"SKU-{SKUS - 60:07d}\tA13V1IB3VIYZZH"
+            near_end = SimpleNamespace(sku=f"SKU-{SKUS - 60:07d}", marketplace_id="A13V1IB3VIYZZH")
+            deep = httpx.QueryParams({"after": encode_cursor(near_end)})  # type: ignore[arg-type]
             kinds = {
                 "sign-in page (baseline: template, no query)": "/login",
                 "listings, first page": base,
                 "listings, status=invalid": f"{base}?status=invalid",
                 "listings, issue code 90220": f"{base}?issue_code=90220",
                 "listings, title search": f"{base}?q=Cushion+99",
-                "listings, deep page (keyset)": f"{base}?after={httpx.QueryParams({'a': last})['a']}",
+                "listings, deep page (keyset)": f"{base}?{deep}",
             }
             for url_ in kinds.values():  # warm caches once
                 _timed(client, url_)

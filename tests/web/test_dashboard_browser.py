@@ -48,6 +48,11 @@ ARGS = [
 ]
 
 
+# Waits are on conditions (an element shows up), never on time; the limit only bounds a hang, and is
+# generous because this machine's 2 cores are often busy with other work.
+expect.set_options(timeout=60_000)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
@@ -108,6 +113,7 @@ def test_catalogue_manager_connects_maps_syncs_and_fixes(
 ) -> None:
     base, emulator, tmp = service["url"], service["emulator"], service["tmp"]
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
     # Script errors and CSP refusals; a 401 answer to a wrong password is the page working as meant.
     errors: list[str] = []
     page.on(
@@ -227,6 +233,7 @@ def test_viewer_sees_no_secret_and_starts_nothing(browser: Browser, service: dic
         },
     )
     page = browser.new_page()
+    page.set_default_timeout(60_000)
     sign_in(page, base, "vic", VIEWER_PW)
     page.goto(f"{base}/connections/vendor-eu")
     html = page.content()
@@ -251,6 +258,7 @@ def test_viewer_sees_no_secret_and_starts_nothing(browser: Browser, service: dic
 def test_a_form_without_its_csrf_token_is_refused(browser: Browser, service: dict[str, Any]) -> None:
     base = service["url"]
     page = browser.new_page()
+    page.set_default_timeout(60_000)
     sign_in(page, base, "ana", ADMIN_PW)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     with httpx.Client(base_url=base, cookies=cookies) as client:

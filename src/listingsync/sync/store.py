@@ -513,20 +513,6 @@ class StateStore:
                 conn.execute(sa.select(sa.func.count()).select_from(t.listings).where(*where)).scalar_one()
             )
 
-    def facets(self) -> dict[str, list[str]]:
-        """The statuses, marketplaces and product types present (what a filter can offer)."""
-        c = t.listings.c
-        out: dict[str, list[str]] = {}
-        with self.engine.connect() as conn:
-            for name, column in (
-                ("status", c.status),
-                ("marketplace", c.marketplace_id),
-                ("product_type", c.product_type),
-            ):
-                rows = conn.execute(sa.select(column).where(self.mine(t.listings)).distinct())
-                out[name] = sorted(str(r[0]) for r in rows if r[0])
-        return out
-
     def _page_filters(
         self,
         statuses: Sequence[str] | None,

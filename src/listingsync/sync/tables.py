@@ -10,7 +10,7 @@ single listingsync.yaml, the connection's name in the service's workspace databa
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -66,6 +66,9 @@ listings = Table(
     Column("drift", JSON),
     #: When an existing Amazon listing was adopted (found identical or patched) instead of created.
     Column("adopted_at", DateTime(timezone=True)),
+    #: What people filter listings by (dashboard, API): a count of the invalid ones reads the index.
+    Index("ix_ls_listings_scope_status", "scope", "status"),
+    Index("ix_ls_listings_scope_product_type", "scope", "product_type"),
 )
 
 #: The catalogue mirror: the last full record per SKU, incremental reads merged in, so a mapping

@@ -739,7 +739,7 @@ def listings_page(
         total=total,
         next_after=next_after,
         after=after,
-        facets=listing_facets(_ws(request), connection),
+        facets=listing_facets(connection),
         filters=filters,
     )
 

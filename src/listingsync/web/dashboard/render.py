@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from listingsync.amazon import marketplaces as mp
 from listingsync.service.users import Session
 
 __all__ = ["TEMPLATES", "render"]
@@ -28,7 +29,13 @@ def counts_text(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def country_of(marketplace_id: str) -> str:
+    market = mp.find(marketplace_id)
+    return f"{market.country} ({marketplace_id})" if market else marketplace_id
+
+
 TEMPLATES.env.globals["tojson_pretty"] = tojson_pretty
+TEMPLATES.env.globals["country_of"] = country_of
 TEMPLATES.env.filters["counts"] = counts_text
 
 
