@@ -94,6 +94,9 @@ def test_listings_filter_count_and_page_by_keyset(ws: Workspace) -> None:
     assert (
         client.get("/connections/shop/listings?issue_code=90220&severity=error").text.count("data-sku=") == 30
     )
+    store = ws.store("shop")
+    assert store.count(code="90220") == 30 and store.count(code="90220", cap=10) == 10
+    assert store.count(statuses=["live"], cap=1000) == 90
     detail = client.get("/connections/shop/listings/ATVPDKIKX0DER/SKU-004")
     assert detail.status_code == 200 and "90220" in detail.text and "Fix: correct brand" in detail.text
     assert client.get("/connections/shop/listings/ATVPDKIKX0DER/NOPE").status_code == 404

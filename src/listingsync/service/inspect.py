@@ -259,9 +259,10 @@ def listings_page(
     search: str | None = None,
     with_issues: bool = False,
     total: bool = False,
+    total_cap: int | None = None,
 ) -> tuple[list[ListingState], str | None, int | None]:
     """A page of the connection's listings, the cursor of the next page (None at the end) and, when
-    ``total`` is asked for, how many listings the filters match in all."""
+    ``total`` is asked for, how many listings the filters match in all (at most ``total_cap``)."""
     filters: dict[str, Any] = {
         "statuses": statuses,
         "marketplace_ids": _marketplace_ids(marketplaces),
@@ -275,5 +276,5 @@ def listings_page(
     rows = store.page(after=decode_cursor(after) if after else None, limit=limit + 1, **filters)
     more = len(rows) > limit
     rows = rows[:limit]
-    count = store.count(**filters) if total else None
+    count = store.count(**filters, cap=total_cap) if total else None
     return rows, (encode_cursor(rows[-1]) if more and rows else None), count

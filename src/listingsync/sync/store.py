@@ -503,15 +503,19 @@ class StateStore:
         code: str | None = None,
         search: str | None = None,
         with_issues: bool = False,
+        cap: int | None = None,
     ) -> int:
-        """How many listings :meth:`page` would page through with the same filters."""
+        """How many listings :meth:`page` would page through with the same filters; with ``cap``,
+        counting stops there (the answer is then ``cap``: "at least"), so a filter that must read
+        each row's JSON (issue code, severity, title) does not read all of them to count."""
         where = self._page_filters(
             statuses, marketplace_ids, product_types, severity, code, search, with_issues
         )
+        matching = sa.select(sa.literal(1)).select_from(t.listings).where(*where)
+        if cap is not None:
+            matching = matching.limit(cap)
         with self.engine.connect() as conn:
-            return int(
-                conn.execute(sa.select(sa.func.count()).select_from(t.listings).where(*where)).scalar_one()
-            )
+            return int(conn.execute(sa.select(sa.func.count()).select_from(matching.subquery())).scalar_one())
 
     def _page_filters(
         self,

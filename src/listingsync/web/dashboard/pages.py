@@ -695,6 +695,7 @@ class ListingFilter:
 
 
 PAGE_SIZE = 50
+COUNT_CAP = 1_000
 
 
 @router.get("/connections/{name}/listings", name="dash-listings")
@@ -725,6 +726,8 @@ def listings_page(
             code=issue_code or None,
             search=filters.q or None,
             total=True,
+            # Filters that read each row's JSON count up to a bound: "1,000+ listings match".
+            total_cap=COUNT_CAP if (issue_code or severity or filters.q) else None,
         )
     except ListingSyncError as exc:
         raise HTTPException(400, exc.message + (f" — {exc.fix}" if exc.fix else "")) from None
@@ -737,6 +740,7 @@ def listings_page(
         connection=connection,
         rows=[_row(r) for r in rows],
         total=total,
+        total_capped=total == COUNT_CAP and bool(issue_code or severity or filters.q),
         next_after=next_after,
         after=after,
         facets=listing_facets(connection),
