@@ -38,7 +38,9 @@ def _config(tmp: Path, server: EmulatorServer, state_url: str) -> list[str]:
     text = (sample / "listingsync.yaml").read_text(encoding="utf-8")
     text = text.replace("${LISTINGSYNC_ENDPOINT:-http://127.0.0.1:8765/eu}", server.endpoint("eu"))
     text = text.replace("${LISTINGSYNC_LWA_ENDPOINT:-http://127.0.0.1:8765/auth/o2/token}", server.lwa_url)
-    text = re.sub(r"(?m)^state: .*$", f"state: {state_url!r}", text).replace("via: auto", "via: items")
+    text = (
+        re.sub(r"(?m)^state: .*\n", "", text).replace("via: auto", "via: items") + f"state: {state_url!r}\n"
+    )
     (tmp / "listingsync.yaml").write_text(text, encoding="utf-8")
     (tmp / "products.csv").write_bytes((sample / "products.csv").read_bytes())
     return [sys.executable, "-m", "listingsync", "sync", "--config", str(tmp / "listingsync.yaml"), "--json"]

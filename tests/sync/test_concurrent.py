@@ -27,8 +27,9 @@ SCALE = 50.0
 def configure(tmp: Path, server: EmulatorServer, state_url: str, via: str = "items") -> list[str]:
     """The sample catalogue on ``state_url``; the command line of one sync."""
     cfg = sample_dir(tmp, server, via=via)
-    # The sample names its own state URL (with an env default): point it at this database.
-    cfg.write_text(re.sub(r"(?m)^state: .*$", f"state: {state_url!r}", cfg.read_text(encoding="utf-8")))
+    # Point state: at the database under test (replacing the sample's own line, if it has one).
+    text = re.sub(r"(?m)^state: .*\n", "", cfg.read_text(encoding="utf-8"))
+    cfg.write_text(f"{text}state: {state_url!r}\n", encoding="utf-8")
     return [sys.executable, "-m", "listingsync", "sync", "--config", str(cfg), "--json"]
 
 

@@ -212,7 +212,7 @@ def acquire_lock(
         assert holder is not None
         waited = clock() - started
         if waited >= wait:
-            raise LockHeldError(name, holder, waited)
+            raise LockHeldError(name, _named(engine, name, holder, sleep), waited)
         if not told and on_wait is not None:
             on_wait(holder)
             told = True
@@ -241,6 +241,18 @@ def _holder(conn: Connection, name: str) -> tuple[LockHolder, str | None]:
         row["host"], row["pid"], row["purpose"], _aware(row["started_at"]), _aware(row["heartbeat_at"])
     )
     return holder, str(row["owner_key"])
+
+
+def _named(engine: Engine, name: str, holder: LockHolder, sleep: Callable[[float], None]) -> LockHolder:
+    """The holder with its row: PostgreSQL's holder commits its row just after taking the lock,
+    so a refusal in between reads the row again (briefly) to name who holds it."""
+    for _ in range(40):
+        if holder.pid is not None:
+            break
+        sleep(0.05)
+        with engine.connect() as conn:
+            holder, _ = _holder(conn, name)
+    return holder
 
 
 def _gone(holder: LockHolder, stale_after: float) -> bool:
