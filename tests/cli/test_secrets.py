@@ -276,7 +276,8 @@ def test_sync_status_issues_and_demo_keep_secrets_hidden(
     products.write_text(
         products.read_text(encoding="utf-8").replace("Lin Ocre", "Lin Ocre (v2)"), encoding="utf-8"
     )
-    assert _sweep([["sync", "--via", "feed", "--json"]], environ, caplog) == {1}
+    # Nothing new broke (the sample's invalid records are known from the runs above): exit 0.
+    assert _sweep([["sync", "--via", "feed", "--json"]], environ, caplog) == {0}
     failing = [["sync"], ["sync", "--json"], ["sync", "--preview"], ["sync", "--dry-run"]]
     assert 2 in _sweep(failing, {**environ, "LISTINGSYNC_LWA_CLIENT_SECRET": WRONG_SECRET}, caplog)
     assert 2 in _sweep(failing, {**environ, "LISTINGSYNC_LWA_REFRESH_TOKEN": WRONG_TOKEN}, caplog)

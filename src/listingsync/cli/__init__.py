@@ -35,6 +35,16 @@ COMMANDS = (
         "Build and validate every SKU for every marketplace; exit 1 when any has an ERROR.",
     ),
     Lazy(
+        "adopt",
+        "listingsync.cli.upkeep:adopt_command",
+        "Record what Amazon already holds of the catalogue; list Amazon listings it does not have.",
+    ),
+    Lazy(
+        "reconcile",
+        "listingsync.cli.upkeep:reconcile_command",
+        "Read listings back from Amazon and record drift: gone, changed outside listingsync, new issues.",
+    ),
+    Lazy(
         "sync",
         "listingsync.cli.sync:sync_command",
         "Send the catalogue's changes to Amazon: create, update (PATCH), delete; then report per SKU.",

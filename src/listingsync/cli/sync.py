@@ -39,6 +39,7 @@ from listingsync.cli.common import (
     print_json,
     require_extra,
 )
+from listingsync.cli.stopping import Stopped, run_stoppable
 from listingsync.config import Config
 from listingsync.csvsafe import SafeCsvWriter
 from listingsync.errors import ListingSyncError
@@ -179,6 +180,14 @@ def sync_command(
         int | None,
         typer.Option("--limit", min=1, help="Only the first N products (source order), for a trial run."),
     ] = None,
+    fail_on_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-invalid",
+            help="Exit 1 while any listing is invalid, also ones known from earlier runs (default: "
+            "only what broke in this run fails it).",
+        ),
+    ] = False,
     wait: Annotated[
         float,
         typer.Option(
@@ -226,6 +235,7 @@ def sync_command(
         allow_mass_delete=allow_mass_delete,
     )
     options.lock_wait = wait
+    options.fail_on_invalid = fail_on_invalid
     progress = NotesOnly() if as_json else RichProgress()
     try:
         client = _client_if_possible(cfg) if dry_run else _client(cfg)
@@ -233,6 +243,14 @@ def sync_command(
         report, catalog = _run(cfg, options, client, progress, selection)
     except ListingSyncError as exc:
         fail(exc, EXIT_UNUSABLE)
+    except Stopped as stopped:
+        err_console.print(
+            f"Stopped by {stopped.name}: answered writes are recorded, writes in flight are kept as "
+            "intents and settled by the next sync; nothing is lost. Run `listingsync sync` again.",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(stopped.exit_code) from None
     if as_json:
         data = report.as_dict()
         data["catalog"] = _catalog_dict(catalog)
@@ -260,9 +278,9 @@ def _run(
                 await client.aclose()
 
     if not isinstance(progress, RichProgress):
-        return asyncio.run(go())
+        return run_stoppable(go)
     with progress.bar:
-        return asyncio.run(go())
+        return run_stoppable(go)
 
 
 def _catalog_dict(catalog: CatalogRead) -> dict[str, Any]:
@@ -541,11 +559,17 @@ def status_command(
         list[str] | None, typer.Option("--status", help="Only these statuses (repeatable).")
     ] = None,
     sku: Annotated[list[str] | None, typer.Option("--sku", help="Only these SKUs (repeatable).")] = None,
+    drifted: Annotated[
+        bool, typer.Option("--drifted", help="Only listings gone or changed on Amazon outside listingsync.")
+    ] = False,
     connection: ConnectionOption = None,
     db: DbOption = None,
 ) -> None:
-    """Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues."""
+    """Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues,
+    when Amazon was last checked and whether the listing drifted there."""
     rows, runs = _read_state(config, skus=sku, statuses=status, connection=connection, db=db)
+    if drifted:
+        rows = [s for s in rows if s.drift]
     data = [
         {
             "sku": s.sku,
@@ -559,6 +583,11 @@ def status_command(
             "pending": s.pending_op,
             "submission_id": s.last_submission_id,
             "updated_at": _utc(s.updated_at).isoformat() if s.updated_at else None,
+            "checked_at": _utc(s.checked_at).isoformat() if s.checked_at else None,
+            "amazon_status": s.amazon_status,
+            "drift": (s.drift or {}).get("kind"),
+            "drifted_attributes": sorted((s.drift or {}).get("attributes") or {}),
+            "adopted_at": _utc(s.adopted_at).isoformat() if s.adopted_at else None,
         }
         for s in rows
     ]
@@ -568,7 +597,18 @@ def status_command(
         _write_csv(data)
     else:
         table = Table(title=f"{len(data)} listing(s)")
-        for col in ("SKU", "mp", "status", "ASIN", "type", "errors", "warnings", "updated"):
+        for col in (
+            "SKU",
+            "mp",
+            "status",
+            "ASIN",
+            "type",
+            "errors",
+            "warnings",
+            "updated",
+            "checked",
+            "drift",
+        ):
             # SKUs and ASINs are looked up and copied: never cut them short.
             table.add_column(col, no_wrap=col in ("SKU", "ASIN"), overflow="fold")
         for d in data:
@@ -580,9 +620,9 @@ def status_command(
                 _cell(d["product_type"]),
                 str(d["errors"]),
                 str(d["warnings"]),
-                _utc(dt.datetime.fromisoformat(d["updated_at"])).strftime("%Y-%m-%d %H:%M:%S UTC")
-                if d["updated_at"]
-                else "",
+                _when(d["updated_at"]),
+                _when(d["checked_at"]) or "never",
+                _cell(_drift_text(d)),
             )
         console.print(table)
         counts: dict[str, int] = {}
@@ -598,6 +638,17 @@ def status_command(
 def _utc(value: dt.datetime) -> dt.datetime:
     """The store's times are UTC; SQLite hands them back naive."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _when(iso: str | None) -> str:
+    """``2026-12-01 01:45:09 UTC`` from an ISO 8601 UTC time."""
+    return f"{iso[:10]} {iso[11:19]} UTC" if iso else ""
+
+
+def _drift_text(row: dict[str, Any]) -> str:
+    if row["drift"] == "changed":
+        return "changed: " + ", ".join(row["drifted_attributes"])
+    return row["drift"] or ""
 
 
 def _run_dict(run: dict[str, Any]) -> dict[str, Any]:

@@ -25,3 +25,15 @@ class SyncConfig(BaseModel):
     max_delete_share: float = Field(default=0.2, ge=0, le=1)
     #: ... when it would also delete more than this many; an empty catalogue is always refused.
     delete_guard_min: int = Field(default=10, ge=0)
+    #: Before the first write of a listing the state does not know, read what Amazon holds and
+    #: adopt it (identical), PATCH what differs, or create it (absent): never a PUT over it blind.
+    adopt: bool = True
+    #: A listing changed or deleted on Amazon outside listingsync (found by ``reconcile`` or the
+    #: rolling check of each sync): ``report`` it, or ``overwrite`` it with the catalogue's values.
+    on_drift: Literal["report", "overwrite"] = "report"
+    #: Share of each sync's read budget (``reconcile_budget`` listings) spent re-checking the
+    #: listings checked longest ago, so a scheduled sync eventually looks at every listing.
+    reconcile_share: float = Field(default=0.25, ge=0, le=1)
+    #: Listings a sync may read back from Amazon (20 per searchListingsItems call at 5/s: 2,000
+    #: take ~20 s); ``sync.reconcile`` reads accepted writes back from it, the rolling check its share.
+    reconcile_budget: int = Field(default=2000, ge=0)

@@ -12,6 +12,7 @@ of up to 25,000 messages, 5 feeds per 5 minutes) beats 5 rps from about 1,500-6,
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -19,13 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from listingsync.amazon import SPAPIClient
+from listingsync.sync.adopt import Held, look_up, needs_look_up
+from listingsync.sync.drift import DriftReport, check_listings
 from listingsync.sync.feeds import FeedExecutor, FeedLimits
 from listingsync.sync.guard import DeleteGuard
 from listingsync.sync.items import ItemsExecutor, PreviewResult
 from listingsync.sync.plan import Action, Candidate, Op, Plan, Planner, issue_dict
 from listingsync.sync.progress import NullProgress, Progress
 from listingsync.sync.recovery import RecoveryReport, reconcile, recover
-from listingsync.sync.store import Outcome, StateStore
+from listingsync.sync.store import Outcome, PlanIndexEntry, StateStore
 
 __all__ = [
     "AUTO_FEED_THRESHOLD",
@@ -66,6 +69,14 @@ class SyncOptions:
     delete_guard: DeleteGuard = field(default_factory=DeleteGuard)
     #: ... and the user's ``--allow-mass-delete``.
     allow_mass_delete: bool = False
+    #: Look up listings the state does not know on Amazon before writing them (``sync.adopt``).
+    adopt: bool = True
+    #: ``overwrite``: restore listings changed or deleted on Amazon outside listingsync.
+    on_drift: str = "report"
+    #: Share of ``reconcile_limit`` (the read budget) spent re-checking the oldest-checked listings.
+    reconcile_share: float = 0.25
+    #: Exit 1 for listings known invalid from earlier runs too (not only for what broke this run).
+    fail_on_invalid: bool = False
     #: Seconds to wait for another run holding the state database's lock (0: refuse at once).
     lock_wait: float = 0.0
 
@@ -83,6 +94,10 @@ class SkuResult:
     removed: list[str] = field(default_factory=list)
     previous: dict[str, Any] | None = None
     patches: list[dict[str, Any]] | None = None
+    #: Planned against what Amazon held before listingsync knew the listing (``sync.adopt``).
+    adopt: bool = False
+    #: Already invalid before this run: reported, not a new failure (unless ``--fail-on-invalid``).
+    was_invalid: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -100,6 +115,8 @@ class SkuResult:
             out["changed"] = self.changed
         if self.removed:
             out["removed"] = self.removed
+        if self.adopt:
+            out["adopt"] = True
         return out
 
 
@@ -120,6 +137,11 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
     #: Why a real sync would refuse this plan (mass deletion); dry runs and previews report it.
     refused: str | None = None
+    #: What the rolling read-back (``sync.reconcile_share``) found this run.
+    drift: DriftReport | None = None
+    #: Listings the state holds as invalid after this run (in the run's marketplaces).
+    known_invalid: int = 0
+    fail_on_invalid: bool = False
 
     @property
     def failed(self) -> int:
@@ -127,13 +149,35 @@ class SyncReport:
         return sum(1 for r in self.results if r.status in ("invalid", "error", "pending"))
 
     @property
+    def new_failures(self) -> int:
+        """Failures this run caused: errors, and listings invalid now that were not before."""
+        return sum(
+            1
+            for r in self.results
+            if r.status in ("error", "pending") or (r.status == "invalid" and not r.was_invalid)
+        )
+
+    @property
+    def run_status(self) -> str:
+        """``succeeded`` (nothing new broke), ``partial`` (some listings failed), ``failed`` (all did)."""
+        if not self.new_failures:
+            return "succeeded"
+        return "failed" if self.new_failures == len(self.results) else "partial"
+
+    @property
     def exit_code(self) -> int:
+        """0 when the run did what it could and nothing new broke (a scheduler's success): known
+        invalid listings from earlier runs are reported, not failures, unless ``fail_on_invalid``."""
         if self.refused:
             return 1
         if self.mode == "preview":
             # Listings held back by local validation count too, as in a dry run or a real sync.
             return 1 if self.failed or any(p.status != "VALID" for p in self.preview) else 0
-        return 1 if self.failed else 0
+        if self.fail_on_invalid and (self.failed or self.known_invalid):
+            return 1
+        if self.mode == "dry-run":
+            return 1 if self.failed else 0
+        return 1 if self.new_failures else 0
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -170,6 +214,10 @@ class SyncReport:
             out["notes"] = self.notes
         if self.refused:
             out["refused"] = self.refused
+        if self.drift is not None:
+            out["drift"] = drift_dict(self.drift)
+        out["known_invalid"] = self.known_invalid
+        out["run_status"] = self.run_status
         return out
 
 
@@ -192,6 +240,7 @@ class SyncEngine:
     def planner(self) -> Planner:
         return Planner(
             self.store,
+            on_drift=self.options.on_drift,
             on_removed=self.options.on_removed,
             force=self.options.force,
             keep_previous=self.options.mode == "dry-run",
@@ -239,8 +288,12 @@ class SyncEngine:
         except BaseException as exc:
             # Every exit path closes the run row: a run is never left 'running' (refusals and
             # normal ends closed it already; this is a crash, Ctrl-C or an error that escaped).
+            stopped = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
             self.store.finish_run(
-                run_id, "aborted", {"error": f"{type(exc).__name__}: {exc}"[:500]}, only_if_running=True
+                run_id,
+                "interrupted" if stopped else "aborted",
+                {"error": f"{type(exc).__name__}: {exc}"[:500]},
+                only_if_running=True,
             )
             raise
 
@@ -260,6 +313,12 @@ class SyncEngine:
         recovery = recovered
         if run_id is not None and recovery is None and self.client is not None:
             recovery = await self.recover(run_id)
+        candidates = list(candidates)
+        index = self.store.plan_index(marketplace_ids)
+        on_amazon, unverified, adopt_note = await self._look_up(candidates, index)
+        if unverified:
+            unsent = {(c.listing.sku, c.listing.marketplace_id) for c in unverified}
+            candidates = [c for c in candidates if (c.listing.sku, c.listing.marketplace_id) not in unsent]
         task = self.progress.phase("plan", "Planning against the state store")
         plan = self.planner().plan(
             candidates,
@@ -267,6 +326,8 @@ class SyncEngine:
             complete=complete,
             removed_skus=removed_skus,
             protected_skus=protected_skus,
+            index=index,
+            held=on_amazon,
         )
         task.done()
         writes = plan.writes
@@ -279,6 +340,16 @@ class SyncEngine:
         counts = plan.counts()
         counts[Op.UNCHANGED.value] += skipped
         report = SyncReport(opts.mode, via if writes else None, run_id, counts, [], {}, {}, 0.0, recovery)
+        report.fail_on_invalid = opts.fail_on_invalid
+        if adopt_note:
+            report.notes.append(adopt_note)
+        drifted = sum(1 for key, e in index.items() if e.drift_kind and key in plan_keys(plan))
+        if drifted and opts.on_drift == "report":
+            report.notes.append(
+                f"{drifted} listing(s) were changed or deleted on Amazon outside listingsync and are "
+                "left as Amazon has them (sync.on_drift: report); `listingsync status --drifted` lists "
+                "them, sync.on_drift: overwrite restores the catalogue's values"
+            )
         self._guard(plan, report, empty_catalogue=complete and not skipped and not plan_has_candidates(plan))
         if opts.mode == "dry-run":
             report.results = [
@@ -300,22 +371,103 @@ class SyncEngine:
             return report
         assert run_id is not None
         self._record_local_invalid(run_id, plan)
+        self.store.record_adopted(
+            run_id, [(a, on_amazon[a.key]) for a in plan.actions if a.adopt and a.key in on_amazon]
+        )
         if writes:
             client = self._client()
             await self._send(client, run_id, via, writes, report)
-        self._collect(plan, report)
+        self._collect(plan, report, index)
+        report.results.extend(_not_looked_up(c) for c in unverified)
         if recovery is not None and recovery.errors:
             report.notes.extend(f"{e}; the next sync tries again" for e in recovery.errors)
         if held:
             self._report_held(held, report)
+        await self._rolling_check(report, marketplace_ids, {a.key for a in writes})
+        report.known_invalid = self.store.counts(marketplace_ids).get("invalid", 0)
         report.stats = self.client.stats.as_dict() if self.client is not None else {}
         report.elapsed = time.perf_counter() - started
         self.store.finish_run(
             run_id,
-            "failed" if report.failed else "done",
-            {"plan": report.plan, "statuses": report.statuses, "via": report.via, "stats": report.stats},
+            report.run_status,
+            {
+                "plan": report.plan,
+                "statuses": report.statuses,
+                "via": report.via,
+                "stats": report.stats,
+                "new_failures": report.new_failures,
+                "known_invalid": report.known_invalid,
+            },
         )
         return report
+
+    async def _rolling_check(
+        self, report: SyncReport, marketplace_ids: Sequence[str] | None, written: set[tuple[str, str]]
+    ) -> None:
+        """Read back the listings checked longest ago, within ``reconcile_share`` of the read budget."""
+        opts = self.options
+        share = int(opts.reconcile_limit * opts.reconcile_share)
+        if self.client is None or share <= 0 or (report.notes and _unreachable(report)):
+            return
+        states = [s for s in self.store.oldest_checked(share, marketplace_ids) if s.key not in written]
+        if not states:
+            return
+        task = self.progress.phase("check", "Checking the oldest-checked listings on Amazon", len(states))
+        report.drift = await check_listings(self.client, self.store, self.seller_id, states, task=task)
+        task.done()
+        found = report.drift
+        if found.anything:
+            report.notes.append(
+                f"read back {found.checked} listing(s) checked longest ago: {len(found.gone)} gone from "
+                f"Amazon, {len(found.changed)} changed outside listingsync, {len(found.new_issues)} with "
+                "new issues (`listingsync status --drifted`; `listingsync reconcile --all` checks every one)"
+            )
+
+    async def _look_up(
+        self, candidates: list[Candidate], index: dict[tuple[str, str], PlanIndexEntry]
+    ) -> tuple[dict[tuple[str, str], Held], list[Candidate], str | None]:
+        """What Amazon holds for the listings about to be written that the state does not know.
+
+        Returns what was found, the candidates that could not be looked up (a real sync does not
+        send them: a PUT could replace a listing that exists) and a note for the user.
+        """
+        opts = self.options
+        if not opts.adopt or self.client is None or opts.mode == "preview":
+            return {}, [], None
+        unknown = [
+            c
+            for c in candidates
+            if (opts.force or not c.errors)
+            and needs_look_up(index.get((c.listing.sku, c.listing.marketplace_id)))
+        ]
+        if not unknown:
+            return {}, [], None
+        task = self.progress.phase(
+            "adopt", "Looking up on Amazon the listings the state does not know", len(unknown)
+        )
+        try:
+            return await look_up(self.client, self.seller_id, unknown, task=task), [], None
+        except Exception as exc:
+            if opts.mode == "send":
+                return (
+                    {},
+                    unknown,
+                    (
+                        f"stopped before sending {len(unknown)} listing(s) the state does not know: Amazon could "
+                        f"not be reached to look them up ({exc}); they were not sent (a PUT could replace a "
+                        "listing that exists) and the next sync looks them up again"
+                    ),
+                )
+            return (
+                {},
+                [],
+                (
+                    f"could not look up {len(unknown)} listing(s) the state does not know on Amazon "
+                    f"({exc}); a real sync looks them up first and adopts or patches the ones that exist"
+                ),
+            )
+        finally:
+            task.done()
 
     def _guard(self, plan: Plan, report: SyncReport, *, empty_catalogue: bool) -> None:
         """Refuse a mass deletion before anything is sent (a dry run or preview reports it)."""
@@ -455,14 +607,16 @@ class SyncEngine:
         ]
         self.store.record_outcomes(run_id, outcomes)
 
-    def _collect(self, plan: Plan, report: SyncReport) -> None:
-        keys = [a for a in plan.actions if a.op.is_write or a.op is Op.INVALID]
+    def _collect(self, plan: Plan, report: SyncReport, before: dict[tuple[str, str], PlanIndexEntry]) -> None:
+        keys = [a for a in plan.actions if a.op.is_write or a.op in (Op.INVALID, Op.ADOPT)]
         states = {s.key: s for s in self.store.listings(skus=sorted({a.sku for a in keys}))} if keys else {}
         statuses: Counter[str] = Counter()
         for a in keys:
             state = states.get(a.key)
             status = state.status if state else "pending"
             result = _result(a, status)
+            previous = before.get(a.key)
+            result.was_invalid = previous is not None and previous.status == "invalid"
             if state is not None:
                 result.issues = state.issues
                 result.asin = state.asin
@@ -481,6 +635,45 @@ class SyncEngine:
         if self.client is None:
             raise RuntimeError("this sync mode talks to Amazon: give the engine an SPAPIClient")
         return self.client
+
+
+def _not_looked_up(cand: Candidate) -> SkuResult:
+    issue = {
+        "code": "LS-ADOPT-LOOKUP",  # invented: ours, not Amazon's
+        "message": "not sent: Amazon could not be reached to look up whether it already holds this "
+        "listing (a PUT would replace it); the next sync looks it up again",
+        "severity": "ERROR",
+        "attributeNames": [],
+        "source": "listingsync",
+    }
+    listing = cand.listing
+    return SkuResult(listing.sku, listing.marketplace_id, "create", "error", [issue], origin=listing.origin)
+
+
+def plan_keys(plan: Plan) -> set[tuple[str, str]]:
+    return {a.key for a in plan.actions}
+
+
+def _unreachable(report: SyncReport) -> bool:
+    return any(n.startswith("stopped sending: Amazon could not be reached") for n in report.notes)
+
+
+def drift_dict(found: DriftReport) -> dict[str, Any]:
+    return {
+        "checked": found.checked,
+        "gone": [{"sku": s.sku, "marketplace_id": s.marketplace_id} for s in found.gone],
+        "changed": [
+            {"sku": s.sku, "marketplace_id": s.marketplace_id, "attributes": sorted(d)}
+            for s, d in found.changed
+        ],
+        "new_issues": [
+            {"sku": s.sku, "marketplace_id": s.marketplace_id, "issues": i} for s, i in found.new_issues
+        ],
+        "not_shown": [
+            {"sku": s.sku, "marketplace_id": s.marketplace_id, "amazon_status": st}
+            for s, st in found.not_shown
+        ],
+    }
 
 
 def plan_has_candidates(plan: Plan) -> bool:
@@ -504,4 +697,5 @@ def _result(action: Action, status: str) -> SkuResult:
         removed=list(action.removed),
         previous=action.previous,
         patches=action.patches,
+        adopt=action.adopt,
     )

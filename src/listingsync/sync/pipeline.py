@@ -157,6 +157,10 @@ def sync_options(
         reconcile_wait=RECONCILE_WAIT_SECONDS / scale,
         delete_guard=DeleteGuard(cfg.sync.max_delete_share, cfg.sync.delete_guard_min),
         allow_mass_delete=allow_mass_delete,
+        adopt=cfg.sync.adopt,
+        on_drift=cfg.sync.on_drift,
+        reconcile_share=cfg.sync.reconcile_share,
+        reconcile_limit=cfg.sync.reconcile_budget,
     )
 
 

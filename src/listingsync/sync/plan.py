@@ -7,6 +7,9 @@
 - **delete**: gone from the catalogue and ``sync.on_removed: delete``.
 - **unchanged**: Amazon holds this exact document, or refused this exact document already.
 - **invalid**: local validation found ERRORs; not sent unless forced.
+- **adopt**: a listing the state did not know that Amazon already holds exactly as the catalogue
+  has it (see :mod:`listingsync.sync.adopt`): recorded, nothing sent. One Amazon holds with other
+  values is an **update** (``adopt`` set): a PATCH of the differing attributes, never a PUT.
 
 Parents are written before their children; deletions go children first. Only changed top-level
 attributes are patched, so an unchanged ``child_parent_sku_relationship`` is never resent (Amazon
@@ -15,15 +18,18 @@ asks for that: it counts against the stricter relationship limits and slows feed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from listingsync.mapping.listing import Listing
 from listingsync.schema.issues import Issue, Severity
 from listingsync.sync.hashing import canonical, listing_hash
 from listingsync.sync.store import PlanIndexEntry, StateStore
+
+if TYPE_CHECKING:
+    from listingsync.sync.adopt import Held
 
 __all__ = [
     "DEFAULT_SELECTOR_KEYS",
@@ -68,6 +74,7 @@ class Op(StrEnum):
     UNCHANGED = "unchanged"
     INVALID = "invalid"
     REMOVED = "removed"  # gone from the catalogue, kept on Amazon (on_removed: ignore)
+    ADOPT = "adopt"  # already on Amazon as the catalogue has it: recorded, not sent
 
     @property
     def is_write(self) -> bool:
@@ -105,6 +112,8 @@ class Action:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     previous: dict[str, Any] | None = None
+    #: Planned against what Amazon held (a listing the state did not know): see ``sync.adopt``.
+    adopt: bool = False
 
     @property
     def key(self) -> Key:
@@ -148,8 +157,11 @@ class Planner:
         force: bool = False,
         selectors: SelectorLookup | None = None,
         keep_previous: bool = False,
+        on_drift: str = "report",
     ) -> None:
         self.store = store
+        #: ``overwrite``: a listing changed or deleted on Amazon outside listingsync is restored.
+        self.on_drift = on_drift
         self.on_removed = on_removed
         self.force = force
         self.selectors = selectors
@@ -164,29 +176,54 @@ class Planner:
         complete: bool = True,
         removed_skus: Iterable[str] = (),
         protected_skus: Iterable[str] = (),
+        index: dict[Key, PlanIndexEntry] | None = None,
+        held: Mapping[Key, Held] | None = None,
     ) -> Plan:
         """``complete``: the candidates are the whole catalogue, so anything else known was removed.
 
         With an incremental read (``complete=False``) only ``removed_skus`` (records the source
         marked deleted) count as removed. ``protected_skus`` (records that could not be read this
-        time) are never taken for removed.
+        time) are never taken for removed. ``held``: what Amazon holds for listings the state does
+        not know (``sync.adopt``), planned against as their bases.
         """
-        index = self.store.plan_index(marketplace_ids)
+        if index is None:
+            index = self.store.plan_index(marketplace_ids)
+        on_amazon: Mapping[Key, Held] = held or {}
         actions: list[Action] = []
         updates: list[tuple[Action, Listing]] = []
         seen: set[Key] = set()
+        restore: set[Key] = set()
         for cand in candidates:
             listing = cand.listing
             key = (listing.sku, listing.marketplace_id)
             seen.add(key)
-            action = self._classify(cand, index.get(key))
+            found = on_amazon.get(key)
+            entry = found.entry() if found is not None else index.get(key)
+            if entry is not None and entry.drift_kind and self.on_drift == "overwrite":
+                if entry.drift_kind == "gone":
+                    entry = None  # deleted on Amazon: created again
+                else:  # changed on Amazon: planned against Amazon's values, so a PATCH restores ours
+                    entry = replace(entry, sent_hash="drifted")
+                    restore.add(key)
+            action = self._classify(cand, entry)
+            if found is not None:
+                action.adopt = True
+                if action.op is Op.UNCHANGED:
+                    action.op = Op.ADOPT
             actions.append(action)
             if action.op is Op.UPDATE:
                 updates.append((action, listing))
         if updates:
-            bases = self.store.sent_attributes([a.key for a, _ in updates])
+            bases = self.store.sent_attributes([a.key for a, _ in updates if not a.adopt])
+            bases.update({k: h.attributes for k, h in on_amazon.items()})
+            for key, drift in self.store.drifts(restore).items():
+                amazon = {n: d.get("amazon") for n, d in (drift.get("attributes") or {}).items()}
+                base = {**bases.get(key, {}), **{n: v for n, v in amazon.items() if v is not None}}
+                bases[key] = {n: v for n, v in base.items() if amazon.get(n, v) is not None}
             for action, listing in updates:
                 self._patch(action, listing, bases.get(action.key, {}))
+                if action.adopt and action.op is Op.UNCHANGED:
+                    action.op = Op.ADOPT
         removed = set(removed_skus)
         protected = set(protected_skus)
         for key, entry in index.items():
@@ -255,7 +292,7 @@ class Planner:
         return action
 
     def _patch(self, action: Action, listing: Listing, base: dict[str, Any]) -> None:
-        if not base:  # the base went missing (an old store): a full PUT is always right
+        if not base and not action.adopt:  # the base went missing (an old store): a full PUT is right
             action.op = Op.REPLACE
             action.changed = sorted(listing.attributes)
             return

@@ -32,6 +32,7 @@ from listingsync.sync.hashing import json_bytes, json_loads
 
 __all__ = [
     "BuiltEntry",
+    "Check",
     "FeedRecord",
     "Intent",
     "ListingState",
@@ -108,6 +109,8 @@ class PlanIndexEntry:
     attempted_hash: str | None
     pending_op: str | None
     parentage: str | None
+    #: ``gone`` / ``changed`` when Amazon's copy drifted from what we sent (``sync.drift``).
+    drift_kind: str | None = None
 
 
 @dataclass(slots=True)
@@ -155,6 +158,20 @@ class BuiltEntry:
     mapping_fp: str | None
     status: str
     pending_op: str | None
+
+
+@dataclass(slots=True)
+class Check:
+    """What a read-back found (``sync.drift``): Amazon's status, the drift, issues, when."""
+
+    sku: str
+    marketplace_id: str
+    checked_at: dt.datetime
+    amazon_status: str | None
+    drift: dict[str, Any] | None
+    status: str
+    issues: list[dict[str, Any]]
+    asin: str | None = None
 
 
 @dataclass(slots=True)
@@ -340,11 +357,86 @@ class StateStore:
             c.attempted_hash,
             c.pending_op,
             c.parentage,
+            c.drift,
         ).where(self.mine(t.listings))
         if marketplace_ids:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         with self.engine.connect() as conn:
-            return {(r[0], r[1]): PlanIndexEntry(*r[2:]) for r in conn.execute(query)}
+            return {
+                (r[0], r[1]): PlanIndexEntry(*r[2:9], drift_kind=(r[9] or {}).get("kind"))
+                for r in conn.execute(query)
+            }
+
+    def drifts(self, keys: Iterable[Key]) -> dict[Key, dict[str, Any]]:
+        """The recorded drift of these listings (those without one are left out)."""
+        out: dict[Key, dict[str, Any]] = {}
+        c = t.listings.c
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), _CHUNK):
+                query = sa.select(c.sku, c.marketplace_id, c.drift).where(
+                    self.mine(t.listings), sa.tuple_(c.sku, c.marketplace_id).in_(chunk)
+                )
+                for sku, mp, drift in conn.execute(query):
+                    if drift:
+                        out[(sku, mp)] = drift
+        return out
+
+    def oldest_checked(self, limit: int, marketplace_ids: Sequence[str] | None = None) -> list[ListingState]:
+        """Up to ``limit`` listings on Amazon (a base of ours, nothing in flight), never checked
+        first, then checked longest ago: the rolling slice each sync reads back."""
+        if limit <= 0:
+            return []
+        c = t.listings.c
+        query = (
+            sa.select(t.listings)
+            .where(
+                self.mine(t.listings), c.sent_hash.is_not(None), c.pending_op.is_(None), c.status != "deleted"
+            )
+            .order_by(c.checked_at.is_not(None), c.checked_at, c.sku, c.marketplace_id)
+            .limit(limit)
+        )
+        if marketplace_ids:
+            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+        with self.engine.connect() as conn:
+            return [_state(row._mapping) for row in conn.execute(query)]
+
+    def record_checks(self, checks: Sequence[Check]) -> None:
+        """Record what read-backs found: checked_at, Amazon's status, drift, status, issues, ASIN."""
+        if not checks:
+            return
+        c = t.listings.c
+        stmt = (
+            t.listings.update()
+            .where(
+                self.mine(t.listings),
+                c.sku == sa.bindparam("k_sku"),
+                c.marketplace_id == sa.bindparam("k_mp"),
+            )
+            .values(
+                checked_at=sa.bindparam("v_at"),
+                amazon_status=sa.bindparam("v_shown"),
+                drift=sa.bindparam("v_drift"),
+                status=sa.bindparam("v_status"),
+                issues=sa.bindparam("v_issues"),
+                asin=sa.func.coalesce(sa.bindparam("v_asin"), c.asin),
+            )
+        )
+        params = [
+            {
+                "k_sku": k.sku,
+                "k_mp": k.marketplace_id,
+                "v_at": k.checked_at,
+                "v_shown": k.amazon_status,
+                "v_drift": k.drift,
+                "v_status": k.status,
+                "v_issues": k.issues,
+                "v_asin": k.asin,
+            }
+            for k in checks
+        ]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(params, 2000):
+                conn.execute(stmt, chunk)
 
     def built_index(
         self, marketplace_ids: Sequence[str] | None = None, skus: Sequence[str] | None = None
@@ -452,12 +544,13 @@ class StateStore:
         found = self.listings(skus=[sku], marketplace_ids=[marketplace_id])
         return found[0] if found else None
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, marketplace_ids: Sequence[str] | None = None) -> dict[str, int]:
         c = t.listings.c
+        query = sa.select(c.status, sa.func.count()).where(self.mine(t.listings)).group_by(c.status)
+        if marketplace_ids:
+            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(c.status, sa.func.count()).where(self.mine(t.listings)).group_by(c.status)
-            )
+            rows = conn.execute(query)
             return {status: int(n) for status, n in rows}
 
     def page(
@@ -732,6 +825,46 @@ class StateStore:
             if subs:
                 conn.execute(t.submissions.insert(), subs)
 
+    def record_adopted(self, run_id: int | None, adopted: Sequence[tuple[Any, Any]]) -> None:
+        """Record listings found on Amazon before listingsync knew them: ``(Action, Held)`` pairs.
+
+        What Amazon holds of the catalogue's attributes becomes the base (the next PATCH is computed
+        from it); the status, ASIN and issues are Amazon's; ``adopted_at`` and ``checked_at`` say when.
+        """
+        if not adopted:
+            return
+        now = _now()
+        rows = [
+            {
+                "scope": self.scope,
+                "sku": a.sku,
+                "marketplace_id": a.marketplace_id,
+                "product_type": h.product_type,
+                "requirements": h.requirements,
+                "parent_sku": a.parent_sku,
+                "parentage": a.parentage,
+                "origin": a.origin,
+                "status": h.status,
+                "sent_hash": h.hash,
+                "sent_attributes": h.attributes,
+                "attempted_hash": h.hash,
+                "asin": h.asin,
+                "issues": h.issues,
+                "amazon_status": h.amazon_status,
+                "adopted_at": now,
+                "checked_at": now,
+                "drift": None,
+                "last_run_id": run_id,
+                "updated_at": now,
+            }
+            for a, h in adopted
+        ]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows, 2000):
+                self._upsert(
+                    conn, chunk, update=[k for k in rows[0] if k not in ("scope", "sku", "marketplace_id")]
+                )
+
     def _upsert(
         self,
         conn: Connection,
@@ -905,6 +1038,7 @@ def _outcome_statements() -> dict[str, Any]:
             sent_hash=c.pending_hash,
             sent_attributes=c.pending_attributes,
             attempted_hash=c.pending_hash,
+            drift=sa.null(),
             issues=sa.bindparam("v_issues"),
             last_submission_id=keep_sub,
             asin=keep_asin,
@@ -934,6 +1068,7 @@ def _outcome_statements() -> dict[str, Any]:
             sent_hash=None,
             sent_attributes=None,
             attempted_hash=None,
+            drift=sa.null(),
             asin=None,
             issues=sa.bindparam("v_issues"),
             last_submission_id=keep_sub,
