@@ -343,7 +343,7 @@ class SyncEngine:
         report.fail_on_invalid = opts.fail_on_invalid
         if adopt_note:
             report.notes.append(adopt_note)
-        drifted = sum(1 for key, e in index.items() if e.drift_kind and key in plan_keys(plan))
+        drifted = sum(1 for e in index.values() if e.drift_kind)
         if drifted and opts.on_drift == "report":
             report.notes.append(
                 f"{drifted} listing(s) were changed or deleted on Amazon outside listingsync and are "
@@ -648,10 +648,6 @@ def _not_looked_up(cand: Candidate) -> SkuResult:
     }
     listing = cand.listing
     return SkuResult(listing.sku, listing.marketplace_id, "create", "error", [issue], origin=listing.origin)
-
-
-def plan_keys(plan: Plan) -> set[tuple[str, str]]:
-    return {a.key for a in plan.actions}
 
 
 def _unreachable(report: SyncReport) -> bool:

@@ -165,6 +165,7 @@ class Built(Protocol):
     mapping_fp: str | None
     status: str
     pending_op: str | None
+    drift_kind: str | None
 
 
 #: Statuses whose listing must be planned again even when nothing that built it changed.
@@ -175,7 +176,7 @@ def is_current(built: Built, source_fp: str | None, mappings: MappingFingerprint
     """True when the record and the mapping that built this listing are unchanged and its last
     write settled: planning it again would find nothing to do (skip it before mapping).
     ``source_fp=None`` asks about the mapping only (a record not read this run)."""
-    if built.status in UNSETTLED or built.pending_op is not None:
+    if built.status in UNSETTLED or built.pending_op is not None or built.drift_kind:
         return False
     return (
         (source_fp is None or built.source_fp == source_fp)

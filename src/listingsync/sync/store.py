@@ -158,6 +158,8 @@ class BuiltEntry:
     mapping_fp: str | None
     status: str
     pending_op: str | None
+    #: ``gone`` / ``changed`` when Amazon's copy drifted (``sync.drift``): always planned again.
+    drift_kind: str | None = None
 
 
 @dataclass(slots=True)
@@ -465,13 +467,17 @@ class StateStore:
             c.mapping_fp,
             c.status,
             c.pending_op,
+            c.drift,
         ).where(self.mine(t.listings))
         if marketplace_ids:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         if skus is not None:
             query = query.where(c.sku.in_(skus))
         with self.engine.connect() as conn:
-            return {(r[0], r[1]): BuiltEntry(*r[1:]) for r in conn.execute(query)}
+            return {
+                (r[0], r[1]): BuiltEntry(*r[1:8], drift_kind=(r[8] or {}).get("kind"))
+                for r in conn.execute(query)
+            }
 
     def set_built(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         """Record ``(sku, marketplace_id, source_fp, mapping_fp)``: what built each planned listing."""
