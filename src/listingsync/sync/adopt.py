@@ -21,12 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from listingsync.amazon import SPAPIClient
+from listingsync.amazon import NotFound, SPAPIClient
 from listingsync.sync.hashing import listing_hash
 from listingsync.sync.outcomes import status_from_item
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import ProgressTask
-from listingsync.sync.recovery import fetch_items
+from listingsync.sync.recovery import fetch_items, transient
 from listingsync.sync.store import PlanIndexEntry
 
 __all__ = ["Held", "look_up", "needs_look_up"]
@@ -105,16 +105,40 @@ async def look_up(
     candidates: Iterable[Candidate],
     *,
     task: ProgressTask | None = None,
-) -> dict[Key, Held]:
-    """What Amazon holds for each candidate (found ones only), 20 SKUs per search call."""
+) -> tuple[dict[Key, Held], set[Key]]:
+    """What Amazon holds for each candidate (found ones only), 20 SKUs per search call, and the
+    listings that could not be looked up (search and getListingsItem both kept failing)."""
     by_mp: dict[str, dict[str, Candidate]] = {}
     for cand in candidates:
         by_mp.setdefault(cand.listing.marketplace_id, {})[cand.listing.sku] = cand
     found: dict[Key, Held] = {}
+    unknown: set[Key] = set()
+    included = ["summaries", "attributes", "issues"]
     for mp, cands in by_mp.items():
-        items = await fetch_items(
-            client, seller_id, mp, list(cands), ["summaries", "attributes", "issues"], task
-        )
+        skus = list(cands)
+        if unknown:  # Amazon stopped answering in another marketplace: do not hammer it here
+            unknown.update((s, mp) for s in skus)
+            continue
+        try:
+            items = await fetch_items(client, seller_id, mp, skus, included, task)
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            # Search kept failing: one getListingsItem each, until one fails too (then Amazon is
+            # not answering, and the rest stay unknown rather than hammering it).
+            items = {}
+            for position, sku in enumerate(skus):
+                try:
+                    items[sku] = await client.listings.get_listings_item(
+                        seller_id, sku, marketplace_ids=[mp], included_data=included
+                    )
+                except NotFound:
+                    continue  # absent: created
+                except Exception as again:
+                    if not transient(again):
+                        raise
+                    unknown.update((s, mp) for s in skus[position:])
+                    break
         for sku, item in items.items():
             found[(sku, mp)] = held_from_item(item, cands[sku])
-    return found
+    return found, unknown

@@ -51,6 +51,8 @@ class DriftReport:
     not_shown: list[tuple[ListingState, str | None]] = field(default_factory=list)
     #: Accepted moments ago and not readable yet: not judged this time.
     not_visible_yet: list[ListingState] = field(default_factory=list)
+    #: Amazon kept failing to answer for these: not judged this time.
+    unreadable: list[ListingState] = field(default_factory=list)
 
     @property
     def drifted(self) -> int:
@@ -101,10 +103,15 @@ async def check_listings(
             by_mp.setdefault(state.marketplace_id, []).append(state)
     checks: list[Check] = []
     for mp, group in by_mp.items():
+        failed: dict[str, str] = {}
+        included = ["summaries", "attributes", "issues"]
         items = await fetch_items(
-            client, seller_id, mp, [s.sku for s in group], ["summaries", "attributes", "issues"], task
+            client, seller_id, mp, [s.sku for s in group], included, task, failed=failed
         )
         for state in group:
+            if state.sku in failed:
+                report.unreadable.append(state)  # not judged: Amazon kept failing to answer
+                continue
             report.checked += 1
             item = items.get(state.sku)
             if item is None:

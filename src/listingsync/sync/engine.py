@@ -413,8 +413,15 @@ class SyncEngine:
         if not states:
             return
         task = self.progress.phase("check", "Checking the oldest-checked listings on Amazon", len(states))
-        report.drift = await check_listings(self.client, self.store, self.seller_id, states, task=task)
-        task.done()
+        try:
+            report.drift = await check_listings(self.client, self.store, self.seller_id, states, task=task)
+        except Exception as exc:  # a read-back never fails the run it follows
+            report.notes.append(
+                f"could not re-check the oldest-checked listings ({exc}); the next sync tries again"
+            )
+            return
+        finally:
+            task.done()
         found = report.drift
         if found.anything:
             report.notes.append(
@@ -446,28 +453,34 @@ class SyncEngine:
             "adopt", "Looking up on Amazon the listings the state does not know", len(unknown)
         )
         try:
-            return await look_up(self.client, self.seller_id, unknown, task=task), [], None
-        except Exception as exc:
-            if opts.mode == "send":
-                return (
-                    {},
-                    unknown,
-                    (
-                        f"stopped before sending {len(unknown)} listing(s) the state does not know: Amazon could "
-                        f"not be reached to look them up ({exc}); they were not sent (a PUT could replace a "
-                        "listing that exists) and the next sync looks them up again"
-                    ),
-                )
-            return (
-                {},
-                [],
-                (
-                    f"could not look up {len(unknown)} listing(s) the state does not know on Amazon "
-                    f"({exc}); a real sync looks them up first and adopts or patches the ones that exist"
-                ),
-            )
+            held, failed = await look_up(self.client, self.seller_id, unknown, task=task)
+            reason = "Amazon kept failing to answer"
+        except Exception as exc:  # any failure: nothing unverified is sent
+            held, failed = {}, {(c.listing.sku, c.listing.marketplace_id) for c in unknown}
+            reason = str(exc)
         finally:
             task.done()
+        if not failed:
+            return held, [], None
+        if opts.mode != "send":
+            return (
+                held,
+                [],
+                (
+                    f"could not look up {len(failed)} listing(s) the state does not know on Amazon "
+                    f"({reason}); a real sync looks them up first and adopts or patches the ones that exist"
+                ),
+            )
+        unverified = [c for c in unknown if (c.listing.sku, c.listing.marketplace_id) in failed]
+        return (
+            held,
+            unverified,
+            (
+                f"did not send {len(unverified)} listing(s) the state does not know: Amazon could not be "
+                f"reached to look them up ({reason}); a PUT could replace a listing that exists, so the "
+                "next sync looks them up again"
+            ),
+        )
 
     def _guard(self, plan: Plan, report: SyncReport, *, empty_catalogue: bool) -> None:
         """Refuse a mass deletion before anything is sent (a dry run or preview reports it)."""

@@ -49,6 +49,8 @@ class AdoptReport:
     not_in_catalogue: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: Catalogue listings the state already knew (adopted or sent before): not looked up.
     known: int = 0
+    #: Amazon kept failing to answer for these: not judged (the next sync or adopt looks again).
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -62,6 +64,7 @@ class AdoptReport:
             "identical": [{"sku": s, "marketplace_id": m} for s, m in self.identical],
             "different": [{"sku": s, "marketplace_id": m, "attributes": a} for s, m, a in self.different],
             "absent": [{"sku": s, "marketplace_id": m} for s, m in self.absent],
+            "unreadable": [{"sku": s, "marketplace_id": m} for s, m in self.unreadable],
             "not_in_catalogue": [
                 {"sku": s, "marketplace_id": m, "amazon_status": st} for s, m, st in self.not_in_catalogue
             ],
@@ -129,7 +132,8 @@ async def run_adopt(config: Config, client: SPAPIClient, *, progress: Progress |
         task = progress.phase(
             "adopt", "Looking up on Amazon the listings the state does not know", len(unknown)
         )
-        held = await look_up(client, seller_id, unknown, task=task)
+        held, failed = await look_up(client, seller_id, unknown, task=task)
+        report.unreadable = sorted(failed)
         task.done()
         plan = Planner(store).plan(unknown, complete=False, index=index, held=held)
         for action in plan.actions:
@@ -139,7 +143,7 @@ async def run_adopt(config: Config, client: SPAPIClient, *, progress: Progress |
                 report.different.append(
                     (action.sku, action.marketplace_id, [*action.changed, *action.removed])
                 )
-            elif action.op is Op.CREATE:
+            elif action.op is Op.CREATE and action.key not in failed:
                 report.absent.append(action.key)
         store.record_adopted(None, [(a, held[a.key]) for a in plan.actions if a.key in held])
         catalogue_skus = catalog.protected_skus
