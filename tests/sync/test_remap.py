@@ -117,3 +117,38 @@ def test_new_schema_version_replans_the_listings_of_that_type_only(
         assert all("item_weight" in changed for changed in patched.values())
         held = {(sku, mp): rec.attributes for (_, mp, sku), rec in server.state.listings.items()}
         assert all(held[key]["item_weight"][0]["unit"] != "kilograms" for key in patched)
+
+
+def test_full_sku_and_limit_restrict_or_widen_the_read(
+    tmp_path: Path, emulator: object, saleslayer: FakeSalesLayerServer
+) -> None:
+    import asyncio
+
+    from listingsync.config import load_config
+    from listingsync.sync.engine import SyncOptions
+    from listingsync.sync.pipeline import Selection, run_sync
+
+    from .helpers import client_for
+
+    cfg = load_config(saleslayer_sample.config(tmp_path, emulator, saleslayer.url))  # type: ignore[arg-type]
+
+    def run(selection: Selection, mode: str = "send") -> tuple[object, object]:
+        async def go() -> tuple[object, object]:
+            async with client_for(emulator, 1000.0) as client:  # type: ignore[arg-type]
+                return await run_sync(cfg, SyncOptions(mode=mode), client=client, selection=selection)  # type: ignore[arg-type]
+
+        return asyncio.run(go())
+
+    # --limit 3: the first three products only; nothing else planned, nothing taken for removed.
+    report, read = run(Selection(limit=3))
+    assert read.products == 3 and not read.complete and read.checkpoint is None  # type: ignore[attr-defined]
+    skus = sorted({r.sku for r in report.results})  # type: ignore[attr-defined]
+    assert len(skus) == 3
+    # A full sync, then --sku on an incremental source: the SKU comes from the mirror, alone.
+    run(Selection())
+    report, read = run(Selection(skus=frozenset({"MD-VASE-001"})), mode="dry-run")
+    assert read.read == [] and read.remapped == {"MD-VASE-001"}  # type: ignore[attr-defined]
+    assert {c.listing.sku for c in read.candidates} == {"MD-VASE-001"}  # type: ignore[attr-defined]
+    # --full reads everything again although nothing changed in Sales Layer.
+    _, read = run(Selection(full=True), mode="dry-run")
+    assert read.complete and len(read.read) == len(saleslayer.fake.tables["products"].records)  # type: ignore[attr-defined]

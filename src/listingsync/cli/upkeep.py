@@ -7,7 +7,8 @@ new issues); 2 the command could not run (config, credentials, state database); 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -29,7 +30,11 @@ from listingsync.cli.stopping import Stopped, run_stoppable
 from listingsync.errors import ListingSyncError
 
 if TYPE_CHECKING:
+    from listingsync.amazon import SPAPIClient
+    from listingsync.config import Config
     from listingsync.sync.drift import DriftReport
+
+T = TypeVar("T")
 
 __all__ = ["adopt_command", "reconcile_command"]
 
@@ -41,34 +46,36 @@ def _country(marketplace_id: str) -> str:
     return found.country if found else marketplace_id
 
 
-def _stopped(stopped: Stopped) -> None:
-    err_console.print(
-        f"Stopped by {stopped.name}: what was read so far is recorded; run the command again.", markup=False
-    )
-    raise typer.Exit(stopped.exit_code)
+def _with_client(cfg: Config, work: Callable[[SPAPIClient], Awaitable[T]]) -> T:
+    """Run ``work(client)``; a config or credential error is exit 2, SIGTERM/Ctrl-C stop cleanly."""
+    from listingsync.cli.sync import _client
+
+    async def go() -> T:
+        client = _client(cfg)
+        try:
+            return await work(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return run_stoppable(go)
+    except ListingSyncError as exc:
+        fail(exc, EXIT_UNUSABLE)
+    except Stopped as stopped:
+        err_console.print(
+            f"Stopped by {stopped.name}: what was read so far is recorded; run the command again.",
+            markup=False,
+        )
+        raise typer.Exit(stopped.exit_code) from None
 
 
 def adopt_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Record what Amazon already holds of the catalogue (identical: adopted; different: the next
     sync PATCHes only what differs) and list Amazon listings the catalogue does not have."""
-    from listingsync.cli.sync import _client
-    from listingsync.sync.upkeep import AdoptReport, run_adopt
+    from listingsync.sync.upkeep import run_adopt
 
     cfg = config_or_exit(config)
-
-    async def go() -> AdoptReport:
-        client = _client(cfg)
-        try:
-            return await run_adopt(cfg, client)
-        finally:
-            await client.aclose()
-
-    try:
-        report = run_stoppable(go)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    except Stopped as stopped:
-        _stopped(stopped)
+    report = _with_client(cfg, lambda client: run_adopt(cfg, client))
     if as_json:
         print_json(report.as_dict())
         raise typer.Exit(report.exit_code)
@@ -162,7 +169,6 @@ def reconcile_command(
 ) -> None:
     """Read listings back from Amazon and record drift: gone, changed outside listingsync (with the
     diff), new issues, not shown to buyers. `sync.on_drift: overwrite` makes the next sync restore them."""
-    from listingsync.cli.sync import _client
     from listingsync.sync.drift import parse_age
     from listingsync.sync.engine import drift_dict
     from listingsync.sync.upkeep import run_reconcile
@@ -175,19 +181,7 @@ def reconcile_command(
     except ValueError as exc:
         fail(ListingSyncError(str(exc), where="--older-than", fix="e.g. --older-than 7d"))
 
-    async def go() -> DriftReport:
-        client = _client(cfg)
-        try:
-            return await run_reconcile(cfg, client, older_than=age, skus=sku)
-        finally:
-            await client.aclose()
-
-    try:
-        report = run_stoppable(go)
-    except ListingSyncError as exc:
-        fail(exc, EXIT_UNUSABLE)
-    except Stopped as stopped:
-        _stopped(stopped)
+    report = _with_client(cfg, lambda client: run_reconcile(cfg, client, older_than=age, skus=sku))
     code = EXIT_PROBLEMS if report.anything else EXIT_OK
     if as_json:
         print_json({**drift_dict(report), "not_visible_yet": len(report.not_visible_yet)})

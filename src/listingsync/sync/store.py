@@ -402,26 +402,25 @@ class StateStore:
         with self.engine.connect() as conn:
             return [_state(row._mapping) for row in conn.execute(query)]
 
+    def _keyed_update(self) -> Any:
+        """An UPDATE of one listing of this scope, keyed by the ``k_sku`` / ``k_mp`` parameters."""
+        c = t.listings.c
+        return t.listings.update().where(
+            self.mine(t.listings), c.sku == sa.bindparam("k_sku"), c.marketplace_id == sa.bindparam("k_mp")
+        )
+
     def record_checks(self, checks: Sequence[Check]) -> None:
         """Record what read-backs found: checked_at, Amazon's status, drift, status, issues, ASIN."""
         if not checks:
             return
         c = t.listings.c
-        stmt = (
-            t.listings.update()
-            .where(
-                self.mine(t.listings),
-                c.sku == sa.bindparam("k_sku"),
-                c.marketplace_id == sa.bindparam("k_mp"),
-            )
-            .values(
-                checked_at=sa.bindparam("v_at"),
-                amazon_status=sa.bindparam("v_shown"),
-                drift=sa.bindparam("v_drift"),
-                status=sa.bindparam("v_status"),
-                issues=sa.bindparam("v_issues"),
-                asin=sa.func.coalesce(sa.bindparam("v_asin"), c.asin),
-            )
+        stmt = self._keyed_update().values(
+            checked_at=sa.bindparam("v_at"),
+            amazon_status=sa.bindparam("v_shown"),
+            drift=sa.bindparam("v_drift"),
+            status=sa.bindparam("v_status"),
+            issues=sa.bindparam("v_issues"),
+            asin=sa.func.coalesce(sa.bindparam("v_asin"), c.asin),
         )
         params = [
             {
@@ -483,16 +482,7 @@ class StateStore:
         """Record ``(sku, marketplace_id, source_fp, mapping_fp)``: what built each planned listing."""
         if not rows:
             return
-        c = t.listings.c
-        stmt = (
-            t.listings.update()
-            .where(
-                self.mine(t.listings),
-                c.sku == sa.bindparam("k_sku"),
-                c.marketplace_id == sa.bindparam("k_mp"),
-            )
-            .values(source_fp=sa.bindparam("v_src"), mapping_fp=sa.bindparam("v_map"))
-        )
+        stmt = self._keyed_update().values(source_fp=sa.bindparam("v_src"), mapping_fp=sa.bindparam("v_map"))
         params = [{"k_sku": s, "k_mp": m, "v_src": src, "v_map": fp} for s, m, src, fp in rows]
         with self.engine.begin() as conn:
             for chunk in _chunks(params, 5000):

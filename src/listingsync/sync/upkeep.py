@@ -14,7 +14,9 @@ what drifted (:mod:`listingsync.sync.drift`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from listingsync.sync.mirror import CatalogMirror
 from listingsync.sync.pipeline import Selection, check_account, open_store, read_candidates, schema_provider
 from listingsync.sync.plan import Op, Planner
 from listingsync.sync.progress import NullProgress, Progress
+from listingsync.sync.store import StateStore
 
 __all__ = ["AdoptReport", "list_amazon_listings", "run_adopt", "run_reconcile"]
 
@@ -106,15 +109,29 @@ async def list_amazon_listings(
         created_after = newest
 
 
-async def run_adopt(config: Config, client: SPAPIClient, *, progress: Progress | None = None) -> AdoptReport:
-    progress = progress or NullProgress()
-    seller_id = config.account.selling_partner_id
+@contextlib.asynccontextmanager
+async def _locked_store(
+    config: Config, client: SPAPIClient, purpose: str, *, claim: bool
+) -> AsyncIterator[StateStore]:
+    """The state database under the sync lock (one writer at a time), its account and the
+    credentials checked first."""
     store = open_store(config)
     lock = None
     try:
-        lock = await asyncio.to_thread(acquire_lock, store.engine, "sync", purpose="listingsync adopt")
-        check_account(store, config, claim=True)
+        lock = await asyncio.to_thread(acquire_lock, store.engine, "sync", purpose=purpose)
+        check_account(store, config, claim=claim)
         await client.lwa.access_token()
+        yield store
+    finally:
+        if lock is not None:
+            lock.release()
+        store.close()
+
+
+async def run_adopt(config: Config, client: SPAPIClient, *, progress: Progress | None = None) -> AdoptReport:
+    progress = progress or NullProgress()
+    seller_id = config.account.selling_partner_id
+    async with _locked_store(config, client, "listingsync adopt", claim=True) as store:
         schemas = await schema_provider(config, client)
         mirror = CatalogMirror(store)
         catalog = read_candidates(
@@ -156,10 +173,6 @@ async def run_adopt(config: Config, client: SPAPIClient, *, progress: Progress |
             task.advance(len(on_amazon))
         task.done()
         return report
-    finally:
-        if lock is not None:
-            lock.release()
-        store.close()
 
 
 async def run_reconcile(
@@ -173,12 +186,7 @@ async def run_reconcile(
     """Read back the listings on Amazon (these SKUs; those not checked within ``older_than``; or
     all) and record what drifted."""
     progress = progress or NullProgress()
-    store = open_store(config)
-    lock = None
-    try:
-        lock = await asyncio.to_thread(acquire_lock, store.engine, "sync", purpose="listingsync reconcile")
-        check_account(store, config, claim=False)
-        await client.lwa.access_token()
+    async with _locked_store(config, client, "listingsync reconcile", claim=False) as store:
         states = store.listings(skus=skus or None, marketplace_ids=config.account.marketplaces)
         if older_than is not None:
             cutoff = dt.datetime.now(dt.UTC) - older_than
@@ -187,7 +195,3 @@ async def run_reconcile(
         report = await check_listings(client, store, config.account.selling_partner_id, states, task=task)
         task.done()
         return report
-    finally:
-        if lock is not None:
-            lock.release()
-        store.close()
