@@ -90,8 +90,9 @@ def test_state_on_each_database(emulator: EmulatorServer, tmp_path: Path, state_
     """The same engine on SQLite and PostgreSQL (``state:`` in the config)."""
     cfg = sample_dir(tmp_path, emulator)
     text = cfg.read_text(encoding="utf-8")
-    # The sample names its own state URL (with an env default): point it at this database.
-    text = re.sub(r"(?m)^state: .*$", f"state: {state_url!r}", text)
+    # Point the config's state URL (the sample may or may not name one) at this database.
+    line = f"state: {state_url!r}"
+    text = re.sub(r"(?m)^state: .*$", line, text) if re.search(r"(?m)^state: ", text) else f"{line}\n{text}"
     cfg.write_text(text, encoding="utf-8")
     _, catalog = sync(cfg, emulator, via="items")
     valid = {(c.listing.sku, c.listing.marketplace_id) for c in catalog.candidates if not c.errors}
