@@ -25,7 +25,8 @@ ACCOUNTS = {
     "listingsync.yaml": ("Atzr|listingsync-demo-vendor-eu", "eu"),
     "listingsync-seller.yaml": ("Atzr|listingsync-demo-seller-na", "na"),
 }
-LOCAL_ONLY = {"LS-MAP-BARCODE"}
+# Codes only our side raises (none since the emulator checks GTIN check digits as Amazon does: 8602).
+LOCAL_ONLY: set[str] = set()
 _MULTIPLE = re.compile(r"^(?P<value>[0-9.eE+-]+) is not a multiple of (?P<step>[0-9.eE+-]+)")
 
 
