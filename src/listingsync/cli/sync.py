@@ -565,8 +565,9 @@ def status_command(
     connection: ConnectionOption = None,
     db: DbOption = None,
 ) -> None:
-    """Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues,
-    when Amazon was last checked and whether the listing drifted there."""
+    """Per SKU and marketplace: status (pending, accepted, live, invalid, error, deleted), ASIN, issues.
+
+    Also when Amazon was last checked and whether the listing drifted there."""
     rows, runs = _read_state(config, skus=sku, statuses=status, connection=connection, db=db)
     if drifted:
         rows = [s for s in rows if s.drift]

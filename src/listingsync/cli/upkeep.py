@@ -70,8 +70,10 @@ def _with_client(cfg: Config, work: Callable[[SPAPIClient], Awaitable[T]]) -> T:
 
 
 def adopt_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Record what Amazon already holds of the catalogue (identical: adopted; different: the next
-    sync PATCHes only what differs) and list Amazon listings the catalogue does not have."""
+    """Record what Amazon already holds of the catalogue; list Amazon listings it does not have.
+
+    Identical listings are recorded as adopted; for different ones the next sync PATCHes only what
+    differs."""
     from listingsync.sync.upkeep import run_adopt
 
     cfg = config_or_exit(config)
@@ -167,8 +169,10 @@ def reconcile_command(
     sku: Annotated[list[str] | None, typer.Option("--sku", help="Only these SKUs (repeatable).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Read listings back from Amazon and record drift: gone, changed outside listingsync (with the
-    diff), new issues, not shown to buyers. `sync.on_drift: overwrite` makes the next sync restore them."""
+    """Read listings back from Amazon and record drift: gone, changed outside listingsync, new issues.
+
+    Changes come with their diff; listings not shown to buyers are named too. `sync.on_drift:
+    overwrite` makes the next sync restore them."""
     from listingsync.sync.drift import parse_age
     from listingsync.sync.engine import drift_dict
     from listingsync.sync.upkeep import run_reconcile
