@@ -164,8 +164,11 @@ def test_a_service_run_whose_worker_is_killed_is_taken_over(
         executor.shutdown()
         runs = list_runs(ws, limit=100)
         statuses = Counter(r.status for r in runs)
-        # The killed run is recorded as interrupted, a recovery run of its connection finished it.
-        assert statuses == {"partial": 2, "failed": 1}
+        # The killed run is recorded as interrupted, a recovery run of its connection finished it. The
+        # sample's broken records make a run partial, unless the dead run had already recorded them as
+        # invalid: then they are known from before and the recovery run succeeds (issue 9's exit codes).
+        assert statuses["failed"] == 1 and statuses["partial"] + statuses["succeeded"] == 2, statuses
+        assert statuses["partial"] >= 1  # the connection that was not killed meets its broken records
         dead = next(r for r in runs if r.status == "failed")
         assert "interrupted" in (dead.error or "")
         assert any(r.trigger == "recovery" and r.connection == dead.connection for r in runs)
