@@ -22,6 +22,7 @@ from listingsync.amazon.lwa import Credentials
 from listingsync.config import Config, ConfigError, ConfigProblem
 from listingsync.errors import ListingSyncError
 from listingsync.service import tables as t
+from listingsync.service.utc import iso_utc, utc_now
 from listingsync.service.workspace import Workspace
 
 __all__ = [
@@ -92,20 +93,10 @@ class Connection:
             "config": self.document,
             "base_dir": self.base_dir,
             "secrets_set": sorted(self.secrets),
-            "next_run_at": _iso(self.next_run_at),
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
+            "next_run_at": iso_utc(self.next_run_at),
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
         }
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def config_of(name: str, document: Mapping[str, Any], base_dir: str | Path) -> Config:
@@ -212,7 +203,7 @@ def add_connection(
     config_of(name, document, base)
     secrets = {k: v for k, v in (secrets or {}).items() if v}
     _check_secret_names(secrets)
-    now = _now()
+    now = utc_now()
     document = {k: v for k, v in document.items() if k != "state"}
     with ws.begin() as conn:
         exists = conn.execute(sa.select(t.connections.c.id).where(t.connections.c.name == name)).first()
@@ -241,7 +232,7 @@ def update_connection(
     enabled: bool | None = None,
 ) -> Connection:
     current = get_connection(ws, name)
-    values: dict[str, Any] = {"updated_at": _now()}
+    values: dict[str, Any] = {"updated_at": utc_now()}
     if base_dir is not None:
         values["base_dir"] = str(Path(base_dir).resolve())
     if document is not None:

@@ -7,7 +7,6 @@ again, whole, on the next run. Paging through many listings is ``service.inspect
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 
 from listingsync.amazon import marketplaces as mp
 from listingsync.service.connections import Connection
+from listingsync.service.utc import as_utc
 from listingsync.service.workspace import Workspace
 from listingsync.sync import tables as st
 from listingsync.sync.fingerprint import product_document
@@ -49,7 +49,7 @@ def listing_detail(
             .order_by(s.id.desc())
             .limit(50)
         ).all()
-    history = [{**dict(r._mapping), "created_at": _aware(r.created_at)} for r in rows]
+    history = [{**dict(r._mapping), "created_at": as_utc(r.created_at)} for r in rows]
     return ListingDetail(state, product_document(product) if product else None, history)
 
 
@@ -85,9 +85,3 @@ def request_resend(ws: Workspace, connection: Connection, sku: str, marketplace_
             .values(sent_hash=None, sent_attributes=None, attempted_hash=None, mapping_fp=None)
         )
     return bool(done.rowcount)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -45,6 +45,7 @@ from listingsync.service.connections import (
     get_connection,
     get_connection_by_id,
 )
+from listingsync.service.utc import as_utc, iso_utc, utc_now
 from listingsync.service.workspace import Workspace
 
 __all__ = [
@@ -112,16 +113,6 @@ class RunBusyError(ListingSyncError):
         )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 @dataclass(slots=True)
 class RunRecord:
     id: int
@@ -153,9 +144,9 @@ class RunRecord:
             "trigger": self.trigger,
             "mode": self.mode,
             "status": self.status,
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
+            "created_at": iso_utc(self.created_at),
+            "started_at": iso_utc(self.started_at),
+            "finished_at": iso_utc(self.finished_at),
             "duration_s": (
                 round((self.finished_at - self.started_at).total_seconds(), 3)
                 if self.finished_at and self.started_at
@@ -170,11 +161,6 @@ class RunRecord:
         if result:
             out["result"] = self.result
         return out
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    value = _aware(value)
-    return value.isoformat() if value else None
 
 
 def _select() -> sa.Select[Any]:
@@ -192,9 +178,9 @@ def _record(row: Any) -> RunRecord:
         trigger=m["trigger"],
         mode=m["mode"],
         status=m["status"],
-        created_at=_aware(m["created_at"]) or _now(),
-        started_at=_aware(m["started_at"]),
-        finished_at=_aware(m["finished_at"]),
+        created_at=as_utc(m["created_at"]) or utc_now(),
+        started_at=as_utc(m["started_at"]),
+        finished_at=as_utc(m["finished_at"]),
         counts=m["counts"],
         progress=m["progress"],
         result=m["result"],
@@ -267,7 +253,7 @@ def create_run(
         busy = active_run(ws, conn_obj.id)
         if busy is not None:
             raise RunBusyError(conn_obj.name, busy)
-    now = _now()
+    now = utc_now()
     with ws.begin() as conn:
         result = conn.execute(
             t.runs.insert().values(
@@ -289,7 +275,7 @@ def create_run(
 def cancel_run(ws: Workspace, run_id: int) -> RunRecord:
     """A queued run is cancelled at once; a running one stops at its next heartbeat (its writes in
     flight stay as intents, settled by the next run)."""
-    now = _now()
+    now = utc_now()
     with ws.begin() as conn:
         conn.execute(
             t.runs.update()
@@ -311,7 +297,7 @@ def cancel_run(ws: Workspace, run_id: int) -> RunRecord:
 
 def prune_runs(ws: Workspace, *, older_than: dt.timedelta, keep: int = 20) -> int:
     """Delete finished runs older than ``older_than``, keeping each connection's ``keep`` newest."""
-    cutoff = _now() - older_than
+    cutoff = utc_now() - older_than
     deleted = 0
     with ws.begin() as conn:
         ids = [r[0] for r in conn.execute(sa.select(t.connections.c.id))]
@@ -342,13 +328,13 @@ def recover_interrupted(ws: Workspace, *, owner: str | None = None) -> list[RunR
     recorded as failed; returns them. The next run of each connection recovers its writes (intents
     settled on Amazon, feeds polled) before it sends anything, exactly as ``sync`` does."""
     owner = owner or owner_id()
-    now = _now()
+    now = utc_now()
     stale = now - dt.timedelta(seconds=STALE_SECONDS)
     found: list[RunRecord] = []
     for run in list_runs(ws, statuses=["running"], limit=10_000):
         heartbeat = None
         with ws.connect() as conn:
-            heartbeat = _aware(
+            heartbeat = as_utc(
                 conn.execute(
                     sa.select(t.runs.c.heartbeat_at).where(t.runs.c.id == run.id)
                 ).scalar_one_or_none()
@@ -426,7 +412,7 @@ def execute_run(ws: Workspace, run_id: int, *, owner: str | None = None) -> RunR
     from listingsync.sync.lock import LockHeldError, acquire_lock
 
     owner = owner or owner_id()
-    now = _now()
+    now = utc_now()
     with ws.begin() as conn:
         claimed = conn.execute(
             t.runs.update()
@@ -601,7 +587,7 @@ def _finish(
     result: dict[str, Any] | None = None,
     state_run_id: int | None = None,
 ) -> RunRecord:
-    values: dict[str, Any] = {"status": status, "finished_at": _now(), "error": error, "fix": fix}
+    values: dict[str, Any] = {"status": status, "finished_at": utc_now(), "error": error, "fix": fix}
     if counts is not None:
         values["counts"] = counts
     if result is not None:
@@ -619,7 +605,7 @@ def _heartbeat(
     """Write the heartbeat and the progress, and cancel the run's task when asked to."""
     cancelled = False
     while not stop.wait(HEARTBEAT_SECONDS):
-        now = _now()
+        now = utc_now()
         try:
             with ws.begin() as conn:
                 conn.execute(

@@ -34,6 +34,7 @@ from listingsync.service import tables as t
 from listingsync.service.connections import connection_secret_env, get_connection_by_id
 from listingsync.service.executor import Executor
 from listingsync.service.runs import active_run, create_run, prune_runs, recover_interrupted
+from listingsync.service.utc import as_utc, utc_now
 from listingsync.service.workspace import Workspace
 
 __all__ = ["Scheduler", "TickReport", "jitter_offset", "next_due", "source_fingerprint"]
@@ -41,16 +42,6 @@ __all__ = ["Scheduler", "TickReport", "jitter_offset", "next_due", "source_finge
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(slots=True)
@@ -123,7 +114,7 @@ class Scheduler:
         ws: Workspace,
         executor: Executor,
         *,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         retention: dt.timedelta = dt.timedelta(days=30),
     ) -> None:
         self.ws = ws
@@ -191,7 +182,7 @@ class Scheduler:
     def _due(self, row: Any, schedule: ScheduleConfig, now: dt.datetime, report: TickReport) -> None:
         if schedule.every is None and schedule.cron is None:
             return
-        due = _aware(row.next_run_at)
+        due = as_utc(row.next_run_at)
         if due is None:
             self._cas("next_run_at", row.id, row.next_run_at, next_due(schedule, row.name, now, None))
             return
@@ -202,7 +193,7 @@ class Scheduler:
 
     def _watch(self, row: Any, schedule: ScheduleConfig, now: dt.datetime, report: TickReport) -> None:
         assert schedule.watch is not None
-        due = _aware(row.next_watch_at)
+        due = as_utc(row.next_watch_at)
         if due is not None and now < due:
             return
         if not self._cas(

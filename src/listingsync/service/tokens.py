@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from listingsync.errors import ListingSyncError
 from listingsync.redaction import register_secret
 from listingsync.service import tables as t
+from listingsync.service.utc import iso_utc
 from listingsync.service.workspace import Workspace
 
 __all__ = ["PREFIX", "TokenInfo", "create_token", "list_tokens", "revoke_token", "verify_token"]
@@ -39,16 +40,10 @@ class TokenInfo:
             "id": self.id,
             "name": self.name,
             "prefix": self.prefix,
-            "created_at": _iso(self.created_at),
-            "last_used_at": _iso(self.last_used_at),
-            "revoked_at": _iso(self.revoked_at),
+            "created_at": iso_utc(self.created_at),
+            "last_used_at": iso_utc(self.last_used_at),
+            "revoked_at": iso_utc(self.revoked_at),
         }
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
 
 
 def _digest(token: str) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from listingsync.errors import ListingSyncError
 from listingsync.service import tables as t
+from listingsync.service.utc import as_utc, utc_now
 
 __all__ = [
     "ROLES",
@@ -74,22 +75,14 @@ class Session:
     expires_at: dt.datetime
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class UserStore:
     """Users and their sessions in the workspace database."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime] = _now) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.engine = engine
         self._clock = clock
 
@@ -201,11 +194,11 @@ class UserStore:
             ).first()
             if row is None:
                 return None
-            if _aware(row.expires_at) <= now or _aware(row.last_seen) + SESSION_IDLE <= now:
+            if as_utc(row.expires_at) <= now or as_utc(row.last_seen) + SESSION_IDLE <= now:
                 conn.execute(t.web_sessions.delete().where(s.token_hash == _digest(token)))
                 return None
             conn.execute(t.web_sessions.update().where(s.token_hash == _digest(token)).values(last_seen=now))
-        return Session(User(row.name, row.role), row.csrf_token, _aware(row.expires_at))
+        return Session(User(row.name, row.role), row.csrf_token, as_utc(row.expires_at))
 
     def close_session(self, token: str | None) -> None:
         if token:
