@@ -36,8 +36,11 @@ CREDENTIALS = Credentials(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, "Atzr|listingsync-
 class _NoPacing:
     """The baseline: a limiter that never waits (the client still retries 429s with backoff)."""
 
-    async def acquire(self, key: str, rate: float, burst: int) -> float:
+    async def acquire(self, key: str, rate: float, burst: int, *, hold: bool = False) -> float:
         return 0.0
+
+    def answered(self, key: str) -> None:
+        pass
 
     def observe_rate(self, key: str, rate: float) -> None:
         pass

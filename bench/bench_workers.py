@@ -309,7 +309,8 @@ def bench_items(root: Path, accounts: list[dict[str, Any]], url: str) -> None:
                 f"{workers:>8} {len(out['writes']):>7} {out['wall']:>8.1f} {cluster:>12.1f} {min(rates):>11.1f} "
                 f"{statistics.median(rates):>14.1f} {sum(1 for r in rates if r < 90):>5} "
                 f"{throttled / requests:>10.2%}  ({throttled}/{requests} requests; "
-                f"listings {'= catalogues' if held_ok else 'DIFFER'}; x{cluster / baseline:.2f} vs 1 worker)",
+                f"listings {'= catalogues' if held_ok else 'DIFFER'}; x{cluster / baseline:.2f} vs 1 worker; "
+                f"load {os.getloadavg()[0]:.1f} at the end)",
                 flush=True,
             )
             by_op = {op: n for op, n in out["counters"]["throttled"].items() if n}

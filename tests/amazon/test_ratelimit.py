@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import random
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -146,3 +150,96 @@ def test_operation_table_uses_docs_values() -> None:
     assert operation("getMarketplaceParticipations").rate == 0.016
     assert operation("createFeed", "createFeed:JSON_LISTINGS_FEED").burst == 5
     assert all(op.rate > 0 and op.burst >= 1 for op in OPERATIONS)
+
+
+class VirtualTime:
+    """Virtual time for many concurrent callers: sleepers wake in order of their wake-up time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), self._seq, future))
+        await future
+
+    async def run(self, *coros: Coroutine[Any, Any, None]) -> None:
+        tasks = [asyncio.ensure_future(c) for c in coros]
+        while not all(task.done() for task in tasks):
+            for _ in range(50):  # every runnable caller reaches its next sleep
+                await asyncio.sleep(0)
+            if self._sleepers:
+                when, _, future = heapq.heappop(self._sleepers)
+                self.now = max(self.now, when)
+                future.set_result(None)
+        for task in tasks:
+            task.result()
+
+
+def amazon_refusals(charged: list[float], rate: float, burst: int) -> int:
+    """429s Amazon's bucket (full at first) answers to requests it counts at ``charged``."""
+    tokens, last, refused = float(burst), 0.0, 0
+    for when in sorted(charged):
+        tokens = min(float(burst), tokens + (when - last) * rate)
+        last = when
+        if tokens >= 1.0 - 1e-9:
+            tokens -= 1.0
+        else:
+            refused += 1
+    return refused
+
+
+async def paced_through_delays(lim: RateLimiter, t: VirtualTime, *, hold: bool, seed: int = 7) -> list[float]:
+    """Eight senders, 80 requests to one 5/s burst-5 bucket. Each request reaches Amazon's bucket
+    0-1.5 s after it was let go (a queue, a starved server), answered 10 ms later. Returns when
+    Amazon counted each."""
+    rng = random.Random(seed)
+    delays = [rng.uniform(0.0, 1.5) for _ in range(80)]
+    charged: list[float] = []
+
+    async def sender(mine: list[float]) -> None:
+        for delay in mine:
+            await lim.acquire("P:putListingsItem", 5, 5, hold=hold)
+            await t.sleep(delay)
+            charged.append(t.now)
+            await t.sleep(0.01)
+            if hold:
+                lim.answered("P:putListingsItem")
+
+    await t.run(*(sender(delays[i::8]) for i in range(8)))
+    return charged
+
+
+async def test_held_requests_never_find_amazons_bucket_empty_whatever_the_delays() -> None:
+    t = VirtualTime()
+    lim = TokenBucketLimiter(clock=t.clock, sleep=t.sleep)
+    charged = await paced_through_delays(lim, t, hold=True)
+    assert len(charged) == 80
+    assert amazon_refusals(charged, 5, 5) == 0
+
+
+async def test_paced_by_send_time_alone_the_same_delays_earn_429s() -> None:
+    # The same senders without hold (the pacing before): even send times, bunched arrivals.
+    t = VirtualTime()
+    lim = TokenBucketLimiter(clock=t.clock, sleep=t.sleep)
+    charged = await paced_through_delays(lim, t, hold=False)
+    assert amazon_refusals(charged, 5, 5) > 0
+
+
+async def test_a_held_token_is_spent_at_the_answer() -> None:
+    t = FakeTime()
+    lim = limiter(t, safety=1.0)
+    for _ in range(5):
+        assert await lim.acquire("k", 5, 5, hold=True) == 0
+    t.now = 10.0  # long after: still in flight, so still counted; a sixth must wait for an answer
+    lim.answered("k")  # spent at t=10: the bucket holds 5 - 4 in flight - 1 spent = 0
+    assert await lim.acquire("k", 5, 5, hold=True) == pytest.approx(0.2)
+    lim.answered("k")
+    lim.answered("k")
+    lim.answered("nobody")  # unknown buckets and extra answers are ignored

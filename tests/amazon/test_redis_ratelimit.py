@@ -19,7 +19,7 @@ redis = pytest.importorskip("redis")
 
 from listingsync.amazon.redis_ratelimit import RedisRateLimiter, sent_counts  # noqa: E402
 
-from .test_ratelimit import FakeTime  # noqa: E402
+from .test_ratelimit import FakeTime, VirtualTime, amazon_refusals, paced_through_delays  # noqa: E402
 
 REDIS_URL = os.environ.get("LISTINGSYNC_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -37,7 +37,7 @@ def prefix() -> Iterator[str]:
     try:
         yield name
     finally:
-        for key in client.scan_iter(f"{name}:*"):
+        for key in client.scan_iter(f"{name}*"):
             client.delete(key)
         client.close()
 
@@ -186,3 +186,33 @@ async def test_requests_sent_are_counted_per_region_partner_and_operation(prefix
         ("eu", "DEMOV", "putListingsItem", 4),
         ("na", "A3SELLER", "createFeed:JSON_LISTINGS_FEED", 1),
     ]
+
+
+async def test_held_requests_never_find_amazons_bucket_empty_whatever_the_delays(prefix: str) -> None:
+    t = VirtualTime()
+    lim = RedisRateLimiter(redis.Redis.from_url(REDIS_URL), prefix=prefix, clock=t.clock, sleep=t.sleep)
+    charged = await paced_through_delays(lim, t, hold=True)
+    assert len(charged) == 80
+    assert amazon_refusals(charged, 5, 5) == 0
+
+
+async def test_a_request_held_by_another_worker_counts_for_both(prefix: str) -> None:
+    t = FakeTime()
+    a, b = worker(t, prefix, safety=1.0), worker(t, prefix, safety=1.0)
+    for _ in range(4):
+        assert await a.acquire("P:putListingsItem", 5, 5, hold=True) == 0
+    assert await b.acquire("P:putListingsItem", 5, 5, hold=True) == 0
+    t.now = 10.0  # all five still in flight: b must wait for an answer, however long it has been
+    a.answered("P:putListingsItem")
+    assert await b.acquire("P:putListingsItem", 5, 5, hold=True) == pytest.approx(0.2)
+
+
+async def test_the_ticket_of_a_worker_killed_mid_request_expires(prefix: str) -> None:
+    t = FakeTime()
+    dead, alive = worker(t, prefix, safety=1.0), worker(t, prefix, safety=1.0)
+    for _ in range(5):
+        await dead.acquire("P:putListingsItem", 5, 5, hold=True)  # never answered
+    held = redis.Redis.from_url(REDIS_URL).zcard(dead.held_key("P:putListingsItem"))
+    assert held == 5
+    t.now = 1000.0  # past the deadline: the five are charged, and the bucket has refilled since
+    assert await alive.acquire("P:putListingsItem", 5, 5, hold=True) == 0

@@ -18,9 +18,9 @@ class CountingLimiter(TokenBucketLimiter):
         super().__init__(scale=1000.0)
         self.taken: dict[str, int] = {}
 
-    async def acquire(self, key: str, rate: float, burst: int) -> float:
+    async def acquire(self, key: str, rate: float, burst: int, *, hold: bool = False) -> float:
         self.taken[key] = self.taken.get(key, 0) + 1
-        return await super().acquire(key, rate, burst)
+        return await super().acquire(key, rate, burst, hold=hold)
 
 
 def test_connections_of_one_partner_share_its_buckets(emulator: EmulatorServer, tmp_path: Path) -> None:

@@ -221,8 +221,9 @@ class SPAPIClient:
         attempt = 0
         while True:
             attempt += 1
-            await self.rate_limiter.acquire(bucket, op.rate, op.burst)
             token = await self.lwa.access_token()
+            # Held until answered: Amazon counts the request somewhere in between (ratelimit.py).
+            await self.rate_limiter.acquire(bucket, op.rate, op.burst, hold=True)
             headers = {
                 "x-amz-access-token": token,
                 "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
@@ -243,6 +244,8 @@ class SPAPIClient:
                     await self._retry_sleep(attempt)
                     continue
                 raise SPAPIConnectionError(self.base_url, exc, operation=op.name) from None
+            finally:
+                self.rate_limiter.answered(bucket)
             status = response.status_code
             self.stats.responses[status] += 1
             announced = response.headers.get("x-amzn-RateLimit-Limit")

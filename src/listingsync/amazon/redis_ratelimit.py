@@ -5,7 +5,10 @@ out in call order, then a check of the bucket as it stands when the caller reall
 state lives in one Redis hash per (selling partner, region, operation) and every change is one Lua
 script, so it is atomic across workers: two workers of one account share its 5 requests/s instead of
 taking 5 each. A lower ``x-amzn-RateLimit-Limit`` seen by one worker slows all of them, and a 429
-seen by one empties the bucket for all of them.
+seen by one empties the bucket for all of them. Requests acquired with ``hold`` keep their token in
+flight until answered, as there (a sorted set of tickets beside the hash, each with a deadline: the
+ticket of a worker killed mid-request is charged when its deadline passes instead of holding a token
+for ever).
 
 Time is Redis's own clock (``TIME`` inside the script), so machines with skewed clocks still agree;
 tests inject a clock instead. Keys expire after an hour of silence (a bucket idle that long is full
@@ -19,6 +22,8 @@ own ``asyncio.run``).
 from __future__ import annotations
 
 import asyncio
+import collections
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +40,10 @@ ANY_REGION = "-"
 
 #: Seconds a silent bucket is kept (it refills completely well within this).
 _TTL = 3600
+
+#: Seconds a request may stay in flight before its token is charged anyway (its worker died): well
+#: beyond the client's 30 s timeout plus the backoff sleep that precedes its ``answered``.
+_HELD_DEADLINE = 300
 
 # Shared by both scripts: the bucket's pace and capacity from the caller's rate, the lowest rate
 # Amazon announced (stored in the hash, so every worker applies it) and the safety margins.
@@ -70,20 +79,64 @@ return {tostring(wait), tostring(rate)}
 """
 )
 
-#: Leave: the bucket judged by when requests really left (what Amazon sees). 0 = go, else wait.
+#: Leave: the bucket judged by when Amazon can at the latest have counted each request (its answer;
+#: in flight: now). 0 = go, else wait. ARGV[8] is the caller's ticket when it holds ('' if not).
 _LEAVE = (
     _PACE
     + """
+-- Tickets past their deadline (their worker died): spent at their deadline, in order.
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES')
+if #expired > 0 then
+  local v = redis.call('HMGET', KEYS[1], 'sent_tokens', 'sent_updated')
+  local level = tonumber(v[1]) or capacity
+  local stamp = tonumber(v[2]) or now
+  for i = 2, #expired, 2 do
+    local at = tonumber(expired[i])
+    if at > stamp then
+      level = math.min(capacity, level + (at - stamp) * rate)
+      stamp = at
+    end
+    level = level - 1
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  redis.call('HSET', KEYS[1], 'sent_tokens', level, 'sent_updated', stamp)
+end
 local tokens = refill('sent_tokens', 'sent_updated')
-if tokens >= 1 - 1e-9 then
-  redis.call('HSET', KEYS[1], 'sent_tokens', tokens - 1, 'sent_updated', now)
+local held = redis.call('ZCARD', KEYS[2])
+if tokens - held >= 1 - 1e-9 then
+  if ARGV[8] ~= '' then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[9]), ARGV[8])
+    redis.call('EXPIRE', KEYS[2], tonumber(ARGV[7]))
+  else
+    tokens = tokens - 1
+  end
+  redis.call('HSET', KEYS[1], 'sent_tokens', tokens, 'sent_updated', now)
   redis.call('HINCRBY', KEYS[1], 'sent', 1)
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
   return '0'
 end
-return tostring((1 - tokens) / rate)
+if held + 1 <= capacity then return tostring((1 + held - tokens) / rate) end
+return tostring(1 / rate)
 """
 )
+
+#: A held request was answered: its ticket leaves the flight and its token is spent now.
+_ANSWERED = """
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+local v = redis.call('HMGET', KEYS[1], 'sent_tokens', 'sent_updated', 'rate', 'capacity')
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local rate = tonumber(v[3]) or 1
+local capacity = tonumber(v[4]) or 1
+local tokens = tonumber(v[1]) or capacity
+local stamp = tonumber(v[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate) - 1
+redis.call('HSET', KEYS[1], 'sent_tokens', tokens, 'sent_updated', now)
+return 1
+"""
 
 #: Amazon announced a rate: keep the lowest (never raise it).
 _ANNOUNCE = """
@@ -145,11 +198,9 @@ class RedisRateLimiter:
     :class:`~listingsync.amazon.ratelimit.TokenBucketLimiter`; ``clock`` replaces Redis's clock (tests).
 
     ``headroom`` is seconds' worth of tokens kept unused, as there, but up to half the burst rather
-    than one token: requests from many processes (or machines) reach Amazon with more spread between
-    the moment they were let go and the moment Amazon counts them (a busy process sends a token's
-    request late, a quicker one right after it), and Amazon's bucket needs the spare tokens to absorb
-    that. Measured with 50 accounts on 2 busy cores (bench_workers): 0.2 s capped at one token let
-    1.3-2.9% of requests through as 429s; see the README for the figures with the default.
+    than one token. It was 0.5 s to absorb the spread between the moment a request was let go and
+    the moment Amazon counts it (1.3-3.5% 429s with 50 accounts on 2 busy cores, bench_workers);
+    requests held until answered cover that spread exactly, so it is 0 by default.
     """
 
     def __init__(
@@ -159,7 +210,7 @@ class RedisRateLimiter:
         region: str = "",
         prefix: str = "listingsync:ratelimit",
         safety: float = 0.98,
-        headroom: float = 0.5,
+        headroom: float = 0.0,
         scale: float = 1.0,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -167,6 +218,7 @@ class RedisRateLimiter:
         check_margins(safety=safety, scale=scale, headroom=headroom)
         self._redis = redis_client
         self._namespace = f"{prefix}:{region or ANY_REGION}:"
+        self._held_namespace = f"{prefix}-held:{region or ANY_REGION}:"
         self._margins = (safety, scale, headroom)
         self._clock = clock
         self._sleep = sleep
@@ -174,6 +226,9 @@ class RedisRateLimiter:
         self._leave = redis_client.register_script(_LEAVE)
         self._announce = redis_client.register_script(_ANNOUNCE)
         self._throttled = redis_client.register_script(_THROTTLED)
+        self._answered = redis_client.register_script(_ANSWERED)
+        # This process's tickets in flight per bucket (any one of a bucket's stands for any other).
+        self._tickets: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
         # Announcements repeat on every answer: only a lower one is worth a round trip.
         self._announced: dict[str, float] = {}
         self.stats = LimiterStats()
@@ -189,22 +244,29 @@ class RedisRateLimiter:
         """The Redis hash that holds ``key``'s bucket."""
         return self._namespace + key
 
+    def held_key(self, key: str) -> str:
+        """The sorted set of ``key``'s requests in flight (outside the hashes' namespace)."""
+        return self._held_namespace + key
+
     def _args(self, rate: float, burst: int) -> list[Any]:
         safety, scale, headroom = self._margins
         now = "" if self._clock is None else repr(self._clock())
         return [repr(float(rate)), burst, safety, scale, headroom, now, _TTL]
 
-    async def acquire(self, key: str, rate: float, burst: int) -> float:
-        name = [self.redis_key(key)]
-        wait = float(self._reserve(keys=name, args=self._args(rate, burst))[0])
+    async def acquire(self, key: str, rate: float, burst: int, *, hold: bool = False) -> float:
+        name = [self.redis_key(key), self.held_key(key)]
+        ticket = uuid.uuid4().hex if hold else ""
+        wait = float(self._reserve(keys=name[:1], args=self._args(rate, burst))[0])
         self.stats.acquired += 1
         waited = 0.0
         while True:
             if wait > 0:
                 await self._sleep(wait)
                 waited += wait
-            wait = float(self._leave(keys=name, args=self._args(rate, burst)))
+            wait = float(self._leave(keys=name, args=[*self._args(rate, burst), ticket, _HELD_DEADLINE]))
             if wait <= 0:
+                if hold:
+                    self._tickets[key].append(ticket)
                 if waited > 0:
                     self.stats.delayed += 1
                     self.stats.waited_seconds += waited
@@ -215,6 +277,13 @@ class RedisRateLimiter:
             return
         self._announced[key] = rate
         self._announce(keys=[self.redis_key(key)], args=[repr(float(rate)), _TTL])
+
+    def answered(self, key: str) -> None:
+        tickets = self._tickets.get(key)
+        if not tickets:
+            return
+        now = "" if self._clock is None else repr(self._clock())
+        self._answered(keys=[self.redis_key(key), self.held_key(key)], args=[tickets.popleft(), now])
 
     def throttled(self, key: str) -> None:
         now = "" if self._clock is None else repr(self._clock())
