@@ -1,10 +1,14 @@
-"""Shared fixtures. ``emulator``: a running local SP-API, fresh state for every test."""
+"""Shared fixtures. ``emulator``: a running local SP-API, fresh state for every test;
+``postgres_schema``: a fresh schema on the PostgreSQL server named by ``LISTINGSYNC_TEST_POSTGRES``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
 
@@ -27,3 +31,43 @@ def emulator(_emulator_session: EmulatorServer) -> EmulatorServer:
     """
     _emulator_session.reset(keep_tokens=True)
     return _emulator_session
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[Callable[[str], str]]:
+    """``postgres_schema(prefix)``: a new schema, as a database URL whose ``search_path`` is that
+    schema; every schema made is dropped after the test.
+
+    ``LISTINGSYNC_TEST_POSTGRES`` names the server (CI: postgresql+psycopg://postgres@127.0.0.1:5432/test).
+    Without it the test is skipped; with ``LISTINGSYNC_REQUIRE_POSTGRES=1`` (CI) a missing or
+    unreachable server is a failure, never a silent skip.
+    """
+    url = os.environ.get("LISTINGSYNC_TEST_POSTGRES")
+    required = os.environ.get("LISTINGSYNC_REQUIRE_POSTGRES") == "1"
+    if not url:
+        if required:
+            pytest.fail("LISTINGSYNC_REQUIRE_POSTGRES=1 but LISTINGSYNC_TEST_POSTGRES is not set")
+        pytest.skip("set LISTINGSYNC_TEST_POSTGRES to run the PostgreSQL variant")
+    admin = sa.create_engine(url)
+    made: list[str] = []
+
+    def new(prefix: str) -> str:
+        schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        try:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        except sa.exc.OperationalError as exc:
+            if required:
+                pytest.fail(f"PostgreSQL at {url} is not reachable: {exc.orig}")
+            pytest.skip(f"PostgreSQL at {url} is not reachable")
+        made.append(schema)
+        return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+    try:
+        yield new
+    finally:
+        if made:
+            with admin.begin() as conn:
+                for schema in made:
+                    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

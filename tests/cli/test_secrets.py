@@ -12,7 +12,6 @@ import dataclasses
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,19 +214,7 @@ def state_db(request: pytest.FixtureRequest, workdir: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{workdir / '.listingsync' / 'state.db'}"
         return
-    url = os.environ.get("LISTINGSYNC_TEST_POSTGRES")
-    if not url:
-        pytest.fail("LISTINGSYNC_REQUIRE_POSTGRES=1 but LISTINGSYNC_TEST_POSTGRES is not set")
-    schema = f"ls_secrets_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield request.getfixturevalue("postgres_schema")("ls_secrets")
 
 
 def _database_text(url: str) -> str:
