@@ -101,6 +101,18 @@ def test_validate_unusable_config_exits_2(sample: Path) -> None:
     assert "missing.csv" in result.output
 
 
+def test_validate_without_a_source_section_names_the_key_and_the_fix(sample: Path) -> None:
+    config = sample / "listingsync.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("source:"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith(" "))
+    config.write_text("".join(lines[:start] + lines[end:]), encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-c", str(config), "--bundled"])
+    assert result.exit_code == 2
+    assert "the config has no 'source:' section" in result.output
+    assert "source: {type: csv, path: products.csv}" in result.output
+
+
 def _online(sample: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The vendor sample config pointed at the running emulator, credentials from the environment."""
     monkeypatch.setenv("LISTINGSYNC_KEYRING", "off")

@@ -42,7 +42,8 @@ def open_source(config: Config) -> CatalogSource:
     if config.source is None:
         raise CatalogError(
             "the config has no 'source:' section",
-            fix="add one, e.g. 'source: {type: csv, path: products.csv}' (see the README)",
+            where="listingsync.yaml",
+            fix="add one, e.g. 'source: {type: csv, path: products.csv}' (or xlsx, json, saleslayer; see the README)",
         )
     return source_from_settings(config.source, config)
 

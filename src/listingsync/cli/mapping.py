@@ -106,14 +106,6 @@ def schema_provider(
 
 
 def _open(config: Config) -> tuple[list[Product | CatalogProblem], list[str]]:
-    if config.source is None:
-        fail(
-            ListingSyncError(
-                "the config has no 'source:' section",
-                where="listingsync.yaml",
-                fix="add source: {type: csv, path: products.csv} (or xlsx, json, saleslayer)",
-            )
-        )
     try:
         source = open_source(config)
         records: list[Product | CatalogProblem] = list(source.records())
@@ -261,14 +253,6 @@ class _Catalogue:
     Sales Layer is read once, into memory (an export read twice could differ, and costs twice)."""
 
     def __init__(self, config: Config) -> None:
-        if config.source is None:
-            fail(
-                ListingSyncError(
-                    "the config has no 'source:' section",
-                    where="listingsync.yaml",
-                    fix="add source: {type: csv, path: products.csv} (or xlsx, json, saleslayer)",
-                )
-            )
         try:
             self.source = open_source(config)
             self.columns = list(self.source.columns())
