@@ -5,19 +5,21 @@ Every operation goes through :meth:`SPAPIClient.call`:
 1. wait for a token from the (partner, operation) bucket (:mod:`.ratelimit`);
 2. get an access token from LWA (cached, one exchange shared by concurrent callers);
 3. send with ``x-amz-access-token``, ``x-amz-date`` and a compliant User-Agent;
-4. 2xx → decoded JSON; 429/5xx/network error → back off (exponential, full jitter) and retry,
-   bounded; 403 "access token … expired" → refresh once and retry; anything else → :class:`SPAPIError`.
+4. 2xx → decoded JSON; 403 "access token … expired" → refresh once and resend; a failure
+   :func:`worth_retrying` accepts → back off and retry (:mod:`listingsync.retrying`: bounded attempts
+   and time, exponential backoff with full jitter, a 429's floor); anything else → :class:`SPAPIError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gzip
 import hashlib
 import platform
-import random
 import re
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,14 +36,17 @@ from listingsync.amazon.lwa import Credentials, LWAClient
 from listingsync.amazon.marketplaces import Region
 from listingsync.amazon.operations import Operation
 from listingsync.amazon.ratelimit import RateLimiter, TokenBucketLimiter
+from listingsync.retrying import RetryPolicy
 
 if TYPE_CHECKING:
     from listingsync.config import AccountConfig
 
-__all__ = ["ClientStats", "RetryPolicy", "SPAPIClient", "account_options", "user_agent"]
+__all__ = ["ClientStats", "RetryPolicy", "SPAPIClient", "account_options", "user_agent", "worth_retrying"]
 
 #: Statuses worth retrying unchanged: throttling and server-side failures (spapi.md §9).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Transport failures raised before any byte of the request left: safe to resend even a POST.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Amazon: "The access token you provided has expired." (spapi.md §6.2), in message or details.
 _EXPIRED_TOKEN = re.compile(r"access token.*expired|token.*has expired|expired token", re.IGNORECASE)
 
@@ -56,20 +61,21 @@ def path_segment(value: str) -> str:
     return encoded.replace(".", "%2E") if encoded and not encoded.strip(".") else encoded
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries with exponential backoff and full jitter.
+def worth_retrying(failure: BaseException, *, idempotent: bool) -> bool:
+    """The SP-API's retry rules (spapi.md §9): a 429 always (Amazon refused it unprocessed); a 5xx
+    or a transport error only when the request is idempotent, because a POST (createFeed,
+    createFeedDocument) may have reached Amazon before the failure and would then be done twice;
+    a POST whose connection was never made is safe. Everything else (4xx) cannot change by resending."""
+    if isinstance(failure, SPAPIError):
+        return failure.status == 429 or (idempotent and failure.status in RETRY_STATUSES)
+    if isinstance(failure, httpx.TransportError):
+        return idempotent or isinstance(failure, _NOT_SENT)
+    return False
 
-    The n-th retry sleeps ``uniform(0, min(cap, base · 2^(n-1)))`` where ``base`` is at least one
-    bucket interval (``1/rate``) for 429s, so a throttled operation backs off on its own time scale.
-    """
 
-    max_attempts: int = 5
-    base: float = 0.25
-    cap: float = 20.0
-
-    def delay(self, retry: int, *, floor: float = 0.0) -> float:
-        return random.uniform(0, min(self.cap, max(self.base, floor) * 2 ** (retry - 1)))
+def throttle_floor(failure: BaseException, *, rate: float) -> float:
+    """A 429 backs off on at least one interval of the operation's bucket (``1/rate``) as scale."""
+    return 1.0 / rate if isinstance(failure, SPAPIError) and failure.status == 429 else 0.0
 
 
 @dataclass
@@ -152,6 +158,7 @@ class SPAPIClient:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.credentials = credentials
         self.region = Region(region)
@@ -161,6 +168,7 @@ class SPAPIClient:
         self.rate_limiter: RateLimiter = rate_limiter or TokenBucketLimiter()
         self.stats = ClientStats()
         self._sleep = sleep
+        self._clock = clock
         self._user_agent = user_agent()
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -168,7 +176,7 @@ class SPAPIClient:
             headers={"user-agent": self._user_agent},
             follow_redirects=False,
         )
-        self.lwa = LWAClient(credentials, self._http, endpoint=lwa_endpoint, sleep=sleep)
+        self.lwa = LWAClient(credentials, self._http, endpoint=lwa_endpoint, sleep=sleep, clock=clock)
         # The partner key for buckets: never a secret; a digest of the refresh token when no id is known.
         self._partner_key = selling_partner_id or (
             "rt-" + hashlib.sha256(credentials.refresh_token.encode()).hexdigest()[:12]
@@ -215,81 +223,84 @@ class SPAPIClient:
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         partner = (path or {}).get("sellerId") or self._partner_key
         bucket = f"{partner}:{op.bucket_name}"
-        # A POST may have reached Amazon before a read error: only retry those when nothing was sent.
-        idempotent = op.method != "POST"
-        refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
+        refreshed = False  # one refresh per call: a second "expired" 403 means something else
+        paced = 0.0  # seconds spent waiting for a rate-limit token: our own pacing, not failing
+
+        async def send() -> httpx.Response:
+            nonlocal paced
             token = await self.lwa.access_token()
+            before = self._clock()
             # Held until answered: Amazon counts the request somewhere in between (ratelimit.py).
             await self.rate_limiter.acquire(bucket, op.rate, op.burst, hold=True)
-            headers = {
-                "x-amz-access-token": token,
-                "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
-                "accept": "application/json",
-            }
-            if body is not None:
-                headers["content-type"] = "application/json"
-            self.stats.requests += 1
-            self.stats.by_operation[op.name] += 1
-            try:
-                response = await self._http.request(
-                    op.method, url, params=params, json=body if body is not None else None, headers=headers
-                )
-            except httpx.TransportError as exc:
-                self.stats.network_errors += 1
-                retryable = idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if retryable and attempt < self.retry.max_attempts:
-                    await self._retry_sleep(attempt)
-                    continue
-                raise SPAPIConnectionError(self.base_url, exc, operation=op.name) from None
-            finally:
-                self.rate_limiter.answered(bucket)
-            status = response.status_code
-            self.stats.responses[status] += 1
-            announced = response.headers.get("x-amzn-RateLimit-Limit")
-            if announced:
-                with contextlib.suppress(ValueError):
-                    self.rate_limiter.observe_rate(bucket, float(announced))
-            if 200 <= status < 300:
-                return _decode(response, op.name)
-            if status == 403 and not refreshed and _token_expired(response):
-                # One refresh per call: a second 403 means something other than expiry.
+            paced += self._clock() - before
+            return await self._send(op, bucket, url, params, body, token)
+
+        async def attempt() -> dict[str, Any]:
+            nonlocal refreshed
+            response = await send()
+            if response.status_code == 403 and not refreshed and _token_expired(response):
+                # Not a failure to back off from: refresh and resend at once, within this attempt.
                 refreshed = True
                 self.stats.token_refreshes += 1
-                self.lwa.invalidate(token)
-                attempt -= 1
-                continue
-            if status == 429:
-                self.stats.throttled += 1
-                self.rate_limiter.throttled(bucket)
-            if status in RETRY_STATUSES and attempt < self.retry.max_attempts:
-                floor = 1.0 / op.rate if status == 429 else 0.0
-                await self._retry_sleep(attempt, floor=floor)
-                continue
+                self.lwa.invalidate(response.request.headers["x-amz-access-token"])
+                response = await send()
+            if 200 <= response.status_code < 300:
+                return _decode(response, op.name)
             raise error_from_response(response, op.name)
 
-    async def _retry_sleep(self, attempt: int, *, floor: float = 0.0) -> None:
+        controller = self.retry.async_retrying(
+            functools.partial(worth_retrying, idempotent=op.method != "POST"),
+            floor=functools.partial(throttle_floor, rate=op.rate),
+            sleep=self._sleep,
+            clock=lambda: self._clock() - paced,  # the time budget counts time spent failing
+            before_sleep=self._count_retry,
+        )
+        try:
+            return await controller(attempt)
+        except httpx.TransportError as exc:
+            raise SPAPIConnectionError(self.base_url, exc, operation=op.name) from None
+
+    async def _send(
+        self, op: Operation, bucket: str, url: str, params: dict[str, str], body: Any, token: str
+    ) -> httpx.Response:
+        """One request, its rate-limit token held until answered; counted in :attr:`stats`."""
+        headers = {
+            "x-amz-access-token": token,
+            "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+            "accept": "application/json",
+        }
+        if body is not None:
+            headers["content-type"] = "application/json"
+        self.stats.requests += 1
+        self.stats.by_operation[op.name] += 1
+        try:
+            response = await self._http.request(
+                op.method, url, params=params, json=body if body is not None else None, headers=headers
+            )
+        except httpx.TransportError:
+            self.stats.network_errors += 1
+            raise
+        finally:
+            self.rate_limiter.answered(bucket)
+        status = response.status_code
+        self.stats.responses[status] += 1
+        announced = response.headers.get("x-amzn-RateLimit-Limit")
+        if announced:
+            with contextlib.suppress(ValueError):
+                self.rate_limiter.observe_rate(bucket, float(announced))
+        if status == 429:
+            self.stats.throttled += 1
+            self.rate_limiter.throttled(bucket)
+        return response
+
+    def _count_retry(self, _: object) -> None:
         self.stats.retries += 1
-        await self._sleep(self.retry.delay(attempt, floor=floor))
 
     # --- plain URLs: pre-signed documents and schema links (no SP-API headers) ---------------------
 
     async def _plain(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await self._http.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                if attempt < self.retry.max_attempts:
-                    await self._retry_sleep(attempt)
-                    continue
-                raise SPAPIConnectionError(_without_query(url), exc) from None
-            if response.status_code in RETRY_STATUSES and attempt < self.retry.max_attempts:
-                await self._retry_sleep(attempt)
-                continue
+        async def attempt() -> httpx.Response:
+            response = await self._http.request(method, url, **kwargs)
             if response.status_code >= 400:
                 # Pre-signed URLs carry credentials in their query: never show it.
                 raise SPAPIError(
@@ -301,6 +312,18 @@ class SPAPIClient:
                     fix="pre-signed document URLs expire after 5 minutes: request a new one and retry",
                 )
             return response
+
+        # GET and PUT of a pre-signed document are idempotent: every transient failure is retried.
+        controller = self.retry.async_retrying(
+            functools.partial(worth_retrying, idempotent=True),
+            sleep=self._sleep,
+            clock=self._clock,
+            before_sleep=self._count_retry,
+        )
+        try:
+            return await controller(attempt)
+        except httpx.TransportError as exc:
+            raise SPAPIConnectionError(_without_query(url), exc) from None
 
     async def fetch_url(self, url: str) -> bytes:
         """GET a URL with no SP-API headers (product type schema links, meta-schema)."""

@@ -4,13 +4,14 @@ One :class:`LWAClient` per credentials set. Concurrent callers on a cold cache s
 exchange: the first creates a future and performs the request, the others await that future. The
 access token is kept until 60 s before ``expires_in`` runs out (Amazon's Java SDK takes the same
 margin). Transient failures (``server_error``, ``temporarily_unavailable``, 5xx, network errors) are
-retried with backoff; everything else becomes an :class:`LWAError` naming the credential to fix.
+retried with backoff (:mod:`listingsync.retrying`; exchanging a refresh token again is harmless, so a
+read error is retried too); everything else becomes an :class:`LWAError` naming the credential to fix.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,12 +22,27 @@ import httpx
 from listingsync.amazon.errors import LWAError
 from listingsync.amazon.marketplaces import LWA_TOKEN_URL
 from listingsync.redaction import register_secret
+from listingsync.retrying import RetryPolicy
 
 __all__ = ["AccessToken", "Credentials", "LWAClient"]
 
 #: Refresh this long before the token's stated expiry.
 EXPIRY_MARGIN_SECONDS = 60.0
 _RETRYABLE_ERRORS = {"server_error", "temporarily_unavailable"}
+
+
+class _Refused(Exception):
+    """The token endpoint answered with an error (a transient one is retried)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.status = response.status_code
+        self.error, self.description = _error_of(response)
+        self.transient = self.error in _RETRYABLE_ERRORS or self.status >= 500
+
+
+def _transient(failure: BaseException) -> bool:
+    return isinstance(failure, httpx.TransportError) or (isinstance(failure, _Refused) and failure.transient)
 
 
 @dataclass(frozen=True)
@@ -63,17 +79,13 @@ class LWAClient:
         *,
         endpoint: str | None = None,
         max_attempts: int = 4,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 8.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.credentials = credentials
         self.endpoint = endpoint or LWA_TOKEN_URL
         self._http = http
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
+        self._retry = RetryPolicy(max_attempts=max_attempts, base=0.5, cap=8.0, budget=60.0)
         self._sleep = sleep
         self._clock = clock
         self._token: AccessToken | None = None
@@ -118,34 +130,27 @@ class LWAClient:
             "client_id": self.credentials.client_id,
             "client_secret": self.credentials.client_secret,
         }
-        attempt = 0
-        while True:
-            attempt += 1
-            self.exchanges += 1
-            started = self._clock()
-            try:
-                response = await self._http.post(
-                    self.endpoint,
-                    data=form,
-                    headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"},
-                )
-            except httpx.TransportError as exc:
-                if attempt >= self._max_attempts:
-                    raise LWAError(
-                        "network_error",
-                        f"cannot reach {self.endpoint}: {type(exc).__name__}",
-                        endpoint=self.endpoint,
-                    ) from None
-                await self._backoff(attempt)
-                continue
-            if response.status_code == 200:
-                return self._parse_token(response, started)
-            error, description = _error_of(response)
-            transient = error in _RETRYABLE_ERRORS or response.status_code >= 500
-            if transient and attempt < self._max_attempts:
-                await self._backoff(attempt)
-                continue
-            raise LWAError(error, description, status=response.status_code, endpoint=self.endpoint)
+        controller = self._retry.async_retrying(_transient, sleep=self._sleep, clock=self._clock)
+        try:
+            return await controller(functools.partial(self._exchange_once, form))
+        except httpx.TransportError as exc:
+            raise LWAError(
+                "network_error", f"cannot reach {self.endpoint}: {type(exc).__name__}", endpoint=self.endpoint
+            ) from None
+        except _Refused as exc:
+            raise LWAError(exc.error, exc.description, status=exc.status, endpoint=self.endpoint) from None
+
+    async def _exchange_once(self, form: dict[str, str]) -> AccessToken:
+        self.exchanges += 1
+        started = self._clock()
+        response = await self._http.post(
+            self.endpoint,
+            data=form,
+            headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"},
+        )
+        if response.status_code != 200:
+            raise _Refused(response)
+        return self._parse_token(response, started)
 
     def _parse_token(self, response: httpx.Response, started: float) -> AccessToken:
         try:
@@ -162,10 +167,6 @@ class LWAClient:
         register_secret(value)
         # Measure from when the request was sent: the token's clock started no later than that.
         return AccessToken(value, started + max(0.0, expires_in - EXPIRY_MARGIN_SECONDS))
-
-    async def _backoff(self, attempt: int) -> None:
-        # Full jitter: uniform in [0, min(cap, base·2^(attempt-1))].
-        await self._sleep(random.uniform(0, min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))))
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:

@@ -5,8 +5,9 @@ Wire format from ../shared/reference/saleslayer.md §1, as Sales Layer's PHP SDK
 ``last_update`` and the shaping flags in the query string, ``pagination`` in a urlencoded POST body;
 later pages are fetched by GETting the absolute ``next_page`` URL as given (it must stay on the
 configured host). Bodies may be gzip-compressed and may start with a UTF-8 BOM. Errors travel in the
-JSON ``error`` field: 10, 11 and 14 (and network failures, malformed bodies) are retried with
-exponential backoff and jitter; 2, 3, 4, 9, 12 and 13 stop with a message naming the credential or
+JSON ``error`` field: 10, 11 and 14 (and network failures, malformed bodies) are retried by
+:mod:`listingsync.retrying` (exponential backoff, each wait in the upper half of its range: "temporarily
+blocked" asks for a real pause); 2, 3, 4, 9, 12 and 13 stop with a message naming the credential or
 the clock that is wrong.
 
 The private key and every ``key256`` stay inside this module: they are not logged, not put in
@@ -18,7 +19,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import random
 import re
 import secrets
 import time
@@ -28,10 +28,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+import tenacity
 
 from listingsync.catalog.source import CatalogError
 from listingsync.credentials import SALESLAYER_KEY_WHERE
 from listingsync.redaction import register_secret
+from listingsync.retrying import RetryPolicy
 
 __all__ = ["API_VERSION", "RETRYABLE", "SalesLayerClient", "SalesLayerError", "key256"]
 
@@ -164,8 +166,10 @@ class SalesLayerClient:
         self.api_url = api_url if parts.path.endswith("/") else api_url + "/"
         self._host = parts.netloc
         self.pagination = pagination
-        self.max_retries = max_retries
-        self.backoff = backoff
+        # No time budget: source.max_retries is the bound the user set, and it holds.
+        self.retry = RetryPolicy(
+            max_attempts=max_retries + 1, base=backoff, cap=60.0, budget=float("inf"), jitter="equal"
+        )
         self.max_pages = max_pages
         self._clock = clock
         self._sleep = sleep
@@ -246,29 +250,35 @@ class SalesLayerClient:
         request: Callable[[], _Request],
         page: int,
     ) -> dict[str, Any]:
-        attempt = 0
-        while True:
+        def attempt() -> dict[str, Any]:
             method, url, params, data = request()  # fresh auth on every attempt
-            try:
-                return self._once(method, url, params, data, page)
-            except _Transient as exc:
-                if attempt >= self.max_retries:
-                    raise SalesLayerError(
-                        exc.code,
-                        f"Sales Layer kept failing: {exc.reason}; gave up after {attempt + 1} attempts",
-                        fix=(
-                            f"check that {self.api_url} is Sales Layer's API address (source.api_url) "
-                            "and reachable (network, HTTPS_PROXY); "
-                            if exc.reason.startswith("network error")
-                            else ""
-                        )
-                        + "try again later; the checkpoint was not moved, so nothing is lost",
-                        page=page,
-                    ) from None
-                delay = min(60.0, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
-                log.warning("Sales Layer page %d: %s; retrying in %.1f s", page, exc.reason, delay)
-                self._sleep(delay)
-                attempt += 1
+            return self._once(method, url, params, data, page)
+
+        def announce(state: tenacity.RetryCallState) -> None:
+            reason = state.outcome.exception() if state.outcome else None
+            log.warning("Sales Layer page %d: %s; retrying in %.1f s", page, reason, state.upcoming_sleep)
+
+        controller = self.retry.retrying(
+            lambda failure: isinstance(failure, _Transient),
+            sleep=self._sleep,
+            before_sleep=announce,
+        )
+        try:
+            return controller(attempt)
+        except _Transient as exc:
+            raise SalesLayerError(
+                exc.code,
+                f"Sales Layer kept failing: {exc.reason}; gave up after "
+                f"{controller.statistics['attempt_number']} attempts",
+                fix=(
+                    f"check that {self.api_url} is Sales Layer's API address (source.api_url) "
+                    "and reachable (network, HTTPS_PROXY); "
+                    if exc.reason.startswith("network error")
+                    else ""
+                )
+                + "try again later; the checkpoint was not moved, so nothing is lost",
+                page=page,
+            ) from None
 
     def _once(
         self, method: str, url: str, params: dict[str, str] | None, data: dict[str, str] | None, page: int
