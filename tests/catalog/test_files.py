@@ -408,6 +408,11 @@ def test_json_lines_whose_records_hold_lists_of_objects_are_not_wrappers(tmp_pat
         (["sku", "title_no", "item_no"], ["no"], {"title_no": ("title", "no"), "item_no": ("item", "no")}),
         (["sku", "title_de", "title_fr"], ["de"], {"title_de": ("title", "de")}),
         (["sku", "title_de-DE"], None, {"title_de-DE": ("title", "de-DE")}),
+        # Units that are also ISO 639-1 codes (Kongo, Malayalam, Luxembourgish) are not languages ...
+        (["sku", "product_weight_kg", "package_weight_kg", "volume_ml", "pack_ml", "weight_lb"], None, {}),
+        # ... unless the catalogue says so, or writes them in bracket form.
+        (["sku", "title_kg", "text_kg"], ["kg"], {"title_kg": ("title", "kg"), "text_kg": ("text", "kg")}),
+        (["sku", "title[cs]"], None, {"title[cs]": ("title", "cs")}),
     ],
 )
 def test_language_columns_detection(
@@ -535,3 +540,23 @@ def test_binary_jsonl_and_deeply_nested_json_are_problems_not_tracebacks(tmp_pat
     deep_lines = write(tmp_path, "deep.jsonl", '{"sku": "A-1"}\n' + "[" * 200_000 + "\n")
     products, problems = read(deep_lines, "jsonl")
     assert [p.sku for p in products] == ["A-1"] and "line skipped" in problems[0].message
+
+
+def test_weight_in_kg_on_two_columns_stays_two_plain_fields(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "p.csv",
+        "sku,title_de,title_fr,product_weight_kg,package_weight_kg\nA,Tisch,Table,9.5,10.2\n",
+    )
+    (product,), _ = read(path)
+    assert product.fields["product_weight_kg"] == "9.5" and product.fields["package_weight_kg"] == "10.2"
+    assert set(product.localized) == {"title"}
+
+
+def test_a_json_object_keyed_by_units_is_not_per_language_text(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "p.json", json.dumps([{"sku": "A", "weight": {"kg": 1.2, "lb": 2.6}, "title": {"de": "T"}}])
+    )
+    (product,), _ = read(path, "json")
+    assert product.localized == {"title": {"de": "T"}}
+    assert product.fields["weight"] == {"kg": 1.2, "lb": 2.6}

@@ -10,7 +10,7 @@ from listingsync.catalog import CatalogProblem, Origin, Product, open_source
 from listingsync.config import load_config
 from listingsync.mapping import BundledSchemas, MappingPipeline, order_listings, parents_first
 from listingsync.mapping.listing import Listing, Requirements
-from listingsync.mapping.pipeline import Outline
+from listingsync.mapping.pipeline import Outline, field_names
 
 #: The sample catalogue's deliberate errors: SKU → (attribute, issue code).
 BROKEN = {
@@ -213,3 +213,9 @@ def test_field_hints_leave_out_the_marketplaces_own_names(schemas: BundledSchema
     fields_listed = issue.message.split("(fields: ", 1)[1]
     for internal in ("currency", "language_tag", "marketplace_id"):
         assert internal not in fields_listed
+
+
+def test_field_names_fold_language_columns_but_not_unit_suffixes() -> None:
+    names = field_names((), ["sku", "title_de", "description[de_DE]", "bullet_fr_FR", "product_weight_kg"])
+    assert {"title", "description", "bullet"} <= names
+    assert "product_weight" not in names  # kg is a unit here, not Kongo: {product_weight} stays unknown

@@ -10,10 +10,11 @@ Column names are the user's. Roles are detected from common names and can all be
   that repeat the product's SKU and carry their own in ``variant_sku`` (``source.variant_sku_field``;
   also format_sku, child_sku …): such a row is the variant ``variant_sku`` of product ``sku``.
 * **Per-language fields**: ``title_de`` / ``title_fr``, ``title_de_DE``, ``title[de_DE]``, or in
-  JSON an object ``{"de": …, "fr": …}``. A two-letter suffix counts as a language when it is in
-  ``source.languages``, or (when that is not set) when it is an ISO 639-1 code that appears on two
-  columns or more (so ``weight_kg`` alone stays a plain field). ``id``, ``no``, ``to``, ``or``, ``as``
-  and ``is`` suffixes are languages only when listed in ``source.languages``.
+  JSON an object ``{"de": …, "fr": …}``. A two-letter suffix (or JSON key) counts as a language
+  when it is in ``source.languages``, or (when that is not set) when it is one of the languages of
+  Amazon's stores (:data:`STORE_LANGUAGES`) and appears on two columns or more (so ``weight_kg``,
+  ``net_weight_kg`` and ``volume_ml`` stay plain fields: units, not Kongo or Malayalam). Other
+  languages are read when listed in ``source.languages``; the bracket and region forms always are.
 * **Images**: ``source.image_fields`` in order, else columns named image, main_image, image_1 …
   image_9, image_url_2, picture_3, images … (unnumbered first, then by number). A cell may hold
   several URLs separated by ``source.list_separator`` (``|``); JSON may give a list.
@@ -38,7 +39,7 @@ from listingsync.catalog.model import CatalogProblem, Origin, Product, ProductSt
 from listingsync.catalog.source import CatalogError
 from listingsync.config.source import SourceConfig
 
-__all__ = ["ColumnRoles", "RowMapper", "normalize_name"]
+__all__ = ["STORE_LANGUAGES", "ColumnRoles", "RowMapper", "language_base", "normalize_name"]
 
 SKU_NAMES = (
     "sku",
@@ -95,17 +96,13 @@ _BRACKET_LANG = re.compile(r"^(.+?)\s*\[([A-Za-z]{2,3}(?:[-_][A-Za-z]{2})?)\]$")
 _REGION_LANG = re.compile(r"^(.+?)[_.-]([a-z]{2}[_-][A-Z]{2})$")
 _SUFFIX_LANG = re.compile(r"^(.+?)[_.-]([A-Za-z]{2})$")
 
-_ISO_639_1_CODES = (
-    "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de "
-    "dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia "
-    "id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo "
-    "lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl "
-    "ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk "
-    "tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"
+#: Languages taken without ``source.languages``: those of Amazon's stores (each marketplace's own,
+#: the bilingual stores' second, the product type schema locales; amazon/marketplaces.py, which
+#: catalog/ does not import). A wider list (ISO 639-1) read unit suffixes as languages: ``_kg``
+#: Kongo, ``_ml`` Malayalam, ``_lb`` Luxembourgish.
+STORE_LANGUAGES = frozenset(
+    {"ar", "de", "en", "es", "fr", "hi", "it", "ja", "nl", "pl", "pt", "sv", "tr", "zh"}
 )
-ISO_639_1 = frozenset(_ISO_639_1_CODES.split(" "))
-# Suffixes that are far more often English words or abbreviations than languages.
-_AMBIGUOUS_LANGS = frozenset({"id", "no", "to", "or", "as", "is"})
 _TRUE = frozenset({"1", "true", "yes", "y", "x", "t"})
 _DELETED_STATUS = frozenset({"deleted", "delete", "removed", "d"})
 
@@ -212,19 +209,27 @@ def _detect_languages(columns: Sequence[str], languages: Sequence[str] | None) -
     if wanted is not None:
         out.update({c: bl for c, bl in candidates.items() if bl[1].lower() in wanted})
         return out
-    # Without a configured list, a suffix is a language when it is a plausible ISO 639-1 code and
-    # shows up on two columns or more (title_de + description_de, or title_de + title_fr).
-    plausible = {
-        c: (base, lang)
-        for c, (base, lang) in candidates.items()
-        if lang.islower() and lang in ISO_639_1 and lang not in _AMBIGUOUS_LANGS
-    }
+    # Without a configured list, a suffix is a language when it is a store language and shows up
+    # on two columns or more (title_de + description_de, or title_de + title_fr).
+    plausible = {c: (base, lang) for c, (base, lang) in candidates.items() if lang in STORE_LANGUAGES}
     per_lang = Counter(lang for _, lang in plausible.values())
     per_base = Counter(base for base, _ in plausible.values())
     for col, (base, lang) in plausible.items():
         if per_lang[lang] >= 2 or per_base[base] >= 2:
             out[col] = (base, lang)
     return out
+
+
+def language_base(column: str) -> str | None:
+    """The field a per-language column belongs to, as far as its name alone tells (no
+    ``source.languages``, no second column): ``title`` for ``title[de_DE]``, ``title_de_DE`` or
+    ``title_de``; None for ``product_weight_kg`` and every other column."""
+    match = _BRACKET_LANG.match(column) or _REGION_LANG.match(column)
+    if match is None:
+        match = _SUFFIX_LANG.match(column)
+        if match is None or match.group(2).lower() not in STORE_LANGUAGES:
+            return None
+    return match.group(1)
 
 
 def _empty(value: Any) -> bool:
@@ -401,7 +406,7 @@ class RowMapper:
         base = key[:2].lower()
         if self._languages:
             return key.lower().replace("-", "_") in self._languages or base in self._languages
-        return len(key) in (2, 5) and base in ISO_639_1 and (len(key) == 2 or key[2] in "_-")
+        return len(key) in (2, 5) and base in STORE_LANGUAGES and (len(key) == 2 or key[2] in "_-")
 
     def _category(self, value: Any) -> tuple[str, ...]:
         if isinstance(value, list):

@@ -644,8 +644,8 @@ def suggest(
         )
     records, columns = _open(config)
     products = [r for r in records if isinstance(r, Product)]
-    # The records' own field names (per-language columns folded into one): a column such as
-    # product_weight_kg must not also count as a per-language "product_weight".
+    # The records' own field names, per-language columns folded into one as templates name them
+    # (title, not title_de); the header's names only for a catalogue without products.
     fields = sorted(
         {f for p in products for f in (*p.fields, *p.localized)} or (field_names(products, columns) - {"sku"})
     )

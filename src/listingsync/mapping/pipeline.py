@@ -14,12 +14,12 @@ the schemas come from the provider (see :mod:`listingsync.mapping.schemas`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from listingsync.catalog.model import CatalogProblem, Product
+from listingsync.catalog.rows import language_base
 from listingsync.config import Config
 from listingsync.mapping.builder import ListingBuilder, SchemaProvider, raw_schema
 from listingsync.mapping.listing import Listing
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-_LANG_SUFFIX = re.compile(r"^(.+?)(?:[_.-][A-Za-z]{2}(?:[_-][A-Za-z]{2})?|\s*\[[A-Za-z_-]+\])$")
 
 T = TypeVar("T")
 
@@ -134,9 +133,9 @@ def field_names(products: Iterable[Product], columns: Iterable[str] = ()) -> set
     names: set[str] = set()
     for column in columns:
         names.add(column)
-        match = _LANG_SUFFIX.match(column)
-        if match:
-            names.add(match.group(1))
+        base = language_base(column)
+        if base:
+            names.add(base)
     for product in products:
         names.update(product.fields)
         names.update(product.localized)
