@@ -164,9 +164,9 @@ class PacedLimiter(TokenBucketLimiter):
         super().__init__(scale=1e6)
         self.clock = clock
 
-    async def acquire(self, key: str, rate: float, burst: int) -> float:
+    async def acquire(self, key: str, rate: float, burst: int, *, hold: bool = False) -> float:
         self.clock.now += 100.0
-        return 100.0 + await super().acquire(key, rate, burst)
+        return 100.0 + await super().acquire(key, rate, burst, hold=hold)
 
 
 async def test_waiting_for_a_rate_limit_token_is_not_time_spent_failing() -> None:
