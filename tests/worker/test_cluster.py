@@ -5,7 +5,6 @@ process's, and a worker killed with kill -9 mid-run losing nothing and sending n
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import uuid
@@ -25,6 +24,7 @@ from listingsync.mapping.schemas import BundledSchemas
 from listingsync.sync.hashing import canonical
 from listingsync.sync.pipeline import read_candidates, run_sync, sync_options
 from listingsync.worker import WorkerSettings, make_app
+from listingsync.worker.chunks import validate_catalogue
 from listingsync.worker.jobs import SyncJob
 from listingsync.worker.tasks import sync_account, validate_chunk
 
@@ -169,14 +169,14 @@ def test_validation_in_chunks_on_two_workers_matches_one_process(
     whole = read_candidates(load_config(config), BundledSchemas())
     prefix = f"lstest-{uuid.uuid4().hex[:8]}"
     _app(services, prefix)
-    total = whole.products + len(whole.problems)
-    bounds = [*range(0, total, 10), total]
     with worker_processes(2, broker=services["amqp"], limiter=services["redis"], prefix=prefix, env=env):
-        parts = [validate_chunk.delay(str(config), a, b) for a, b in itertools.pairwise(bounds)]
-        chunks = [p.get(timeout=240) for p in parts]
-    assert sum(c["records"] for c in chunks) == whole.products
-    assert sum(c["listings"] for c in chunks) == len(whole.candidates)
-    assert sum(c["invalid"] for c in chunks) == sum(1 for c in whole.candidates if c.errors) > 0
+        # Chunks of 10 records, at most 3 out at once (the enqueuer reads the catalogue once).
+        total = validate_catalogue(config, validate_chunk.delay, chunk_size=10, in_flight=3, timeout=240)
+    assert total.chunks == -(-whole.products // 10)
+    assert total.records == whole.products
+    assert total.listings == len(whole.candidates)
+    assert total.invalid == sum(1 for c in whole.candidates if c.errors) > 0
+    assert total.problems == len(whole.problems)
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(

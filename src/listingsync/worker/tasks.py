@@ -8,8 +8,9 @@
   waiting in a slot.
 - ``listingsync.poll_feeds``: one look at each feed an account's sync submitted, recording those
   Amazon finished; retried (with a countdown, holding no worker slot) while any is processing.
-- ``listingsync.validate_chunk``: map and validate records ``start``..``stop`` of a catalogue
-  (:func:`listingsync.worker.chunks.validate_chunk`), for catalogues too big for one process.
+- ``listingsync.validate_chunk``: map and validate one chunk of a catalogue's records, sent as JSON
+  by :func:`listingsync.worker.chunks.validate_catalogue` (which reads the catalogue once), with
+  ``mapping/parallel.py``'s ``build_chunk``: for catalogues too big for one process.
 
 Task arguments and results are JSON: a task may run twice (acks_late), and its effect happens once
 because of the state database's write-ahead intents, not because of anything held in a task.
@@ -24,7 +25,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from listingsync.sync.lock import LockHeldError
-from listingsync.worker.chunks import validate_chunk as validate_records
+from listingsync.worker.chunks import validate_jobs
 from listingsync.worker.jobs import SyncJob, poll_delay, poll_job, run_job
 
 __all__ = ["execute_run_task", "poll_feeds", "sync_account", "validate_chunk"]
@@ -89,5 +90,5 @@ def poll_feeds(self: Task[Any, Any], job: dict[str, Any]) -> dict[str, Any]:
 
 
 @shared_task(name="listingsync.validate_chunk")
-def validate_chunk(config: str, start: int, stop: int) -> dict[str, Any]:
-    return validate_records(config, start, stop).as_dict()
+def validate_chunk(spec: dict[str, Any], jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    return validate_jobs(spec, jobs).as_dict()
