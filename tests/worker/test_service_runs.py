@@ -30,6 +30,7 @@ from listingsync.service import (
     metrics,
 )
 from listingsync.service.executor import make_executor
+from listingsync.service.runs import FEEDS_OWNER
 from listingsync.sync.hashing import canonical
 from listingsync.sync.pipeline import read_candidates
 
@@ -51,8 +52,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return {**os.environ, "WORKER_LOG_DIR": str(tmp_path / "logs")}
 
 
-def _workspace(url: str, base: Path, server: EmulatorServer, scale: float) -> Workspace:
-    """A workspace with the two demo connections, each with the whole sample catalogue."""
+def _workspace(
+    url: str, base: Path, server: EmulatorServer, scale: float, via: dict[str, str] | None = None
+) -> Workspace:
+    """A workspace with the two demo connections, each with the whole sample catalogue (and the
+    write path ``via`` names for it)."""
     base.mkdir()
     ws = Workspace.open(url, directory=base, rate_scale=scale)
     for kind, (name, region) in KINDS.items():
@@ -61,6 +65,8 @@ def _workspace(url: str, base: Path, server: EmulatorServer, scale: float) -> Wo
         doc["account"]["lwa_endpoint"] = server.lwa_url
         (base / f"{kind}.csv").write_bytes((SAMPLE / "products.csv").read_bytes())
         doc["source"]["path"] = f"{kind}.csv"
+        if via:
+            doc.setdefault("sync", {})["via"] = via[kind]
         account = next(a for a in default_accounts() if a.account_type == kind)
         secrets = {
             "lwa_client_id": DEMO_CLIENT_ID,
@@ -175,3 +181,45 @@ def test_a_service_run_whose_worker_is_killed_is_taken_over(
         assert _held(server) == _expected_of(ws)
         assert not _created_twice(server)
         ws.close()
+
+
+def test_a_service_run_hands_its_feeds_to_poll_tasks_and_frees_its_worker_slot(
+    services: dict[str, str],
+    pg_schemas: list[str],
+    tmp_path: Path,
+    emulator: EmulatorServer,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = pg_state_url(services["postgres"], pg_schemas)
+    ws = _workspace(url, tmp_path / "ws", emulator, 1000.0, via={"vendor": "feed", "seller": "items"})
+    prefix = f"lstest-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("LISTINGSYNC_QUEUE_PREFIX", prefix)
+    executor = make_executor(ws, broker=services["amqp"])
+    worker_env = {**env, "LISTINGSYNC_RATE_SCALE": "1000"}
+    # The vendor's writes go as feeds, the seller's through the Listings Items API. Both runs are
+    # queued before the only worker slot there is starts.
+    feed_run = create_run(ws, "vendor", trigger="manual")
+    items_run = create_run(ws, "seller", trigger="manual")
+    executor.submit(feed_run.id)
+    executor.submit(items_run.id)
+    with worker_processes(
+        1, broker=services["amqp"], limiter=services["redis"], prefix=prefix, env=worker_env, db=url
+    ):
+        _wait_for(lambda: get_run(ws, feed_run.id).finished and get_run(ws, items_run.id).finished)
+    executor.shutdown()
+    fed, other = get_run(ws, feed_run.id), get_run(ws, items_run.id)
+    # The feed run let go of the slot once its feeds were submitted: the items run started in it
+    # before the feed run ended (had the feed run waited for Amazon there, it could only start after).
+    assert fed.owner == FEEDS_OWNER
+    assert other.started_at is not None and fed.finished_at is not None
+    assert other.started_at < fed.finished_at
+    # Its end was recorded from the feeds' reports, as the embedded executor does.
+    feeds = fed.counts["feeds"] if fed.counts else {}
+    assert feeds["pending"] == 0
+    assert feeds["outcomes"].get("accepted", 0) + feeds["outcomes"].get("live", 0) > 0, fed.counts
+    assert "submitted" not in (fed.counts or {}).get("outcomes", {}), fed.counts
+    assert (fed.status, other.status) == ("partial", "partial")  # the sample's broken records
+    assert _held(emulator) == _expected_of(ws)
+    assert not _created_twice(emulator)
+    ws.close()

@@ -18,6 +18,13 @@ after success. A run cancelled or killed mid-way leaves intents the next run set
 
 Statuses: queued → running → succeeded | partial (some SKUs failed) | failed (the run could not
 go through; ``error`` and ``fix`` say why) | cancelled; or skipped (the connection was busy).
+
+On a worker (``serve --broker``) a run through feeds does not wait for Amazon inside the run: it
+submits them and stays ``running`` with owner :data:`FEEDS_OWNER` (no process holds it), and a
+``poll_run_feeds`` task comes back for it (:func:`poll_run_feeds`) until its feeds are done, then
+records the run's end as the embedded executor would have. Its heartbeat is then a lease that each
+poll extends until the next one, so a poll task that never comes back lets it go stale like a dead
+process's run (``recover_interrupted``); the next run of the connection follows the feeds itself.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from listingsync.service.workspace import Workspace
 
 __all__ = [
     "ACTIVE",
+    "FEEDS_OWNER",
     "FINISHED",
     "HEARTBEAT_SECONDS",
     "MODES",
@@ -60,8 +68,10 @@ __all__ = [
     "cancel_run",
     "create_run",
     "execute_run",
+    "feed_poll_delay",
     "get_run",
     "list_runs",
+    "poll_run_feeds",
     "prune_runs",
     "recover_interrupted",
 ]
@@ -77,6 +87,8 @@ HEARTBEAT_SECONDS = 1.0
 RESULT_LIMIT = 1000
 #: A running run whose heartbeat is older than this is taken for dead (its machine went away).
 STALE_SECONDS = 120.0
+#: The owner of a run whose writes went out as feeds Amazon is still processing (see the top).
+FEEDS_OWNER = "feeds"
 
 
 def owner_id() -> str:
@@ -407,8 +419,13 @@ class _Task:
                 self._p.state["done"] = total
 
 
-def execute_run(ws: Workspace, run_id: int, *, owner: str | None = None) -> RunRecord:
-    """Execute one queued run of a connection, here, to its end. Safe to call twice."""
+def execute_run(
+    ws: Workspace, run_id: int, *, owner: str | None = None, follow_feeds: bool = True
+) -> RunRecord:
+    """Execute one queued run of a connection, here, to its end. Safe to call twice.
+
+    ``follow_feeds=False`` (a worker): feeds are submitted and the run is left ``running`` with
+    owner :data:`FEEDS_OWNER` while Amazon processes them; :func:`poll_run_feeds` ends it."""
     from listingsync.sync.lock import LockHeldError, acquire_lock
 
     owner = owner or owner_id()
@@ -441,12 +458,12 @@ def execute_run(ws: Workspace, run_id: int, *, owner: str | None = None) -> RunR
             fix="nothing to do: the next scheduled run catches up",
         )
     try:
-        return _execute(ws, run, connection)
+        return _execute(ws, run, connection, follow_feeds)
     finally:
         lock.release()
 
 
-def _execute(ws: Workspace, run: RunRecord, connection: Connection) -> RunRecord:
+def _execute(ws: Workspace, run: RunRecord, connection: Connection, follow_feeds: bool = True) -> RunRecord:
     from listingsync.credentials import provided_secrets
     from listingsync.service import alerts, metrics
 
@@ -462,7 +479,7 @@ def _execute(ws: Workspace, run: RunRecord, connection: Connection) -> RunRecord
     heartbeat.start()
     try:
         with provided_secrets(_source_secrets(ws, connection)):
-            record = asyncio.run(_run_sync(ws, run, connection, progress, loop_holder))
+            record = asyncio.run(_run_sync(ws, run, connection, progress, loop_holder, follow_feeds))
     except _Cancelled:
         record = _finish(ws, run.id, "cancelled", error="cancelled while running", fix=_INTENTS_FIX)
     except ListingSyncError as exc:
@@ -479,6 +496,8 @@ def _execute(ws: Workspace, run: RunRecord, connection: Connection) -> RunRecord
     finally:
         stop.set()
         heartbeat.join()
+    if record.owner == FEEDS_OWNER and not record.finished:
+        return record  # the feeds' poll task records the run's end
     metrics.record_run(connection.name, record)
     alerts.notify(ws, connection, record)
     return record
@@ -495,7 +514,12 @@ def _source_secrets(ws: Workspace, connection: Connection) -> dict[str, str]:
 
 
 async def _run_sync(
-    ws: Workspace, run: RunRecord, connection: Connection, progress: _Progress, loop_holder: dict[str, Any]
+    ws: Workspace,
+    run: RunRecord,
+    connection: Connection,
+    progress: _Progress,
+    loop_holder: dict[str, Any],
+    follow_feeds: bool = True,
 ) -> RunRecord:
     from listingsync.amazon import SPAPIClient
     from listingsync.sync.pipeline import run_sync, sync_options
@@ -514,10 +538,10 @@ async def _run_sync(
     if credentials is not None:
         client = SPAPIClient.from_account(config.account, credentials, rate_limiter=ws.rate_limiter)
     options = sync_options(config, mode=run.mode, scale=ws.rate_scale)
+    options.follow_feeds = follow_feeds
+    store = ws.store(connection.name)
     try:
-        report, catalog = await run_sync(
-            config, options, client=client, progress=progress, store=ws.store(connection.name)
-        )
+        report, catalog = await run_sync(config, options, client=client, progress=progress, store=store)
     except asyncio.CancelledError:
         raise _Cancelled() from None
     finally:
@@ -544,12 +568,174 @@ async def _run_sync(
         data["results"] = data["results"][:RESULT_LIMIT]
         result = redact_value(data)
     catalog_errors = [p for p in catalog.problems if p.severity == "error"]
-    if report.exit_code == 0 and not catalog_errors:
-        return _finish(ws, run.id, "succeeded", counts=counts, result=result, state_run_id=report.run_id)
-    error, fix = _partial_reason(connection.name, report, catalog_errors)
+    error = fix = None
+    if report.exit_code != 0 or catalog_errors:
+        error, fix = _partial_reason(connection.name, report, catalog_errors)
+    status = "partial" if error else "succeeded"
+    if not follow_feeds and run.mode == "send" and report.run_id is not None:
+        pending = [
+            f.id
+            for f in store.open_feeds()
+            if f.run_id == report.run_id and f.state == "submitted" and f.feed_id
+        ]
+        if pending:
+            # What the run knows so far; the poll task adds the feeds' outcomes to it.
+            counts["feeds"] = {"pending": len(pending), "outcomes": {}, "sent_verdict": [status, error, fix]}
+            return _await_feeds(ws, run.id, counts, result, report.run_id)
     return _finish(
-        ws, run.id, "partial", counts=counts, result=result, error=error, fix=fix, state_run_id=report.run_id
+        ws, run.id, status, counts=counts, result=result, error=error, fix=fix, state_run_id=report.run_id
     )
+
+
+def _await_feeds(
+    ws: Workspace, run_id: int, counts: dict[str, Any], result: dict[str, Any] | None, state_run_id: int
+) -> RunRecord:
+    values: dict[str, Any] = {
+        "owner": FEEDS_OWNER,
+        "heartbeat_at": utc_now(),
+        "counts": counts,
+        "state_run_id": state_run_id,
+        "progress": {"phase": "feed", "description": "Amazon is processing the feeds"},
+    }
+    if result is not None:
+        values["result"] = result
+    with ws.begin() as conn:
+        conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values))
+    return get_run(ws, run_id)
+
+
+def feed_poll_delay(ws: Workspace, run: RunRecord, polls: int) -> float:
+    """Seconds before the next look at a run's feeds: the in-process poller's schedule (15 s, then
+    x1.5 up to 2 minutes; faster on an emulator's scaled clock)."""
+    from listingsync.sync.pipeline import sync_options
+
+    if run.connection_id is None:
+        return 0.0
+    config = get_connection_by_id(ws, run.connection_id).config
+    limits = sync_options(config, scale=ws.rate_scale).feed_limits
+    return float(min(limits.poll_initial * limits.poll_factor**polls, limits.poll_max))
+
+
+def poll_run_feeds(ws: Workspace, run_id: int, *, next_poll: float) -> bool:
+    """One getFeed per feed a run left with Amazon; records those Amazon finished. When all are,
+    ends the run as the embedded executor would have and returns False; True while some are still
+    processing: the run's lease is then extended by ``next_poll`` seconds (the caller comes back by
+    then). Raises :class:`~listingsync.sync.lock.LockHeldError` when a sync holds the connection's
+    state (its recovery follows the feeds itself: look again later)."""
+    from listingsync.service import alerts, metrics
+
+    run = get_run(ws, run_id)
+    if run.finished or run.owner != FEEDS_OWNER or run.state_run_id is None:
+        return False  # ended, or taken for dead and recovered by another run
+    if run.connection_id is None:
+        _finish(ws, run_id, "failed", error="the connection was removed", fix=_INTENTS_FIX)
+        return False
+    connection = get_connection_by_id(ws, run.connection_id)
+    counts = dict(run.counts or {})
+    feeds = dict(counts.get("feeds") or {})
+    if run.cancel_requested:
+        record = _finish(
+            ws, run_id, "cancelled", error="cancelled while Amazon processed its feeds", fix=_FEEDS_FIX
+        )
+    else:
+        left, outcomes, first_failure = asyncio.run(_poll_feeds(ws, connection, run.state_run_id))
+        merged: dict[str, int] = dict(feeds.get("outcomes") or {})
+        for kind, n in outcomes.items():
+            merged[kind] = merged.get(kind, 0) + n
+        feeds["outcomes"] = merged
+        feeds["pending"] = left
+        if first_failure and not feeds.get("first_failure"):
+            feeds["first_failure"] = first_failure
+        counts["feeds"] = feeds
+        if left:
+            with ws.begin() as conn:
+                conn.execute(
+                    t.runs.update()
+                    .where(t.runs.c.id == run_id, t.runs.c.owner == FEEDS_OWNER)
+                    .values(heartbeat_at=utc_now() + dt.timedelta(seconds=next_poll), counts=counts)
+                )
+            return True
+        record = _end_after_feeds(ws, run, connection, counts)
+    metrics.record_run(connection.name, record)
+    alerts.notify(ws, connection, record)
+    return False
+
+
+_FEEDS_FIX = "nothing to do: the next run of this connection records what Amazon made of its feeds"
+
+
+def _end_after_feeds(
+    ws: Workspace, run: RunRecord, connection: Connection, counts: dict[str, Any]
+) -> RunRecord:
+    feeds = counts["feeds"]
+    status, error, fix = feeds.pop("sent_verdict", ["succeeded", None, None])
+    outcomes = dict(counts.get("outcomes") or {})
+    for kind, n in feeds["outcomes"].items():
+        outcomes[kind] = outcomes.get(kind, 0) + n
+    outcomes.pop("submitted", None)  # what the feeds became is counted instead
+    counts["outcomes"] = outcomes
+    failed = sum(n for kind, n in feeds["outcomes"].items() if kind in ("invalid", "error"))
+    if failed:
+        first = feeds.get("first_failure") or ""
+        note = f"{failed} listing(s) failed in Amazon's processing of the feeds" + (
+            f"; first: {first}" if first else ""
+        )
+        error = f"{error}; {note}" if error else note
+        fix = fix or (
+            f"see each SKU's issues with their fix (listingsync issues --connection {connection.name}, or "
+            f"GET /api/v1/connections/{connection.name}/issues); correct the catalogue or the mapping and "
+            "the next run sends them"
+        )
+        status = "partial"
+    return _finish(ws, run.id, status, counts=counts, error=redact(error) if error else None, fix=fix)
+
+
+async def _poll_feeds(
+    ws: Workspace, connection: Connection, state_run_id: int
+) -> tuple[int, dict[str, int], str | None]:
+    """Feeds still processing, the outcomes of those that ended now, the first failed SKU."""
+    from listingsync.amazon import SPAPIClient
+    from listingsync.sync.feeds import FeedExecutor
+    from listingsync.sync.lock import acquire_lock
+    from listingsync.sync.pipeline import SYNC_LOCK, sync_options
+
+    config = connection.config
+    store = ws.store(connection.name)
+    client = SPAPIClient.from_account(
+        config.account, connection_credentials(ws, connection), rate_limiter=ws.rate_limiter
+    )
+    limits = sync_options(config, scale=ws.rate_scale).feed_limits
+    left, first = 0, None
+    outcomes: dict[str, int] = {}
+    try:
+        lock = acquire_lock(store.engine, f"{SYNC_LOCK}:{store.scope}", purpose="feed polling", wait=0)
+        try:
+            executor = FeedExecutor(
+                client, store, config.account.selling_partner_id, run_id=state_run_id, limits=limits
+            )
+            for record in store.open_feeds():
+                if record.run_id != state_run_id or record.state != "submitted" or not record.feed_id:
+                    continue
+                done = await executor.poll(record)
+                if done is None:
+                    left += 1
+                    continue
+                if done.processing_status != "DONE":
+                    outcomes["error"] = outcomes.get("error", 0) + done.messages
+                    first = first or f"feed {done.feed_id} ended {done.processing_status}"
+                for message in done.results:
+                    outcomes[message.kind] = outcomes.get(message.kind, 0) + 1
+                    if message.kind == "invalid" and first is None:
+                        issue = message.issues[0] if message.issues else {}
+                        first = (
+                            f"{message.sku} ({done.marketplace_id}) {issue.get('code', '')} "
+                            f"{issue.get('message', '')}"
+                        ).rstrip()
+        finally:
+            lock.release()
+    finally:
+        await client.aclose()
+    return left, outcomes, first
 
 
 def _partial_reason(name: str, report: Any, catalog_errors: list[Any]) -> tuple[str, str]:

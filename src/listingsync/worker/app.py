@@ -62,6 +62,7 @@ ROUTES = {
     "listingsync.execute_run": "runs",
     "listingsync.sync_account": "runs",
     "listingsync.poll_feeds": "runs",
+    "listingsync.poll_run_feeds": "runs",
     "listingsync.validate_chunk": "chunks",
 }
 

@@ -11,6 +11,10 @@ for ``STALE_SECONDS`` for another host): if so the run is recorded as interrupte
 run of the connection is executed here, which settles the dead run's writes with Amazon (write-ahead
 intents) before it sends the rest, as ``serve`` does after a restart. If the process still lives (a
 duplicate delivery), the task looks again later.
+
+Feeds are not waited for in the run (``follow_feeds=False``): a run that leaves feeds with Amazon
+answers ``awaiting_feeds`` (seconds before the first look) and the task hands it to
+``poll_run_feeds``, so a feed Amazon takes twenty minutes over holds no worker slot.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ import threading
 from typing import Any
 
 from listingsync.service.runs import (
+    FEEDS_OWNER,
     STALE_SECONDS,
     RunBusyError,
+    RunRecord,
     create_run,
     execute_run,
+    feed_poll_delay,
     get_run,
     owner_id,
     recover_interrupted,
@@ -65,6 +72,10 @@ def open_workspace(db_url: str | None, limiter_url: str | None) -> Workspace:
 def run_or_take_over(ws: Workspace, run_id: int) -> dict[str, Any]:
     """Execute the queued run; take over one whose process died; :class:`Busy` while it lives."""
     run = get_run(ws, run_id)
+    if run.status == "running" and run.owner == FEEDS_OWNER:
+        # Delivered again after it was handed to its feeds (its worker died before the ack): make
+        # sure a poll task follows them (a second one finds them done, or waits for the lock).
+        return _outcome(ws, run)
     if run.status == "running" and run.owner != owner_id():
         if run_id not in {r.id for r in recover_interrupted(ws)}:
             raise Busy(STALE_SECONDS / 4)
@@ -74,7 +85,14 @@ def run_or_take_over(ws: Workspace, run_id: int) -> dict[str, Any]:
             recovery = create_run(ws, run.connection, trigger="recovery")
         except RunBusyError:  # another run of the connection is queued or going: it recovers
             return get_run(ws, run_id).as_dict()
-        out = execute_run(ws, recovery.id).as_dict()
+        out = _outcome(ws, execute_run(ws, recovery.id, follow_feeds=False))
         out["took_over"] = run_id
         return out
-    return execute_run(ws, run_id).as_dict()
+    return _outcome(ws, execute_run(ws, run_id, follow_feeds=False))
+
+
+def _outcome(ws: Workspace, record: RunRecord) -> dict[str, Any]:
+    out = record.as_dict()
+    if record.owner == FEEDS_OWNER and not record.finished:
+        out["awaiting_feeds"] = feed_poll_delay(ws, record, 0)
+    return out

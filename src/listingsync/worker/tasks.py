@@ -2,7 +2,11 @@
 
 - ``listingsync.execute_run``: one run of the service's workspace (``serve --broker``), by
   :func:`listingsync.service.runs.execute_run`, the function the in-process executor calls; a run
-  whose worker died is taken over (:mod:`listingsync.worker.service_runs`).
+  whose worker died is taken over (:mod:`listingsync.worker.service_runs`). Feeds are submitted,
+  not waited for: the run is handed to ``poll_run_feeds``.
+- ``listingsync.poll_run_feeds``: one look at the feeds a service run left with Amazon
+  (:func:`listingsync.service.runs.poll_run_feeds`); retried with a countdown, holding no worker
+  slot, until they are done, then the run's end is recorded.
 - ``listingsync.sync_account``: one account's whole sync (:func:`listingsync.worker.jobs.run_job`).
   When another run holds the account's state database, the task is retried later instead of
   waiting in a slot.
@@ -28,7 +32,7 @@ from listingsync.sync.lock import LockHeldError
 from listingsync.worker.chunks import validate_jobs
 from listingsync.worker.jobs import SyncJob, poll_delay, poll_job, run_job
 
-__all__ = ["execute_run_task", "poll_feeds", "sync_account", "validate_chunk"]
+__all__ = ["execute_run_task", "poll_feeds", "poll_run_feeds_task", "sync_account", "validate_chunk"]
 
 #: Seconds before an account whose run lock is held is tried again (with jitter so retries do not align).
 BUSY_RETRY = 5.0
@@ -71,9 +75,30 @@ def execute_run_task(self: Task[Any, Any], run_id: int) -> dict[str, Any]:
     conf = self.app.conf
     ws = open_workspace(conf.get("listingsync_db_url"), conf.get("listingsync_limiter_url"))
     try:
-        return run_or_take_over(ws, run_id)
+        out = run_or_take_over(ws, run_id)
     except Busy as exc:
         raise self.retry(exc=exc, countdown=exc.delay) from None
+    if out.get("awaiting_feeds"):
+        poll_run_feeds_task.apply_async((out["id"],), countdown=out["awaiting_feeds"])
+    return out
+
+
+@shared_task(bind=True, name="listingsync.poll_run_feeds", max_retries=None)
+def poll_run_feeds_task(self: Task[Any, Any], run_id: int) -> dict[str, Any]:
+    from listingsync.service.runs import feed_poll_delay, get_run, poll_run_feeds
+    from listingsync.worker.service_runs import open_workspace
+
+    conf = self.app.conf
+    ws = open_workspace(conf.get("listingsync_db_url"), conf.get("listingsync_limiter_url"))
+    delay = feed_poll_delay(ws, get_run(ws, run_id), self.request.retries + 1) * random.uniform(0.8, 1.2)
+    try:
+        processing = poll_run_feeds(ws, run_id, next_poll=delay)
+    except LockHeldError as exc:
+        raise self.retry(exc=exc, countdown=BUSY_RETRY * random.uniform(0.5, 1.5)) from None
+    if processing:
+        # No worker slot is held while Amazon processes: the task comes back after a countdown.
+        raise self.retry(countdown=delay)
+    return get_run(ws, run_id).as_dict()
 
 
 @shared_task(bind=True, name="listingsync.poll_feeds", max_retries=None)
