@@ -43,7 +43,7 @@ from listingsync.service import (
 from listingsync.service.connections import Connection, config_of
 from listingsync.service.listings import listing_detail, listing_facets, request_resend
 from listingsync.service.mapping_help import product_type_needs, starter_mapping
-from listingsync.service.users import ROLES, UserError
+from listingsync.service.users import ROLES, Session, UserError
 from listingsync.web.dashboard import auth
 from listingsync.web.dashboard.auth import checked_form, current_session, require
 from listingsync.web.dashboard.render import render
@@ -224,21 +224,30 @@ async def _verify(form: FormData) -> tuple[list[CheckStep], dict[str, Any], dict
     return steps, account_doc, secrets
 
 
-@router.get("/connections/new", name="dash-connect")
-def connect_page(request: Request) -> HTMLResponse:
-    session = current_session(request)
-    require(session, "editor")
+def _connect_form(
+    request: Request, session: Session, values: dict[str, str], *, status: int = 200, **outcome: Any
+) -> HTMLResponse:
+    """The connect page: empty, or filled in again with ``values`` and the steps that failed."""
     return render(
         request,
         "connect.html",
         session,
+        status=status,
         title="Connect an Amazon account",
         nav="connections",
         guide=GUIDE,
         regions=[r.value for r in mp.Region],
         countries=_countries(),
-        values={"type": "vendor"},
+        values=values,
+        **outcome,
     )
+
+
+@router.get("/connections/new", name="dash-connect")
+def connect_page(request: Request) -> HTMLResponse:
+    session = current_session(request)
+    require(session, "editor")
+    return _connect_form(request, session, {"type": "vendor"})
 
 
 @router.post("/connections/verify", name="dash-verify")
@@ -279,17 +288,11 @@ async def connect(request: Request) -> Response:
             error = f"{exc.message}" + (f" — {exc.fix}" if exc.fix else "")
         else:
             return RedirectResponse(request.url_for("dash-connection", name=name), status_code=303)
-    return render(
+    return _connect_form(
         request,
-        "connect.html",
         session,
+        values,
         status=400,
-        title="Connect an Amazon account",
-        nav="connections",
-        guide=GUIDE,
-        regions=[r.value for r in mp.Region],
-        countries=_countries(),
-        values=values,
         steps=steps,
         ok=ok,
         error=error or ("Nothing was saved: fix the step marked ✗." if not ok else None),
