@@ -10,7 +10,6 @@ no query) and the bare SQL count of the table. The goal is under 300 ms; nothing
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import statistics
 import tempfile
@@ -22,47 +21,10 @@ import httpx
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from bench.fixtures import fill_listings
+
 SKUS = int(os.environ.get("BENCH_DASHBOARD_SKUS", "100000"))
 ROUNDS = int(os.environ.get("BENCH_DASHBOARD_ROUNDS", "30"))
-
-
-def _fill(ws: object, scope: str) -> None:
-    from listingsync.sync import tables as st
-
-    now = dt.datetime.now(dt.UTC)
-    rows = []
-    for n in range(SKUS):
-        invalid = n % 10 == 0
-        rows.append(
-            {
-                "scope": scope,
-                "sku": f"SKU-{n:07d}",
-                "marketplace_id": "A13V1IB3VIYZZH",
-                "product_type": "HOME" if n % 3 else "PRODUCT",
-                "status": "invalid" if invalid else "live",
-                "asin": None if invalid else f"B0{n:08d}",
-                "issues": (
-                    [
-                        {
-                            "code": "90220",
-                            "severity": "ERROR",
-                            "message": "'item_name' is required but missing.",
-                            "attributeNames": ["item_name"],
-                        }
-                    ]
-                    if invalid
-                    else []
-                ),
-                "sent_attributes": {
-                    "item_name": [{"value": f"Maison Demo Cushion {n} linen", "language_tag": "fr_FR"}]
-                },
-                "updated_at": now,
-            }
-        )
-    engine = ws.engine  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        for start in range(0, len(rows), 5000):
-            conn.execute(st.listings.insert(), rows[start : start + 5000])
 
 
 def _timed(client: httpx.Client, url: str) -> float:
@@ -92,7 +54,7 @@ def main() -> None:
             ws, "big", {"account": {"type": "vendor", "selling_partner_id": "DEMOV", "marketplaces": ["FR"]}}
         )
         started = time.perf_counter()
-        _fill(ws, "big")
+        fill_listings(ws.engine, "big", SKUS)
         print(f"state filled with {SKUS:,} listings in {time.perf_counter() - started:.1f} s")
         UserStore(ws.engine).add("bench", "viewer", "bench password")
         app = create_app(ws)

@@ -38,6 +38,7 @@ from cryptography.fernet import Fernet
 
 from bench.bench_mapping import SAMPLE, _catalogue
 from bench.bench_workers import _emulator
+from bench.fixtures import fill_listings, write_accounts
 from listingsync.service import Workspace, add_connection, list_runs
 from listingsync.service.executor import InProcessExecutor
 from listingsync.service.scheduler import Scheduler
@@ -48,25 +49,6 @@ CONNECTIONS = int(os.environ.get("LISTINGSYNC_BENCH_SERVE_CONNECTIONS", "100"))
 PRODUCTS = 8
 LISTINGS_N = 100_000
 REQUESTS = 200
-
-
-def _accounts(directory: Path) -> list[dict[str, Any]]:
-    out = []
-    for i in range(CONNECTIONS):
-        vendor = i % 2 == 0
-        out.append(
-            {
-                "name": f"serve-{i:03d}",
-                "type": "vendor" if vendor else "seller",
-                "client_id": f"amzn1.application-oa2-client.serve{i:03d}",
-                "client_secret": f"serve-secret-{i:03d}",
-                "refresh_token": f"Atzr|serve-bench-{i:03d}",
-                "selling_partner_id": f"SV{i:03d}" if vendor else f"A{i:03d}SERVESELLER",
-                "marketplaces": ["FR"] if vendor else ["US"],
-            }
-        )
-    (directory / "accounts.yaml").write_text(yaml.safe_dump({"accounts": out}), encoding="utf-8")
-    return out
 
 
 def _document(account: dict[str, Any], url: str) -> dict[str, Any]:
@@ -141,30 +123,6 @@ def _tick_overhead(ws: Workspace, empty: Workspace) -> None:
         conn.exec_driver_sql("UPDATE svc_connections SET next_run_at = NULL, next_watch_at = NULL")
 
 
-def _fill_listings(ws: Workspace, name: str) -> None:
-    now = dt.datetime.now(dt.UTC)
-    rows = []
-    for i in range(LISTINGS_N):
-        invalid = i % 10 == 0
-        rows.append(
-            {
-                "scope": name,
-                "sku": f"BIG-{i:06d}",
-                "marketplace_id": "A13V1IB3VIYZZH",
-                "status": "invalid" if invalid else "live",
-                "product_type": "HOME",
-                "asin": None if invalid else f"B0{i:08d}",
-                "issues": [{"severity": "ERROR", "code": "LS-MAX-LENGTH", "message": "too long"}]
-                if invalid
-                else [],
-                "updated_at": now,
-            }
-        )
-    with ws.begin() as conn:
-        for start in range(0, len(rows), 5000):
-            conn.execute(state.listings.insert(), rows[start : start + 5000])
-
-
 def _latency(client: httpx.Client, url: str, params: dict[str, Any] | None = None) -> tuple[float, float]:
     times = []
     for _ in range(REQUESTS):
@@ -183,7 +141,7 @@ def main() -> None:
         "LISTINGSYNC_KEYRING": "off",
     }
     os.environ.update(env)
-    accounts = _accounts(root)
+    accounts = write_accounts(root, CONNECTIONS, "serve")
     _catalogue(root, PRODUCTS)
     db = f"sqlite:///{root / 'workspace.db'}"
     empty_db = f"sqlite:///{root / 'empty.db'}"
@@ -242,7 +200,7 @@ def main() -> None:
                 conn.exec_driver_sql("UPDATE svc_connections SET enabled = false")
             while list_runs(ws, statuses=["queued", "running"], limit=1):
                 time.sleep(0.5)
-            _fill_listings(ws, accounts[0]["name"])
+            fill_listings(ws.engine, accounts[0]["name"], LISTINGS_N)
             name = accounts[0]["name"]
             with ws.connect() as conn:
                 held = conn.execute(
@@ -254,12 +212,12 @@ def main() -> None:
                 base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
             ) as client:
                 deep = client.get(
-                    f"/api/v1/connections/{name}/listings", params={"q": "BIG-090000", "limit": 1}
+                    f"/api/v1/connections/{name}/listings", params={"q": "SKU-0090000", "limit": 1}
                 ).json()["items"]
                 assert deep
                 # The cursor of SKU 90,000 (the keyset paging's "after"), fetched the way a client pages.
                 page = client.get(
-                    f"/api/v1/connections/{name}/listings", params={"limit": 1, "q": "BIG-08999"}
+                    f"/api/v1/connections/{name}/listings", params={"limit": 1, "q": "SKU-008999"}
                 )
                 after = page.json()["next"]
                 cases = [
@@ -271,9 +229,9 @@ def main() -> None:
                         {"status": "invalid"},
                     ),
                     (
-                        "listings, search q=BIG-0777",
+                        "listings, search q=SKU-00777",
                         f"/api/v1/connections/{name}/listings",
-                        {"q": "BIG-0777"},
+                        {"q": "SKU-00777"},
                     ),
                 ]
                 if after:

@@ -41,9 +41,9 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-import yaml
 
 from bench.bench_mapping import SAMPLE, _catalogue
+from bench.fixtures import write_accounts
 from listingsync.amazon.lwa import Credentials
 from listingsync.config import load_config
 from listingsync.credentials import SecretStore, save_credentials
@@ -63,22 +63,8 @@ POSTGRES = os.environ.get("LISTINGSYNC_TEST_POSTGRES", "postgresql+psycopg://pos
 
 
 def _accounts(directory: Path) -> list[dict[str, Any]]:
-    """The accounts file's entries: each its own LWA client, refresh token and selling partner."""
-    out = []
-    for i in range(ACCOUNTS):
-        vendor = i % 2 == 0
-        out.append(
-            {
-                "name": f"bench-{i:02d}",
-                "type": "vendor" if vendor else "seller",
-                "client_id": f"amzn1.application-oa2-client.bench{i:02d}",
-                "client_secret": f"bench-secret-{i:02d}",
-                "refresh_token": f"Atzr|bench-{i:02d}",
-                "selling_partner_id": f"BV{i:02d}" if vendor else f"A{i:02d}BENCHSELLER",
-                "marketplaces": ["FR"] if vendor else ["US"],
-            }
-        )
-    (directory / "accounts.yaml").write_text(yaml.safe_dump({"accounts": out}), encoding="utf-8")
+    """The accounts file's entries, their credentials saved where ``listingsync`` looks for them."""
+    out = write_accounts(directory, ACCOUNTS, "bench")
     store = SecretStore(env={}, use_keyring=False, file=directory / "secrets.json")
     for a in out:
         region = "eu" if a["type"] == "vendor" else "na"

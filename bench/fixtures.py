@@ -1,0 +1,73 @@
+"""Data the service benchmarks share: emulator accounts and a state table full of listings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+
+from listingsync.sync import tables as state
+
+
+def write_accounts(directory: Path, count: int, tag: str) -> list[dict[str, Any]]:
+    """``count`` emulator accounts in ``directory/accounts.yaml``, each its own LWA client, refresh
+    token and selling partner: even ones vendors in FR, odd ones sellers in US."""
+    out = []
+    for i in range(count):
+        vendor = i % 2 == 0
+        out.append(
+            {
+                "name": f"{tag}-{i:03d}",
+                "type": "vendor" if vendor else "seller",
+                "client_id": f"amzn1.application-oa2-client.{tag}{i:03d}",
+                "client_secret": f"{tag}-secret-{i:03d}",
+                "refresh_token": f"Atzr|{tag}-{i:03d}",
+                "selling_partner_id": f"{tag[0].upper()}V{i:03d}"
+                if vendor
+                else f"A{i:03d}{tag.upper()}SELLER",
+                "marketplaces": ["FR"] if vendor else ["US"],
+            }
+        )
+    (directory / "accounts.yaml").write_text(yaml.safe_dump({"accounts": out}), encoding="utf-8")
+    return out
+
+
+def fill_listings(engine: sa.Engine, scope: str, count: int) -> None:
+    """``count`` FR listings of ``scope`` in the state table: 1 in 10 invalid with an Amazon-shaped
+    issue, product types HOME and PRODUCT, the title that was sent."""
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for n in range(count):
+        invalid = n % 10 == 0
+        rows.append(
+            {
+                "scope": scope,
+                "sku": f"SKU-{n:07d}",
+                "marketplace_id": "A13V1IB3VIYZZH",
+                "product_type": "HOME" if n % 3 else "PRODUCT",
+                "status": "invalid" if invalid else "live",
+                "asin": None if invalid else f"B0{n:08d}",
+                "issues": (
+                    [
+                        {
+                            "code": "90220",
+                            "severity": "ERROR",
+                            "message": "'item_name' is required but missing.",
+                            "attributeNames": ["item_name"],
+                        }
+                    ]
+                    if invalid
+                    else []
+                ),
+                "sent_attributes": {
+                    "item_name": [{"value": f"Maison Demo Cushion {n} linen", "language_tag": "fr_FR"}]
+                },
+                "updated_at": now,
+            }
+        )
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(state.listings.insert(), rows[start : start + 5000])
