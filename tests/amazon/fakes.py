@@ -79,13 +79,13 @@ async def no_sleep(_: float) -> None:
 def make_client(fake: FakeAmazon, **kwargs: Any) -> SPAPIClient:
     kwargs.setdefault("rate_limiter", TokenBucketLimiter(scale=1e6))
     kwargs.setdefault("retry", RetryPolicy(max_attempts=4))
+    kwargs.setdefault("sleep", no_sleep)
     return SPAPIClient(
         creds(),
         "eu",
         endpoint=ENDPOINT,
         lwa_endpoint=LWA,
         transport=fake.transport(),
-        sleep=no_sleep,
         selling_partner_id="C96QA",
         **kwargs,
     )

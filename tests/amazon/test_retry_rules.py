@@ -18,7 +18,7 @@ from listingsync.amazon import (
     TokenBucketLimiter,
 )
 
-from .fakes import ENDPOINT, LWA, FakeAmazon, creds, envelope, no_sleep
+from .fakes import LWA, FakeAmazon, creds, envelope, make_client, no_sleep
 
 DE = "A1PA6795UKMFR9"
 
@@ -37,21 +37,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def client(fake: FakeAmazon, retry: RetryPolicy, **kwargs: Any) -> SPAPIClient:
-    kwargs.setdefault("sleep", no_sleep)
-    kwargs.setdefault("rate_limiter", TokenBucketLimiter(scale=1e6))
-    return SPAPIClient(
-        creds(),
-        "eu",
-        endpoint=ENDPOINT,
-        lwa_endpoint=LWA,
-        transport=fake.transport(),
-        selling_partner_id="C96QA",
-        retry=retry,
-        **kwargs,
-    )
 
 
 def refused(request: httpx.Request) -> httpx.Response:
@@ -77,7 +62,7 @@ async def create_feed_document(c: SPAPIClient) -> Any:
 @pytest.mark.parametrize("status", [500, 503])
 async def test_a_post_is_not_resent_after_a_server_error(send: Any, status: int) -> None:
     fake = FakeAmazon(script=[envelope(status, "InternalFailure", "oops")])
-    async with client(fake, RetryPolicy(max_attempts=4)) as c:
+    async with make_client(fake, retry=RetryPolicy(max_attempts=4)) as c:
         with pytest.raises(ServerError):
             await send(c)
     assert len(fake.requests) == 1  # Amazon may have created it: a second one would be a duplicate
@@ -86,7 +71,7 @@ async def test_a_post_is_not_resent_after_a_server_error(send: Any, status: int)
 @pytest.mark.parametrize("send", [create_feed, create_feed_document])
 async def test_a_post_is_resent_when_the_connection_was_never_made(send: Any) -> None:
     fake = FakeAmazon(script=[refused, httpx.Response(202, json={"feedId": "1", "url": "u"})])
-    async with client(fake, RetryPolicy(max_attempts=4)) as c:
+    async with make_client(fake, retry=RetryPolicy(max_attempts=4)) as c:
         await send(c)
         assert c.stats.retries == 1
     assert len(fake.requests) == 2
@@ -96,14 +81,14 @@ async def test_a_throttled_post_is_resent() -> None:
     fake = FakeAmazon(
         script=[envelope(429, "QuotaExceeded", "slow down"), httpx.Response(202, json={"feedId": "1"})]
     )
-    async with client(fake, RetryPolicy(max_attempts=4)) as c:
+    async with make_client(fake, retry=RetryPolicy(max_attempts=4)) as c:
         assert await create_feed(c) == {"feedId": "1"}
     assert len(fake.requests) == 2
 
 
 async def test_a_read_after_a_read_timeout_is_resent() -> None:
     fake = FakeAmazon(script=[timed_out])
-    async with client(fake, RetryPolicy(max_attempts=4)) as c:
+    async with make_client(fake, retry=RetryPolicy(max_attempts=4)) as c:
         await c.listings.get_listings_item("C96QA", "S", marketplace_ids=[DE])
     assert len(fake.requests) == 2
 
@@ -119,7 +104,7 @@ async def test_a_429_backs_off_on_the_operations_bucket_interval(monkeypatch: py
         slept.append(seconds)
 
     fake = FakeAmazon(script=[envelope(429, "QuotaExceeded", "slow down"), envelope(503, "X", "down")])
-    async with client(fake, RetryPolicy(base=0.01, cap=100.0), sleep=sleep) as c:
+    async with make_client(fake, retry=RetryPolicy(base=0.01, cap=100.0), sleep=sleep) as c:
         await c.feeds.get_feeds(feed_types=["JSON_LISTINGS_FEED"])
     # getFeeds refills 0.0222 tokens a second: a 429 waits on that scale, a 503 on the base.
     assert slept == [pytest.approx(1 / 0.0222), pytest.approx(0.02)]
@@ -131,7 +116,7 @@ async def test_a_429_backs_off_on_the_operations_bucket_interval(monkeypatch: py
 async def test_a_token_refresh_does_not_use_up_an_attempt() -> None:
     expired = envelope(403, "Unauthorized", "The access token you provided has expired.")
     fake = FakeAmazon(script=[expired])
-    async with client(fake, RetryPolicy(max_attempts=1)) as c:
+    async with make_client(fake, retry=RetryPolicy(max_attempts=1)) as c:
         await c.listings.get_listings_item("C96QA", "S", marketplace_ids=[DE])
         assert c.stats.token_refreshes == 1 and c.stats.retries == 0
     assert len(fake.requests) == 2 and fake.exchanges == 2
@@ -151,7 +136,9 @@ def slow_failure(clock: Clock) -> Any:
 async def test_a_call_gives_up_when_its_time_budget_is_spent() -> None:
     clock = Clock()
     fake = FakeAmazon(script=[slow_failure(clock)] * 50)
-    async with client(fake, RetryPolicy(max_attempts=50, base=0.001, budget=25.0), clock=clock) as c:
+    async with make_client(
+        fake, retry=RetryPolicy(max_attempts=50, base=0.001, budget=25.0), clock=clock
+    ) as c:
         with pytest.raises(ServerError):
             await c.listings.get_listings_item("C96QA", "S", marketplace_ids=[DE])
     assert len(fake.requests) == 3  # at 10 s and 20 s a retry fits in 25 s; at 30 s none does
@@ -173,7 +160,7 @@ async def test_waiting_for_a_rate_limit_token_is_not_time_spent_failing() -> Non
     clock = Clock()
     fake = FakeAmazon(script=[slow_failure(clock)] * 50)
     retry = RetryPolicy(max_attempts=50, base=0.001, budget=25.0)
-    async with client(fake, retry, clock=clock, rate_limiter=PacedLimiter(clock)) as c:
+    async with make_client(fake, retry=retry, clock=clock, rate_limiter=PacedLimiter(clock)) as c:
         with pytest.raises(ServerError):
             await c.listings.get_listings_item("C96QA", "S", marketplace_ids=[DE])
     assert len(fake.requests) == 3
@@ -181,7 +168,7 @@ async def test_waiting_for_a_rate_limit_token_is_not_time_spent_failing() -> Non
 
 async def test_throttling_is_bounded_by_attempts() -> None:
     fake = FakeAmazon(script=[envelope(429, "QuotaExceeded", "slow down")] * 10)
-    async with client(fake, RetryPolicy(max_attempts=2)) as c:
+    async with make_client(fake, retry=RetryPolicy(max_attempts=2)) as c:
         with pytest.raises(QuotaExceeded):
             await create_feed(c)
     assert len(fake.requests) == 2
@@ -192,7 +179,7 @@ async def test_throttling_is_bounded_by_attempts() -> None:
 
 async def test_a_presigned_upload_is_resent_after_a_server_error() -> None:
     fake = FakeAmazon(script=[httpx.Response(503), timed_out, httpx.Response(200)])
-    async with client(fake, RetryPolicy(max_attempts=4)) as c:
+    async with make_client(fake, retry=RetryPolicy(max_attempts=4)) as c:
         await c.feeds.upload_feed_document("https://s3.test/doc?X-Amz-Signature=abc", b"{}")
         assert c.stats.retries == 2  # a PUT of the same bytes to the same URL is idempotent
 
