@@ -41,9 +41,10 @@ ANY_REGION = "-"
 #: Seconds a silent bucket is kept (it refills completely well within this).
 _TTL = 3600
 
-#: Seconds a request may stay in flight before its token is charged anyway (its worker died): well
-#: beyond the client's 30 s timeout plus the backoff sleep that precedes its ``answered``.
-_HELD_DEADLINE = 300
+#: Seconds a request may stay in flight before its token is charged anyway (its worker died): twice
+#: the client's 30 s timeout (``answered`` comes as the answer or the error does, before any retry
+#: sleep). Short, because a dead worker's tickets keep that much of the account's burst till then.
+_HELD_DEADLINE = 60
 
 # Shared by both scripts: the bucket's pace and capacity from the caller's rate, the lowest rate
 # Amazon announced (stored in the hash, so every worker applies it) and the safety margins.
