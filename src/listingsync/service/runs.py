@@ -23,13 +23,15 @@ On a worker (``serve --broker``) a run through feeds does not wait for Amazon in
 submits them and stays ``running`` with owner :data:`FEEDS_OWNER` (no process holds it), and a
 ``poll_run_feeds`` task comes back for it (:func:`poll_run_feeds`) until its feeds are done, then
 records the run's end as the embedded executor would have. Its heartbeat is then a lease that each
-poll extends until the next one, so a poll task that never comes back lets it go stale like a dead
-process's run (``recover_interrupted``); the next run of the connection follows the feeds itself.
+poll extends past the next one's due time (by :data:`FEEDS_GRACE`: a poll may wait in a busy queue),
+so a poll task that never comes back lets it go stale like a dead process's run
+(``recover_interrupted``); the next run of the connection follows the feeds itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -89,6 +91,9 @@ RESULT_LIMIT = 1000
 STALE_SECONDS = 120.0
 #: The owner of a run whose writes went out as feeds Amazon is still processing (see the top).
 FEEDS_OWNER = "feeds"
+#: How long past its due time a feed poll may wait for a worker slot before its run is taken for
+#: abandoned (every slot busy with long syncs delays it; a lost poll task never comes).
+FEEDS_GRACE = 900.0
 
 
 def owner_id() -> str:
@@ -568,31 +573,59 @@ async def _run_sync(
         data["results"] = data["results"][:RESULT_LIMIT]
         result = redact_value(data)
     catalog_errors = [p for p in catalog.problems if p.severity == "error"]
-    error = fix = None
-    if report.exit_code != 0 or catalog_errors:
-        error, fix = _partial_reason(connection.name, report, catalog_errors)
-    status = "partial" if error else "succeeded"
+    pending: list[int] = []
     if not follow_feeds and run.mode == "send" and report.run_id is not None:
         pending = [
             f.id
             for f in store.open_feeds()
             if f.run_id == report.run_id and f.state == "submitted" and f.feed_id
         ]
-        if pending:
-            # What the run knows so far; the poll task adds the feeds' outcomes to it.
-            counts["feeds"] = {"pending": len(pending), "outcomes": {}, "sent_verdict": [status, error, fix]}
-            return _await_feeds(ws, run.id, counts, result, report.run_id)
+    if pending:
+        # The feeds' SKUs are "pending" until their reports are read: not failures (yet). The run
+        # is judged on the rest now; the poll task adds what the feeds became.
+        in_feeds = {
+            (sku, f.marketplace_id)
+            for f in store.open_feeds()
+            if f.id in pending
+            for sku, _ in store.feed_messages(f.id).values()
+        }
+        kept = [
+            r for r in report.results if not (r.status == "pending" and (r.sku, r.marketplace_id) in in_feeds)
+        ]
+        outcomes = dict(counts["outcomes"])
+        outcomes["pending"] = outcomes.get("pending", 0) - (len(report.results) - len(kept))
+        counts["outcomes"] = {k: v for k, v in outcomes.items() if v}
+        report = dataclasses.replace(report, results=kept)
+    error = fix = None
+    if report.exit_code != 0 or catalog_errors:
+        error, fix = _partial_reason(connection.name, report, catalog_errors)
+    status = "partial" if error else "succeeded"
+    if pending:
+        counts["feeds"] = {"pending": len(pending), "outcomes": {}, "sent_verdict": [status, error, fix]}
+        assert report.run_id is not None
+        return _await_feeds(ws, run.id, counts, result, report.run_id, options.feed_limits.poll_initial)
     return _finish(
         ws, run.id, status, counts=counts, result=result, error=error, fix=fix, state_run_id=report.run_id
     )
 
 
+def _lease(next_poll: float) -> dt.datetime:
+    """The heartbeat that keeps a run awaiting its feeds alive until its next poll is overdue by
+    :data:`FEEDS_GRACE` (``recover_interrupted`` takes a heartbeat older than STALE_SECONDS for dead)."""
+    return utc_now() + dt.timedelta(seconds=next_poll + FEEDS_GRACE - STALE_SECONDS)
+
+
 def _await_feeds(
-    ws: Workspace, run_id: int, counts: dict[str, Any], result: dict[str, Any] | None, state_run_id: int
+    ws: Workspace,
+    run_id: int,
+    counts: dict[str, Any],
+    result: dict[str, Any] | None,
+    state_run_id: int,
+    first_poll: float,
 ) -> RunRecord:
     values: dict[str, Any] = {
         "owner": FEEDS_OWNER,
-        "heartbeat_at": utc_now(),
+        "heartbeat_at": _lease(first_poll),
         "counts": counts,
         "state_run_id": state_run_id,
         "progress": {"phase": "feed", "description": "Amazon is processing the feeds"},
@@ -619,7 +652,7 @@ def feed_poll_delay(ws: Workspace, run: RunRecord, polls: int) -> float:
 def poll_run_feeds(ws: Workspace, run_id: int, *, next_poll: float) -> bool:
     """One getFeed per feed a run left with Amazon; records those Amazon finished. When all are,
     ends the run as the embedded executor would have and returns False; True while some are still
-    processing: the run's lease is then extended by ``next_poll`` seconds (the caller comes back by
+    processing: the run's lease is then extended past ``next_poll`` seconds (the caller comes back
     then). Raises :class:`~listingsync.sync.lock.LockHeldError` when a sync holds the connection's
     state (its recovery follows the feeds itself: look again later)."""
     from listingsync.service import alerts, metrics
@@ -652,7 +685,7 @@ def poll_run_feeds(ws: Workspace, run_id: int, *, next_poll: float) -> bool:
                 conn.execute(
                     t.runs.update()
                     .where(t.runs.c.id == run_id, t.runs.c.owner == FEEDS_OWNER)
-                    .values(heartbeat_at=utc_now() + dt.timedelta(seconds=next_poll), counts=counts)
+                    .values(heartbeat_at=_lease(next_poll), counts=counts)
                 )
             return True
         record = _end_after_feeds(ws, run, connection, counts)
@@ -672,7 +705,6 @@ def _end_after_feeds(
     outcomes = dict(counts.get("outcomes") or {})
     for kind, n in feeds["outcomes"].items():
         outcomes[kind] = outcomes.get(kind, 0) + n
-    outcomes.pop("submitted", None)  # what the feeds became is counted instead
     counts["outcomes"] = outcomes
     failed = sum(n for kind, n in feeds["outcomes"].items() if kind in ("invalid", "error"))
     if failed:
@@ -796,7 +828,8 @@ def _heartbeat(
             with ws.begin() as conn:
                 conn.execute(
                     t.runs.update()
-                    .where(t.runs.c.id == run.id)
+                    # Not once the run is handed to its feeds: their lease is longer than a beat.
+                    .where(t.runs.c.id == run.id, sa.func.coalesce(t.runs.c.owner, "") != FEEDS_OWNER)
                     .values(heartbeat_at=now, progress=progress.snapshot())
                 )
                 wanted = conn.execute(
