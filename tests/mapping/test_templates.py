@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from listingsync.config import ConfigError, parse_config
+from listingsync.mapping import sandbox
 from listingsync.mapping.templates import (
     Const,
     Expr,
@@ -181,8 +182,11 @@ def test_config_checks_every_template_not_only_attributes(section: str, key: str
     ],
 )
 def test_templates_that_would_exhaust_the_machine_are_stopped_with_a_clear_error(
-    source: str, words: str
+    source: str, words: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A stopped clock: the limit named in the message is the one under test, not the 2 s guard that a
+    # loaded machine (and tracemalloc) can reach first.
+    monkeypatch.setattr(sandbox, "_clock", lambda: 0.0)
     import tracemalloc
 
     tracemalloc.start()
@@ -199,7 +203,17 @@ def test_templates_that_would_exhaust_the_machine_are_stopped_with_a_clear_error
     assert "simplify the template" in info.value.message
 
 
-def test_templates_within_the_limits_still_work() -> None:
+def test_a_template_running_past_its_time_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = iter(range(100))  # a clock that moves one second each time the budget looks at it
+    monkeypatch.setattr(sandbox, "_clock", lambda: float(next(ticks)))
+    source = "{% for i in range(10) %}x{% endfor %}"
+    with pytest.raises(TemplateFailure) as info:
+        evaluate(compile_spec(source), {})
+    assert info.value.message == f"{source!r} was stopped: it ran longer than 2 s; simplify the template"
+
+
+def test_templates_within_the_limits_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "_clock", lambda: 0.0)  # only the iteration limit applies to the loops
     loops = "{% for i in range(300) %}{% for j in range(300) %}{% endfor %}{% endfor %}{{ title }}"
     assert evaluate(compile_spec(loops), {"title": "Mug"}) == "Mug"  # 90,300 iterations
     assert evaluate(compile_spec("{{ 'ab' * 3 }}-{{ '%05d' % 42 }}"), {}) == "ababab-00042"
