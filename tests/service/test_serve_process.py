@@ -78,7 +78,7 @@ def _healthy(port: int) -> bool:
         return False
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_kill9_during_a_run_then_sigterm_during_another(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'ws.db'}"
     env = {**os.environ, "LISTINGSYNC_RATE_SCALE": str(SCALE), "LISTINGSYNC_KEYRING": "off"}

@@ -21,6 +21,7 @@ from .helpers import assert_amazon_holds_the_catalogue, demo_env, sample_dir
 SCALE = 2.0  # Amazon's limits x 2: ~116 writes take ~10 s, so the signal lands mid-run
 
 
+@pytest.mark.soak
 @pytest.mark.parametrize(
     ("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")]
 )

@@ -179,6 +179,7 @@ def test_validation_in_chunks_on_two_workers_matches_one_process(
     assert total.problems == len(whole.problems)
 
 
+@pytest.mark.soak
 def test_a_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(
     services: dict[str, str], pg_schemas: list[str], tmp_path: Path
 ) -> None:

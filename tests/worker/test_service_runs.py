@@ -142,6 +142,7 @@ def test_service_runs_on_two_workers_give_the_same_listings_as_the_embedded_exec
     ws.close()
 
 
+@pytest.mark.soak
 def test_a_service_run_whose_worker_is_killed_is_taken_over(
     services: dict[str, str],
     pg_schemas: list[str],
