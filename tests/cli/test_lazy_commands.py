@@ -128,3 +128,15 @@ def test_shell_completion_is_offered_and_completes_lazy_commands_and_their_optio
     assert _complete("listingsync ch", 1).split() == ["check"]
     assert _complete("listingsync mapping su", 2).split() == ["suggest"]
     assert "--dry-run" in _complete("listingsync sync --dr", 2).split()
+
+
+@pytest.mark.parametrize("command", ["sync", "status", "issues", "demo"])
+def test_sync_commands_help_imports_no_engine(command: str) -> None:
+    loaded = modules_after(command, "--help")
+    assert "listingsync.cli.sync" in loaded
+    light = {
+        "listingsync.sync",
+        "listingsync.sync.guard",
+        "listingsync.sync.progress",
+    }  # option names, a base class
+    assert not [m for m in loaded if m.startswith(HEAVY) and m not in light]

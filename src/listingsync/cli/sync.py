@@ -14,11 +14,10 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -40,13 +39,19 @@ from listingsync.cli.common import (
     require_extra,
 )
 from listingsync.cli.stopping import Stopped, run_stoppable
-from listingsync.config import Config
 from listingsync.csvsafe import SafeCsvWriter
 from listingsync.errors import ListingSyncError
-from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.guard import ALLOW_FLAG
-from listingsync.sync.pipeline import CatalogRead, Selection, open_store, run_sync, sync_options
 from listingsync.sync.progress import NullProgress, ProgressTask
+
+# The engine pulls in SQLAlchemy, Alembic and the mapping (~2 s), the config pydantic: imported where
+# a command runs, so that `sync --help`, `status --help` … stay fast (cli/lazy.py).
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from listingsync.config import Config
+    from listingsync.sync.engine import SyncOptions, SyncReport
+    from listingsync.sync.pipeline import CatalogRead, Selection
 
 #: Emulator runs only: multiplies the client's rate limits to match ``listingsync emulator --rate-scale``.
 RATE_SCALE_ENV = "LISTINGSYNC_RATE_SCALE"
@@ -77,6 +82,8 @@ class RichProgress:
     """One bar per phase: read, build, plan, submit, wait for feed, reconcile (on stderr)."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.bar = Progress(
             TextColumn("{task.description}", markup=False),  # descriptions name user files
             BarColumn(),
@@ -219,6 +226,8 @@ def sync_command(
 
         mode = "dry-run" if dry_run else "preview" if preview else "send"
         raise typer.Exit(run_connection(connection, db, mode=mode, as_json=as_json))
+    from listingsync.sync.pipeline import Selection, sync_options
+
     cfg = config_or_exit(config)
     chosen = via or cfg.sync.via
     if chosen not in ("auto", "items", "feed"):
@@ -270,6 +279,8 @@ def _run(
     progress: RichProgress | NotesOnly | None,
     selection: Selection | None = None,
 ) -> tuple[SyncReport, CatalogRead]:
+    from listingsync.sync.pipeline import run_sync
+
     async def go() -> tuple[SyncReport, CatalogRead]:
         try:
             return await run_sync(cfg, options, client=client, progress=progress, selection=selection)
@@ -540,6 +551,8 @@ def _read_state(
         from listingsync.cli.service import connection_store_rows
 
         return connection_store_rows(connection, db, skus=skus, statuses=statuses)
+    from listingsync.sync.pipeline import open_store
+
     cfg = config_or_exit(config)
     try:
         store = open_store(cfg, create=False)  # reading never creates a state database
@@ -778,6 +791,7 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
 
     from listingsync.emulator import EmulatorSettings, run_in_thread
     from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from listingsync.sync.pipeline import open_store, sync_options
 
     with run_in_thread(EmulatorSettings(rate_scale=DEMO_RATE_SCALE)) as server:
         # Public demo credentials: they open only this emulator, so the environment may carry them.

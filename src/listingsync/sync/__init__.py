@@ -17,14 +17,19 @@ or the whole pipeline from a config (catalogue → mapping → validation → en
 Statuses per SKU and marketplace: pending, accepted, live, invalid, error, deleted.
 """
 
-from listingsync.sync.engine import AUTO_FEED_THRESHOLD, SkuResult, SyncEngine, SyncOptions, SyncReport
-from listingsync.sync.feeds import FeedExecutor, FeedLimits
-from listingsync.sync.items import ItemsExecutor
-from listingsync.sync.pipeline import CatalogRead, open_store, read_candidates, run_sync
-from listingsync.sync.plan import Action, Candidate, Op, Plan, Planner
-from listingsync.sync.progress import NullProgress, Progress
-from listingsync.sync.recovery import RecoveryReport, reconcile, recover
-from listingsync.sync.store import ListingState, Outcome, StateStore, StateStoreError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from listingsync.sync.engine import AUTO_FEED_THRESHOLD, SkuResult, SyncEngine, SyncOptions, SyncReport
+    from listingsync.sync.feeds import FeedExecutor, FeedLimits
+    from listingsync.sync.items import ItemsExecutor
+    from listingsync.sync.pipeline import CatalogRead, open_store, read_candidates, run_sync
+    from listingsync.sync.plan import Action, Candidate, Op, Plan, Planner
+    from listingsync.sync.progress import NullProgress, Progress
+    from listingsync.sync.recovery import RecoveryReport, reconcile, recover
+    from listingsync.sync.store import ListingState, Outcome, StateStore, StateStoreError
 
 __all__ = [
     "AUTO_FEED_THRESHOLD",
@@ -54,3 +59,47 @@ __all__ = [
     "recover",
     "run_sync",
 ]
+
+
+# Imported on first use (PEP 562): `from listingsync.sync.guard import ALLOW_FLAG` (a CLI option's
+# name) must not pull in SQLAlchemy, Alembic and the mapping, which `listingsync sync --help` does
+# not need.
+_WHERE = {
+    "AUTO_FEED_THRESHOLD": "listingsync.sync.engine",
+    "SkuResult": "listingsync.sync.engine",
+    "SyncEngine": "listingsync.sync.engine",
+    "SyncOptions": "listingsync.sync.engine",
+    "SyncReport": "listingsync.sync.engine",
+    "FeedExecutor": "listingsync.sync.feeds",
+    "FeedLimits": "listingsync.sync.feeds",
+    "ItemsExecutor": "listingsync.sync.items",
+    "CatalogRead": "listingsync.sync.pipeline",
+    "open_store": "listingsync.sync.pipeline",
+    "read_candidates": "listingsync.sync.pipeline",
+    "run_sync": "listingsync.sync.pipeline",
+    "Action": "listingsync.sync.plan",
+    "Candidate": "listingsync.sync.plan",
+    "Op": "listingsync.sync.plan",
+    "Plan": "listingsync.sync.plan",
+    "Planner": "listingsync.sync.plan",
+    "NullProgress": "listingsync.sync.progress",
+    "Progress": "listingsync.sync.progress",
+    "RecoveryReport": "listingsync.sync.recovery",
+    "reconcile": "listingsync.sync.recovery",
+    "recover": "listingsync.sync.recovery",
+    "ListingState": "listingsync.sync.store",
+    "Outcome": "listingsync.sync.store",
+    "StateStore": "listingsync.sync.store",
+    "StateStoreError": "listingsync.sync.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'listingsync.sync' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
