@@ -140,3 +140,8 @@ def test_sync_commands_help_imports_no_engine(command: str) -> None:
         "listingsync.sync.progress",
     }  # option names, a base class
     assert not [m for m in loaded if m.startswith(HEAVY) and m not in light]
+
+
+@pytest.mark.parametrize("command", ["catalog", "product-types"])
+def test_catalog_and_product_types_help_import_no_config_models(command: str) -> None:
+    assert not [m for m in modules_after(command, "--help") if m.startswith(HEAVY)]

@@ -8,14 +8,12 @@ cannot be read at all (config, missing file, no SKU column, Sales Layer refused 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from listingsync.catalog import open_source
-from listingsync.catalog.inspect import CatalogReport, inspect_source
 from listingsync.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -27,6 +25,9 @@ from listingsync.cli.common import (
     print_json,
 )
 from listingsync.errors import ListingSyncError
+
+if TYPE_CHECKING:  # the sources import the config models (pydantic): not for `catalog --help`
+    from listingsync.catalog.inspect import CatalogReport
 
 catalog_app = typer.Typer(help="Look at the catalogue source.", no_args_is_help=True)
 
@@ -41,6 +42,9 @@ def inspect_command(
     ] = 0,
 ) -> None:
     """Fields with types and fill rates, record counts, samples and every problem of the source."""
+    from listingsync.catalog import open_source
+    from listingsync.catalog.inspect import inspect_source
+
     cfg = config_or_exit(config)
     source = None
     try:

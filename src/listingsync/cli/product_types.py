@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -29,10 +29,14 @@ from listingsync.cli.common import (
     fail,
     print_json,
 )
-from listingsync.config import Config
 from listingsync.errors import ListingSyncError
-from listingsync.schema.product_type import AttributeInfo, ProductTypeSchema, bundled_schema_files
-from listingsync.schema.store import SchemaStore
+
+# The config models and the schema package (pydantic, the validator) are imported where a command
+# runs, so that `product-types --help` stays fast (cli/lazy.py).
+if TYPE_CHECKING:
+    from listingsync.config import Config
+    from listingsync.schema.product_type import AttributeInfo, ProductTypeSchema
+    from listingsync.schema.store import SchemaStore
 
 __all__ = ["fetch_schema", "product_types_app", "schema_report"]
 
@@ -89,6 +93,8 @@ def _client(config: Config) -> Any:
 
 
 def _store(config: Config, client: Any) -> SchemaStore:
+    from listingsync.schema.store import SchemaStore
+
     return SchemaStore(client, config.resolve_path(CACHE_DIR), config.account.selling_partner_id)
 
 
@@ -199,6 +205,8 @@ def _print_attribute(attr: dict[str, Any], all_values: bool, conditions: bool) -
 
 
 def _bundled(product_type: str, marketplace: str | None) -> ProductTypeSchema:
+    from listingsync.schema.product_type import ProductTypeSchema, bundled_schema_files
+
     market = mp.find(marketplace) if marketplace else None
     if marketplace and market is None:
         fail(
