@@ -54,7 +54,8 @@ def test_webhook_delivery_is_retried() -> None:
         transport=httpx.MockTransport(handler),
         sleep=waits.append,
     )
-    assert len(bodies) == 3 and waits == [1.0, 2.0]
+    # Two waits, exponential with full jitter (listingsync.retrying): at most 1 s, then at most 2 s.
+    assert len(bodies) == 3 and len(waits) == 2 and 0 <= waits[0] <= 1.0 and 0 <= waits[1] <= 2.0
     refused = httpx.MockTransport(lambda request: httpx.Response(404))
     assert not post("http://hooks.invalid/x", {}, transport=refused, sleep=waits.append)
     down = httpx.MockTransport(lambda request: httpx.Response(500))

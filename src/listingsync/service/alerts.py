@@ -1,8 +1,10 @@
 """Alerts: a JSON POST to the connection's webhook when a run fails or leaves listings with ERRORs.
 
 The webhook URL is a secret of the connection (``alert_webhook``: chat webhooks carry their own
-credentials). Delivery is retried with backoff on network errors and 5xx/429 answers; a webhook that
-never answers is logged (its URL never is) and does not change the run's outcome.
+credentials). Delivery is retried (:mod:`listingsync.retrying`, full jitter so the alerts of many
+failing runs do not come back together) on network errors and 5xx/429 answers: an alert delivered
+twice is better than none. A webhook that never takes it is logged (its URL never is) and does not
+change the run's outcome.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from listingsync.retrying import RetryPolicy
 from listingsync.service.connections import Connection, alert_webhook
 from listingsync.service.workspace import Workspace
 
@@ -26,6 +29,7 @@ __all__ = ["ATTEMPTS", "notify", "payload", "post"]
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 4
+_RETRY = RetryPolicy(max_attempts=ATTEMPTS, base=1.0, cap=8.0, budget=60.0)
 #: Per-SKU details in one alert (the count says how many there were).
 SKU_LIMIT = 100
 
@@ -111,21 +115,30 @@ def post(
 ) -> bool:
     """POST ``body``; retried on network errors, 429 and 5xx. True when the webhook took it."""
     with httpx.Client(timeout=10.0, transport=transport) as client:
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                response = client.post(url, json=body)
-                if response.status_code < 400:
-                    return True
-                if response.status_code != 429 and response.status_code < 500:
-                    log.warning("alert webhook refused the alert: HTTP %s", response.status_code)
-                    return False
-                reason = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                reason = type(exc).__name__
-            if attempt < ATTEMPTS:
-                sleep(2.0 ** (attempt - 1))
-        log.warning("alert webhook did not take the alert after %s attempts (%s)", ATTEMPTS, reason)
-        return False
+
+        def attempt() -> bool:
+            response = client.post(url, json=body)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise _NotTaken(f"HTTP {response.status_code}")
+            if response.status_code >= 400:
+                log.warning("alert webhook refused the alert: HTTP %s", response.status_code)
+                return False
+            return True
+
+        try:
+            return _RETRY.retrying(_transient, sleep=sleep)(attempt)
+        except (_NotTaken, httpx.HTTPError) as exc:
+            reason = str(exc) if isinstance(exc, _NotTaken) else type(exc).__name__
+            log.warning("alert webhook did not take the alert after %s attempts (%s)", ATTEMPTS, reason)
+            return False
+
+
+class _NotTaken(Exception):
+    """The webhook answered 429 or 5xx: worth another attempt."""
+
+
+def _transient(failure: BaseException) -> bool:
+    return isinstance(failure, _NotTaken | httpx.HTTPError)
 
 
 def notify(ws: Workspace, connection: Connection, run: RunLike) -> None:
