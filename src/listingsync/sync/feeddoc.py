@@ -19,9 +19,11 @@ from listingsync.sync.plan import Action, Op
 
 __all__ = [
     "MAX_MESSAGES",
+    "OPERATIONS",
     "FeedDocument",
     "MessageResult",
     "build_documents",
+    "feed_header",
     "message_for",
     "parse_report",
 ]
@@ -96,6 +98,22 @@ def message_for(action: Action, message_id: int) -> dict[str, Any]:
     raise ValueError(f"{action.sku}: {action.op} is not a write")
 
 
+#: The feed message ``operationType`` of each write.
+OPERATIONS = {Op.CREATE: "UPDATE", Op.REPLACE: "UPDATE", Op.UPDATE: "PATCH", Op.DELETE: "DELETE"}
+
+
+def feed_header(seller_id: str, issue_locale: str | None = None) -> dict[str, Any]:
+    """The document header: ``report.includedData`` brings each listing's issues and summaries."""
+    header: dict[str, Any] = {
+        "sellerId": seller_id,
+        "version": "2.0",
+        "report": {"includedData": REPORT_INCLUDED_DATA, "apiVersion": "2021-08-01"},
+    }
+    if issue_locale:
+        header["issueLocale"] = issue_locale
+    return header
+
+
 def build_documents(
     actions: Sequence[Action],
     seller_id: str,
@@ -112,14 +130,7 @@ def build_documents(
     for a in actions:
         if a.op.is_write:
             by_mp.setdefault(a.marketplace_id, []).append(a)
-    header: dict[str, Any] = {
-        "sellerId": seller_id,
-        "version": "2.0",
-        "report": {"includedData": REPORT_INCLUDED_DATA, "apiVersion": "2021-08-01"},
-    }
-    if issue_locale:
-        header["issueLocale"] = issue_locale
-    head = orjson.dumps(header)
+    head = orjson.dumps(feed_header(seller_id, issue_locale))
     for mp, mp_actions in by_mp.items():
         chunk: list[Action] = []
         encoded: list[bytes] = []
@@ -140,8 +151,7 @@ def build_documents(
 def _document(mp: str, actions: list[Action], encoded: list[bytes], head: bytes) -> FeedDocument:
     # Assembled from pre-encoded messages: no second serialisation of 25,000 attribute documents.
     body = b'{"header":' + head + b',"messages":[' + b",".join(encoded) + b"]}"
-    ops = {Op.CREATE: "UPDATE", Op.REPLACE: "UPDATE", Op.UPDATE: "PATCH", Op.DELETE: "DELETE"}
-    messages = [(i + 1, a.sku, ops[a.op]) for i, a in enumerate(actions)]
+    messages = [(i + 1, a.sku, OPERATIONS[a.op]) for i, a in enumerate(actions)]
     return FeedDocument(mp, list(actions), messages, body)
 
 

@@ -24,22 +24,32 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import Awaitable, Callable, Sequence
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
 from listingsync.amazon import SPAPIClient, SPAPIConnectionError, SPAPIError
 from listingsync.errors import ListingSyncError
 from listingsync.sync import killpoints
-from listingsync.sync.feeddoc import MAX_BYTES, MAX_MESSAGES, MessageResult, build_documents, parse_report
+from listingsync.sync.feeddoc import (
+    MAX_BYTES,
+    MAX_MESSAGES,
+    OPERATIONS,
+    MessageResult,
+    feed_header,
+    message_for,
+    parse_report,
+)
+from listingsync.sync.hashing import json_bytes
 from listingsync.sync.items import intent_for
 from listingsync.sync.plan import Action
 from listingsync.sync.progress import NullProgress, ProgressTask
 from listingsync.sync.store import FeedRecord, Outcome, StateStore
 
-__all__ = ["FeedExecutor", "FeedLimits", "FeedResult"]
+__all__ = ["FeedExecutor", "FeedLimits", "FeedResult", "FeedSink"]
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
 DONE_STATES = {"DONE", "CANCELLED", "FATAL"}
@@ -88,7 +98,8 @@ class FeedResult:
     marketplace_id: str
     processing_status: str
     messages: int
-    results: list[MessageResult]
+    #: Feed-level issues (per-message results go to the store, not here: a run may have 40 feeds
+    #: of 25,000 messages, and keeping their results would grow with the catalogue).
     feed_issues: list[dict[str, Any]]
 
 
@@ -122,37 +133,42 @@ class FeedExecutor:
         self._submitted: list[float] = []  # monotonic times of our own createFeed calls
         #: Feeds that could not be followed to the end this run (polled again next run).
         self.errors: list[str] = []
+        self._waits: list[asyncio.Task[FeedResult | None]] = []
 
-    async def execute(self, actions: Sequence[Action]) -> list[FeedResult]:
-        waits: list[asyncio.Task[FeedResult | None]] = []
-        for doc in build_documents(
-            actions,
-            self.seller_id,
-            max_messages=self.limits.max_messages,
-            max_bytes=self.limits.max_bytes,
-        ):
-            killpoints.reached("feed.before-intent")
-            feed = self.store.create_feed(self.run_id, doc.marketplace_id, doc.messages)
-            self.store.record_intents(self.run_id, [intent_for(a, feed) for a in doc.actions])
-            killpoints.reached("feed.after-intent")
-            await self._respect_window()
-            try:
-                record = await self._submit(feed, doc.marketplace_id, doc.body)
-            except FeedInDoubt as exc:
-                # Maybe created: the feed stays 'building' with its intents for recovery to settle.
-                self.errors.append(str(exc))
-                self.submit_task.advance(len(doc.messages))
-                continue
-            except Exception as exc:  # this document failed; the others still go
-                self._failed_submission(feed, doc.marketplace_id, [s for _, s, _ in doc.messages], exc)
-                self.submit_task.advance(len(doc.messages))
-                continue
-            self.submit_task.advance(len(doc.messages))
-            if not self.follow:
-                self.submitted.append(record)
-                continue
-            # Poll while the next documents are built and submitted.
-            waits.append(asyncio.create_task(self._wait_safely(record)))
+    async def execute(self, actions: Iterable[Action]) -> list[FeedResult]:
+        """Send these writes as feeds and follow them (see :class:`FeedSink`, which this uses)."""
+        sink = self.sink()
+        await sink.add(actions)
+        return await sink.finish()
+
+    def sink(self) -> FeedSink:
+        """A :class:`FeedSink` to stream writes into, batch by batch."""
+        return FeedSink(self)
+
+    async def _send_document(self, feed: int, marketplace_id: str, messages: int, body: bytes) -> None:
+        """Submit one closed document (its intents are recorded) and start following it."""
+        await self._respect_window()
+        try:
+            record = await self._submit(feed, marketplace_id, body)
+        except FeedInDoubt as exc:
+            # Maybe created: the feed stays 'building' with its intents for recovery to settle.
+            self.errors.append(str(exc))
+            self.submit_task.advance(messages)
+            return
+        except Exception as exc:  # this document failed; the others still go
+            skus = [s for s, _ in self.store.feed_messages(feed).values()]
+            self._failed_submission(feed, marketplace_id, skus, exc)
+            self.submit_task.advance(messages)
+            return
+        self.submit_task.advance(messages)
+        if not self.follow:
+            self.submitted.append(record)
+            return
+        # Poll while the next documents are filled and submitted.
+        self._waits.append(asyncio.create_task(self._wait_safely(record)))
+
+    async def _gather(self) -> list[FeedResult]:
+        waits, self._waits = self._waits, []
         return [r for r in await asyncio.gather(*waits) if r is not None]
 
     def _failed_submission(self, feed: int, marketplace_id: str, skus: list[str], exc: Exception) -> None:
@@ -347,5 +363,100 @@ class FeedExecutor:
         )
         self.wait_task.advance(len(messages))
         return FeedResult(
-            record.id, record.feed_id, record.marketplace_id, status, len(messages), results, feed_issues
+            record.id, record.feed_id, record.marketplace_id, status, len(messages), feed_issues
         )
+
+
+@dataclass(slots=True)
+class _OpenDocument:
+    """A document being filled: its feed row (``building``), its messages so far in a file."""
+
+    feed: int
+    marketplace_id: str
+    file: IO[bytes]
+    messages: int = 0
+    size: int = 0
+
+
+class FeedSink:
+    """Writes streamed into JSON_LISTINGS_FEED documents, one open document per marketplace.
+
+    Each :meth:`add` encodes its writes into the open documents' files (on disk, not in memory)
+    and records their intents and messageId → SKU rows (the document's feed row was recorded
+    ``building`` when it opened), all before anything of that document is uploaded: the same
+    write-ahead order as a document built whole. A document that reaches ``max_messages`` (or
+    ``max_bytes``) is closed and submitted at once, and followed while the next ones fill; what
+    stays in memory is one document's bytes while it is uploaded, never the run's writes.
+    :meth:`finish` submits the last documents and waits for the feeds (when following them).
+    """
+
+    def __init__(self, executor: FeedExecutor) -> None:
+        self.executor = executor
+        self.store = executor.store
+        limits = executor.limits
+        self.max_messages = limits.max_messages
+        self.max_bytes = limits.max_bytes
+        self.head = b'{"header":' + orjson.dumps(feed_header(executor.seller_id)) + b',"messages":['
+        self._open: dict[str, _OpenDocument] = {}
+
+    async def add(self, actions: Iterable[Action]) -> None:
+        pending: dict[str, list[Action]] = {}
+        messages: dict[str, list[tuple[int, str, str]]] = {}
+        for action in actions:
+            if not action.op.is_write:
+                continue
+            mp = action.marketplace_id
+            doc = self._open.get(mp) or self._start(mp)
+            raw = json_bytes(message_for(action, doc.messages + 1))
+            if doc.messages and (
+                doc.messages >= self.max_messages or doc.size + len(raw) + 1 > self.max_bytes
+            ):
+                self._record(doc, pending.pop(mp, []), messages.pop(mp, []))
+                await self._close(doc)
+                doc = self._start(mp)
+                raw = json_bytes(message_for(action, 1))
+            if doc.messages:
+                doc.file.write(b",")
+            doc.file.write(raw)
+            doc.messages += 1
+            doc.size += len(raw) + 1
+            pending.setdefault(mp, []).append(action)
+            messages.setdefault(mp, []).append((doc.messages, action.sku, OPERATIONS[action.op]))
+        for mp, acts in pending.items():
+            self._record(self._open[mp], acts, messages[mp])
+
+    async def finish(self) -> list[FeedResult]:
+        """Close and submit the documents still open, then wait for every feed of this sink."""
+        for doc in list(self._open.values()):
+            await self._close(doc)
+        return await self.executor._gather()
+
+    def close(self) -> None:
+        """Drop the open documents' files (an interrupted run: their feeds stay ``building``)."""
+        for doc in self._open.values():
+            doc.file.close()
+        self._open.clear()
+
+    def _start(self, mp: str) -> _OpenDocument:
+        killpoints.reached("feed.before-intent")
+        feed = self.store.create_feed(self.executor.run_id, mp, [])
+        # Closed by _close (or close()): the document outlives this call.
+        doc = _OpenDocument(feed, mp, tempfile.TemporaryFile(), size=len(self.head) + 2)  # noqa: SIM115
+        doc.file.write(self.head)
+        self._open[mp] = doc
+        return doc
+
+    def _record(
+        self, doc: _OpenDocument, actions: list[Action], messages: list[tuple[int, str, str]]
+    ) -> None:
+        self.store.record_intents(self.executor.run_id, [intent_for(a, doc.feed) for a in actions])
+        self.store.add_feed_messages(doc.feed, messages)
+
+    async def _close(self, doc: _OpenDocument) -> None:
+        del self._open[doc.marketplace_id]
+        killpoints.reached("feed.after-intent")
+        doc.file.write(b"]}")
+        doc.file.seek(0)
+        body = doc.file.read()
+        doc.file.close()
+        await self.executor._send_document(doc.feed, doc.marketplace_id, doc.messages, body)

@@ -347,7 +347,41 @@ class StateStore:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def plan_index(self, marketplace_ids: Sequence[str] | None = None) -> dict[Key, PlanIndexEntry]:
+    def plan_index(
+        self, marketplace_ids: Sequence[str] | None = None, skus: Sequence[str] | None = None
+    ) -> dict[Key, PlanIndexEntry]:
+        """What the planner needs per listing: all of them, or only these SKUs' (a streamed batch)."""
+        if skus is not None:
+            out: dict[Key, PlanIndexEntry] = {}
+            wanted = list(dict.fromkeys(skus))
+            for start in range(0, len(wanted), _CHUNK):
+                out.update(self._plan_rows(marketplace_ids, wanted[start : start + _CHUNK]))
+            return out
+        return self._plan_rows(marketplace_ids, None)
+
+    def iter_plan_index(
+        self, marketplace_ids: Sequence[str] | None = None, page: int = 5000
+    ) -> Iterator[tuple[Key, PlanIndexEntry]]:
+        """Every listing's plan entry in key order, a page at a time (keyset pagination): a
+        streamed run's removal pass holds one page, not the whole index."""
+        after: Key | None = None
+        while True:
+            rows = self._plan_rows(marketplace_ids, None, after=after, limit=page)
+            if not rows:
+                return
+            yield from rows.items()
+            if len(rows) < page:
+                return
+            after = next(reversed(rows))
+
+    def _plan_rows(
+        self,
+        marketplace_ids: Sequence[str] | None,
+        skus: list[str] | None,
+        *,
+        after: Key | None = None,
+        limit: int | None = None,
+    ) -> dict[Key, PlanIndexEntry]:
         c = t.listings.c
         query = sa.select(
             c.sku,
@@ -363,6 +397,12 @@ class StateStore:
         ).where(self.mine(t.listings))
         if marketplace_ids:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
+        if skus is not None:
+            query = query.where(c.sku.in_(skus))
+        if limit is not None:
+            if after is not None:
+                query = query.where(sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(*after))
+            query = query.order_by(c.sku, c.marketplace_id).limit(limit)
         with self.engine.connect() as conn:
             return {
                 (r[0], r[1]): PlanIndexEntry(*r[2:9], drift_kind=(r[9] or {}).get("kind"))
@@ -911,6 +951,21 @@ class StateStore:
             for chunk in _chunks(rows, 5000):
                 conn.execute(t.feed_messages.insert(), chunk)
         return feed
+
+    def add_feed_messages(self, feed: int, messages: Sequence[tuple[int, str, str]]) -> None:
+        """Append messages to a ``building`` feed (a streamed document records them as it fills,
+        before it is uploaded), counting them in ``message_count``."""
+        if not messages:
+            return
+        rows = [{"feed": feed, "message_id": m, "sku": s, "operation": op} for m, s, op in messages]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows, 5000):
+                conn.execute(t.feed_messages.insert(), chunk)
+            conn.execute(
+                t.feeds.update()
+                .where(t.feeds.c.id == feed)
+                .values(message_count=t.feeds.c.message_count + len(rows))
+            )
 
     def feed_submitted(self, feed: int, document_id: str, feed_id: str) -> None:
         """Commit the feedId right after createFeed answered: a restart polls it instead of resending."""
