@@ -15,23 +15,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from listingsync.amazon import SPAPIClient
 from listingsync.sync.adopt import Held, look_up, needs_look_up
 from listingsync.sync.drift import DriftReport, check_listings
-from listingsync.sync.feeds import FeedExecutor, FeedLimits
+from listingsync.sync.feeds import FeedExecutor, FeedLimits, FeedSink
 from listingsync.sync.guard import DeleteGuard
 from listingsync.sync.items import ItemsExecutor, PreviewResult
 from listingsync.sync.plan import Action, Candidate, Op, Plan, Planner, issue_dict
-from listingsync.sync.progress import NullProgress, Progress
+from listingsync.sync.progress import NullProgress, Progress, ProgressTask
 from listingsync.sync.recovery import RecoveryReport, reconcile, recover
+from listingsync.sync.results import ResultLog
 from listingsync.sync.store import Outcome, PlanIndexEntry, StateStore
 
 __all__ = [
     "AUTO_FEED_THRESHOLD",
+    "Batch",
     "SkuResult",
     "SyncEngine",
     "SyncOptions",
@@ -40,6 +42,8 @@ __all__ = [
 
 #: Writes at or above this go by JSON_LISTINGS_FEED under ``via: auto`` (see the module docstring).
 AUTO_FEED_THRESHOLD = 1000
+
+Key = tuple[str, str]
 
 Mode = Literal["send", "dry-run", "preview"]
 Via = Literal["auto", "items", "feed"]
@@ -126,7 +130,7 @@ class SyncReport:
     via: str | None
     run_id: int | None
     plan: dict[str, int]
-    results: list[SkuResult]
+    results: ResultLog
     statuses: dict[str, int]
     stats: dict[str, Any]
     elapsed: float
@@ -273,17 +277,53 @@ class SyncEngine:
             return await self._run(
                 None, candidates, marketplace_ids, complete, removed_skus, protected_skus, recovered, skipped
             )
+        listed = list(candidates)
+        seen = {(c.listing.sku, c.listing.marketplace_id) for c in listed}
+        protected = set(protected_skus)
+        return await self.run_stream(
+            [Batch(listed)],
+            marketplace_ids=marketplace_ids,
+            complete=complete,
+            removed_skus=removed_skus,
+            present=lambda key: key in seen or key[0] in protected,
+            recovered=recovered,
+            skipped=lambda: skipped,
+            empty_catalogue=complete and not skipped and not listed,
+        )
+
+    async def run_stream(
+        self,
+        batches: Iterable[Batch],
+        *,
+        marketplace_ids: Sequence[str] | None = None,
+        complete: bool = True,
+        removed_skus: Iterable[str] = (),
+        present: Callable[[Key], bool] = lambda key: False,
+        recovered: RecoveryReport | None = None,
+        skipped: Callable[[], int] = lambda: 0,
+        empty_catalogue: bool = False,
+    ) -> SyncReport:
+        """A sending run over candidates that come in batches (consumed one at a time, lazily).
+
+        What the catalogue holds must be known before the first batch (``present``: a listing
+        the catalogue still has, or a record that could not be read), so the listings it no
+        longer has are planned, and a mass deletion refused, before anything is sent. Each batch
+        is planned against the state's entries for its SKUs only, written (items) or added to the
+        open feed documents (feed), and its results logged; ``skipped`` is read at the end
+        (listings the producer left out because nothing that built them changed).
+        """
         run_id = self.store.begin_run("sync", self.options.via)
         try:
-            return await self._run(
+            return await self._run_stream(
                 run_id,
-                candidates,
+                batches,
                 marketplace_ids,
                 complete,
-                removed_skus,
-                protected_skus,
+                set(removed_skus),
+                present,
                 recovered,
                 skipped,
+                empty_catalogue,
             )
         except BaseException as exc:
             # Every exit path closes the run row: a run is never left 'running' (refusals and
@@ -297,93 +337,136 @@ class SyncEngine:
             )
             raise
 
-    async def _run(
+    async def _run_stream(
         self,
-        run_id: int | None,
-        candidates: Iterable[Candidate],
+        run_id: int,
+        batches: Iterable[Batch],
         marketplace_ids: Sequence[str] | None,
         complete: bool,
-        removed_skus: Iterable[str],
-        protected_skus: Iterable[str],
+        removed: set[str],
+        present: Callable[[Key], bool],
         recovered: RecoveryReport | None,
-        skipped: int = 0,
+        skipped: Callable[[], int],
+        empty_catalogue: bool,
     ) -> SyncReport:
         started = time.perf_counter()
         opts = self.options
         recovery = recovered
-        if run_id is not None and recovery is None and self.client is not None:
+        if recovery is None and self.client is not None:
             recovery = await self.recover(run_id)
-        candidates = list(candidates)
-        index = self.store.plan_index(marketplace_ids)
-        on_amazon, unverified, adopt_note = await self._look_up(candidates, index)
-        if unverified:
-            unsent = {(c.listing.sku, c.listing.marketplace_id) for c in unverified}
-            candidates = [c for c in candidates if (c.listing.sku, c.listing.marketplace_id) not in unsent]
-        task = self.progress.phase("plan", "Planning against the state store")
-        plan = self.planner().plan(
-            candidates,
-            marketplace_ids=marketplace_ids,
-            complete=complete,
-            removed_skus=removed_skus,
-            protected_skus=protected_skus,
-            index=index,
-            held=on_amazon,
+        held = recovery.held if recovery is not None else set()
+        report = SyncReport(
+            opts.mode, None, run_id, {op.value: 0 for op in Op}, ResultLog(), {}, {}, 0.0, recovery
         )
-        task.done()
-        writes = plan.writes
-        held = recovery.held if recovery is not None and opts.mode == "send" else set()
-        if held:
-            # Their interrupted writes could not be settled: sending now could race a feed or a
-            # write Amazon still applies. They stay pending (reported so) until a run settles them.
-            writes = [a for a in writes if a.key not in held]
-        via = self._via(len(writes))
-        counts = plan.counts()
-        counts[Op.UNCHANGED.value] += skipped
-        report = SyncReport(opts.mode, via if writes else None, run_id, counts, [], {}, {}, 0.0, recovery)
         report.fail_on_invalid = opts.fail_on_invalid
-        if adopt_note:
-            report.notes.append(adopt_note)
-        drifted = sum(1 for e in index.values() if e.drift_kind)
+        # 1. What the catalogue no longer has, from the whole index a page at a time: the guard
+        #    decides on it before anything is sent; the deletions themselves go last.
+        gone, known, drifted = self._removals(marketplace_ids, complete, removed, present)
+        for action in gone:
+            report.plan[action.op.value] += 1
         if drifted and opts.on_drift == "report":
             report.notes.append(
                 f"{drifted} listing(s) were changed or deleted on Amazon outside listingsync and are "
                 "left as Amazon has them (sync.on_drift: report); `listingsync status --drifted` lists "
                 "them, sync.on_drift: overwrite restores the catalogue's values"
             )
-        self._guard(plan, report, empty_catalogue=complete and not skipped and not plan_has_candidates(plan))
-        if opts.mode == "dry-run":
-            report.results = [
-                _result(a, _planned_status(a)) for a in plan.actions if a.op is not Op.UNCHANGED
-            ]
-            report.elapsed = time.perf_counter() - started
-            return report
-        if opts.mode == "preview":
-            client = self._client()
-            task = self.progress.phase("submit", "Previewing with Amazon (VALIDATION_PREVIEW)", len(writes))
-            executor = ItemsExecutor(
-                client, self.store, self.seller_id, run_id=None, concurrency=4, task=task
+        self._guard(Plan(gone, known), report, empty_catalogue=empty_catalogue)
+        # 2. The catalogue's listings, a batch at a time.
+        sender = _Sender(self, run_id, report)
+        planner = self.planner()
+        plan_task = self.progress.phase("plan", "Planning against the state store")
+        adopt_task: ProgressTask | None = None
+        unverified_count = 0
+        adopt_reason = ""
+        try:
+            for batch in batches:
+                cands = batch.candidates
+                index = self.store.plan_index(marketplace_ids, skus=[c.listing.sku for c in cands])
+                if (
+                    adopt_task is None
+                    and self._adopting()
+                    and any(
+                        needs_look_up(index.get((c.listing.sku, c.listing.marketplace_id))) for c in cands
+                    )
+                ):
+                    adopt_task = self.progress.phase(
+                        "adopt", "Looking up on Amazon the listings the state does not know"
+                    )
+                on_amazon, unverified, reason = await self._look_up(cands, index, adopt_task)
+                if unverified:
+                    unsent = {(c.listing.sku, c.listing.marketplace_id) for c in unverified}
+                    cands = [c for c in cands if (c.listing.sku, c.listing.marketplace_id) not in unsent]
+                    unverified_count += len(unverified)
+                    adopt_reason = adopt_reason or reason or ""
+                plan = planner.plan(
+                    cands, marketplace_ids=marketplace_ids, complete=False, index=index, held=on_amazon
+                )
+                plan_task.advance(len(plan.actions))
+                for action in plan.actions:
+                    report.plan[action.op.value] += 1
+                self._record_local_invalid(run_id, plan)
+                self.store.record_adopted(
+                    run_id, [(a, on_amazon[a.key]) for a in plan.actions if a.adopt and a.key in on_amazon]
+                )
+                for action in plan.actions:
+                    if action.op.is_write or action.op in (Op.INVALID, Op.ADOPT):
+                        result = _result(action, "pending")
+                        previous = index.get(action.key)
+                        result.was_invalid = previous is not None and previous.status == "invalid"
+                        report.results.append(result)
+                report.results.extend(_not_looked_up(c) for c in unverified)
+                await sender.add([a for a in plan.writes if a.key not in held], batch.recorded)
+            plan_task.done()
+            if adopt_task is not None:
+                adopt_task.done()
+            # 3. Deletions (children first), after every write.
+            deletions = sorted((a for a in gone if a.op is Op.DELETE), key=lambda a: a.order)
+            for action in deletions:
+                report.results.append(_result(action, "pending"))
+            await sender.add([a for a in deletions if a.key not in held], None)
+            await sender.finish()
+        finally:
+            sender.close()
+        report.plan[Op.UNCHANGED.value] += skipped()
+        report.via = sender.via
+        if unverified_count:
+            report.notes.append(
+                f"did not send {unverified_count} listing(s) the state does not know: Amazon could not be "
+                f"reached to look them up ({adopt_reason}); a PUT could replace a listing that exists, so "
+                "the next sync looks them up again"
             )
-            report.preview = await executor.preview(writes)
-            task.done()
-            report.results = [_result(a, "invalid") for a in plan.actions if a.op is Op.INVALID]
-            report.stats = client.stats.as_dict()
-            report.elapsed = time.perf_counter() - started
-            return report
-        assert run_id is not None
-        self._record_local_invalid(run_id, plan)
-        self.store.record_adopted(
-            run_id, [(a, on_amazon[a.key]) for a in plan.actions if a.adopt and a.key in on_amazon]
-        )
-        if writes:
-            client = self._client()
-            await self._send(client, run_id, via, writes, report)
-        self._collect(plan, report, index)
-        report.results.extend(_not_looked_up(c) for c in unverified)
+        # 4. Every result's status, issues and ASIN as the state holds them now, a chunk at a time.
+        statuses: Counter[str] = Counter()
+        reported: set[Key] = set()
+
+        def fill(chunk: list[SkuResult]) -> None:
+            keys = [r for r in chunk if r.status == "pending"]
+            states = (
+                {st.key: st for st in self.store.listings(skus=sorted({r.sku for r in keys}))} if keys else {}
+            )
+            for r in chunk:
+                key = (r.sku, r.marketplace_id)
+                if r.status == "pending":  # not an error decided before sending (LS-ADOPT-LOOKUP)
+                    state = states.get(key)
+                    r.status = state.status if state else "pending"
+                    if state is not None:
+                        r.issues = state.issues
+                        r.asin = state.asin
+                if key in held:
+                    r.status = "pending"
+                    r.issues = [*r.issues, _held_issue()]
+                    reported.add(key)
+                statuses[r.status] += 1
+
+        report.results = report.results.rewritten(fill)
+        for sku, mp in sorted(held - reported):
+            report.results.append(SkuResult(sku, mp, "held", "pending", [_held_issue()]))
+            statuses["pending"] += 1
+        report.statuses = dict(statuses)
         if recovery is not None and recovery.errors:
             report.notes.extend(f"{e}; the next sync tries again" for e in recovery.errors)
-        if held:
-            self._report_held(held, report)
-        await self._rolling_check(report, marketplace_ids, {a.key for a in writes})
+        await self._reconcile_stream(run_id, sender, report)
+        await self._rolling_check(report, marketplace_ids, run_id)
         report.known_invalid = self.store.counts(marketplace_ids).get("invalid", 0)
         report.stats = self.client.stats.as_dict() if self.client is not None else {}
         report.elapsed = time.perf_counter() - started
@@ -401,15 +484,136 @@ class SyncEngine:
         )
         return report
 
+    def _adopting(self) -> bool:
+        opts = self.options
+        return opts.adopt and self.client is not None and opts.mode != "preview"
+
+    def _removals(
+        self,
+        marketplace_ids: Sequence[str] | None,
+        complete: bool,
+        removed: set[str],
+        present: Callable[[Key], bool],
+    ) -> tuple[list[Action], int, int]:
+        """The listings the catalogue no longer has (``delete`` or ``removed`` actions), how many
+        the store knows on Amazon (the guard's base), and how many drifted: one pass over the index."""
+        out: list[Action] = []
+        known = drifted = 0
+        op = Op.DELETE if self.options.on_removed == "delete" else Op.REMOVED
+        for key, entry in self.store.iter_plan_index(marketplace_ids):
+            on_amazon = entry.sent_hash is not None or entry.pending_op is not None
+            if entry.drift_kind:
+                drifted += 1
+            if entry.status == "deleted":
+                continue
+            if on_amazon:
+                known += 1
+            if not on_amazon or present(key) or (not complete and key[0] not in removed):
+                continue
+            out.append(
+                Action(
+                    op,
+                    key[0],
+                    key[1],
+                    product_type=entry.product_type,
+                    requirements=entry.requirements,
+                    parentage=entry.parentage,
+                )
+            )
+        return out, known, drifted
+
+    async def _reconcile_stream(self, run_id: int, sender: _Sender, report: SyncReport) -> None:
+        """Read back what Amazon accepted (up to ``reconcile_limit`` listings, as a whole run does)."""
+        if self.client is None or sender.overflowed:
+            return
+        if sender.via == "feed":
+            sent = sender.sent
+            skus = sorted({sku for sku, _ in sent})
+            landed = {
+                (st.sku, st.marketplace_id)
+                for st in self.store.listings(skus=skus, statuses=["accepted", "live"])
+            }
+            accepted = [k for k in sent if k in landed]
+        else:
+            accepted = sender.accepted
+        await self._reconcile(self.client, run_id, accepted, report)
+
+    async def _run(
+        self,
+        run_id: None,
+        candidates: Iterable[Candidate],
+        marketplace_ids: Sequence[str] | None,
+        complete: bool,
+        removed_skus: Iterable[str],
+        protected_skus: Iterable[str],
+        recovered: RecoveryReport | None,
+        skipped: int = 0,
+    ) -> SyncReport:
+        started = time.perf_counter()
+        opts = self.options
+        recovery = recovered
+        candidates = list(candidates)
+        index = self.store.plan_index(marketplace_ids)
+        on_amazon, _, adopt_note = await self._look_up(candidates, index)
+        task = self.progress.phase("plan", "Planning against the state store")
+        plan = self.planner().plan(
+            candidates,
+            marketplace_ids=marketplace_ids,
+            complete=complete,
+            removed_skus=removed_skus,
+            protected_skus=protected_skus,
+            index=index,
+            held=on_amazon,
+        )
+        task.done()
+        writes = plan.writes
+        via = self._via(len(writes))
+        counts = plan.counts()
+        counts[Op.UNCHANGED.value] += skipped
+        report = SyncReport(
+            opts.mode, via if writes else None, run_id, counts, ResultLog(), {}, {}, 0.0, recovery
+        )
+        report.fail_on_invalid = opts.fail_on_invalid
+        if adopt_note:
+            report.notes.append(adopt_note)
+        drifted = sum(1 for e in index.values() if e.drift_kind)
+        if drifted and opts.on_drift == "report":
+            report.notes.append(
+                f"{drifted} listing(s) were changed or deleted on Amazon outside listingsync and are "
+                "left as Amazon has them (sync.on_drift: report); `listingsync status --drifted` lists "
+                "them, sync.on_drift: overwrite restores the catalogue's values"
+            )
+        self._guard(plan, report, empty_catalogue=complete and not skipped and not plan_has_candidates(plan))
+        if opts.mode == "dry-run":
+            report.results = ResultLog(
+                _result(a, _planned_status(a)) for a in plan.actions if a.op is not Op.UNCHANGED
+            )
+            report.elapsed = time.perf_counter() - started
+            return report
+        if opts.mode == "preview":
+            client = self._client()
+            task = self.progress.phase("submit", "Previewing with Amazon (VALIDATION_PREVIEW)", len(writes))
+            executor = ItemsExecutor(
+                client, self.store, self.seller_id, run_id=None, concurrency=4, task=task
+            )
+            report.preview = await executor.preview(writes)
+            task.done()
+            report.results = ResultLog(_result(a, "invalid") for a in plan.actions if a.op is Op.INVALID)
+            report.stats = client.stats.as_dict()
+            report.elapsed = time.perf_counter() - started
+            return report
+        raise AssertionError("a sending run goes through run_stream")
+
     async def _rolling_check(
-        self, report: SyncReport, marketplace_ids: Sequence[str] | None, written: set[tuple[str, str]]
+        self, report: SyncReport, marketplace_ids: Sequence[str] | None, run_id: int
     ) -> None:
-        """Read back the listings checked longest ago, within ``reconcile_share`` of the read budget."""
+        """Read back the listings checked longest ago, within ``reconcile_share`` of the read budget
+        (not the ones this run wrote or recorded: their answers are fresh)."""
         opts = self.options
         share = int(opts.reconcile_limit * opts.reconcile_share)
         if self.client is None or share <= 0 or (report.notes and _unreachable(report)):
             return
-        states = [s for s in self.store.oldest_checked(share, marketplace_ids) if s.key not in written]
+        states = [s for s in self.store.oldest_checked(share, marketplace_ids) if s.last_run_id != run_id]
         if not states:
             return
         task = self.progress.phase("check", "Checking the oldest-checked listings on Amazon", len(states))
@@ -431,7 +635,10 @@ class SyncEngine:
             )
 
     async def _look_up(
-        self, candidates: list[Candidate], index: dict[tuple[str, str], PlanIndexEntry]
+        self,
+        candidates: list[Candidate],
+        index: dict[tuple[str, str], PlanIndexEntry],
+        task: ProgressTask | None = None,
     ) -> tuple[dict[tuple[str, str], Held], list[Candidate], str | None]:
         """What Amazon holds for the listings about to be written that the state does not know.
 
@@ -449,9 +656,11 @@ class SyncEngine:
         ]
         if not unknown:
             return {}, [], None
-        task = self.progress.phase(
-            "adopt", "Looking up on Amazon the listings the state does not know", len(unknown)
-        )
+        own = task is None
+        if task is None:
+            task = self.progress.phase(
+                "adopt", "Looking up on Amazon the listings the state does not know", len(unknown)
+            )
         try:
             held, failed = await look_up(self.client, self.seller_id, unknown, task=task)
             reason = "Amazon kept failing to answer"
@@ -459,7 +668,8 @@ class SyncEngine:
             held, failed = {}, {(c.listing.sku, c.listing.marketplace_id) for c in unknown}
             reason = str(exc)
         finally:
-            task.done()
+            if own:
+                task.done()
         if not failed:
             return held, [], None
         if opts.mode != "send":
@@ -472,15 +682,7 @@ class SyncEngine:
                 ),
             )
         unverified = [c for c in unknown if (c.listing.sku, c.listing.marketplace_id) in failed]
-        return (
-            held,
-            unverified,
-            (
-                f"did not send {len(unverified)} listing(s) the state does not know: Amazon could not be "
-                f"reached to look them up ({reason}); a PUT could replace a listing that exists, so the "
-                "next sync looks them up again"
-            ),
-        )
+        return held, unverified, reason
 
     def _guard(self, plan: Plan, report: SyncReport, *, empty_catalogue: bool) -> None:
         """Refuse a mass deletion before anything is sent (a dry run or preview reports it)."""
@@ -496,65 +698,6 @@ class SyncEngine:
         assert report.run_id is not None
         self.store.finish_run(report.run_id, "refused", {"plan": report.plan, "refused": reason})
         raise guard.error(reason)
-
-    async def _send(
-        self, client: SPAPIClient, run_id: int, via: str, writes: list[Action], report: SyncReport
-    ) -> None:
-        opts = self.options
-        if via == "feed":
-            submit = self.progress.phase("submit", "Submitting JSON_LISTINGS_FEED documents", len(writes))
-            wait = self.progress.phase("feed", "Waiting for Amazon to process the feeds", len(writes))
-            feeds = FeedExecutor(
-                client,
-                self.store,
-                self.seller_id,
-                run_id=run_id,
-                limits=opts.feed_limits,
-                submit_task=submit,
-                wait_task=wait,
-                wait=opts.follow_feeds,
-            )
-            results = await feeds.execute(writes)
-            report.notes.extend(f"{e}; the next sync polls it again" for e in feeds.errors)
-            if feeds.submitted:
-                report.notes.append(
-                    f"{len(feeds.submitted)} feed(s) submitted and left to Amazon; their outcomes are "
-                    "recorded when they are polled (listingsync worker) or by the next sync"
-                )
-            submit.done()
-            wait.done()
-            report.feeds = [
-                {
-                    "feed_id": f.feed_id,
-                    "marketplace_id": f.marketplace_id,
-                    "processing_status": f.processing_status,
-                    "messages": f.messages,
-                    "feed_issues": f.feed_issues,
-                }
-                for f in results
-            ]
-            # A DONE feed only says Amazon accepted its messages; their items are processed later.
-            sent = [(a.sku, a.marketplace_id) for a in writes if a.op is not Op.DELETE]
-            skus = sorted({sku for sku, _ in sent})
-            landed = {
-                (st.sku, st.marketplace_id)
-                for st in self.store.listings(skus=skus, statuses=["accepted", "live"])
-            }
-            await self._reconcile(client, run_id, [k for k in sent if k in landed], report)
-            return
-        task = self.progress.phase("submit", "Sending to the Listings Items API", len(writes))
-        items = ItemsExecutor(
-            client, self.store, self.seller_id, run_id=run_id, concurrency=opts.concurrency, task=task
-        )
-        outcomes = await items.execute(writes)
-        task.done()
-        if items.unreachable is not None:
-            report.notes.append(
-                f"stopped sending: Amazon could not be reached ({items.unreachable}); the listings "
-                "not sent stay as they were and the next sync sends them"
-            )
-        accepted = [(o.sku, o.marketplace_id) for o in outcomes if o.kind in ("accepted", "live")]
-        await self._reconcile(client, run_id, accepted, report)
 
     async def _reconcile(
         self, client: SPAPIClient, run_id: int, accepted: list[tuple[str, str]], report: SyncReport
@@ -581,26 +724,6 @@ class SyncEngine:
                     "answering with transient errors); their status stays as Amazon's answer gave it"
                 )
 
-    def _report_held(self, held: set[tuple[str, str]], report: SyncReport) -> None:
-        issue = {
-            "code": "LS-RECOVERY-PENDING",  # invented: our marker, not an Amazon code
-            "message": "an earlier run's write could not be checked on Amazon (transient errors); "
-            "nothing was sent for this listing, the next sync checks it again",
-            "severity": "WARNING",
-            "attributeNames": [],
-            "categories": [],
-            "source": "listingsync",
-        }
-        reported = set()
-        for result in report.results:
-            if (result.sku, result.marketplace_id) in held:
-                result.status = "pending"
-                result.issues = [*result.issues, issue]
-                reported.add((result.sku, result.marketplace_id))
-        for sku, mp in sorted(held - reported):
-            report.results.append(SkuResult(sku, mp, "held", "pending", [issue]))
-        report.statuses = dict(Counter(r.status for r in report.results))
-
     def _record_local_invalid(self, run_id: int, plan: Plan) -> None:
         outcomes = [
             Outcome(
@@ -620,23 +743,6 @@ class SyncEngine:
         ]
         self.store.record_outcomes(run_id, outcomes)
 
-    def _collect(self, plan: Plan, report: SyncReport, before: dict[tuple[str, str], PlanIndexEntry]) -> None:
-        keys = [a for a in plan.actions if a.op.is_write or a.op in (Op.INVALID, Op.ADOPT)]
-        states = {s.key: s for s in self.store.listings(skus=sorted({a.sku for a in keys}))} if keys else {}
-        statuses: Counter[str] = Counter()
-        for a in keys:
-            state = states.get(a.key)
-            status = state.status if state else "pending"
-            result = _result(a, status)
-            previous = before.get(a.key)
-            result.was_invalid = previous is not None and previous.status == "invalid"
-            if state is not None:
-                result.issues = state.issues
-                result.asin = state.asin
-            report.results.append(result)
-            statuses[status] += 1
-        report.statuses = dict(statuses)
-
     def _via(self, writes: int) -> str:
         if self.options.mode == "preview":
             return "items"
@@ -648,6 +754,161 @@ class SyncEngine:
         if self.client is None:
             raise RuntimeError("this sync mode talks to Amazon: give the engine an SPAPIClient")
         return self.client
+
+
+@dataclass(slots=True)
+class Batch:
+    """Candidates of a streamed run, and what to call once their listings are in the state (the
+    pipeline records what built them then: the rows exist once planned, written or intended)."""
+
+    candidates: list[Candidate]
+    recorded: Callable[[], None] | None = None
+
+
+def _held_issue() -> dict[str, Any]:
+    return {
+        "code": "LS-RECOVERY-PENDING",  # invented: our marker, not an Amazon code
+        "message": "an earlier run's write could not be checked on Amazon (transient errors); "
+        "nothing was sent for this listing, the next sync checks it again",
+        "severity": "WARNING",
+        "attributeNames": [],
+        "categories": [],
+        "source": "listingsync",
+    }
+
+
+class _Sender:
+    """Where a streamed run's writes go, batch by batch: the Listings Items API or feed documents.
+
+    ``via: auto`` holds writes (and their batches' ``recorded`` calls) until there are
+    ``auto_threshold`` of them (then feeds, from there on) or the run ends with fewer (items): a
+    bounded wait, never the whole plan. The keys kept for reconciliation stop at
+    ``reconcile_limit`` (a bigger run is not read back, as before).
+    """
+
+    def __init__(self, engine: SyncEngine, run_id: int, report: SyncReport) -> None:
+        self.engine = engine
+        self.opts = engine.options
+        self.run_id = run_id
+        self.report = report
+        self.via: str | None = None if self.opts.via == "auto" else self.opts.via
+        self.sent_any = False
+        self._waiting: list[Action] = []
+        self._hooks: list[Callable[[], None]] = []
+        self._sink: FeedSink | None = None
+        self._feeds: FeedExecutor | None = None
+        self._items: ItemsExecutor | None = None
+        self._tasks: list[ProgressTask] = []
+        #: Feed path: written keys (not deletions); items path: accepted keys; up to the limit.
+        self.sent: list[Key] = []
+        self.accepted: list[Key] = []
+        self.overflowed = False
+
+    async def add(self, writes: list[Action], recorded: Callable[[], None] | None) -> None:
+        if self.via is None:
+            self._waiting.extend(writes)
+            if recorded is not None:
+                self._hooks.append(recorded)
+            if len(self._waiting) >= self.opts.auto_threshold:
+                self.via = "feed"
+                await self._flush()
+            return
+        await self._send(writes)
+        if recorded is not None:
+            recorded()
+
+    async def finish(self) -> None:
+        if self.via is None:
+            self.via = "items"
+            await self._flush()
+        if self._sink is not None and self._feeds is not None:
+            results = await self._sink.finish()
+            feeds = self._feeds
+            self.report.notes.extend(f"{e}; the next sync polls it again" for e in feeds.errors)
+            if feeds.submitted:
+                self.report.notes.append(
+                    f"{len(feeds.submitted)} feed(s) submitted and left to Amazon; their outcomes are "
+                    "recorded when they are polled (listingsync worker) or by the next sync"
+                )
+            self.report.feeds = [
+                {
+                    "feed_id": f.feed_id,
+                    "marketplace_id": f.marketplace_id,
+                    "processing_status": f.processing_status,
+                    "messages": f.messages,
+                    "feed_issues": f.feed_issues,
+                }
+                for f in results
+            ]
+        if self._items is not None and self._items.unreachable is not None:
+            self.report.notes.append(
+                f"stopped sending: Amazon could not be reached ({self._items.unreachable}); the listings "
+                "not sent stay as they were and the next sync sends them"
+            )
+        for task in self._tasks:
+            task.done()
+        if not self.sent_any:
+            self.via = None
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+
+    async def _flush(self) -> None:
+        writes, self._waiting = self._waiting, []
+        hooks, self._hooks = self._hooks, []
+        await self._send(writes)
+        for hook in hooks:
+            hook()
+
+    def _keep(self, bucket: list[Key], keys: Iterable[Key]) -> None:
+        if self.overflowed:
+            return
+        bucket.extend(keys)
+        if len(bucket) > self.opts.reconcile_limit:
+            self.overflowed = True
+            bucket.clear()
+
+    async def _send(self, writes: list[Action]) -> None:
+        if not writes:
+            return
+        self.sent_any = True
+        client = self.engine._client()
+        progress = self.engine.progress
+        if self.via == "feed":
+            if self._sink is None:
+                submit = progress.phase("submit", "Submitting JSON_LISTINGS_FEED documents")
+                wait = progress.phase("feed", "Waiting for Amazon to process the feeds")
+                self._tasks += [submit, wait]
+                self._feeds = FeedExecutor(
+                    client,
+                    self.engine.store,
+                    self.engine.seller_id,
+                    run_id=self.run_id,
+                    limits=self.opts.feed_limits,
+                    submit_task=submit,
+                    wait_task=wait,
+                    wait=self.opts.follow_feeds,
+                )
+                self._sink = self._feeds.sink()
+            await self._sink.add(writes)
+            self._keep(self.sent, (a.key for a in writes if a.op is not Op.DELETE))
+            return
+        if self._items is None:
+            task = progress.phase("submit", "Sending to the Listings Items API")
+            self._tasks.append(task)
+            self._items = ItemsExecutor(
+                client,
+                self.engine.store,
+                self.engine.seller_id,
+                run_id=self.run_id,
+                concurrency=self.opts.concurrency,
+                task=task,
+            )
+        outcomes = await self._items.execute(writes)
+        self._keep(
+            self.accepted, ((o.sku, o.marketplace_id) for o in outcomes if o.kind in ("accepted", "live"))
+        )
 
 
 def _not_looked_up(cand: Candidate) -> SkuResult:

@@ -1,0 +1,47 @@
+"""A set of SKUs in 8 bytes each: which SKUs a streamed catalogue holds.
+
+A streamed run must know, before it sends anything, which listings the catalogue no longer has (the
+mass-deletion guard refuses before the first write). A ``set`` of a million SKU strings takes
+~100 MB; this keeps each SKU's 64-bit hash in a sorted array (8 MB) and answers membership by
+binary search. Two SKUs with the same hash (about 1 in 10^7 for a million SKUs) make a removed
+listing look present: it is kept, never wrongly deleted, which is the safe side. The hashes are
+Python's own string hash: valid within one process only, never stored.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+
+__all__ = ["SkuSet"]
+
+
+class SkuSet:
+    def __init__(self, skus: Iterable[str] = ()) -> None:
+        self._hashes = array("q")
+        self._sorted = True
+        self.update(skus)
+
+    def add(self, sku: str) -> None:
+        self._hashes.append(hash(sku))
+        self._sorted = False
+
+    def update(self, skus: Iterable[str]) -> None:
+        for sku in skus:
+            self.add(sku)
+
+    def __contains__(self, sku: object) -> bool:
+        if not isinstance(sku, str):
+            return False
+        if not self._sorted:
+            self._hashes = array("q", sorted(set(self._hashes)))
+            self._sorted = True
+        h = hash(sku)
+        at = bisect_left(self._hashes, h)
+        return at < len(self._hashes) and self._hashes[at] == h
+
+    def __len__(self) -> int:
+        if not self._sorted:
+            "x" in self  # noqa: B015 - sorts and removes duplicates
+        return len(self._hashes)

@@ -1,0 +1,108 @@
+"""A run's per-listing results, in run order, in bounded memory.
+
+A sync of a million listings has a million results: held as objects they would take more memory
+than the rest of the run together. :class:`ResultLog` keeps the first ``memory`` of them as objects
+(every run the tests and most users make fits) and appends the rest to a temporary file as JSON
+lines, read back when the log is iterated. Results are filled in after sending (status, Amazon's
+issues, ASIN) by :meth:`ResultLog.rewritten`, a chunk at a time, never all at once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from listingsync.sync.engine import SkuResult
+
+__all__ = ["MEMORY_RESULTS", "ResultLog"]
+
+#: Results kept as objects before the rest go to a file.
+MEMORY_RESULTS = 20_000
+
+_FIELDS = (
+    "sku",
+    "marketplace_id",
+    "op",
+    "status",
+    "issues",
+    "asin",
+    "origin",
+    "changed",
+    "removed",
+    "previous",
+    "patches",
+    "adopt",
+    "was_invalid",
+)
+
+
+class ResultLog:
+    def __init__(self, results: Iterable[SkuResult] = (), *, memory: int = MEMORY_RESULTS) -> None:
+        self.memory = memory
+        self._held: list[SkuResult] = []
+        self._spill: IO[bytes] | None = None
+        self._spilled = 0
+        self.extend(results)
+
+    def append(self, result: SkuResult) -> None:
+        if len(self._held) < self.memory:
+            self._held.append(result)
+            return
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the log
+        self._spill.seek(0, os.SEEK_END)  # an iteration may have moved the position
+        self._spill.write(orjson.dumps({f: getattr(result, f) for f in _FIELDS}) + b"\n")
+        self._spilled += 1
+
+    def extend(self, results: Iterable[SkuResult]) -> None:
+        for result in results:
+            self.append(result)
+
+    def __len__(self) -> int:
+        return len(self._held) + self._spilled
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[SkuResult]:
+        yield from self._held
+        if self._spill is None:
+            return
+        from listingsync.sync.engine import SkuResult
+
+        spill, position = self._spill, 0
+        for _ in range(self._spilled):
+            spill.seek(position)  # appends (and other iterations) may move it between results
+            line = spill.readline()
+            position = spill.tell()
+            yield SkuResult(**orjson.loads(line))
+
+    def chunks(self, size: int) -> Iterator[list[SkuResult]]:
+        chunk: list[SkuResult] = []
+        for result in self:
+            chunk.append(result)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def rewritten(self, fill: Callable[[list[SkuResult]], Any], size: int = 500) -> ResultLog:
+        """A new log of the same results, each chunk of ``size`` passed to ``fill`` (which updates
+        them in place) on the way: one pass, one chunk in memory beyond what the log keeps."""
+        out = ResultLog(memory=self.memory)
+        for chunk in self.chunks(size):
+            fill(chunk)
+            out.extend(chunk)
+        self.close()
+        return out
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
