@@ -16,6 +16,7 @@ from listingsync.emulator import EmulatorServer
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.pipeline import CatalogRead, run_sync
+from listingsync.sync.plan import Candidate
 
 VENDOR_TOKEN = "Atzr|listingsync-demo-vendor-eu"
 FR = "A13V1IB3VIYZZH"
@@ -85,6 +86,15 @@ def edit_csv(path: Path, changes: dict[str, dict[str, str]], drop: set[str] = fr
 
 def amazon_listings(server: EmulatorServer, seller: str = "DEMOV") -> dict[tuple[str, str], dict[str, Any]]:
     return {(sku, mp): rec.attributes for (s, mp, sku), rec in server.state.listings.items() if s == seller}
+
+
+def built_listings(config: Path | Config) -> list[Candidate]:
+    """The catalogue's listings as a run builds them (a sending run streams them and keeps none)."""
+    from listingsync.mapping.schemas import BundledSchemas
+    from listingsync.sync.pipeline import read_candidates
+
+    cfg = config if isinstance(config, Config) else load_config(config)
+    return read_candidates(cfg, BundledSchemas()).candidates
 
 
 def assert_amazon_holds_the_catalogue(config: Path, server: EmulatorServer) -> dict[tuple[str, str], Any]:

@@ -11,7 +11,7 @@ from listingsync.emulator import EmulatorServer
 from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.store import StateStore
 
-from .helpers import FR, amazon_listings, edit_csv, sample_dir, sync
+from .helpers import FR, amazon_listings, built_listings, edit_csv, sample_dir, sync
 
 CHANGED = ("MD-CUSH-001", "MD-CUSH-002", "MD-CUSH-003")
 
@@ -23,8 +23,10 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
 
     # 1. First sync: every valid listing is created, the broken records are invalid, nothing else.
     report, catalog = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
-    valid = {(c.listing.sku, c.listing.marketplace_id) for c in catalog.candidates if not c.errors}
-    broken = {(c.listing.sku, c.listing.marketplace_id) for c in catalog.candidates if c.errors}
+    built = built_listings(cfg)
+    valid = {(c.listing.sku, c.listing.marketplace_id) for c in built if not c.errors}
+    broken = {(c.listing.sku, c.listing.marketplace_id) for c in built if c.errors}
+    assert catalog.listings == len(built)
     assert valid and broken
     assert set(amazon_listings(emulator)) == valid
     created = [w for w in emulator.state.write_log if w["created"]]
@@ -42,7 +44,8 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
     assert report.plan["create"] == report.plan["update"] == report.plan["delete"] == 0
     assert len(emulator.state.write_log) == log_len
     broken_skus = {sku for sku, _ in broken}
-    assert {c.listing.sku for c in again.candidates} == broken_skus
+    assert again.listings == 2 * len(broken_skus)  # built: the broken records' listings, no others
+    assert {r.sku for r in report.results} == broken_skus
     assert again.skipped == 2 * len({sku for sku, _ in valid} - broken_skus)
     # The broken records are known invalid from run 1: reported, but nothing new broke (exit 0).
     assert report.plan["unchanged"] >= again.skipped and report.exit_code == 0
@@ -51,7 +54,7 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
     # 3. Three products change their French title: three PATCHes, item_name only.
     edit_csv(tmp_path / "products.csv", {sku: {"title_fr": f"Nouveau titre {sku}"} for sku in CHANGED})
     report, changed = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
-    assert {c.listing.sku for c in changed.candidates} == set(CHANGED) | broken_skus  # only these built
+    assert changed.listings == 2 * len(set(CHANGED) | broken_skus)  # only these built
     patches = [r for r in report.results if r.op == "update"]
     assert sorted((r.sku, r.marketplace_id) for r in patches) == [(s, FR) for s in CHANGED]
     assert all(r.changed == ["item_name"] and not r.removed for r in patches)
@@ -74,8 +77,8 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
 @pytest.mark.parametrize("via", ["items", "feed"])
 def test_forced_broken_records_get_amazons_issues(emulator: EmulatorServer, tmp_path: Path, via: str) -> None:
     cfg = sample_dir(tmp_path, emulator, via=via)
-    report, catalog = sync(cfg, emulator, via=via, force=True, feed_limits=FeedLimits().scaled(1000))
-    broken = {(c.listing.sku, c.listing.marketplace_id) for c in catalog.candidates if c.errors}
+    report, _ = sync(cfg, emulator, via=via, force=True, feed_limits=FeedLimits().scaled(1000))
+    broken = {(c.listing.sku, c.listing.marketplace_id) for c in built_listings(cfg) if c.errors}
     results = {(r.sku, r.marketplace_id): r for r in report.results}
     refused = [k for k in broken if results[k].status == "invalid"]
     assert refused, "Amazon (the emulator) refuses at least some of the broken records"
@@ -94,8 +97,8 @@ def test_state_on_each_database(emulator: EmulatorServer, tmp_path: Path, state_
     line = f"state: {state_url!r}"
     text = re.sub(r"(?m)^state: .*$", line, text) if re.search(r"(?m)^state: ", text) else f"{line}\n{text}"
     cfg.write_text(text, encoding="utf-8")
-    _, catalog = sync(cfg, emulator, via="items")
-    valid = {(c.listing.sku, c.listing.marketplace_id) for c in catalog.candidates if not c.errors}
+    sync(cfg, emulator, via="items")
+    valid = {(c.listing.sku, c.listing.marketplace_id) for c in built_listings(cfg) if not c.errors}
     assert set(amazon_listings(emulator)) == valid
     again, _ = sync(cfg, emulator, via="items")
     assert again.plan["create"] == again.plan["update"] == 0

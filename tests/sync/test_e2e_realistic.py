@@ -21,7 +21,7 @@ import pytest
 from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
 from listingsync.sync.feeds import FeedLimits
 
-from .helpers import amazon_listings, sample_dir, sync
+from .helpers import amazon_listings, built_listings, sample_dir, sync
 
 
 def _sample_rows() -> list[dict[str, str]]:
@@ -70,8 +70,10 @@ def test_statuses_settle_live_or_invalid_with_amazons_code(
     realistic: tuple[EmulatorServer, Path, str, str], via: str
 ) -> None:
     server, cfg, conflicting, matching = realistic
-    report, catalog = sync(cfg, server, via=via, reconcile_wait=30.0, feed_limits=FeedLimits().scaled(1000))
-    valid = {(c.listing.sku, c.listing.marketplace_id): c.listing for c in catalog.candidates if not c.errors}
+    report, _ = sync(cfg, server, via=via, reconcile_wait=30.0, feed_limits=FeedLimits().scaled(1000))
+    valid = {
+        (c.listing.sku, c.listing.marketplace_id): c.listing for c in built_listings(cfg) if not c.errors
+    }
     results = {(r.sku, r.marketplace_id): r for r in report.results}
     refused: dict[tuple[str, str], set[str]] = {}
     for key, listing in valid.items():

@@ -297,7 +297,7 @@ def _run(
 def _catalog_dict(catalog: CatalogRead) -> dict[str, Any]:
     return {
         "products": catalog.products,
-        "listings": len(catalog.candidates),
+        "listings": catalog.listings,
         # Unchanged since they were built (same record, mapping and schema): not built again.
         "skipped_unchanged": catalog.skipped,
         "complete": catalog.complete,

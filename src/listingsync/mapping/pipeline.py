@@ -24,6 +24,7 @@ from listingsync.config import Config
 from listingsync.mapping.builder import ListingBuilder, SchemaProvider, raw_schema
 from listingsync.mapping.listing import Listing
 from listingsync.schema.issues import Issue, Severity
+from listingsync.skuset import SkuSet
 
 __all__ = [
     "IssueSource",
@@ -175,7 +176,9 @@ class Outline:
         """``columns`` may be the source's ``columns`` method: a file source knows its header only
         once it has been read, so it is asked after the pass."""
         referenced: set[str] = set()
-        skus: set[str] = set()  # only for this pass: which referenced parents are records
+        # Only for this pass: which referenced parents are records (8 bytes a SKU: a million-record
+        # file must not hold a million strings here).
+        skus = SkuSet()
         fields: set[str] = set()
         count = 0
         for record in records:
@@ -187,7 +190,7 @@ class Outline:
                 fields.update(record.fields)
                 fields.update(record.localized)
         fields |= field_names((), columns() if callable(columns) else columns)
-        return cls(referenced & skus, fields, count)
+        return cls({sku for sku in referenced if sku in skus}, fields, count)
 
 
 def _sort_key(issue: Issue) -> tuple[int, str]:

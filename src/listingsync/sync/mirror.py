@@ -17,7 +17,7 @@ Only sending runs merge (dry runs read the mirror but never write it).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -57,6 +57,37 @@ class CatalogMirror:
         c = t.catalog.c
         with self.engine.connect() as conn:
             return {sku: fp for sku, fp in conn.execute(sa.select(c.sku, c.fingerprint).where(self._mine))}
+
+    def _fingerprints_of(self, skus: Sequence[str]) -> dict[str, str]:
+        c = t.catalog.c
+        wanted = sorted(set(skus))
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                query = sa.select(c.sku, c.fingerprint).where(
+                    self._mine, c.sku.in_(wanted[start : start + _CHUNK])
+                )
+                out.update({sku: fp for sku, fp in conn.execute(query)})
+        return out
+
+    def drop_absent(self, present: Container[str]) -> set[str]:
+        """Drop the records a complete read no longer has (``present``: what it has, or could not
+        read), the SKUs paged through in order rather than loaded all at once."""
+        c = t.catalog.c
+        doomed: list[str] = []
+        after = ""
+        with self.engine.connect() as conn:
+            while True:
+                query = sa.select(c.sku).where(self._mine, c.sku > after).order_by(c.sku).limit(10_000)
+                page = [r[0] for r in conn.execute(query)]
+                doomed.extend(sku for sku in page if sku not in present)
+                if len(page) < 10_000:
+                    break
+                after = page[-1]
+        with self.engine.begin() as conn:
+            for start in range(0, len(doomed), _CHUNK):
+                conn.execute(t.catalog.delete().where(self._mine, c.sku.in_(doomed[start : start + _CHUNK])))
+        return set(doomed)
 
     def skus(self) -> set[str]:
         with self.engine.connect() as conn:
@@ -110,7 +141,8 @@ class CatalogMirror:
         """Merge a read in. ``complete``: the read was the whole catalogue, so SKUs it did not bring
         are dropped, except those in ``keep`` (records that could not be read this time)."""
         self.fill_unchanged_images(products)
-        known = self.fingerprints()
+        # A partial read (a streamed run's batch) looks up only its own SKUs.
+        known = self.fingerprints() if complete else self._fingerprints_of([p.sku for p in products])
         out = MirrorMerge()
         now = dt.datetime.now(dt.UTC)
         upserts: list[dict[str, object]] = []

@@ -9,6 +9,7 @@ committed only after the whole run went through.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from listingsync.catalog.inspect import empty_catalogue
 from listingsync.catalog.model import Product
 from listingsync.config import Config
 from listingsync.mapping.pipeline import Job, MappingPipeline, Outline
-from listingsync.sync.engine import SyncEngine, SyncOptions, SyncReport
+from listingsync.skuset import SkuSet
+from listingsync.sync.engine import Batch, SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.fingerprint import MappingFingerprints, is_current, record_fingerprint
 from listingsync.sync.guard import DeleteGuard
@@ -40,6 +42,7 @@ SYNC_LOCK = "sync"
 
 __all__ = [
     "CatalogRead",
+    "CatalogStream",
     "Selection",
     "check_account",
     "open_store",
@@ -52,22 +55,25 @@ __all__ = [
 
 @dataclass(slots=True)
 class CatalogRead:
+    #: The listings built (:func:`read_candidates`; a streamed sending run keeps none: ``listings``).
     candidates: list[Candidate] = field(default_factory=list)
+    #: How many listings were built.
+    listings: int = 0
     problems: list[CatalogProblem] = field(default_factory=list)
     removed_skus: set[str] = field(default_factory=set)
-    #: SKUs of every product read (deleted records excepted), listings or not.
+    #: SKUs of every product read (deleted records excepted), listings or not (not kept by a
+    #: streamed sending run: :attr:`CatalogStream.present` answers for it in 8 bytes a SKU).
     read_skus: set[str] = field(default_factory=set)
     products: int = 0
     complete: bool = True
     #: A complete read that found no record at all (``problems`` says so too).
     empty: bool = False
     checkpoint: str | None = None
-    #: The products the source brought (what the mirror merges after a sending run).
+    #: The products the source brought (not kept by a sending run: its batches merge theirs
+    #: into the mirror as they go).
     read: list[Product] = field(default_factory=list)
     #: SKUs rebuilt from the mirror (not read this run): their mapping or schema changed.
     remapped: set[str] = field(default_factory=set)
-    #: ``(sku, marketplace_id, source_fp, mapping_fp)`` of every listing built.
-    built: list[tuple[str, str, str, str]] = field(default_factory=list)
     #: Listings skipped before mapping (their records were not built): nothing that built them changed.
     skipped: int = 0
 
@@ -213,111 +219,211 @@ def read_candidates(
     selection: Selection | None = None,
     store: StateStore | None = None,
 ) -> CatalogRead:
-    """Read the source (from ``since`` when incremental), then build and validate the listings.
+    """Read the source (from ``since`` when incremental), then build and validate the listings,
+    all of them into :attr:`CatalogRead.candidates` (dry runs, previews, checks; a sending run
+    streams them instead: :class:`CatalogStream`). The arguments are :class:`CatalogStream`'s."""
+    stream = CatalogStream(
+        config, schemas, since=since, progress=progress, mirror=mirror, selection=selection, store=store
+    )
+    out = stream.out
+    for batch in stream.batches():
+        out.candidates.extend(batch.candidates)
+    return out
+
+
+class CatalogStream:
+    """The catalogue's listings, built and validated a batch at a time (:meth:`batches`).
 
     With a ``store``, a record whose listings were built from the same record by the same mapping
     and schema, and whose last write settled (:func:`~listingsync.sync.fingerprint.is_current`),
     is skipped before mapping: it costs a fingerprint and a batched lookup (``CatalogRead.skipped``).
-    A file source is read twice, the first pass only outlining it (which records have variants),
-    so the second streams; Sales Layer and restricted runs are read into memory once.
+    A file source is read twice, the first pass only outlining it (which records have variants,
+    which SKUs it holds), so the second streams; Sales Layer and restricted runs are read into
+    memory once.
 
     With a ``mirror`` (the state's copy of the catalogue), records the read did not bring are
     rebuilt from it when what built their listings changed (a mapping template, a rule, a product
     type schema: :mod:`listingsync.sync.fingerprint`) or their last write did not settle, and the
     records a ``U`` image marker left without images get the ones they had.
+
+    ``record``: a sending run: once a batch's listings are in the state (the engine calls
+    :attr:`Batch.recorded`), what built them is recorded and its records merged into the mirror.
+    What the whole read knows before the first batch (:attr:`present`, ``out.removed_skus``,
+    ``out.complete``) is what the engine needs to plan removals and guard deletions up front.
     """
-    progress = progress or NullProgress()
-    selection = selection or Selection()
-    source = open_source(config)
-    out = CatalogRead()
-    since = since if source.incremental and not selection.full else None
-    streamed = not source.incremental and selection.limit is None
-    task = progress.phase("read", f"Reading {source.name or 'the catalogue'}")
-    kept = (
-        r
-        for r in _advancing(source.records(since=since), task)
-        if selection.keeps(r.sku) or (isinstance(r, CatalogProblem) and not r.sku)
-    )
-    records: Iterable[Product | CatalogProblem]
-    outline: Outline | None = None
-    if streamed:
-        outline = Outline.of(kept, source.columns)  # the header is known once the pass has read it
-        records = (
+
+    def __init__(
+        self,
+        config: Config,
+        schemas: Callable[..., Any],
+        *,
+        since: str | None = None,
+        progress: Progress | None = None,
+        mirror: CatalogMirror | None = None,
+        selection: Selection | None = None,
+        store: StateStore | None = None,
+        record: bool = False,
+    ) -> None:
+        self.progress = progress = progress or NullProgress()
+        self.selection = selection = selection or Selection()
+        self.mirror = mirror
+        self.store = store
+        self.record = record
+        source = open_source(config)
+        self.out = out = CatalogRead()
+        #: SKUs the read holds (products not deleted, and records that could not be read): the
+        #: listings the engine must not take for removed.
+        self.present = SkuSet()
+        #: Products read that are not deleted (an empty catalogue has none) ...
+        self.live_products = 0
+        #: ... and records that could not be read whose SKU is unknown.
+        self.unattributed = 0
+        since = since if source.incremental and not selection.full else None
+        self.streamed = streamed = not source.incremental and selection.limit is None
+        task = progress.phase("read", f"Reading {source.name or 'the catalogue'}")
+        kept = self._noting(
             r
-            for r in source.records(since=since)
+            for r in _advancing(source.records(since=since), task)
             if selection.keeps(r.sku) or (isinstance(r, CatalogProblem) and not r.sku)
         )
-        count = outline.records
-    else:
-        listed = list(kept)
-        if selection.limit is not None:
-            listed = _first_products(listed, selection.limit)
-        records, count = listed, len(listed)
-    task.done()
-    out.complete = source.complete and not selection.restricted
-    out.checkpoint = None if selection.restricted else source.next_checkpoint
-    if not count and source.complete and not selection.restricted:
-        # An empty export is a broken pipeline far more often than an empty catalogue.
-        out.empty = True
-        out.problems.append(empty_catalogue(source.name or "the catalogue"))
-    fingerprints = MappingFingerprints(config, schemas)
-    parents: dict[str, Product] = {}
-    if not streamed:
-        products = [r for r in records if isinstance(r, Product)]
-        parents = {p.sku: p for p in products}
-        if mirror is not None:
-            mirror.fill_unchanged_images(products)
-            if not out.complete:
-                assert isinstance(records, list)
-                remap = _remap(config, mirror, fingerprints, products, selection)
-                out.remapped = {p.sku for p in remap}
-                records.extend(remap)
-                count += len(remap)
-    pipeline = MappingPipeline(
-        config,
-        schemas,
-        parent_lookup=(lambda sku: parents.get(sku) or mirror.get(sku)) if mirror is not None else None,
-    )
-    pipeline.check()
-    if outline is None:
-        outline = Outline.of(records, source.columns())
-    if outline.records and not source.incremental:
-        # A whole file's field names: a misspelt one is one config error, not one per record.
-        pipeline.builder.check_fields(outline.fields)
-    task = progress.phase("build", "Building and validating listings", count)
-    skipper = _Skipper(store, config, fingerprints) if store is not None else None
-    for batch in _batches(pipeline.ordered(records, outline), SKIP_BATCH):
-        current = skipper.current(batch) if skipper is not None else {}
-        for item in batch:
-            task.advance()
-            if isinstance(item, CatalogProblem):
-                out.problems.append(item)
-                continue
-            product = item.product
-            out.products += 1
-            if product.is_deleted:
-                out.removed_skus.add(product.sku)
-                out.read.append(product)
-                continue
-            out.read_skus.add(product.sku)
-            source_fp = current.get(product.sku)
-            if source_fp == _CURRENT and skipper is not None:
-                out.skipped += len(skipper.marketplaces)
-                continue
-            if mirror is not None and streamed and product.images_unchanged:
-                mirror.fill_unchanged_images([product])
-            if product.sku not in out.remapped:
-                out.read.append(product)
-            result = pipeline.result(product, parent=item.parent, is_parent=item.is_parent)
-            source_fp = source_fp or record_fingerprint(product, item.parent)
-            for lr in result.listings:
-                listing = lr.listing
-                out.candidates.append(Candidate(listing, list(lr.issues)))
-                requirements = listing.requirements.value if listing.requirements else None
-                mapping_fp = fingerprints(listing.product_type, listing.marketplace_id, requirements)
-                out.built.append((listing.sku, listing.marketplace_id, source_fp, mapping_fp))
-    task.done()
-    return out
+        records: Iterable[Product | CatalogProblem]
+        outline: Outline | None = None
+        if streamed:
+            outline = Outline.of(kept, source.columns)  # the header is known once the pass has read it
+            records = (
+                r
+                for r in source.records(since=since)
+                if selection.keeps(r.sku) or (isinstance(r, CatalogProblem) and not r.sku)
+            )
+            count = outline.records
+        else:
+            listed = list(kept)
+            if selection.limit is not None:
+                listed = _first_products(listed, selection.limit)
+                # Only what is kept is present (the rest of the read is not this run's).
+                self.present, self.live_products, self.unattributed = SkuSet(), 0, 0
+                out.removed_skus = set()
+                for _ in self._noting(listed):
+                    pass
+            records, count = listed, len(listed)
+        task.done()
+        out.complete = source.complete and not selection.restricted
+        out.checkpoint = None if selection.restricted else source.next_checkpoint
+        if not count and source.complete and not selection.restricted:
+            # An empty export is a broken pipeline far more often than an empty catalogue.
+            out.empty = True
+            out.problems.append(empty_catalogue(source.name or "the catalogue"))
+        self.fingerprints = fingerprints = MappingFingerprints(config, schemas)
+        parents: dict[str, Product] = {}
+        if not streamed:
+            products = [r for r in records if isinstance(r, Product)]
+            parents = {p.sku: p for p in products}
+            if mirror is not None:
+                mirror.fill_unchanged_images(products)
+                if not out.complete:
+                    assert isinstance(records, list)
+                    remap = _remap(config, mirror, fingerprints, products, selection)
+                    out.remapped = {p.sku for p in remap}
+                    records.extend(remap)
+                    for _ in self._noting(remap):
+                        pass
+                    count += len(remap)
+        self.pipeline = pipeline = MappingPipeline(
+            config,
+            schemas,
+            parent_lookup=(lambda sku: parents.get(sku) or mirror.get(sku)) if mirror is not None else None,
+        )
+        pipeline.check()
+        if outline is None:
+            outline = Outline.of(records, source.columns())
+        if outline.records and not source.incremental:
+            # A whole file's field names: a misspelt one is one config error, not one per record.
+            pipeline.builder.check_fields(outline.fields)
+        self._records = records
+        self._outline = outline
+        self._count = count
+        self.skipper = _Skipper(store, config, fingerprints) if store is not None else None
+
+    def _noting(self, records: Iterable[Product | CatalogProblem]) -> Iterator[Product | CatalogProblem]:
+        """Pass records on, noting the SKUs present (and those the source marked deleted)."""
+        for r in records:
+            if isinstance(r, Product):
+                if r.is_deleted:
+                    self.out.removed_skus.add(r.sku)
+                else:
+                    self.present.add(r.sku)
+                    self.live_products += 1
+            elif r.severity == "error":
+                if r.sku:
+                    self.present.add(r.sku)
+                else:
+                    self.unattributed += 1
+            yield r
+
+    def present_key(self, key: tuple[str, str]) -> bool:
+        """Whether the catalogue still has this listing's record (or could not read it)."""
+        return key[0] in self.present
+
+    @property
+    def removal_complete(self) -> bool:
+        """Whether listings absent from the read count as removed: a complete read with no record
+        whose SKU is unknown (such a record might be any listing)."""
+        return self.out.complete and not (self.unattributed and not self.out.empty)
+
+    def batches(self) -> Iterator[Batch]:
+        """The listings built, :data:`SKIP_BATCH` records at a time (a generator: one batch in memory)."""
+        out = self.out
+        task = self.progress.phase("build", "Building and validating listings", self._count)
+        skipper, mirror, pipeline = self.skipper, self.mirror, self.pipeline
+        for batch in _batches(pipeline.ordered(self._records, self._outline), SKIP_BATCH):
+            current = skipper.current(batch) if skipper is not None else {}
+            candidates: list[Candidate] = []
+            built: list[tuple[str, str, str, str]] = []
+            read: list[Product] = []
+            for item in batch:
+                task.advance()
+                if isinstance(item, CatalogProblem):
+                    out.problems.append(item)
+                    continue
+                product = item.product
+                out.products += 1
+                if product.is_deleted:
+                    out.removed_skus.add(product.sku)
+                    read.append(product)
+                    continue
+                if not self.record:
+                    out.read_skus.add(product.sku)
+                source_fp = current.get(product.sku)
+                if source_fp == _CURRENT and skipper is not None:
+                    out.skipped += len(skipper.marketplaces)
+                    continue
+                if mirror is not None and self.streamed and product.images_unchanged:
+                    mirror.fill_unchanged_images([product])
+                if product.sku not in out.remapped:
+                    read.append(product)
+                result = pipeline.result(product, parent=item.parent, is_parent=item.is_parent)
+                source_fp = source_fp or record_fingerprint(product, item.parent)
+                for lr in result.listings:
+                    listing = lr.listing
+                    candidates.append(Candidate(listing, list(lr.issues)))
+                    requirements = listing.requirements.value if listing.requirements else None
+                    mapping_fp = self.fingerprints(listing.product_type, listing.marketplace_id, requirements)
+                    built.append((listing.sku, listing.marketplace_id, source_fp, mapping_fp))
+            out.listings += len(candidates)
+            if not self.record:
+                out.read.extend(read)
+            recorded = functools.partial(self._recorded, built, read) if self.record else None
+            yield Batch(candidates, recorded)
+        task.done()
+
+    def _recorded(self, built: list[tuple[str, str, str, str]], read: list[Product]) -> None:
+        """A batch's listings are in the state: record what built them, merge its records."""
+        if self.store is not None:
+            self.store.set_built(built)
+        if self.mirror is not None:
+            # The mirror takes what was read even when some writes failed: those listings are
+            # rebuilt from it next run (their status says so), with no PIM round trip.
+            self.mirror.merge(read, complete=False)
 
 
 #: Marks a record whose every listing is current (see :class:`_Skipper`).
@@ -473,7 +579,8 @@ async def run_sync(
             recovered = await engine.recover()
         schemas = await schema_provider(config, client)
         mirror = CatalogMirror(store)
-        catalog = read_candidates(
+        sending = options.mode == "send"
+        stream = CatalogStream(
             config,
             schemas,
             since=store.checkpoint(),
@@ -481,18 +588,37 @@ async def run_sync(
             mirror=mirror,
             selection=selection,
             store=store,
+            record=sending,
         )
+        catalog = stream.out
+        # A record read as broken with no SKU might be any listing: take none for removed.
+        complete = stream.removal_complete
+        if sending:
+            # Streamed: one batch of records built, planned and sent (or added to a feed
+            # document) at a time; what the read holds is known from its first pass.
+            report = await engine.run_stream(
+                stream.batches(),
+                marketplace_ids=config.account.marketplaces,
+                complete=complete,
+                removed_skus=catalog.removed_skus,
+                present=stream.present_key,
+                recovered=recovered,
+                skipped=lambda: catalog.skipped,
+                empty_catalogue=complete and not stream.live_products,
+            )
+        else:
+            for batch in stream.batches():
+                catalog.candidates.extend(batch.candidates)
+            report = await engine.run(
+                catalog.candidates,
+                marketplace_ids=config.account.marketplaces,
+                complete=complete,
+                removed_skus=catalog.removed_skus,
+                protected_skus=catalog.protected_skus,
+                recovered=recovered,
+                skipped=catalog.skipped,
+            )
         unattributed = catalog.unattributed_problems
-        report = await engine.run(
-            catalog.candidates,
-            marketplace_ids=config.account.marketplaces,
-            # A record read as broken with no SKU might be any listing: take none for removed.
-            complete=catalog.complete and not unattributed,
-            removed_skus=catalog.removed_skus,
-            protected_skus=catalog.protected_skus,
-            recovered=recovered,
-            skipped=catalog.skipped,
-        )
         if unattributed and catalog.complete and options.on_removed == "delete":
             report.notes.append(
                 f"{len(unattributed)} catalogue record(s) could not be read and their SKU is unknown "
@@ -501,13 +627,11 @@ async def run_sync(
             )
         # Advance the catalogue checkpoint only when nothing is left to retry: an incremental read
         # would not bring back a record whose write failed (invalid records stay recorded as such).
-        unfinished = any(r.status in ("error", "pending") for r in report.results)
-        if options.mode == "send":
-            # The mirror takes what was read even when some writes failed: those listings are
-            # rebuilt from it next run (their status says so), with no PIM round trip.
-            mirror.merge(catalog.read, complete=catalog.complete, keep=catalog.protected_skus)
-            store.set_built(catalog.built)
-        if options.mode == "send" and not unfinished and catalog.checkpoint is not None:
+        unfinished = bool(report.statuses.get("error") or report.statuses.get("pending"))
+        if sending and catalog.complete:
+            # The batches merged what they read; a complete read also drops what it no longer has.
+            mirror.drop_absent(stream.present)
+        if sending and not unfinished and catalog.checkpoint is not None:
             store.set_checkpoint(catalog.checkpoint)
         return report, catalog
     finally:

@@ -1,0 +1,149 @@
+"""A sending run streams: batches consumed one at a time, feed documents submitted as they fill,
+results spilled to disk past a bound. Structure, not timing or RSS (both flaky on a shared machine)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from listingsync.config import load_config
+from listingsync.mapping.listing import Listing, Requirements
+from listingsync.mapping.schemas import BundledSchemas
+from listingsync.schema.issues import Issue, Severity
+from listingsync.skuset import SkuSet
+from listingsync.sync import pipeline as pipeline_module
+from listingsync.sync.engine import Batch, SkuResult, SyncEngine, SyncOptions
+from listingsync.sync.feeds import FeedExecutor, FeedLimits
+from listingsync.sync.plan import Action, Candidate, Op
+from listingsync.sync.results import ResultLog
+from listingsync.sync.store import StateStore
+
+DE = "A1PA6795UKMFR9"
+FR = "A13V1IB3VIYZZH"
+
+
+def _listing(i: int, mp: str = DE) -> Listing:
+    return Listing(f"S{i:04d}", mp, "HOME", Requirements.LISTING, {"item_name": [{"value": f"n{i}"}]})
+
+
+class _FakeFeeds:
+    """createFeedDocument → upload → createFeed, recorded; nothing is followed (``wait=False``)."""
+
+    def __init__(self) -> None:
+        self.uploads: list[bytes] = []
+
+    async def create_feed_document(self) -> dict[str, Any]:
+        return {"url": f"https://upload/{len(self.uploads)}", "feedDocumentId": f"D{len(self.uploads)}"}
+
+    async def upload_feed_document(self, url: str, body: bytes) -> None:
+        self.uploads.append(body)
+
+    async def create_feed(self, feed_type: str, marketplaces: list[str], document: str) -> dict[str, Any]:
+        return {"feedId": f"F{document}"}
+
+
+class _FakeClient:
+    def __init__(self) -> None:
+        self.feeds = _FakeFeeds()
+
+
+def test_feed_documents_are_submitted_as_they_fill(store: StateStore) -> None:
+    client: Any = _FakeClient()
+    run_id = store.begin_run("sync", "feed")
+    executor = FeedExecutor(
+        client, store, "DEMOV", run_id=run_id, limits=FeedLimits(max_messages=4, per_window=1000), wait=False
+    )
+    sink = executor.sink()
+    actions = [
+        Action(Op.CREATE, f"S{i:04d}", DE, "HOME", "LISTING", f"h{i}", {"item_name": [{"value": f"n{i}"}]})
+        for i in range(9)
+    ]
+
+    async def go() -> None:
+        await sink.add(actions[:5])
+        # The first document filled at 4 messages and went out before the caller gave more.
+        assert len(client.feeds.uploads) == 1
+        await sink.add(actions[5:])
+        assert len(client.feeds.uploads) == 2
+        # Write-ahead: every added write has its intent, also those of the document still open.
+        assert len(store.listings(pending_only=True)) == 9
+        await sink.finish()
+
+    asyncio.run(go())
+    bodies = [orjson.loads(b) for b in client.feeds.uploads]
+    assert [len(b["messages"]) for b in bodies] == [4, 4, 1]
+    assert [m["messageId"] for m in bodies[1]["messages"]] == [1, 2, 3, 4]
+    assert [m["sku"] for b in bodies for m in b["messages"]] == [a.sku for a in actions]
+    feeds = store.feeds()
+    assert sorted(f.state for f in feeds) == ["submitted"] * 3
+    assert sorted(len(store.feed_messages(f.id)) for f in feeds) == [1, 4, 4]
+
+
+def test_the_engine_takes_one_batch_at_a_time(store: StateStore) -> None:
+    """Batch k is planned and recorded (and its ``recorded`` hook called) before batch k+1 is built."""
+    error = Issue("/item_name", Severity.ERROR, "LS-TEST", "broken")
+    events: list[str] = []
+
+    def batches() -> Iterator[Batch]:
+        for k in range(3):
+            events.append(f"built {k} (recorded so far: {len(store.listings())})")
+            cands = [Candidate(_listing(10 * k + i), [error]) for i in range(10)]
+            yield Batch(cands, lambda k=k: events.append(f"recorded {k}"))
+
+    engine = SyncEngine(store, None, "DEMOV", options=SyncOptions(via="items"))
+    report = asyncio.run(engine.run_stream(batches(), marketplace_ids=[DE], present=lambda key: True))
+    assert events == [
+        "built 0 (recorded so far: 0)",
+        "recorded 0",
+        "built 1 (recorded so far: 10)",
+        "recorded 1",
+        "built 2 (recorded so far: 20)",
+        "recorded 2",
+    ]
+    assert report.plan["invalid"] == 30 and report.statuses == {"invalid": 30}
+
+
+def test_catalogue_stream_builds_bounded_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sample = resources.files("listingsync") / "data" / "sample"
+    for name in ("listingsync.yaml", "products.csv"):
+        (tmp_path / name).write_bytes((sample / name).read_bytes())
+    monkeypatch.setattr(pipeline_module, "SKIP_BATCH", 10)
+    config = load_config(tmp_path / "listingsync.yaml")
+    stream = pipeline_module.CatalogStream(config, BundledSchemas())
+    sizes = [len(b.candidates) for b in stream.batches()]
+    marketplaces = len(config.account.marketplaces)
+    assert len(sizes) > 2 and max(sizes) <= 10 * marketplaces
+    assert sum(sizes) == stream.out.listings
+    # What the read holds was known from the first pass, before any batch was built.
+    assert stream.live_products == stream.out.products
+    whole = pipeline_module.read_candidates(config, BundledSchemas()).candidates
+    assert all(c.listing.sku in stream.present for c in whole)
+
+
+def test_result_log_keeps_a_bounded_number_in_memory() -> None:
+    log = ResultLog(memory=3)
+    log.extend(SkuResult(f"S{i}", DE, "create", "pending", patches=[{"op": "replace"}]) for i in range(10))
+    assert len(log) == 10 and len(log._held) == 3
+    assert [r.sku for r in log] == [f"S{i}" for i in range(10)]
+
+    def fill(chunk: list[SkuResult]) -> None:
+        assert len(chunk) <= 4
+        for r in chunk:
+            r.status = "accepted"
+
+    done = log.rewritten(fill, size=4)
+    assert [(r.sku, r.status) for r in done] == [(f"S{i}", "accepted") for i in range(10)]
+    assert next(iter(done)).patches == [{"op": "replace"}]
+
+
+def test_sku_set_answers_membership() -> None:
+    present = SkuSet(f"S{i}" for i in range(0, 1000, 2))
+    assert "S10" in present and "S11" not in present
+    present.add("S11")
+    assert "S11" in present and len(present) == 501
