@@ -373,13 +373,20 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead, *, diff
     for name, count in sorted(report.statuses.items()):
         summary.add_row(f"→ {name}", str(count))
     console.print(summary)
-    failed = [r for r in report.results if r.status in ("invalid", "error")]
+    # The first 25 and a count: a big run's results stream from disk (sync.results), never listed.
+    failed = 0
+    shown: list[Any] = []
+    for r in report.results:
+        if r.status in ("invalid", "error"):
+            failed += 1
+            if len(shown) < 25:
+                shown.append(r)
     if failed:
         verdict = "failed (see status)" if report.mode == "send" else "not sent: local validation ERRORs"
-        table = Table(title=f"{len(failed)} listing(s) {verdict}")
+        table = Table(title=f"{failed} listing(s) {verdict}")
         for col in ("SKU", "mp", "status", "where", "first issue"):
             table.add_column(col)
-        for r in failed[:25]:
+        for r in shown:
             first = r.issues[0] if r.issues else {}
             text = issue_line(first)
             table.add_row(
@@ -390,8 +397,8 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead, *, diff
                 _cell(_short(text.strip(), 90)),
             )
         console.print(table)
-        if len(failed) > 25:
-            console.print(f"… and {len(failed) - 25} more: `listingsync issues` lists them all.")
+        if failed > 25:
+            console.print(f"… and {failed - 25} more: `listingsync issues` lists them all.")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     if report.refused:

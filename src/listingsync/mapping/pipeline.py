@@ -14,6 +14,7 @@ the schemas come from the provider (see :mod:`listingsync.mapping.schemas`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -166,6 +167,9 @@ class Outline:
     fields: set[str]
     #: How many records (problems included) the pass saw.
     records: int = 0
+    #: Per parent, how many of its variants the pass saw: the second pass lets a parent go once
+    #: its last variant is built (holding every parent would grow with the catalogue).
+    variants: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -175,7 +179,7 @@ class Outline:
     ) -> Outline:
         """``columns`` may be the source's ``columns`` method: a file source knows its header only
         once it has been read, so it is asked after the pass."""
-        referenced: set[str] = set()
+        referenced: Counter[str] = Counter()
         # Only for this pass: which referenced parents are records (8 bytes a SKU: a million-record
         # file must not hold a million strings here).
         skus = SkuSet()
@@ -185,12 +189,13 @@ class Outline:
             count += 1
             if isinstance(record, Product):
                 skus.add(record.sku)
-                if record.parent_sku:
-                    referenced.add(record.parent_sku)
+                if record.parent_sku and record.parent_sku != record.sku:
+                    referenced[record.parent_sku] += 1
                 fields.update(record.fields)
                 fields.update(record.localized)
         fields |= field_names((), columns() if callable(columns) else columns)
-        return cls({sku for sku in referenced if sku in skus}, fields, count)
+        variants = {sku: n for sku, n in referenced.items() if sku in skus}
+        return cls(set(variants), fields, count, variants)
 
 
 def _sort_key(issue: Issue) -> tuple[int, str]:
@@ -244,7 +249,9 @@ class MappingPipeline:
             # Read whole, the catalogue's problems come first (as a check before the build would).
             records = sorted(materialised, key=lambda r: not isinstance(r, CatalogProblem))
         else:
-            outline = Outline(outline.parents, outline.fields | field_names((), columns), outline.records)
+            outline = Outline(
+                outline.parents, outline.fields | field_names((), columns), outline.records, outline.variants
+            )
         for item in self.ordered(records, outline):
             if isinstance(item, CatalogProblem):
                 yield ProductResult(sku=item.sku or "", origin=str(item.origin), problem=item)
@@ -258,13 +265,25 @@ class MappingPipeline:
         the problems as they come: :meth:`run` builds them; a caller may first skip some (a record
         whose listings are current) and build the rest with :meth:`result`."""
         self.builder.known_fields = outline.fields
-        held: dict[str, Product] = {}  # records with variants, once passed on (few)
+        held: dict[str, Product] = {}  # records with variants, once passed on, until their last variant
         waiting: dict[str, list[Product]] = {}  # variants read before their parent
+        remaining = dict(outline.variants)
         for record in records:
             if isinstance(record, CatalogProblem):
                 yield record
             else:
-                yield from self._release(record, outline.parents, held, waiting)
+                for job in self._release(record, outline.parents, held, waiting):
+                    yield job
+                    parent_sku = job.product.parent_sku
+                    if (
+                        parent_sku in remaining
+                        and job.parent is not None
+                        and held.get(parent_sku) is job.parent
+                    ):
+                        remaining[parent_sku] -= 1
+                        if remaining[parent_sku] <= 0:  # its last variant: let the parent go
+                            del remaining[parent_sku]
+                            held.pop(parent_sku, None)
         for group in list(waiting.values()):  # the parent never came (it was a problem record)
             for product in group:
                 yield self._job(product, None, outline.parents)

@@ -772,12 +772,16 @@ async def _poll_feeds(
 
 def _partial_reason(name: str, report: Any, catalog_errors: list[Any]) -> tuple[str, str]:
     parts = []
-    failed = [r for r in report.results if r.status in ("invalid", "error")]
-    if failed:
-        first = failed[0]
+    # Counted, not listed: a big run's results stream from disk (sync.results).
+    failed, first = 0, None
+    for r in report.results:
+        if r.status in ("invalid", "error"):
+            failed += 1
+            first = first or r
+    if first is not None:
         issue = first.issues[0] if first.issues else {}
         parts.append(
-            f"{len(failed)} listing(s) failed; first: {first.sku} ({first.marketplace_id}) "
+            f"{failed} listing(s) failed; first: {first.sku} ({first.marketplace_id}) "
             f"{issue.get('code', '')} {issue.get('message', '')}".rstrip()
         )
     if catalog_errors:

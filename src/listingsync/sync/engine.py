@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -277,19 +277,24 @@ class SyncEngine:
             return await self._run(
                 None, candidates, marketplace_ids, complete, removed_skus, protected_skus, recovered, skipped
             )
-        listed = list(candidates)
-        seen = {(c.listing.sku, c.listing.marketplace_id) for c in listed}
-        protected = set(protected_skus)
-        return await self.run_stream(
-            [Batch(listed)],
-            marketplace_ids=marketplace_ids,
-            complete=complete,
-            removed_skus=removed_skus,
-            present=lambda key: key in seen or key[0] in protected,
-            recovered=recovered,
-            skipped=lambda: skipped,
-            empty_catalogue=complete and not skipped and not listed,
-        )
+
+        async def whole(run_id: int) -> SyncReport:
+            listed = list(candidates)  # inside the run: a source failing here aborts it
+            seen = {(c.listing.sku, c.listing.marketplace_id) for c in listed}
+            protected = set(protected_skus)
+            return await self._run_stream(
+                run_id,
+                [Batch(listed)],
+                marketplace_ids,
+                complete,
+                set(removed_skus),
+                lambda key: key in seen or key[0] in protected,
+                recovered,
+                lambda: skipped,
+                complete and not skipped and not listed,
+            )
+
+        return await self._running(whole)
 
     async def run_stream(
         self,
@@ -312,8 +317,8 @@ class SyncEngine:
         open feed documents (feed), and its results logged; ``skipped`` is read at the end
         (listings the producer left out because nothing that built them changed).
         """
-        run_id = self.store.begin_run("sync", self.options.via)
-        try:
+
+        async def streamed(run_id: int) -> SyncReport:
             return await self._run_stream(
                 run_id,
                 batches,
@@ -325,6 +330,14 @@ class SyncEngine:
                 skipped,
                 empty_catalogue,
             )
+
+        return await self._running(streamed)
+
+    async def _running(self, body: Callable[[int], Awaitable[SyncReport]]) -> SyncReport:
+        """``body`` within a run row that every exit path closes."""
+        run_id = self.store.begin_run("sync", self.options.via)
+        try:
+            return await body(run_id)
         except BaseException as exc:
             # Every exit path closes the run row: a run is never left 'running' (refusals and
             # normal ends closed it already; this is a crash, Ctrl-C or an error that escaped).

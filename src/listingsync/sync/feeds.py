@@ -134,6 +134,7 @@ class FeedExecutor:
         #: Feeds that could not be followed to the end this run (polled again next run).
         self.errors: list[str] = []
         self._waits: list[asyncio.Task[FeedResult | None]] = []
+        self._reports = asyncio.Semaphore(1)
 
     async def execute(self, actions: Iterable[Action]) -> list[FeedResult]:
         """Send these writes as feeds and follow them (see :class:`FeedSink`, which this uses)."""
@@ -317,6 +318,14 @@ class FeedExecutor:
                 break
             await self._sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * self.limits.poll_factor, self.limits.poll_max)
+        # One report at a time: feeds followed together finish together, and each report (up to
+        # 25,000 messages, with every item's issues and summaries) is read whole.
+        async with self._reports:
+            return await self._apply_report(record, feed, status)
+
+    async def _apply_report(self, record: FeedRecord, feed: dict[str, Any], status: str) -> FeedResult:
+        """Read a finished feed's report and record every SKU's outcome."""
+        assert record.feed_id is not None
         killpoints.reached("feed.before-report")
         messages = self.store.feed_messages(record.id)
         results: list[MessageResult] = []

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["MEMORY_RESULTS", "ResultLog"]
 
 #: Results kept as objects before the rest go to a file.
-MEMORY_RESULTS = 20_000
+MEMORY_RESULTS = 10_000
 
 _FIELDS = (
     "sku",
