@@ -12,8 +12,10 @@ from typing import Any
 import orjson
 import pytest
 
+from listingsync.catalog.model import Origin, Product
 from listingsync.config import load_config
 from listingsync.mapping.listing import Listing, Requirements
+from listingsync.mapping.pipeline import Outline
 from listingsync.mapping.schemas import BundledSchemas
 from listingsync.schema.issues import Issue, Severity
 from listingsync.skuset import SkuSet
@@ -147,3 +149,16 @@ def test_sku_set_answers_membership() -> None:
     assert "S10" in present and "S11" not in present
     present.add("S11")
     assert "S11" in present and len(present) == 501
+
+
+def test_outline_counts_each_parents_variants() -> None:
+    """The build pass lets a parent go after its last variant: the outline counts them."""
+    o = Origin("t.csv")
+    records = [
+        Product("V1", o, parent_sku="P"),
+        Product("P", o),
+        Product("V2", o, parent_sku="P"),
+        Product("W", o, parent_sku="GONE"),
+    ]
+    outline = Outline.of(records)
+    assert outline.parents == {"P"} and outline.variants == {"P": 2}

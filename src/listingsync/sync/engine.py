@@ -448,7 +448,9 @@ class SyncEngine:
                 f"reached to look them up ({adopt_reason}); a PUT could replace a listing that exists, so "
                 "the next sync looks them up again"
             )
-        # 4. Every result's status, issues and ASIN as the state holds them now, a chunk at a time.
+        # 4. What Amazon accepted, read back; then every result's status, issues and ASIN as the
+        #    state holds them, a chunk at a time.
+        await self._reconcile_stream(run_id, sender, report)
         statuses: Counter[str] = Counter()
         reported: set[Key] = set()
 
@@ -478,7 +480,6 @@ class SyncEngine:
         report.statuses = dict(statuses)
         if recovery is not None and recovery.errors:
             report.notes.extend(f"{e}; the next sync tries again" for e in recovery.errors)
-        await self._reconcile_stream(run_id, sender, report)
         await self._rolling_check(report, marketplace_ids, run_id)
         report.known_invalid = self.store.counts(marketplace_ids).get("invalid", 0)
         report.stats = self.client.stats.as_dict() if self.client is not None else {}
