@@ -755,14 +755,15 @@ async def _poll_feeds(
                 if done.processing_status != "DONE":
                     outcomes["error"] = outcomes.get("error", 0) + done.messages
                     first = first or f"feed {done.feed_id} ended {done.processing_status}"
-                for message in done.results:
-                    outcomes[message.kind] = outcomes.get(message.kind, 0) + 1
-                    if message.kind == "invalid" and first is None:
-                        issue = message.issues[0] if message.issues else {}
-                        first = (
-                            f"{message.sku} ({done.marketplace_id}) {issue.get('code', '')} "
-                            f"{issue.get('message', '')}"
-                        ).rstrip()
+                for kind, count in done.kinds.items():
+                    outcomes[kind] = outcomes.get(kind, 0) + count
+                message = done.first_invalid
+                if message is not None and first is None:
+                    issue = message.issues[0] if message.issues else {}
+                    first = (
+                        f"{message.sku} ({done.marketplace_id}) {issue.get('code', '')} "
+                        f"{issue.get('message', '')}"
+                    ).rstrip()
         finally:
             lock.release()
     finally:

@@ -26,7 +26,7 @@ import datetime as dt
 import random
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
@@ -99,8 +99,12 @@ class FeedResult:
     processing_status: str
     messages: int
     #: Feed-level issues (per-message results go to the store, not here: a run may have 40 feeds
-    #: of 25,000 messages, and keeping their results would grow with the catalogue).
+    #: of 25,000 messages, and keeping their results would grow with the catalogue) ...
     feed_issues: list[dict[str, Any]]
+    #: ... but how many messages ended each way (accepted, live, invalid, deleted) ...
+    kinds: dict[str, int] = field(default_factory=dict)
+    #: ... and the first one Amazon refused, to name in a summary.
+    first_invalid: MessageResult | None = None
 
 
 class FeedExecutor:
@@ -371,8 +375,18 @@ class FeedExecutor:
             run_id=self.run_id,
         )
         self.wait_task.advance(len(messages))
+        kinds: dict[str, int] = {}
+        for r in results:
+            kinds[r.kind] = kinds.get(r.kind, 0) + 1
         return FeedResult(
-            record.id, record.feed_id, record.marketplace_id, status, len(messages), feed_issues
+            record.id,
+            record.feed_id,
+            record.marketplace_id,
+            status,
+            len(messages),
+            feed_issues,
+            kinds,
+            next((r for r in results if r.kind == "invalid"), None),
         )
 
 
