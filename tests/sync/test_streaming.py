@@ -43,8 +43,10 @@ class _FakeFeeds:
     async def create_feed_document(self) -> dict[str, Any]:
         return {"url": f"https://upload/{len(self.uploads)}", "feedDocumentId": f"D{len(self.uploads)}"}
 
-    async def upload_feed_document(self, url: str, body: bytes) -> None:
-        self.uploads.append(body)
+    async def upload_feed_document(self, url: str, body: bytes | Path) -> None:
+        # The sink hands over the document's file (the client streams it): read it here.
+        assert isinstance(body, Path)
+        self.uploads.append(await asyncio.to_thread(body.read_bytes))
 
     async def create_feed(self, feed_type: str, marketplaces: list[str], document: str) -> dict[str, Any]:
         return {"feedId": f"F{document}"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from listingsync.amazon.operations import operation
@@ -231,9 +232,10 @@ class FeedsAPI(_API):
         return await self._client.call(operation("createFeedDocument"), body={"contentType": content_type})
 
     async def upload_feed_document(
-        self, url: str, data: bytes, content_type: str = JSON_CONTENT_TYPE
+        self, url: str, data: bytes | Path, content_type: str = JSON_CONTENT_TYPE
     ) -> None:
-        """Plain PUT to the pre-signed URL from :meth:`create_feed_document` (no SP-API headers)."""
+        """Plain PUT to the pre-signed URL from :meth:`create_feed_document` (no SP-API headers);
+        a ``Path`` is streamed from the file."""
         await self._client.upload_document(url, data, content_type)
 
     async def create_feed(

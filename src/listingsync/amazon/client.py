@@ -21,9 +21,10 @@ import platform
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
@@ -329,8 +330,17 @@ class SPAPIClient:
         """GET a URL with no SP-API headers (product type schema links, meta-schema)."""
         return (await self._plain("GET", url)).content
 
-    async def upload_document(self, url: str, data: bytes, content_type: str) -> None:
-        """PUT bytes to a pre-signed URL; ``content_type`` must equal the one given to createFeedDocument."""
+    async def upload_document(self, url: str, data: bytes | Path, content_type: str) -> None:
+        """PUT bytes to a pre-signed URL; ``content_type`` must equal the one given to createFeedDocument.
+
+        A ``Path`` is sent from the file a chunk at a time with its ``Content-Length`` (a pre-signed
+        S3 PUT refuses chunked encoding): a feed document of 25,000 listings is never held whole,
+        nor copied by the HTTP stack's buffers; each attempt reads the file from its start."""
+        if isinstance(data, Path):
+            chunks = _FileChunks(data)
+            headers = {"content-type": content_type, "content-length": str(chunks.size)}
+            await self._plain("PUT", url, content=chunks, headers=headers)
+            return
         await self._plain("PUT", url, content=data, headers={"content-type": content_type})
 
     async def download_document(self, url: str, compression_algorithm: str | None = None) -> bytes:
@@ -339,6 +349,21 @@ class SPAPIClient:
         if compression_algorithm and compression_algorithm.upper() == "GZIP":
             return gzip.decompress(data)
         return data
+
+
+class _FileChunks:
+    """A file's bytes as an async iterable that starts over at each iteration (a retried PUT)."""
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(self.CHUNK):
+                yield chunk
 
 
 def _token_expired(response: httpx.Response) -> bool:

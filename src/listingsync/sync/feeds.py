@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import random
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -150,7 +152,7 @@ class FeedExecutor:
         """A :class:`FeedSink` to stream writes into, batch by batch."""
         return FeedSink(self)
 
-    async def _send_document(self, feed: int, marketplace_id: str, messages: int, body: bytes) -> None:
+    async def _send_document(self, feed: int, marketplace_id: str, messages: int, body: bytes | Path) -> None:
         """Submit one closed document (its intents are recorded) and start following it."""
         await self._respect_window()
         try:
@@ -204,7 +206,7 @@ class FeedExecutor:
             self.errors.append(f"feed {record.feed_id}: {exc}")
             return None
 
-    async def _submit(self, feed: int, marketplace_id: str, body: bytes) -> FeedRecord:
+    async def _submit(self, feed: int, marketplace_id: str, body: bytes | Path) -> FeedRecord:
         document = await self.client.feeds.create_feed_document()
         await self.client.feeds.upload_feed_document(document["url"], body)
         killpoints.reached("feed.after-upload")
@@ -396,6 +398,7 @@ class _OpenDocument:
 
     feed: int
     marketplace_id: str
+    path: Path
     file: IO[bytes]
     messages: int = 0
     size: int = 0
@@ -458,13 +461,15 @@ class FeedSink:
         """Drop the open documents' files (an interrupted run: their feeds stay ``building``)."""
         for doc in self._open.values():
             doc.file.close()
+            doc.path.unlink(missing_ok=True)
         self._open.clear()
 
     def _start(self, mp: str) -> _OpenDocument:
         killpoints.reached("feed.before-intent")
         feed = self.store.create_feed(self.executor.run_id, mp, [])
+        handle, name = tempfile.mkstemp(prefix="listingsync-feed-", suffix=".json")
         # Closed by _close (or close()): the document outlives this call.
-        doc = _OpenDocument(feed, mp, tempfile.TemporaryFile(), size=len(self.head) + 2)  # noqa: SIM115
+        doc = _OpenDocument(feed, mp, Path(name), os.fdopen(handle, "w+b"), size=len(self.head) + 2)
         doc.file.write(self.head)
         self._open[mp] = doc
         return doc
@@ -479,7 +484,9 @@ class FeedSink:
         del self._open[doc.marketplace_id]
         killpoints.reached("feed.after-intent")
         doc.file.write(b"]}")
-        doc.file.seek(0)
-        body = doc.file.read()
         doc.file.close()
-        await self.executor._send_document(doc.feed, doc.marketplace_id, doc.messages, body)
+        try:
+            # Uploaded from the file (the client streams a Path): never the whole document in memory.
+            await self.executor._send_document(doc.feed, doc.marketplace_id, doc.messages, doc.path)
+        finally:
+            doc.path.unlink(missing_ok=True)
