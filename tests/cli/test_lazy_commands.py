@@ -142,6 +142,6 @@ def test_sync_commands_help_imports_no_engine(command: str) -> None:
     assert not [m for m in loaded if m.startswith(HEAVY) and m not in light]
 
 
-@pytest.mark.parametrize("command", ["catalog", "product-types"])
-def test_catalog_and_product_types_help_import_no_config_models(command: str) -> None:
+@pytest.mark.parametrize("command", ["catalog", "product-types", "preview", "validate", "mapping"])
+def test_catalog_mapping_and_product_types_help_import_no_config_models(command: str) -> None:
     assert not [m for m in modules_after(command, "--help") if m.startswith(HEAVY)]

@@ -16,19 +16,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from listingsync.amazon import SPAPIClient
 from listingsync.amazon import marketplaces as mp
-from listingsync.catalog import CatalogProblem, Product, open_source
-from listingsync.catalog.inspect import empty_catalogue
 from listingsync.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -41,26 +36,20 @@ from listingsync.cli.common import (
     print_json,
 )
 from listingsync.cli.product_types import fetch_schema
-from listingsync.config import Config, resolve_config_path
-from listingsync.credentials import load_credentials
 from listingsync.csvsafe import SafeCsvWriter
 from listingsync.errors import ListingSyncError
-from listingsync.mapping import (
-    BundledSchemas,
-    Listing,
-    MappingPipeline,
-    ProductResult,
-    Requirements,
-    preload,
-    raw_schema,
-    render_suggestion,
-    suggest_attributes,
-)
-from listingsync.mapping.parallel import ChunkSpec, auto_workers, build_in_parallel
-from listingsync.mapping.pipeline import ListingResult, Outline, field_names
-from listingsync.mapping.suggest import AUTOMATIC, suggest_identifier
-from listingsync.schema.issues import Issue
-from listingsync.schema.store import SchemaStore
+
+# The catalogue sources, the config models, the mapping and the schemas (pydantic, the validator,
+# templates) are imported where a command runs, so that `validate --help` … stay fast (cli/lazy.py).
+if TYPE_CHECKING:
+    from listingsync.catalog import CatalogProblem, Product
+    from listingsync.config import Config
+    from listingsync.mapping import Listing, MappingPipeline, ProductResult, Requirements
+    from listingsync.mapping.parallel import ChunkSpec
+    from listingsync.mapping.pipeline import ListingResult, Outline
+    from listingsync.schema.issues import Issue
+
+    Provider = Callable[[str, str, Requirements], Any]
 
 __all__ = ["schema_provider"]
 
@@ -70,8 +59,6 @@ BundledOption = Annotated[
     typer.Option("--bundled", help="Use the schemas bundled with listingsync (no account needed)."),
 ]
 
-Provider = Callable[[str, str, Requirements], Any]
-
 
 def schema_provider(
     config: Config, *, offline: bool = False, bundled: bool = False
@@ -80,6 +67,11 @@ def schema_provider(
 
     Returns the provider and notes worth showing the user (schemas that could not be fetched …).
     """
+    from listingsync.amazon import SPAPIClient
+    from listingsync.credentials import load_credentials
+    from listingsync.mapping import BundledSchemas, preload
+    from listingsync.schema.store import SchemaStore
+
     if bundled:
         return BundledSchemas(), []
     notes: list[str] = []
@@ -106,6 +98,9 @@ def schema_provider(
 
 
 def _open(config: Config) -> tuple[list[Product | CatalogProblem], list[str]]:
+    from listingsync.catalog import open_source
+    from listingsync.catalog.inspect import empty_catalogue
+
     try:
         source = open_source(config)
         records: list[Product | CatalogProblem] = list(source.records())
@@ -117,6 +112,8 @@ def _open(config: Config) -> tuple[list[Product | CatalogProblem], list[str]]:
 
 
 def _pipeline(config: Config, offline: bool, bundled: bool) -> MappingPipeline:
+    from listingsync.mapping import MappingPipeline
+
     try:
         schemas, notes = schema_provider(config, offline=offline, bundled=bundled)
     except ListingSyncError as exc:
@@ -159,6 +156,8 @@ def _print_json_document(document: Any) -> None:
     """
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if console.is_terminal:
+        from rich.syntax import Syntax
+
         console.print(Syntax(text, "json", word_wrap=True))
     else:
         console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -179,6 +178,9 @@ def preview(
     bundled: BundledOption = False,
 ) -> None:
     """Show one SKU: the source record → the listing JSON per marketplace → every issue."""
+    from listingsync.catalog import CatalogProblem, Product
+    from listingsync.mapping.pipeline import field_names
+
     config = config_or_exit(config_path)
     records, columns = _open(config)
     products = {r.sku: r for r in records if isinstance(r, Product)}
@@ -253,6 +255,9 @@ class _Catalogue:
     Sales Layer is read once, into memory (an export read twice could differ, and costs twice)."""
 
     def __init__(self, config: Config) -> None:
+        from listingsync.catalog import open_source
+        from listingsync.mapping.pipeline import Outline
+
         try:
             self.source = open_source(config)
             self.columns = list(self.source.columns())
@@ -273,6 +278,10 @@ class _Catalogue:
             yield record
 
     def results(self, pipeline: MappingPipeline, workers: int, spec: ChunkSpec) -> Iterator[ProductResult]:
+        from listingsync.catalog.inspect import empty_catalogue
+        from listingsync.mapping.parallel import build_in_parallel
+        from listingsync.mapping.pipeline import Outline, field_names
+
         records: Iterator[Product | CatalogProblem]
         if self.count == 0:  # validate must not pass on an empty export
             records = iter([empty_catalogue(self.source.name)])
@@ -300,6 +309,8 @@ def _progress_results(
     if not show:
         yield from catalogue.results(pipeline, workers, spec)
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("validating"),
         BarColumn(),
@@ -454,6 +465,9 @@ def validate(
     ] = 0,
 ) -> None:
     """Build and validate every SKU for every marketplace; exit 1 when any has an ERROR."""
+    from listingsync.config import resolve_config_path
+    from listingsync.mapping.parallel import ChunkSpec, auto_workers
+
     config = config_or_exit(config_path)
     catalogue = _Catalogue(config)
     pipeline = _pipeline(config, offline, bundled)
@@ -624,6 +638,11 @@ def suggest(
     bundled: BundledOption = False,
 ) -> None:
     """Write a starter mapping for TYPE: required and recommended attributes matched to catalogue fields."""
+    from listingsync.catalog import Product
+    from listingsync.mapping import Requirements, raw_schema, render_suggestion, suggest_attributes
+    from listingsync.mapping.pipeline import field_names
+    from listingsync.mapping.suggest import AUTOMATIC, suggest_identifier
+
     config = config_or_exit(config_path)
     if output is not None and output.exists() and not force:
         # A hand-edited mapping (or listingsync.yaml itself) must not vanish under a starter one.
