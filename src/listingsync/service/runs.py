@@ -528,6 +528,7 @@ async def _run_sync(
 ) -> RunRecord:
     from listingsync.amazon import SPAPIClient
     from listingsync.sync.pipeline import run_sync, sync_options
+    from listingsync.sync.results import ResultLog
 
     config = connection.config
     main = asyncio.current_task()
@@ -589,9 +590,9 @@ async def _run_sync(
             if f.id in pending
             for sku, _ in store.feed_messages(f.id).values()
         }
-        kept = [
+        kept = ResultLog(
             r for r in report.results if not (r.status == "pending" and (r.sku, r.marketplace_id) in in_feeds)
-        ]
+        )
         outcomes = dict(counts["outcomes"])
         outcomes["pending"] = outcomes.get("pending", 0) - (len(report.results) - len(kept))
         counts["outcomes"] = {k: v for k, v in outcomes.items() if v}
