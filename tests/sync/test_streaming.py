@@ -4,6 +4,7 @@ results spilled to disk past a bound. Structure, not timing or RSS (both flaky o
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,7 @@ import orjson
 import pytest
 
 from listingsync.catalog.model import Origin, Product
+from listingsync.cli.common import print_json
 from listingsync.config import load_config
 from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.pipeline import Outline
@@ -20,7 +22,7 @@ from listingsync.mapping.schemas import BundledSchemas
 from listingsync.schema.issues import Issue, Severity
 from listingsync.skuset import SkuSet
 from listingsync.sync import pipeline as pipeline_module
-from listingsync.sync.engine import Batch, SkuResult, SyncEngine, SyncOptions
+from listingsync.sync.engine import Batch, SkuResult, SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedExecutor, FeedLimits
 from listingsync.sync.plan import Action, Candidate, Op
 from listingsync.sync.results import ResultLog
@@ -164,3 +166,15 @@ def test_outline_counts_each_parents_variants() -> None:
     ]
     outline = Outline.of(records)
     assert outline.parents == {"P"} and outline.variants == {"P": 2}
+
+
+def test_json_output_writes_results_one_at_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    """``sync --json``: the same document as ``json.dumps`` of every result, read back from the log
+    as the encoder writes (a log spilled to disk is never made a list)."""
+    log = ResultLog(memory=2)
+    log.extend(SkuResult(f"S{i}", DE, "create", "accepted", changed=["item_name"]) for i in range(7))
+    report = SyncReport("send", "feed", 1, {"create": 7}, log, {"accepted": 7}, {}, 1.0)
+    print_json(report.as_dict(lazy=True))
+    written = capsys.readouterr().out
+    assert written == json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    assert [r["sku"] for r in json.loads(written)["results"]] == [f"S{i}" for i in range(7)]

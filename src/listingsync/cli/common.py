@@ -125,4 +125,9 @@ def config_or_exit(path: Path | None) -> Config:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    """``data`` as indented JSON on stdout, written as it is encoded (a lazy list, such as a big
+    sync's results, is never held whole as text either)."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=str)
+    for chunk in encoder.iterencode(data):
+        sys.stdout.write(chunk)
+    sys.stdout.write("\n")

@@ -261,7 +261,7 @@ def sync_command(
         )
         raise typer.Exit(stopped.exit_code) from None
     if as_json:
-        data = report.as_dict()
+        data = report.as_dict(lazy=True)  # results written one at a time (a big run spills them to disk)
         data["catalog"] = _catalog_dict(catalog)
         print_json(data)
     else:

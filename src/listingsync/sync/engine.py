@@ -28,7 +28,7 @@ from listingsync.sync.items import ItemsExecutor, PreviewResult
 from listingsync.sync.plan import Action, Candidate, Op, Plan, Planner, issue_dict
 from listingsync.sync.progress import NullProgress, Progress, ProgressTask
 from listingsync.sync.recovery import RecoveryReport, reconcile, recover
-from listingsync.sync.results import ResultLog
+from listingsync.sync.results import LazyResults, ResultLog
 from listingsync.sync.store import Outcome, PlanIndexEntry, StateStore
 
 __all__ = [
@@ -183,7 +183,9 @@ class SyncReport:
             return 1 if self.failed else 0
         return 1 if self.new_failures else 0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, lazy: bool = False) -> dict[str, Any]:
+        """``lazy``: ``results`` as a :class:`~listingsync.sync.results.LazyResults`, read back one
+        at a time as an indented JSON encoder writes it (``listingsync sync --json``)."""
         out: dict[str, Any] = {
             "mode": self.mode,
             "via": self.via,
@@ -192,7 +194,7 @@ class SyncReport:
             "statuses": self.statuses,
             "stats": self.stats,
             "elapsed_s": round(self.elapsed, 3),
-            "results": [r.as_dict() for r in self.results],
+            "results": LazyResults(self.results) if lazy else [r.as_dict() for r in self.results],
         }
         if self.recovery is not None and self.recovery.anything:
             out["recovery"] = {

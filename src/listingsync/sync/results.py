@@ -19,7 +19,7 @@ import orjson
 if TYPE_CHECKING:
     from listingsync.sync.engine import SkuResult
 
-__all__ = ["MEMORY_RESULTS", "ResultLog"]
+__all__ = ["MEMORY_RESULTS", "LazyResults", "ResultLog"]
 
 #: Results kept as objects before the rest go to a file.
 MEMORY_RESULTS = 10_000
@@ -106,3 +106,26 @@ class ResultLog:
         if self._spill is not None:
             self._spill.close()
             self._spill = None
+
+
+class LazyResults(list):  # type: ignore[type-arg]
+    """A :class:`ResultLog` as a JSON array written one result at a time.
+
+    ``json``'s pure-Python encoder (the one ``indent`` selects) takes a ``list`` subclass by its
+    length and its iteration, so ``JSONEncoder(indent=2).iterencode`` writes each result as the
+    log reads it back: the same text as ``json.dumps`` of the whole list, without the list. Only
+    for that encoder: the C one reads a list's storage directly (and would see it empty).
+    """
+
+    def __init__(self, log: ResultLog) -> None:
+        super().__init__()
+        self.log = log
+
+    def __len__(self) -> int:
+        return len(self.log)
+
+    def __bool__(self) -> bool:
+        return bool(self.log)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (r.as_dict() for r in self.log)
