@@ -70,11 +70,12 @@ def test_the_demos_next_steps_work_pasted_in_order(tmp_path: Path, monkeypatch: 
     # Printed one command per line, never wrapped (the output here is not a terminal).
     assert all(len(line) > 0 for line in steps) and any(len(line) > 80 for line in steps)
     emulator_hint = next(s for s in steps if "second terminal" in s)
-    assert re.search(r"emulator --port 8765 --rate-scale \d+", emulator_hint)
+    assert re.search(r"emulator --port 8765 --rate-scale 10 --processing-delay 3s..30s", emulator_hint)
     # As typed at a prompt: each line runs whatever the previous one returned (sync exits 1 for the
     # SKUs the sample breaks on purpose); a failed cd or export would show in what follows.
     script = "\n".join(s for s in steps if not s.startswith("#")) + "\n"
-    with run_in_thread(EmulatorSettings(rate_scale=10)) as server:
+    # The emulator as the hint starts it: realistic (the default), writes processed 3-30 s / 10 later.
+    with run_in_thread(EmulatorSettings(rate_scale=10, processing_delay=(3.0, 30.0))) as server:
         env = {
             **os.environ,
             "LISTINGSYNC_ENDPOINT": server.endpoint("eu"),  # the config's default is 127.0.0.1:8765

@@ -41,6 +41,13 @@ def client_for(server: EmulatorServer, refresh_token: str, region: str) -> httpx
     )
 
 
+def flush(client: httpx.Client) -> None:
+    """Let the emulator behind ``client`` (base URL ``<emulator>/<region>``) finish what Amazon
+    still has queued, by moving its clock (``/_emulator/processing/flush``), instead of waiting."""
+    emulator_url = str(client.base_url).rstrip("/").rsplit("/", 1)[0]
+    httpx.post(f"{emulator_url}/_emulator/processing/flush", timeout=60).raise_for_status()
+
+
 def _text(value: str, marketplace: str, language: str) -> list[dict[str, Any]]:
     return [{"value": value, "language_tag": language, "marketplace_id": marketplace}]
 

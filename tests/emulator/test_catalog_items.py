@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import ean13
+from emulator_helpers import ean13, flush
 
 from listingsync.emulator import EmulatorServer
 from listingsync.emulator.product_types import ProductTypeRegistry
@@ -67,6 +67,7 @@ def put(client: httpx.Client, sku: str, ean: str | None, seed: int, **extra: Any
         json={"productType": "HOME", "requirements": "LISTING_PRODUCT_ONLY", "attributes": attributes},
     )
     assert answer.status_code == 200 and answer.json()["status"] == "ACCEPTED", answer.text
+    flush(client)  # Amazon matches and lists it when it processes the write
 
 
 def asin_of(client: httpx.Client, sku: str) -> str:

@@ -123,6 +123,7 @@ def test_lose_applies_the_write_then_drops_the_answer() -> None:
     with run_in_thread(settings) as server, client_for(server, SELLER_TOKEN, "na") as client:
         with pytest.raises(httpx.TransportError):
             client.put(f"{ITEMS}/{SELLER}/LOST", params={"marketplaceIds": US}, json=body)
+        server.flush()  # accepted, then processed by Amazon later
         # Reads are never lost; the listing is there with what was sent.
         found = client.get(
             f"{ITEMS}/{SELLER}/LOST", params={"marketplaceIds": US, "includedData": "attributes"}
@@ -153,6 +154,7 @@ def test_introspection_and_reset(emulator: object, seller: httpx.Client) -> None
     assert isinstance(emulator, EmulatorServer)
     body = {"productType": "HOME", "attributes": home_us()}
     seller.put(f"{ITEMS}/{SELLER}/I-1", params={"marketplaceIds": US}, json=body)
+    emulator.flush()
     listings = httpx.get(f"{emulator.url}/_emulator/listings", params={"seller_id": SELLER}).json()
     assert [entry["sku"] for entry in listings["listings"]] == ["I-1"]
     log = httpx.get(f"{emulator.url}/_emulator/write-log", params={"sku": "I-1"}).json()["writes"]
@@ -176,6 +178,7 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
     assert path.exists()
     assert SELLER_TOKEN not in path.read_text() and "Atza|" not in path.read_text()
     with run_in_thread(settings) as server, client_for(server, SELLER_TOKEN, "na") as client:
+        server.flush()  # the queue of accepted writes was kept in the state file too
         item = client.get(
             f"{ITEMS}/{SELLER}/P-1", params={"marketplaceIds": US, "includedData": "attributes"}
         )

@@ -32,6 +32,7 @@ def test_put_then_get_every_included_data(seller: httpx.Client, emulator: Emulat
     assert body["issues"] == []
     assert response.headers["x-amzn-RateLimit-Limit"] == "5.0"
     assert response.headers["x-amzn-RequestId"]
+    emulator.flush()  # ACCEPTED means queued: Amazon applies the write later
 
     included = (
         "summaries,attributes,issues,offers,fulfillmentAvailability,procurement,relationships,productTypes"
@@ -60,21 +61,25 @@ def test_put_then_get_every_included_data(seller: httpx.Client, emulator: Emulat
     assert item["relationships"] == [{"marketplaceId": US, "relationships": []}]
 
 
-def test_default_included_data_is_summaries(seller: httpx.Client) -> None:
+def test_default_included_data_is_summaries(seller: httpx.Client, emulator: EmulatorServer) -> None:
     put(seller, SELLER, "SKU-D", US, home_body())
+    emulator.flush()
     item = seller.get(f"{ITEMS}/{SELLER}/SKU-D", params={"marketplaceIds": US}).json()
     assert set(item) == {"sku", "summaries"}
 
 
 def test_identical_put_does_not_touch_last_updated(seller: httpx.Client, emulator: EmulatorServer) -> None:
     put(seller, SELLER, "SKU-2", US, home_body())
+    emulator.flush()
     first = emulator.state.get_listing(SELLER, US, "SKU-2")
     assert first is not None
     again = put(seller, SELLER, "SKU-2", US, home_body())
     assert again.json()["status"] == "ACCEPTED"
+    emulator.flush()
     assert emulator.state.get_listing(SELLER, US, "SKU-2").updated == first.updated  # type: ignore[union-attr]
     changed = put(seller, SELLER, "SKU-2", US, home_body(home_us("New title")))
     assert changed.json()["status"] == "ACCEPTED"
+    emulator.flush()
     record = emulator.state.get_listing(SELLER, US, "SKU-2")
     assert record is not None and record.updated > first.updated and record.created == first.created
     log = [(w["op"], w["created"], w["changed"]) for w in emulator.state.write_log if w["sku"] == "SKU-2"]
@@ -154,6 +159,7 @@ def test_validation_preview_stores_nothing_and_returns_asin(
 
 def test_patch_validates_the_resulting_item(seller: httpx.Client, emulator: EmulatorServer) -> None:
     put(seller, SELLER, "SKU-3", US, home_body())
+    emulator.flush()
     patches = [
         {"op": "replace", "path": "/attributes/item_name", "value": home_us("Patched title")["item_name"]},
         {
@@ -168,6 +174,7 @@ def test_patch_validates_the_resulting_item(seller: httpx.Client, emulator: Emul
         json={"productType": "HOME", "patches": patches},
     ).json()
     assert body["status"] == "ACCEPTED", body
+    emulator.flush()
     record = emulator.state.get_listing(SELLER, US, "SKU-3")
     assert record is not None
     assert record.attributes["item_name"][0]["value"] == "Patched title"
@@ -221,6 +228,7 @@ def test_patch_validates_the_resulting_item(seller: httpx.Client, emulator: Emul
         ).json()["status"]
         == "ACCEPTED"
     )
+    emulator.flush()
     assert "size" not in emulator.state.get_listing(SELLER, US, "SKU-3").attributes  # type: ignore[union-attr]
 
 
@@ -238,13 +246,15 @@ def test_delete(seller: httpx.Client, emulator: EmulatorServer) -> None:
     put(seller, SELLER, "SKU-5", US, home_body())
     response = seller.delete(f"{ITEMS}/{SELLER}/SKU-5", params={"marketplaceIds": US})
     assert response.status_code == 200 and response.json()["status"] == "ACCEPTED"
+    emulator.flush()
     assert seller.get(f"{ITEMS}/{SELLER}/SKU-5", params={"marketplaceIds": US}).status_code == 404
     assert emulator.state.write_log[-1]["op"] == "DELETE"
 
 
-def test_search_identifiers_and_pagination(seller: httpx.Client) -> None:
+def test_search_identifiers_and_pagination(seller: httpx.Client, emulator: EmulatorServer) -> None:
     for i in range(5):
         put(seller, SELLER, f"S-{i}", US, home_body())
+    emulator.flush()
     page1 = seller.get(
         f"{ITEMS}/{SELLER}", params={"marketplaceIds": US, "pageSize": 2, "sortBy": "sku", "sortOrder": "ASC"}
     ).json()
@@ -291,6 +301,7 @@ def test_vendor_offer_only_is_400_and_product_only_in_borrowed_marketplace(
         }
         result = put(vendor, VENDOR, "V-2", marketplace, body).json()
         assert result["status"] == "ACCEPTED", result
+    emulator.flush()
     item = vendor.get(f"{ITEMS}/{VENDOR}/V-2", params={"marketplaceIds": f"{FR},{DE}"}).json()
     assert [s["marketplaceId"] for s in item["summaries"]] == [FR, DE]
     assert all(s["status"] == ["DISCOVERABLE"] for s in item["summaries"])  # vendors are never BUYABLE
@@ -307,6 +318,7 @@ def test_late_issues_show_on_get_only() -> None:
     ):
         body = put(client, SELLER, "L-1", US, home_body()).json()
         assert body["status"] == "ACCEPTED" and body["issues"] == []
+        server.flush()
         item = client.get(
             f"{ITEMS}/{SELLER}/L-1", params={"marketplaceIds": US, "includedData": "issues,summaries"}
         ).json()
@@ -315,11 +327,12 @@ def test_late_issues_show_on_get_only() -> None:
         assert item["summaries"][0]["status"] == []
 
 
-def test_search_by_status(seller: httpx.Client) -> None:
+def test_search_by_status(seller: httpx.Client, emulator: EmulatorServer) -> None:
     put(seller, SELLER, "BUY-1", US, home_body())
     no_stock = home_us()
     no_stock["fulfillment_availability"] = [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}]
     put(seller, SELLER, "OUT-1", US, home_body(no_stock))
+    emulator.flush()
     params = {"marketplaceIds": US}
     buyable = seller.get(f"{ITEMS}/{SELLER}", params={**params, "withStatus": "BUYABLE"}).json()
     assert [i["sku"] for i in buyable["items"]] == ["BUY-1"]

@@ -81,6 +81,7 @@ def answers() -> dict[str, list[Any]]:
                 json={"productType": "HOME", "attributes": bad},
             ),
         )
+        server.flush()  # Amazon processes accepted writes later: let it, without waiting
         for sku in ("P-1", "C-1"):
             keep(
                 "Item",

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from emulator_helpers import flush
 
 from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
 from listingsync.emulator.feed_report import report_schema_errors
@@ -97,6 +98,9 @@ def submit(
 
 
 def wait(client: httpx.Client, feed_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The feed once it ended: the emulator's time is moved on until Amazon finished everything
+    queued (the feed and the writes of its messages), then getFeed is asked (again only on 429)."""
+    flush(client)
     deadline = time.monotonic() + timeout
     while True:
         feed = client.get(f"{FEEDS}/feeds/{feed_id}")
@@ -415,9 +419,11 @@ def test_introspection_lists_feeds_and_reports(emulator: EmulatorServer, vendor:
 
 
 def test_queue_cancel_background_processing_and_throttle() -> None:
-    """Own server at real-ish speed: IN_QUEUE is observable, cancel works, 5 feeds / 5 min / region."""
+    """Own server at real-ish speed: IN_QUEUE is observable, cancel works, 5 feeds / 5 min / region.
+    Instant mode (feeds done in seconds) so that the background timer is seen applying a feed that
+    nobody polls; realistic feed durations are tested in test_realistic.py with the clock moved."""
     with (
-        run_in_thread(EmulatorSettings(rate_scale=1.0)) as server,
+        run_in_thread(EmulatorSettings(rate_scale=1.0, instant=True)) as server,
         _client(server, VENDOR_TOKEN, "eu") as client,
     ):
         attributes = home_listing(5)
@@ -501,7 +507,8 @@ def test_get_feed_does_not_wait_for_a_long_feed(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(feeds, "apply_messages", slow)
     with (
-        run_in_thread(EmulatorSettings(rate_scale=1000.0)) as server,
+        # Instant mode: the feed leaves the queue at once (the slow apply is what is tested here).
+        run_in_thread(EmulatorSettings(rate_scale=1000.0, instant=True)) as server,
         _client(server, VENDOR_TOKEN, "eu") as client,
     ):
         feed_id = submit(client, feed_document([{"messageId": 1, "sku": "A", "operationType": "DELETE"}]))

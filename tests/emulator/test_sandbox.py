@@ -155,6 +155,9 @@ class Data:
                 json={"productType": "HOME", "attributes": attributes},
             )
             assert answer.json()["status"] == "ACCEPTED", answer.text
+        # Amazon processes the listings later: let it now, before any feed is queued (the feeds
+        # must stay IN_QUEUE, which a flush would end).
+        server.flush()
         self.input_document = self.new_document()
         self.queued_feed = self.new_feed(self.input_document)
         self.cancelled_feed = self.new_feed(self.new_document())

@@ -114,6 +114,7 @@ class Fixture:
                 },
             )
             assert put.json()["status"] == "ACCEPTED", put.text
+            server.flush()  # Amazon processes the write later: let it, without waiting
             item = client.get(f"/listings/2021-08-01/items/DEMOV/{SKU}", params={"marketplaceIds": DE}).json()
             self.asin = item["summaries"][0]["asin"]
 

@@ -65,7 +65,7 @@ def sdk(emulator: EmulatorServer) -> Any:
     return SPAPIClient(config, oauth_endpoint=emulator.lwa_url, endpoint=emulator.endpoint("eu"))
 
 
-def test_sdk_listings_items_roundtrip(sdk: Any) -> None:
+def test_sdk_listings_items_roundtrip(sdk: Any, emulator: EmulatorServer) -> None:
     api = ListingsApi(sdk.api_client)
     attributes = copy.deepcopy(_listing())
     put = api.put_listings_item(
@@ -77,6 +77,7 @@ def test_sdk_listings_items_roundtrip(sdk: Any) -> None:
         ),
     )
     assert put.status == "ACCEPTED" and put.sku == "SDK-1"
+    emulator.flush()  # ACCEPTED means queued: Amazon applies the write later
     item = api.get_listings_item("DEMOV", "SDK-1", [DE], included_data=["summaries", "attributes", "issues"])
     assert item.sku == "SDK-1" and item.summaries[0].marketplace_id == DE
     assert item.summaries[0].product_type == "HOME" and item.summaries[0].asin
@@ -91,12 +92,14 @@ def test_sdk_listings_items_roundtrip(sdk: Any) -> None:
         ),
     )
     assert patched.status == "ACCEPTED"
+    emulator.flush()
     assert (
         api.get_listings_item("DEMOV", "SDK-1", [DE], included_data=["attributes"]).attributes["item_name"]
         == title
     )
     deleted = api.delete_listings_item("DEMOV", "SDK-1", [DE])
     assert deleted.status == "ACCEPTED"
+    emulator.flush()
     with pytest.raises(ApiException) as missing:
         api.get_listings_item("DEMOV", "SDK-1", [DE])
     assert missing.value.status == 404

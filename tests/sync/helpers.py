@@ -56,10 +56,16 @@ def client_for(server: EmulatorServer, scale: float, token: str = VENDOR_TOKEN) 
     )
 
 
+#: Reconciliation's budget in the tests: Amazon (the emulator, x1000) processes a write in 0.03 to
+#: 0.3 s; the engine reads again until every verdict is in, so this is a ceiling, never a wait.
+RECONCILE_WAIT = 30.0
+
+
 def sync(
     config: Config | Path, server: EmulatorServer, scale: float = 1000.0, **opts: Any
 ) -> tuple[SyncReport, CatalogRead]:
     cfg = config if isinstance(config, Config) else load_config(config)
+    opts.setdefault("reconcile_wait", RECONCILE_WAIT)
 
     async def go() -> tuple[SyncReport, CatalogRead]:
         async with client_for(server, scale) as client:
@@ -85,6 +91,9 @@ def edit_csv(path: Path, changes: dict[str, dict[str, str]], drop: set[str] = fr
 
 
 def amazon_listings(server: EmulatorServer, seller: str = "DEMOV") -> dict[tuple[str, str], dict[str, Any]]:
+    """What Amazon holds once it has processed everything it accepted (the emulator's clock is
+    moved on, nothing waits)."""
+    server.flush()
     return {(sku, mp): rec.attributes for (s, mp, sku), rec in server.state.listings.items() if s == seller}
 
 

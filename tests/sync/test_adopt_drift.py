@@ -34,6 +34,7 @@ def _options(cfg: Path) -> dict[str, Any]:
 
 
 def _on_amazon(server: EmulatorServer) -> dict[tuple[str, str], Any]:
+    server.flush()  # what Amazon holds once it has processed what it accepted
     return {(sku, mp): rec for (s, mp, sku), rec in server.state.listings.items() if s == SELLER}
 
 

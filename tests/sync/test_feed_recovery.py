@@ -51,12 +51,12 @@ def test_a_lost_createfeed_answer_is_found_with_getfeeds(tmp_path: Path) -> None
 
 
 def test_an_orphan_feed_of_a_killed_run_never_overwrites_newer_values(tmp_path: Path) -> None:
-    # rate_scale 1: the emulator takes ~3 s per feed, so the orphan is still queued when the next
-    # run starts; before the fix that run resent through items and the orphan overwrote it.
-    with run_in_thread(EmulatorSettings(rate_scale=1.0)) as server:
+    # rate_scale 100: Amazon's 5 minutes per feed take ~3 s here, so the orphan is still queued when
+    # the next run starts; before the fix that run resent through items and the orphan overwrote it.
+    with run_in_thread(EmulatorSettings(rate_scale=100.0)) as server:
         cfg = sample_dir(tmp_path, server, via="feed")
         cmd = [sys.executable, "-m", "listingsync", "sync", "--config", str(cfg), "--json"]
-        env = {**demo_env(server, 1.0), KILL_ENV: "feed.after-create-feed"}
+        env = {**demo_env(server, 100.0), KILL_ENV: "feed.after-create-feed"}
         killed = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
         assert killed.returncode == -9, killed.stderr.decode()[-2000:]
         edit_csv(
@@ -67,7 +67,7 @@ def test_an_orphan_feed_of_a_killed_run_never_overwrites_newer_values(tmp_path: 
             },
         )
         report, _ = sync(
-            cfg, server, 1.0, via="items", reconcile=False, feed_limits=FeedLimits().scaled(1000)
+            cfg, server, 100.0, via="items", reconcile=False, feed_limits=FeedLimits().scaled(1000)
         )
         assert report.recovery is not None and report.recovery.feeds_resumed == 1
         assert not [(r.sku, r.status, r.issues) for r in report.results if r.status in ("error", "pending")]

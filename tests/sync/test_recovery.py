@@ -61,6 +61,7 @@ def test_interrupted_writes_are_looked_up_not_blindly_resent(
                 },
                 marketplace_ids=[DE],
             )
+            emulator.flush()  # ... and Amazon processed it (a still queued write: test_processing_delay)
             engine = SyncEngine(store, client, "DEMOV", options=SyncOptions(via="items"))
             recovered = await engine.recover()
             assert (recovered.landed, recovered.resend) == (1, 1)

@@ -16,7 +16,7 @@ from listingsync.emulator.saleslayer import FakeSalesLayerServer, load_catalog
 from listingsync.emulator.saleslayer import run_in_thread as saleslayer_thread
 
 from . import saleslayer_sample
-from .helpers import sync
+from .helpers import DE, sync
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def _writes(server: object, since: int = 0) -> list[dict[str, object]]:
 
 
 def _types(cfg: Path) -> dict[str, str]:
-    """SKU → product type as the sample's rule gives it (Accessories → PRODUCT, else HOME)."""
+    """SKU → product type as the state holds it (the sample maps everything to HOME)."""
     from listingsync.config import load_config
     from listingsync.sync.pipeline import open_store
 
@@ -49,26 +49,26 @@ def test_changed_template_patches_exactly_the_listings_it_applies_to(
     assert not read.complete and read.read == [] and not read.remapped  # incremental, nothing changed
     assert again.plan["update"] == again.plan["create"] == 0
 
-    # Only PRODUCT listings (the sample's Accessories) get a new template.
+    # Only the German listings get a new template (a marketplace override); the French stay.
     text = cfg.read_text(encoding="utf-8").replace(
-        "        list_price: null\n",
-        '        list_price: null\n        item_name: "{{ title }} - {{ brand }}"\n',
+        "  units: {weight:",
+        '  marketplaces:\n    DE: {attributes: {item_name: "{{ title }} - {{ brand }}"}}\n  units: {weight:',
     )
+    assert text != cfg.read_text(encoding="utf-8")
     cfg.write_text(text, encoding="utf-8")
     before = len(emulator.state.write_log)  # type: ignore[attr-defined]
     report, read = sync(cfg, emulator)  # type: ignore[arg-type]
     assert not read.complete and read.read == []  # Sales Layer brought no record
-    types = _types(cfg)
-    product_skus = {sku for sku, t in types.items() if t == "PRODUCT"}
-    assert read.remapped == product_skus
+    assert read.remapped == set(_types(cfg))  # every record has a German listing
+    emulator.flush()  # type: ignore[attr-defined]  # Amazon processes the PATCHes later
     writes = _writes(emulator, before)
-    valid_product = {(r.sku, r.marketplace_id) for r in report.results if r.op == "update"}
-    assert {(w["sku"], w["marketplace_id"]) for w in writes} == valid_product
-    assert valid_product and {sku for sku, _ in valid_product} <= product_skus
+    valid_de = {(r.sku, r.marketplace_id) for r in report.results if r.op == "update"}
+    assert {(w["sku"], w["marketplace_id"]) for w in writes} == valid_de
+    assert valid_de and {mp for _, mp in valid_de} == {DE}
     assert {w["op"] for w in writes} == {"PATCH"}
     assert report.plan["create"] == report.plan["replace"] == 0
     held = {(sku, mp): rec.attributes for (_, mp, sku), rec in emulator.state.listings.items()}  # type: ignore[attr-defined]
-    sku, mp = next(iter(valid_product))
+    sku, mp = next(iter(valid_de))
     assert held[(sku, mp)]["item_name"][0]["value"].endswith(" - Maison Demo")
 
 
@@ -109,6 +109,7 @@ def test_new_schema_version_replans_the_listings_of_that_type_only(
         types = _types(cfg)
         home = {sku for sku, t in types.items() if t == "HOME"}
         assert read.remapped == home
+        server.flush()  # Amazon processes the PATCHes later
         writes = _writes(server, before)
         assert writes and {w["op"] for w in writes} == {"PATCH"}
         assert {w["sku"] for w in writes} <= home

@@ -51,10 +51,10 @@ def emulator(
         bool,
         typer.Option(
             "--instant/--realistic",
-            help="Apply writes within the request (instant) or after Amazon's processing delay, "
-            "with feeds queued for minutes (realistic); both scaled by --rate-scale.",
+            help="Apply writes after Amazon's processing delay, with feeds queued for minutes "
+            "(realistic, the default), or within the request (instant); both scaled by --rate-scale.",
         ),
-    ] = True,
+    ] = False,
     processing_delay: Annotated[
         str,
         typer.Option(

@@ -763,6 +763,10 @@ def demo_command(
 
 
 DEMO_RATE_SCALE = 10.0
+#: Amazon applies an accepted write 30 s to 5 min later; the demo's emulator does it in 3 to 30 s
+#: before DEMO_RATE_SCALE (0.3 to 3 s), which the sync's reconcile budget (120 s / scale) waits out,
+#: so the demo ends with Amazon's verdict (live or invalid) for every listing, not "pending".
+DEMO_PROCESSING_DELAY = (3.0, 30.0)
 
 
 def run_demo(directory: Path | None = None) -> int:
@@ -800,7 +804,14 @@ def _demo_steps(work: Path, refresh_token: str, started: float) -> int:
     from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
     from listingsync.sync.pipeline import open_store, sync_options
 
-    with run_in_thread(EmulatorSettings(rate_scale=DEMO_RATE_SCALE)) as server:
+    settings = EmulatorSettings(rate_scale=DEMO_RATE_SCALE, processing_delay=DEMO_PROCESSING_DELAY)
+    low, high = (s / DEMO_RATE_SCALE for s in DEMO_PROCESSING_DELAY)
+    console.print(
+        f"Amazon (emulated) processes what it accepts {low:g} to {high:g} s later, as Amazon does within "
+        "minutes: the sync waits for its verdicts.",
+        markup=False,
+    )
+    with run_in_thread(settings) as server:
         # Public demo credentials: they open only this emulator, so the environment may carry them.
         os.environ.update(
             {
@@ -880,13 +891,15 @@ def demo_next_steps(work: Path, refresh_token: str) -> list[str]:
         "LISTINGSYNC_KEYRING": "off",
     }
     scale = f"{DEMO_RATE_SCALE:g}"
+    delay = "..".join(f"{s:g}s" for s in DEMO_PROCESSING_DELAY)
     return [
         f"  cd {shlex.quote(str(work))}",
         "  # the public demo credentials (they open only the emulator):",
         "  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in credentials.items()),
         f"  {ls} issues                 # why some SKUs were refused",
         f"  {ls} status --csv           # one line per SKU and marketplace",
-        f"  # in a second terminal, a fresh emulated Amazon: {ls} emulator --port 8765 --rate-scale {scale}",
+        f"  # in a second terminal, a fresh emulated Amazon: {ls} emulator --port 8765 --rate-scale {scale} "
+        f"--processing-delay {delay}",
         "  cp listingsync.yaml second.yaml && echo 'state: sqlite:///.listingsync/second.db' >> second.yaml",
         f"  export LISTINGSYNC_CONFIG=second.yaml LISTINGSYNC_RATE_SCALE={scale}  # a second state: nothing sent yet",
         f"  {ls} check",

@@ -333,6 +333,11 @@ class FeedsService:
             elif message.operation_type == "DELETE":
                 reported.pop(message.sku, None)
         if document.wants_items:
+            # Amazon: with includedData "the report includes a list of issues that occur after the
+            # acceptance of your listing submission" (SP-API changelog, 2025-02-26): the report
+            # waits for the processing of the feed's writes, which this feed's time stands for.
+            if account is not None:
+                self.ctx.processing.process_now(seller_id, list(feed["marketplaceIds"]), list(reported))
             for sku in reported:
                 item = report_item(
                     self.ctx,

@@ -50,6 +50,10 @@ async def flush(ctx: EmulatorContext) -> dict[str, int]:
     while True:
         ends = [t for t in (ctx.processing.last_due(), _last_feed_end(ctx)) if t is not None]
         if not ends:
+            # Last, the offers Amazon shows BUYABLE a little after their item (processing.BUYABLE_LAG).
+            with ctx.state.lock:
+                buyable = max((r.buyable_at for r in ctx.state.listings.values()), default=0.0)
+            ctx.clock.advance_to(buyable)
             return {"writes": writes, "feeds": feeds}
         ctx.clock.advance_to(max(ends))
         writes += ctx.processing.settle()

@@ -303,8 +303,8 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
             requirements,
             attributes,
             marketplace_id,
-            # --instant keeps the old, kinder rule (the demo's sample creates PRODUCT items).
-            creating=creating and not ctx.settings.instant,
+            # Amazon's rule in both modes (--instant only changes *when* writes are applied).
+            creating=creating,
             lang=lang,
             also=request.scope.get(FEED_MARKETPLACES_SCOPE_KEY, ()),
         )

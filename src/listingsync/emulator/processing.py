@@ -96,7 +96,7 @@ class Processor:
         with self.state.lock:
             data = self._data()
             data["seq"] += 1
-            key = f"{write['seller_id']}\x00{write['marketplace_id']}\x00{write['sku']}"
+            key = _key(**_where(write))
             due = self.clock.now() + self.delay(data["seq"])
             # Writes to one SKU are applied in the order they were accepted.
             due = max(due, float(data["last"].get(key, 0.0)) + 1e-6)
@@ -119,13 +119,36 @@ class Processor:
             now = self.clock.now()
             while queue and queue[0][0] <= now:
                 due, _, write = heapq.heappop(queue)
-                key = f"{write['seller_id']}\x00{write['marketplace_id']}\x00{write['sku']}"
+                key = _key(**_where(write))
                 if data["last"].get(key) == due:
                     del data["last"][key]
                 self._apply(write, due)
                 applied += 1
             self.state.mark_dirty()
         return applied
+
+    def process_now(self, seller_id: str, marketplace_ids: list[str], skus: list[str]) -> int:
+        """Apply now, in order, every queued write to these SKUs (however far their due time is):
+        a JSON_LISTINGS_FEED with ``includedData`` reports what Amazon did *after* accepting its
+        submissions, so its minutes IN_PROGRESS stand for their processing. The number applied."""
+        wanted = {_key(seller_id, m, s) for m in marketplace_ids for s in skus}
+        with self.state.lock:
+            data = self._data()
+            mine = sorted(
+                (e for e in data["queue"] if _key(**_where(e[2])) in wanted), key=lambda e: (e[0], e[1])
+            )
+            if not mine:
+                return 0
+            data["queue"] = [e for e in data["queue"] if _key(**_where(e[2])) not in wanted]
+            heapq.heapify(data["queue"])
+            now = self.clock.now()
+            for due, _, write in mine:
+                key = _key(**_where(write))
+                if data["last"].get(key) == due:
+                    del data["last"][key]
+                self._apply(write, min(due, now))
+            self.state.mark_dirty()
+        return len(mine)
 
     def pending(self) -> list[dict[str, Any]]:
         """The writes not applied yet, in the order they will be."""
@@ -247,6 +270,14 @@ class Processor:
         if suggested and self._known_asin(suggested, marketplace_id):
             return suggested, []
         return deterministic_asin(seller_id, sku), []
+
+
+def _key(seller_id: str, marketplace_id: str, sku: str) -> str:
+    return f"{seller_id}\x00{marketplace_id}\x00{sku}"
+
+
+def _where(write: dict[str, Any]) -> dict[str, str]:
+    return {"seller_id": write["seller_id"], "marketplace_id": write["marketplace_id"], "sku": write["sku"]}
 
 
 def _first_value(attributes: dict[str, Any], name: str) -> str | None:

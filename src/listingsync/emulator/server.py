@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
 import uvicorn
 
 from listingsync.amazon.marketplaces import Region
@@ -63,6 +64,22 @@ class EmulatorServer:
     def endpoint(self, region: Region | str) -> str:
         """SP-API base URL of a region, e.g. ``http://127.0.0.1:PORT/eu``."""
         return f"{self.url}/{Region(str(region).lower()).value}"
+
+    def flush(self) -> dict[str, Any]:
+        """Finish everything Amazon still has queued (writes processed, feeds done, offers BUYABLE)
+        by moving the emulator's clock, through ``POST /_emulator/processing/flush``: what a test
+        does instead of sleeping before it reads the result of a write."""
+        answer = httpx.post(f"{self.url}/_emulator/processing/flush", timeout=60)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the emulator's clock ``seconds`` on and apply what became due (``/clock/advance``)."""
+        answer = httpx.post(f"{self.url}/_emulator/clock/advance", params={"seconds": seconds}, timeout=60)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
 
     def reset(self, *, keep_tokens: bool = False) -> None:
         """Forget listings, counters, the write log, other modules' data, rate buckets and fault

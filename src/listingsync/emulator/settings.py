@@ -112,8 +112,10 @@ class EmulatorSettings:
     product_type_dirs: list[Path] = field(default_factory=list)
     #: Share (0..1) of accepted items that show an issue only later, on GET.
     late_issue_share: float = 0.0
-    #: Apply accepted writes within the request (no processing delay, feeds done in seconds).
-    instant: bool = True
+    #: Apply accepted writes within the request (no processing delay, feeds done in seconds). Off by
+    #: default: Amazon processes accepted writes minutes later (realistic mode, issue 10); scale its
+    #: time with ``rate_scale`` and move it with ``/_emulator/clock/advance`` or ``/processing/flush``.
+    instant: bool = False
     #: Seconds (low, high) Amazon takes to process an accepted write, before ``rate_scale``; each
     #: write draws its delay from this range (seeded). Amazon: "minutes" (issue 10: 30 s to 5 min).
     processing_delay: tuple[float, float] = (30.0, 300.0)
