@@ -174,6 +174,7 @@ def test_mass_deletion_is_refused_with_the_numbers_and_the_flag(
         cfg.read_text(encoding="utf-8").replace("on_removed: ignore", "on_removed: delete"), encoding="utf-8"
     )
     assert runner.invoke(app, ["sync", "--config", str(cfg), "--no-reconcile", "--json"]).exit_code == 1
+    emulator.flush()  # Amazon processes what it accepted
     live = len(emulator.state.listings)
     products = cfg.parent / "products.csv"
     products.write_text(products.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
@@ -192,6 +193,7 @@ def test_mass_deletion_is_refused_with_the_numbers_and_the_flag(
     # Allowed: everything goes (exit 1 all the same: an empty catalogue is a problem worth a CI's notice).
     code, out = _run(runner, "sync", "--config", str(cfg), "--allow-mass-delete", "--json")
     assert code == 1 and json.loads(out)["plan"]["delete"] == live
+    emulator.flush()
     assert emulator.state.listings == {}
 
 
