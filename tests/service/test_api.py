@@ -68,6 +68,7 @@ def test_connection_run_and_listings_through_the_api(
     assert run["status"] == "queued" and run["trigger"] == "api"
     _wait(executor, run["id"])
     assert get_run(workspace, run["id"]).status == "succeeded"
+    emulator.flush()  # Amazon processes what it accepted
     assert len(emulator.state.listings) == 6
 
     page = client.get("/api/v1/connections/vendor-eu/listings", params={"limit": 4}).json()

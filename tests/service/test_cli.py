@@ -56,6 +56,7 @@ def test_connection_lifecycle_from_the_command_line(
     assert not emulator.state.listings
     code, out = _run("sync", "--connection", "vendor-eu", "--json")
     assert code == 0, out
+    emulator.flush()  # Amazon processes what it accepted
     assert json.loads(out)["status"] == "succeeded" and len(emulator.state.listings) == 6
     code, out = _run("status", "--connection", "vendor-eu", "--json")
     assert code == 0 and len(json.loads(out)["listings"]) == 6

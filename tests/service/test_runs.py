@@ -29,6 +29,7 @@ from listingsync.sync.lock import acquire_lock
 
 
 def _amazon_skus(server: EmulatorServer, seller: str) -> set[str]:
+    server.flush()  # what Amazon holds once it has processed what it accepted
     return {key[2] for key in server.state.listings if key[0] == seller}
 
 
@@ -54,6 +55,7 @@ def test_two_connections_share_one_database_but_not_their_state(
     assert again.status == "succeeded" and again.counts["plan"] == {"unchanged": 6}
     edited = execute_run(workspace, create_run(workspace, seller, trigger="manual").id)
     assert edited.counts["plan"] == {"update": 3}
+    emulator.flush()
     brand = emulator.state.listings[("A3DEMOSELLER01", "ATVPDKIKX0DER", "MD-CUSH-001")]
     assert "Maison Demo Bis" in str(brand)
     assert [r.connection for r in list_runs(workspace)] == [seller, vendor, seller, vendor]

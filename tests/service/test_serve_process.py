@@ -82,7 +82,10 @@ def _healthy(port: int) -> bool:
 def test_kill9_during_a_run_then_sigterm_during_another(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'ws.db'}"
     env = {**os.environ, "LISTINGSYNC_RATE_SCALE": str(SCALE), "LISTINGSYNC_KEYRING": "off"}
-    with run_in_thread(EmulatorSettings(rate_scale=SCALE)) as server:
+    # Amazon's processing at x100 (0.3-3 s), within the recovery run's budget (120 s / SCALE): a
+    # write accepted just before the kill is found, not sent again.
+    processing = (0.3 * SCALE, 3.0 * SCALE)
+    with run_in_thread(EmulatorSettings(rate_scale=SCALE, processing_delay=processing)) as server:
         _big_catalogue(tmp_path / "vendor.csv")
         with Workspace.open(db) as ws:
             doc = sample_document("vendor", server)
@@ -140,6 +143,7 @@ def test_kill9_during_a_run_then_sigterm_during_another(tmp_path: Path) -> None:
             _wait_for("the last run", lambda: get_run(ws, done.json()["id"]).finished)
             assert get_run(ws, done.json()["id"]).status in ("succeeded", "partial")
             assert not ws.store("vendor-eu").listings(pending_only=True)
+        server.flush()  # Amazon processes what it accepted, then its state is read below
 
     # Nothing lost: every valid listing is on Amazon with the latest brand; nothing created twice.
     statuses = Counter(s.status for s in _states(db))
