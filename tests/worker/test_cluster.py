@@ -88,6 +88,7 @@ def _env(tmp: Path, scale: float) -> dict[str, str]:
 
 
 def _held(server: EmulatorServer) -> dict[tuple[str, str, str], str]:
+    server.flush()  # what Amazon holds once it has processed what it accepted
     return {key: canonical(rec.attributes) for key, rec in server.state.listings.items()}
 
 
@@ -186,7 +187,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_sends_nothing_twice(
     # Amazon's pace x2: each account's sync takes seconds, long enough to be killed in the middle.
     scale = 2.0
     env = _env(tmp_path, scale)
-    with run_in_thread(EmulatorSettings(rate_scale=scale)) as server:
+    # Amazon's processing at x100 (0.3-3 s), within the recovery budget (120 s / scale).
+    processing = (0.3 * scale, 3.0 * scale)
+    with run_in_thread(EmulatorSettings(rate_scale=scale, processing_delay=processing)) as server:
         states = {s: pg_state_url(services["postgres"], pg_schemas) for s in ACCOUNTS}
         configs = _account_dirs(tmp_path, server, states)
         prefix = f"lstest-{uuid.uuid4().hex[:8]}"
