@@ -1,10 +1,10 @@
 """End to end against the emulator in realistic mode: Amazon processes accepted writes later.
 
 The sample catalogue is synced to an emulator that applies writes after a processing delay (scaled
-x1000), holds a catalogue where one sample product's EAN belongs to another brand, and refuses
-product creation with PRODUCT. Reconciliation waits for Amazon's verdicts within its budget, so
-the run ends with every accepted listing ``live`` and every conflicting one ``invalid`` with
-Amazon's code (8541 for the GTIN conflict, 4000004 for PRODUCT).
+x1000) and holds a catalogue where one sample product's EAN belongs to another brand (a PRODUCT
+listing, which the sample no longer has, would get 4000004). Reconciliation waits for Amazon's
+verdicts within its budget, so the run ends with every accepted listing ``live`` and every
+conflicting one ``invalid`` with Amazon's code (8541 for the GTIN conflict).
 """
 
 from __future__ import annotations
