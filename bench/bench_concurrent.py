@@ -98,6 +98,7 @@ def _round(kind: str, pair: bool) -> dict[str, object]:
                 _, err = p.communicate()  # read while waiting: a full pipe would block the sync
                 outs.append((p.returncode, err.decode()))
             elapsed = time.perf_counter() - started
+            server.flush()  # realistic emulator: compare with what Amazon holds once it processed all
             writes = Counter((w["sku"], w["marketplace_id"]) for w in server.state.write_log)
             held = {(sku, mp) for (s, mp, sku) in server.state.listings if s == "DEMOV"}
             with StateStore.open(url) as store:
