@@ -12,6 +12,16 @@ import sqlalchemy as sa
 
 from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
 
+#: A soak's bound: the default 300 s detects a hang in a normal test, but a soak takes 150 s and more
+#: on a loaded 2-core machine (test_stop's SIGINT case ran past 300 s in the loaded make test loop).
+SOAK_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("soak") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SOAK_TIMEOUT))
+
 
 @pytest.fixture(scope="session")
 def _emulator_session() -> Iterator[EmulatorServer]:
