@@ -85,6 +85,9 @@ async def _preload(
                 marketplace_ids=[mp],
             )
             extras.append((new_sku, mp))
+    # Made in Seller/Vendor Central before the run under test: Amazon has processed them by then
+    # (realistic mode would otherwise leave a race between its processing delay and the next read).
+    server.flush()
     return extras
 
 
