@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -119,3 +120,99 @@ def test_a_scalar_for_a_structure_says_how_to_map_it(schemas: BundledSchemas) ->
 )
 def test_convert_unit(source: str, target: str, value: float, expected: float | None) -> None:
     assert convert_unit(value, source, target) == expected
+
+
+#: Values of every kind a template or a catalogue cell can give: plain and locale-dependent numbers,
+#: numbers out of range or beyond a float's exact integers, blanks, labels, structures.
+ODD_VALUES: list[Any] = [
+    "Vase",
+    "  padded  ",
+    "",
+    "   ",
+    None,
+    [],
+    ["One", "", "Two"],
+    ("a", None),
+    "12",
+    "-3",
+    "+4",
+    "007",
+    "-0",
+    "12.0",
+    "-0.00",
+    "12.5",
+    "0.125",
+    "1.234",
+    "1,234",
+    "12.500",
+    "1234.500",
+    "9,90",
+    "1.234,56",
+    "1 234",
+    "1e3",
+    ".5",
+    "5.",
+    "99999999999999999999",
+    "999999999999999999",
+    "٣",
+    "0.0000001",
+    "0." + "1" * 40,
+    *(f"{n / 100:.2f}" for n in range(1, 3000, 151)),
+    0,
+    7,
+    -7,
+    2**63,
+    2**63 - 1,
+    1.5,
+    2.0,
+    -0.0,
+    1e16,
+    float(2**60),
+    float("nan"),
+    float("inf"),
+    True,
+    False,
+    "yes",
+    "Nein",
+    "maybe",
+    "China",
+    "cn",
+    "new_new",
+    "NEW NEW",
+    {"value": "3", "unit": "pounds"},
+    {"value": "3"},
+    {"lenght": 1},
+    {"length": "10", "width": 2.5, "height": {"value": "1"}},
+    {"value_with_tax": "19.90"},
+    {"our_price": {"schedule": {"value_with_tax": "9,90"}}},
+]
+
+
+@pytest.mark.parametrize("marketplace", [US, FR])
+@pytest.mark.parametrize(
+    "units",
+    [
+        {"weight": "kilograms", "length": "centimeters"},
+        {"weight": "grams", "length": "millimeters", "volume": "liters"},
+        {"weight": "liters"},
+        {},
+    ],
+)
+@pytest.mark.parametrize("separator", [".", ",", None])
+def test_the_compiled_shaper_gives_what_the_generic_one_does(
+    schemas: BundledSchemas, marketplace: str, units: dict[str, str], separator: str | None
+) -> None:
+    """Every property of HOME, every odd value: the same entries (as JSON text: int and float
+    differ there) and the same issues, whether the fast path took the value or gave it up."""
+    from listingsync.mapping.shape import AttributeShaper, compile_shape
+
+    ctx = ShapeContext(marketplace, "en_US" if marketplace == US else "fr_FR", "USD", units, separator)
+    properties = schemas("HOME", marketplace, Requirements.LISTING)["properties"]
+    for name, schema in properties.items():
+        node = compile_shape(schema)
+        shaper = AttributeShaper(name, node, ctx)
+        for value in ODD_VALUES:
+            fast, fast_issues = shaper(value)
+            slow, slow_issues = shape_attribute(name, node, value, ctx)
+            assert json.dumps(fast) == json.dumps(slow), (name, value)
+            assert fast_issues == slow_issues, (name, value)

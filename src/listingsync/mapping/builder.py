@@ -23,7 +23,7 @@ from listingsync.errors import ListingSyncError
 from listingsync.mapping.context import PROVIDED, record_context
 from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.numbers import decimal_separator_for
-from listingsync.mapping.shape import ShapeContext, compile_shape, enum_values, shape_attribute
+from listingsync.mapping.shape import AttributeShaper, ShapeContext, compile_shape, enum_values
 from listingsync.mapping.templates import (
     Const,
     FieldRef,
@@ -94,12 +94,25 @@ class _SchemaInfo:
         name_node = ((theme.get("items") or {}).get("properties") or {}).get("name") or {}
         self.themes, _ = enum_values(name_node)
         self._shapes: dict[str, Any] = {}
+        self._shapers: dict[str, AttributeShaper] = {}
+        self._shape_ctx: ShapeContext | None = None
 
     def shape(self, name: str) -> Any:
         """The compiled shape of property ``name`` (compiled on first use: most are never mapped)."""
         found = self._shapes.get(name)
         if found is None:
             found = self._shapes[name] = compile_shape(self.properties[name])
+        return found
+
+    def shaper(self, name: str, ctx: ShapeContext) -> AttributeShaper:
+        """Property ``name`` compiled for ``ctx``: the builder's one context for this schema's
+        marketplace (a schema belongs to one marketplace), so shapers are kept by name."""
+        if ctx is not self._shape_ctx:
+            self._shapers.clear()
+            self._shape_ctx = ctx
+        found = self._shapers.get(name)
+        if found is None:
+            found = self._shapers[name] = AttributeShaper(name, self.shape(name), ctx)
         return found
 
 
@@ -118,6 +131,8 @@ class ListingBuilder:
         #: Field names the catalogue has (set by the pipeline): absent from a record they are "".
         self.known_fields: set[str] = set()
         self._languages: dict[str, str] = {}
+        #: Per marketplace: what shaping fills in (the same for every record, so built once).
+        self._shape_contexts: dict[str, ShapeContext] = {}
         self._schema_cache: dict[tuple[str, str, Requirements], _SchemaInfo | ListingSyncError] = {}
         self.marketplaces = [mp.by_id(m) for m in config.account.marketplaces]
         #: How numbers written as text are read (``mapping.numbers``).
@@ -343,6 +358,18 @@ class ListingBuilder:
             )
         return listings
 
+    def _shape_context(self, marketplace: mp.Marketplace, language_tag: str) -> ShapeContext:
+        found = self._shape_contexts.get(marketplace.marketplace_id)
+        if found is None or found.language_tag != language_tag:
+            found = self._shape_contexts[marketplace.marketplace_id] = ShapeContext(
+                marketplace_id=marketplace.marketplace_id,
+                language_tag=language_tag,
+                currency=marketplace.currency,
+                units=self.listings.units,
+                decimal_separator=self.decimal_separator,
+            )
+        return found
+
     def _language(self, marketplace: mp.Marketplace) -> str:
         """The language tag of the marketplace's schema (it declares the one it accepts)."""
         found = self._languages.get(marketplace.marketplace_id)
@@ -435,13 +462,7 @@ class ListingBuilder:
         except ListingSyncError as exc:
             issues.append(Issue("", Severity.ERROR, "LS-MAP-SCHEMA", str(exc)))
             return listing
-        shape_ctx = ShapeContext(
-            marketplace_id=marketplace.marketplace_id,
-            language_tag=str(ctx["language_tag"]),
-            currency=marketplace.currency,
-            units=self.listings.units,
-            decimal_separator=self.decimal_separator,
-        )
+        shape_ctx = self._shape_context(marketplace, str(ctx["language_tag"]))
         specs: dict[str, Spec | None] = {}
         specs.update(self._base)
         specs.update(self._by_type.get(product_type, {}))
@@ -480,8 +501,9 @@ class ListingBuilder:
                     issues.append(Issue(f"/{name}", Severity.WARNING, "LS-MAP-LANGUAGE", f"{name}: {hint}"))
         self._automatic(product, ctx, info, values, issues, is_parent, theme)
         for name, value in values.items():
-            entries, shape_issues = shape_attribute(name, info.shape(name), value, shape_ctx)
-            issues.extend(shape_issues)
+            entries, shape_issues = info.shaper(name, shape_ctx)(value)
+            if shape_issues:
+                issues.extend(shape_issues)
             if entries:
                 listing.attributes[name] = entries
         if (
@@ -491,9 +513,7 @@ class ListingBuilder:
             and not self.account.is_vendor
             and self.listings.offer.enabled
         ):
-            entries, _ = shape_attribute(
-                "condition_type", info.shape("condition_type"), self.listings.offer.condition, shape_ctx
-            )
+            entries, _ = info.shaper("condition_type", shape_ctx)(self.listings.offer.condition)
             if entries:
                 listing.attributes["condition_type"] = entries
         return listing

@@ -13,7 +13,9 @@ label). Problems become :class:`~listingsync.schema.issues.Issue` values, never 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,6 +25,7 @@ from listingsync.schema.issues import Issue, Severity
 
 __all__ = [
     "UNITS",
+    "AttributeShaper",
     "ShapeContext",
     "compile_shape",
     "convert_unit",
@@ -406,3 +409,244 @@ def shape_attribute(
     if not isinstance(shaped, list):  # a non-array top-level property (not seen in Amazon's schemas)
         shaped = [shaped]
     return shaped, shaper.issues
+
+
+# -- the compiled fast path ------------------------------------------------------------------------
+#
+# Shaping walks the same schema nodes for every record, and almost every value takes the same road:
+# a text becomes ``[{"value": text, "language_tag": …, "marketplace_id": …}]``, a plain number a
+# number with its unit. ``AttributeShaper`` compiles that road once per attribute and marketplace
+# into nested closures with the context values, unit choice and conversion factors bound, and
+# without building issue paths. Whenever a value is anything but plain (an issue may be due: not a
+# number, an unknown sub-property, a locale-dependent number, a unit to ask for), the closure gives
+# up with ``_SLOW`` and the generic ``_Shaper`` above shapes the whole attribute again: the fast
+# path only ever returns what the generic one would (tests/mapping/test_golden.py pins that).
+
+
+class _Slow:
+    """The fast path cannot vouch for this value: the generic shaper decides."""
+
+
+_SLOW = _Slow()
+_Fast = Callable[[Any], Any]
+#: Numbers written plainly: digits, an optional minus and fraction (no separators, no spaces, no
+#: exponent, ASCII digits only). 18 digits at most before the point: always within ±2**63.
+_PLAIN_NUMBER = re.compile(r"(-?)([0-9]{1,18})(?:\.([0-9]+))?")
+_MAX_INT = 2**63
+_EXACT_FLOAT = 2**53
+
+
+def _blank(value: Any) -> bool:
+    """What ``_Shaper.shape`` skips before looking at the node (the same test, kept in one place)."""
+    return value is None or value == [] or (type(value) is str and not value.strip())
+
+
+def _fast_number(value: Any, integer: bool) -> Any:
+    """``_Shaper.scalar`` for a number or integer node, or _SLOW where it could raise an issue."""
+    kind = type(value)
+    if kind is str:
+        match = _PLAIN_NUMBER.fullmatch(value)
+        if match is None:
+            return _SLOW
+        sign, whole, fraction = match.groups()
+        if fraction is None:
+            return int(value)
+        if len(fraction) == 3 and len(whole) <= 3 and whole[0] != "0":
+            return _SLOW  # 1.234: a thousand or one-and-a-bit, by the locale (numbers.parse_number)
+        if not fraction.strip("0"):
+            return int(sign + whole)  # Decimal("12.0") is integral: the generic path gives int 12
+        # Decimal → float goes through the same text, so this is the generic path's float.
+        return _SLOW if integer else float(value)
+    if kind is int:
+        return value if -_MAX_INT < value < _MAX_INT else _SLOW
+    if kind is float:
+        # The generic path reads a float through its shortest text (Decimal(str(value))), which is
+        # the float's exact value only below 2**53: larger ones take the generic path.
+        if not math.isfinite(value) or not -_EXACT_FLOAT < value < _EXACT_FLOAT:
+            return _SLOW
+        if value.is_integer():
+            return int(value)
+        return _SLOW if integer else value
+    return _SLOW
+
+
+def _fast_scalar(node: _Node) -> _Fast:
+    """``_Shaper.scalar`` for ``node`` (no blank check: callers do it where the generic path does)."""
+    kind = node.kind or "string"
+    if kind == "number" or kind == "integer":
+        integer = kind == "integer"
+
+        def number(value: Any) -> Any:
+            return _fast_number(value, integer)
+
+        return number
+    if kind == "boolean":
+
+        def boolean(value: Any) -> Any:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, dict | list | tuple):
+                return _SLOW
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            return _SLOW
+
+        return boolean
+    enum = node.enum
+
+    def string(value: Any) -> Any:
+        if type(value) is str:
+            text = value.strip()
+        elif isinstance(value, dict | list | tuple):
+            return _SLOW
+        else:
+            text = _to_text(value)
+        if not text:
+            return _SKIP
+        return enum.match(text) if enum is not None else text
+
+    return string
+
+
+def _fast_fill(node: _Node, ctx: ShapeContext) -> Callable[[dict[str, Any]], Any]:
+    """``_Shaper.fill_context`` for ``node`` in ``ctx``, the unit choice worked out once."""
+    context = tuple((key, getattr(ctx, key)) for key in node.context)
+    audience = node.audience
+    defaults = node.defaults
+    units = node.units
+    # unit: None (no unit key), "set" (a fixed unit), "convert" (factors below) or _SLOW (an issue).
+    unit_mode: Any = None
+    unit_value = ""
+    factors = (1.0, 1.0)
+    if units is not None:
+        source = ctx.units.get(node.dimension) if node.dimension else None
+        if source is None and len(units) != 1:
+            unit_mode = _SLOW
+        elif source is None or source in units:
+            unit_mode, unit_value = "set", source or units[0]
+        else:
+            unit_mode = _SLOW
+            for target in units:
+                a, b = UNITS.get(source), UNITS.get(target)
+                if a is not None and b is not None and a[0] == b[0]:
+                    unit_mode, unit_value, factors = "convert", target, (a[1], b[1])
+                    break
+    a_size, b_size = factors
+
+    def fill(obj: dict[str, Any]) -> Any:
+        for key, value in context:
+            if key not in obj:
+                obj[key] = value
+        if audience and "audience" not in obj:
+            obj["audience"] = audience[0]
+        if unit_mode is not None and "unit" not in obj and "value" in obj:
+            if unit_mode is _SLOW:
+                return _SLOW
+            if unit_mode == "set":
+                obj["unit"] = unit_value
+            else:
+                number = obj["value"]
+                if not isinstance(number, int | float):
+                    return _SLOW
+                obj["value"] = round(number * a_size / b_size, 4)  # convert_unit's very expression
+                obj["unit"] = unit_value
+        for key, default in defaults:
+            if key not in obj:
+                obj[key] = default
+        return obj
+
+    return fill
+
+
+def _fast_object(node: _Node, ctx: ShapeContext) -> _Fast:
+    """``_Shaper.shape_object`` for ``node`` (after the blank check)."""
+    props = {key: _fast(sub, ctx) for key, sub in node.props.items()}
+    key = node.value_key or ""
+    single: _Fast | None = None
+    if node.value_key is not None:
+        sub_node = node.props[key]
+        single = props[key] if sub_node.kind in ("array", "object") else _fast_scalar(sub_node)
+    fill = _fast_fill(node, ctx)
+
+    def shape_object(value: Any) -> Any:
+        if isinstance(value, dict):
+            obj: dict[str, Any] = {}
+            for part, sub in value.items():
+                shape = props.get(part)
+                if shape is None:
+                    return _SLOW  # an unknown sub-property: an issue with suggestions
+                shaped = shape(sub)
+                if shaped is _SLOW:
+                    return _SLOW
+                if shaped is not _SKIP:
+                    obj[part] = shaped
+        else:
+            if single is None:
+                return _SLOW  # a structure given a single value: an issue
+            shaped = single(value)
+            if shaped is _SLOW or shaped is _SKIP:
+                return shaped
+            obj = {key: shaped}
+        if not obj:
+            return _SKIP
+        return fill(obj)
+
+    return shape_object
+
+
+def _fast(node: _Node, ctx: ShapeContext) -> _Fast:
+    """``_Shaper.shape`` for ``node`` in ``ctx``: shaped value, _SKIP, or _SLOW."""
+    if node.kind == "array":
+        assert node.items is not None
+        item = _fast(node.items, ctx)
+
+        def array(value: Any) -> Any:
+            if _blank(value):
+                return _SKIP
+            out: list[Any] = []
+            for entry in value if isinstance(value, list | tuple) else (value,):
+                shaped = item(entry)
+                if shaped is _SLOW:
+                    return _SLOW
+                if shaped is not _SKIP:
+                    out.append(shaped)
+            return out if out else _SKIP
+
+        return array
+    inner = _fast_object(node, ctx) if node.kind == "object" else _fast_scalar(node)
+
+    def other(value: Any) -> Any:
+        return _SKIP if _blank(value) else inner(value)
+
+    return other
+
+
+class AttributeShaper:
+    """:func:`shape_attribute` for one attribute in one marketplace, compiled once for every record:
+
+        shaper = AttributeShaper("item_name", compile_shape(prop_schema), ctx)
+        entries, issues = shaper(value)      # what shape_attribute("item_name", …, value, ctx) gives
+
+    ``ctx`` is read when compiled: it must not change afterwards.
+    """
+
+    __slots__ = ("_fast", "ctx", "name", "node")
+
+    def __init__(self, name: str, node: _Node, ctx: ShapeContext) -> None:
+        self.name = name
+        self.node = node
+        self.ctx = ctx
+        self._fast = _fast(node, ctx)
+
+    def __call__(self, value: Any) -> tuple[list[Any] | None, list[Issue]]:
+        shaped = self._fast(value)
+        if shaped is _SLOW:
+            return shape_attribute(self.name, self.node, value, self.ctx)
+        if shaped is _SKIP:
+            return None, []
+        if not isinstance(shaped, list):
+            shaped = [shaped]
+        return shaped, []
