@@ -29,6 +29,7 @@ from listingsync.mapping.templates import (
     FieldRef,
     Spec,
     TemplateFailure,
+    compile_evaluator,
     compile_spec,
     condition_variables,
     did_you_mean,
@@ -55,6 +56,10 @@ _QUANTITY_FIELDS = ("quantity", "stock", "qty", "inventory", "available")
 _HANDLING_FIELDS = ("handling_time", "lead_time", "handling_days", "lead_time_to_ship_max_days")
 _COST_FIELDS = ("cost_price", "cost")
 _THEME_FIELDS = ("variation_theme", "theme")
+
+
+#: One mapped attribute of a listing (name, spec, compiled evaluator), or the issue that replaces it.
+_PlanStep = tuple[str, Spec, Callable[[Mapping[str, Any]], Any]] | Issue
 
 
 class SchemaProvider(Protocol):
@@ -133,6 +138,7 @@ class ListingBuilder:
         self._languages: dict[str, str] = {}
         #: Per marketplace: what shaping fills in (the same for every record, so built once).
         self._shape_contexts: dict[str, ShapeContext] = {}
+        self._plans: dict[tuple[int, str, str, bool], tuple[_SchemaInfo, tuple[_PlanStep, ...]]] = {}
         self._schema_cache: dict[tuple[str, str, Requirements], _SchemaInfo | ListingSyncError] = {}
         self.marketplaces = [mp.by_id(m) for m in config.account.marketplaces]
         #: How numbers written as text are read (``mapping.numbers``).
@@ -358,6 +364,41 @@ class ListingBuilder:
             )
         return listings
 
+    def _attribute_plan(
+        self, info: _SchemaInfo, product_type: str, marketplace_id: str, is_parent: bool
+    ) -> tuple[_PlanStep, ...]:
+        """The mapped attributes of a listing, in order, each with its compiled evaluator (or the
+        warning that replaces it): which apply depends on the schema, type, marketplace and
+        whether the record is a parent, never on the record, so it is worked out once."""
+        key = (id(info), product_type, marketplace_id, is_parent)
+        found = self._plans.get(key)
+        if found is not None and found[0] is info:
+            return found[1]
+        specs: dict[str, Spec | None] = {}
+        specs.update(self._base)
+        specs.update(self._by_type.get(product_type, {}))
+        specs.update(self._by_marketplace.get(marketplace_id, {}))
+        steps: list[_PlanStep] = []
+        for name, spec in specs.items():
+            if spec is None or name not in info.properties:
+                continue  # unknown names are reported once by check_config, not per record
+            if name in OFFER_ATTRIBUTES and (self.account.is_vendor or is_parent):
+                if self.account.is_vendor:
+                    steps.append(
+                        Issue(
+                            f"/{name}",
+                            Severity.WARNING,
+                            "LS-MAP-VENDOR-OFFER",
+                            f"{name} is a seller offer attribute; vendor listings carry product data "
+                            "only, so it is not sent (remove it from the mapping)",
+                        )
+                    )
+                continue
+            steps.append((name, spec, compile_evaluator(spec)))
+        plan = tuple(steps)
+        self._plans[key] = (info, plan)
+        return plan
+
     def _shape_context(self, marketplace: mp.Marketplace, language_tag: str) -> ShapeContext:
         found = self._shape_contexts.get(marketplace.marketplace_id)
         if found is None or found.language_tag != language_tag:
@@ -463,28 +504,14 @@ class ListingBuilder:
             issues.append(Issue("", Severity.ERROR, "LS-MAP-SCHEMA", str(exc)))
             return listing
         shape_ctx = self._shape_context(marketplace, str(ctx["language_tag"]))
-        specs: dict[str, Spec | None] = {}
-        specs.update(self._base)
-        specs.update(self._by_type.get(product_type, {}))
-        specs.update(self._by_marketplace.get(marketplace.marketplace_id, {}))
         values: dict[str, Any] = {}
-        for name, spec in specs.items():
-            if spec is None or name not in info.properties:
-                continue  # unknown names are reported once by check_config, not per record
-            if name in OFFER_ATTRIBUTES and (self.account.is_vendor or is_parent):
-                if self.account.is_vendor:
-                    issues.append(
-                        Issue(
-                            f"/{name}",
-                            Severity.WARNING,
-                            "LS-MAP-VENDOR-OFFER",
-                            f"{name} is a seller offer attribute; vendor listings carry product data "
-                            "only, so it is not sent (remove it from the mapping)",
-                        )
-                    )
+        for step in self._attribute_plan(info, product_type, marketplace.marketplace_id, is_parent):
+            if isinstance(step, Issue):
+                issues.append(step)
                 continue
+            name, spec, evaluator = step
             try:
-                values[name] = evaluate(spec, ctx)
+                values[name] = evaluator(ctx)
             except TemplateFailure as exc:
                 issues.append(
                     Issue(
