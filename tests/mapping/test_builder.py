@@ -345,3 +345,24 @@ def test_moving_a_config_to_another_marketplace_names_it_and_where_the_attribute
     assert "HOME has it in FR" in fragile and "listings.marketplaces.<country>.attributes" in fragile
     assert "list_price" not in fragile  # no look-alike guess sharing nothing with the name
     assert "did you mean item_name" in message
+
+
+def test_the_barcode_fast_check_accepts_exactly_what_stdnum_does() -> None:
+    import random
+
+    from stdnum import ean
+
+    from listingsync.mapping.builder import _gs1_valid
+
+    rng = random.Random(16)
+    codes = ["4006381333931", "4006381333932", "036000291452", "96385074", "1" * 14, "", "12345678901x"]
+    codes += [
+        "".join(rng.choice("0123456789") for _ in range(rng.choice((7, 8, 12, 13, 14, 15))))
+        for _ in range(3000)
+    ]
+    codes += ["٣" * 13, "4006381333931 ", "400-6381333931"]
+    for code in codes:
+        if _gs1_valid(code):  # never accepts what stdnum refuses (its message would be lost)
+            assert ean.is_valid(code), code
+        if len(code) in (8, 12, 13, 14) and code.isascii() and code.isdigit():
+            assert _gs1_valid(code) == ean.is_valid(code), code

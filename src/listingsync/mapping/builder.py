@@ -673,13 +673,27 @@ def _field_spec(value: Any) -> Spec | None:
     return spec
 
 
+#: ``_auto_spec`` answers by the context's names (the same for nearly every record of a catalogue).
+_AUTO_SPECS: dict[tuple[tuple[Any, ...], tuple[str, ...]], Spec | None] = {}
+
+
 def _auto_spec(ctx: Mapping[str, Any], names: Iterable[str]) -> Spec | None:
     """A field reference to the first of ``names`` the record has (case-insensitively)."""
+    key = (tuple(ctx), tuple(names))
+    try:
+        return _AUTO_SPECS[key]
+    except KeyError:
+        pass
     lowered = {k.casefold(): k for k in ctx if isinstance(k, str)}
-    for name in names:
+    found: Spec | None = None
+    for name in key[1]:
         if name in lowered:
-            return FieldRef(lowered[name])
-    return None
+            found = FieldRef(lowered[name])
+            break
+    if len(_AUTO_SPECS) >= 256:  # bounded: a catalogue whose records differ in their names
+        _AUTO_SPECS.clear()
+    _AUTO_SPECS[key] = found
+    return found
 
 
 def _unknown(name: str, where: str, names: Iterable[str], types: list[str], countries: list[str]) -> str:
@@ -764,6 +778,16 @@ def _blank(value: Any) -> bool:
     return False
 
 
+def _gs1_valid(code: str) -> bool:
+    """ASCII digits, 8 to 14 of them, with the right GS1 check digit: exactly the codes stdnum's
+    ``ean.validate`` accepts among those of an allowed length (its check-digit formula), without
+    its cleaning and exceptions, for the barcodes that are fine."""
+    if not (code.isascii() and code.isdigit()) or len(code) not in (8, 12, 13, 14):
+        return False
+    total = sum((3, 1)[i % 2] * int(n) for i, n in enumerate(reversed(code[:-1])))
+    return str((10 - total) % 10) == code[-1]
+
+
 def _classify_barcode(code: str, configured: str, *, was_number: bool = False) -> tuple[str, str | None]:
     """The identifier type for ``code`` and a problem description (None when it is well formed).
 
@@ -771,14 +795,17 @@ def _classify_barcode(code: str, configured: str, *, was_number: bool = False) -
     own check). A code one digit short whose zero-padded form is valid is named as what it almost
     certainly is: a UPC/EAN whose leading zero a spreadsheet or a number column dropped.
     """
-    from stdnum import ean, isbn
-    from stdnum.exceptions import InvalidChecksum, ValidationError
-
     kind = configured
     if configured == "auto":
         isbn10 = len(code) == 10 and code[:9].isdigit() and code[-1] in "0123456789Xx"
         kind = "isbn" if isbn10 else {8: "ean", 12: "upc", 13: "ean", 14: "gtin"}.get(len(code), "ean")
     lengths = _LENGTHS.get(kind, (len(code),))
+    if kind != "isbn" and len(code) in lengths and _gs1_valid(code):
+        return kind, None  # well formed: what stdnum's ean.validate accepts (the common case)
+
+    from stdnum import ean, isbn
+    from stdnum.exceptions import InvalidChecksum, ValidationError
+
     padded = _GS1_NAMES.get(len(code) + 1)
     if padded and code.isdigit() and len(code) not in lengths and kind != "isbn":
         try:
