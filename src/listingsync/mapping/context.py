@@ -19,8 +19,17 @@ from listingsync.catalog.model import Product
 __all__ = ["pick_language", "record_context"]
 
 
+#: Normalised language keys: a catalogue has a handful (``en``, ``fr-FR`` …), read for every record.
+_NORMS: dict[str, str] = {}
+
+
 def _norm(tag: str) -> str:
-    return tag.strip().replace("-", "_").casefold()
+    found = _NORMS.get(tag)
+    if found is None:
+        found = tag.strip().replace("-", "_").casefold()
+        if len(_NORMS) < 4096:  # bounded: keys are language tags, not data
+            _NORMS[tag] = found
+    return found
 
 
 def pick_language(values: Mapping[str, Any], languages: Iterable[str]) -> tuple[bool, Any]:

@@ -436,11 +436,6 @@ _MAX_INT = 2**63
 _EXACT_FLOAT = 2**53
 
 
-def _blank(value: Any) -> bool:
-    """What ``_Shaper.shape`` skips before looking at the node (the same test, kept in one place)."""
-    return value is None or value == [] or (type(value) is str and not value.strip())
-
-
 def _fast_number(value: Any, integer: bool) -> Any:
     """``_Shaper.scalar`` for a number or integer node, or _SLOW where it could raise an issue."""
     kind = type(value)
@@ -604,7 +599,8 @@ def _fast(node: _Node, ctx: ShapeContext) -> _Fast:
         item = _fast(node.items, ctx)
 
         def array(value: Any) -> Any:
-            if _blank(value):
+            # The blank test of _Shaper.shape, inlined: this runs for every attribute of every record.
+            if value is None or value == [] or (type(value) is str and not value.strip()):
                 return _SKIP
             out: list[Any] = []
             for entry in value if isinstance(value, list | tuple) else (value,):
@@ -619,7 +615,9 @@ def _fast(node: _Node, ctx: ShapeContext) -> _Fast:
     inner = _fast_object(node, ctx) if node.kind == "object" else _fast_scalar(node)
 
     def other(value: Any) -> Any:
-        return _SKIP if _blank(value) else inner(value)
+        if value is None or value == [] or (type(value) is str and not value.strip()):
+            return _SKIP  # the blank test of _Shaper.shape
+        return inner(value)
 
     return other
 
