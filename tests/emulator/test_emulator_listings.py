@@ -285,6 +285,56 @@ def test_search_identifiers_and_pagination(seller: httpx.Client, emulator: Emula
     assert bad.status_code == 400
 
 
+def test_search_by_sku_reads_the_skus_asked_for_and_their_relationships(
+    seller: httpx.Client, emulator: EmulatorServer
+) -> None:
+    # SKU searches read the asked SKUs by key (not a scan of every listing): the answer must be the
+    # same, relationships included (a parent's children are found among all listings).
+    theme = [{"name": "COLOR"}]
+    parent = home_us("Parent")
+    parent["parentage_level"] = [{"value": "parent", "marketplace_id": US}]
+    parent["child_parent_sku_relationship"] = [{"child_relationship_type": "variation", "marketplace_id": US}]
+    parent["variation_theme"] = theme
+    child = home_us("Child")
+    child["parentage_level"] = [{"value": "child", "marketplace_id": US}]
+    child["child_parent_sku_relationship"] = [
+        {"child_relationship_type": "variation", "parent_sku": "FAM-P", "marketplace_id": US}
+    ]
+    child["variation_theme"] = theme
+    for sku, attributes in (("FAM-P", parent), ("FAM-C", child), ("OTHER", home_us())):
+        assert put(seller, SELLER, sku, US, home_body(attributes)).json()["status"] == "ACCEPTED"
+    emulator.flush()
+    found = seller.get(
+        f"{ITEMS}/{SELLER}",
+        params={
+            "marketplaceIds": US,
+            "identifiers": "FAM-P,FAM-P,NOT-THERE",
+            "identifiersType": "SKU",
+            "includedData": "summaries,relationships",
+        },
+    ).json()
+    assert found["numberOfResults"] == 1
+    (item,) = found["items"]
+    assert item["sku"] == "FAM-P"
+    assert item["relationships"][0]["relationships"][0]["childSkus"] == ["FAM-C"]
+    child_item = seller.get(
+        f"{ITEMS}/{SELLER}",
+        params={
+            "marketplaceIds": US,
+            "identifiers": "FAM-C",
+            "identifiersType": "SKU",
+            "includedData": "relationships",
+        },
+    ).json()["items"][0]
+    assert child_item["relationships"][0]["relationships"][0]["parentSkus"] == ["FAM-P"]
+    without = seller.get(
+        f"{ITEMS}/{SELLER}",
+        params={"marketplaceIds": US, "identifiers": "FAM-P,OTHER", "identifiersType": "SKU"},
+    ).json()
+    assert sorted(i["sku"] for i in without["items"]) == ["FAM-P", "OTHER"]
+    assert "relationships" not in without["items"][0]
+
+
 def test_vendor_offer_only_is_400_and_product_only_in_borrowed_marketplace(
     vendor: httpx.Client, emulator: EmulatorServer
 ) -> None:

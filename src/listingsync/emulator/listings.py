@@ -574,11 +574,29 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
             raise bad_request("Invalid 'withStatus' or 'withoutStatus'. Allowed: BUYABLE, DISCOVERABLE.")
         with state.lock:
             by_sku: dict[str, list[ListingRecord]] = {}
-            for m in ids:
-                for r in state.listings.values():
-                    if r.seller_id == seller_id and r.marketplace_id == m:
-                        by_sku.setdefault(r.sku, []).append(r)
-            everything = [r for rs in by_sku.values() for r in rs]
+            if id_type == "SKU":
+                # At most 20 SKUs: read them by key. Scanning every listing per call made a big
+                # sync's lookups (20 SKUs a call while earlier feeds fill the state) quadratic.
+                for sku in dict.fromkeys(identifiers):
+                    for m in ids:
+                        if (found := state.get_listing(seller_id, m, sku)) is not None:
+                            by_sku.setdefault(sku, []).append(found)
+                # Only relationships read the other listings (a parent's children).
+                everything = (
+                    [
+                        r
+                        for r in state.listings.values()
+                        if r.seller_id == seller_id and r.marketplace_id in ids
+                    ]
+                    if "relationships" in included
+                    else []
+                )
+            else:
+                for m in ids:
+                    for r in state.listings.values():
+                        if r.seller_id == seller_id and r.marketplace_id == m:
+                            by_sku.setdefault(r.sku, []).append(r)
+                everything = [r for rs in by_sku.values() for r in rs]
         wanted = set(identifiers)
         now = ctx.clock.now()
 
