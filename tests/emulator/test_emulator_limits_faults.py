@@ -159,6 +159,7 @@ def test_introspection_and_reset(emulator: object, seller: httpx.Client) -> None
     assert [entry["sku"] for entry in listings["listings"]] == ["I-1"]
     log = httpx.get(f"{emulator.url}/_emulator/write-log", params={"sku": "I-1"}).json()["writes"]
     assert [(w["op"], w["created"]) for w in log] == [("PUT", True)]
+    assert httpx.get(f"{emulator.url}/_emulator/write-log", params={"count": "true"}).json() == {"count": 1}
     accounts = httpx.get(f"{emulator.url}/_emulator/accounts").text
     assert "secret" not in accounts and "Atzr|" not in accounts
     assert httpx.post(f"{emulator.url}/_emulator/reset").status_code == 200

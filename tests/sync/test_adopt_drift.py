@@ -164,6 +164,7 @@ def test_reconcile_reports_edit_deletion_and_late_issue_and_overwrite_restores(
     asyncio.run(_preload(emulator, [edited], [deleted], 0))
     record = emulator.state.listings[(SELLER, flagged[1], flagged[0])]
     record.late_issues = late_issue_for(record, 1.0, 0)  # Amazon's later image check refuses it
+    emulator.state.put_listing(record)  # a record read from the state is a copy
 
     config = load_config(cfg)
 

@@ -15,6 +15,8 @@ on *where* the document breaks the schema:
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import copy
 import gzip
 import json
@@ -26,6 +28,7 @@ from importlib import resources
 from typing import Any, Final
 
 import jsonschema_rs
+import orjson
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
@@ -126,6 +129,13 @@ def decode_document_bytes(data: bytes, *, what: str = "feed document") -> Any:
             f"The {what} is empty: nothing was uploaded to its URL before createFeed.",
             fix="PUT the JSON document to the url from createFeedDocument, then call createFeed.",
         )
+    if not data.startswith(codecs.BOM_UTF8):
+        # orjson parses valid UTF-8 JSON straight from the bytes, several times faster than
+        # decoding to a str and json.loads (a 25,000-message document is ~90 MB). What it refuses
+        # (invalid UTF-8 or JSON, or what only Python's parser accepts, e.g. NaN) goes the slow way
+        # below, which accepts the same documents as before and names the fault.
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,8 +1,8 @@
 """Where the Feeds API keeps its documents and feeds: ``state.extra["feeds"]``, plain JSON.
 
 Kept in the emulator state so it is persisted (``--state FILE``) and reset with the rest. Document
-bytes are stored base64-encoded (the state is JSON). All access goes through :class:`FeedStore`,
-which takes the state lock for every change.
+bytes go to the state's blob store (on disk: a million-SKU sync uploads gigabytes), the rest is plain
+JSON. All access goes through :class:`FeedStore`, which takes the state lock for every change.
 
 Identifiers look like Amazon's: feed ids are decimal numbers ("50012019948"), document ids
 ``amzn1.tortuga.4.<region>.<uuid>.T<n>``. Anything else cannot be one of ours, which lets the API
@@ -101,6 +101,7 @@ class FeedStore:
             ]
             for did in stale:
                 del root["documents"][did]
+                self.state.blobs.pop(did, None)
             if old_feeds or stale:
                 self.state.mark_dirty()
             return len(old_feeds) + len(stale)
@@ -119,7 +120,7 @@ class FeedStore:
                 "content_type": content_type,
                 "kind": kind,  # "input" (uploaded by the caller) or "result" (processing report)
                 "created": self.clock(),
-                "data": None,  # base64 of the bytes, once uploaded / written
+                "data": None,  # base64 of the bytes in older state files; now in state.blobs
                 "compression": None,  # "GZIP" for compressed result documents
                 "feed_id": None,
             }
@@ -137,7 +138,9 @@ class FeedStore:
     ) -> None:
         with self.state.lock:
             doc = self._root["documents"][doc_id]
-            doc["data"] = base64.b64encode(data).decode("ascii")
+            self.state.blobs[doc_id] = data
+            doc["data"] = None
+            doc["size"] = len(data)
             doc["compression"] = compression
             if feed_id is not None:
                 doc["feed_id"] = feed_id
@@ -148,10 +151,12 @@ class FeedStore:
             self._root["documents"][doc_id]["feed_id"] = feed_id
             self.state.mark_dirty()
 
-    @staticmethod
-    def document_bytes(doc: dict[str, Any]) -> bytes | None:
+    def document_bytes(self, doc: dict[str, Any]) -> bytes | None:
+        """The document's bytes once uploaded (or written), else None."""
         data = doc.get("data")
-        return base64.b64decode(data) if isinstance(data, str) else None
+        if isinstance(data, str):  # a state file written before the blob store
+            return base64.b64decode(data)
+        return self.state.blobs.get(doc["id"])
 
     # -- feeds -------------------------------------------------------------------------------------
 

@@ -280,7 +280,7 @@ class FeedsService:
             self._finish(feed, "FATAL", fatal_report(seller_id, feed_id, reason), 0)
             return
         doc = self.store.document(feed["input"])
-        data = FeedStore.document_bytes(doc) if doc is not None else None
+        data = self.store.document_bytes(doc) if doc is not None else None
         try:
             document = parse_feed_document(data or b"")
         except FeedDocumentError as exc:
@@ -454,7 +454,7 @@ class FeedsService:
         ):
             raise bad_request("'feedOptions' must map option names to string values.")
         size = 0
-        raw = FeedStore.document_bytes(doc)
+        raw = self.store.document_bytes(doc)
         if raw is not None:
             size = raw.count(b'"messageId"')  # estimate for the processing time only
         queue, process = self._durations(size)
@@ -631,7 +631,7 @@ class FeedsService:
     async def s3_get(self, request: Request) -> Response:
         doc_id = request.path_params["documentId"]
         doc = self.store.document(doc_id)
-        data = FeedStore.document_bytes(doc) if doc is not None else None
+        data = self.store.document_bytes(doc) if doc is not None else None
         if doc is None or data is None:
             return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
         error = self._check_url(request, doc_id, "GET", "")
@@ -670,7 +670,7 @@ class FeedsService:
         report = None
         if feed.get("result"):
             doc = self.store.document(feed["result"])
-            data = FeedStore.document_bytes(doc) if doc is not None else None
+            data = self.store.document_bytes(doc) if doc is not None else None
             if data is not None:
                 if doc is not None and doc.get("compression") == "GZIP":
                     data = gzip.decompress(data)

@@ -219,9 +219,7 @@ class Processor:
     def _known_asin(self, asin: str, marketplace_id: str) -> bool:
         if self.catalog.get(asin, marketplace_id) is not None:
             return True
-        return any(
-            r.asin == asin and r.marketplace_id == marketplace_id for r in self.state.listings.values()
-        )
+        return self.state.listings.has_asin(asin, marketplace_id)  # indexed, not a scan
 
     def match(
         self,

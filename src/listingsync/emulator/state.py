@@ -1,13 +1,17 @@
 """The emulator's memory: listings, access tokens, counters, the write log, and other modules' data.
 
-Everything lives in plain dicts behind one lock, so the state serialises to JSON as it is
-(``--state FILE``): saved atomically (temp file + rename) at most once a second after writes, and
-on shutdown. Other emulator modules keep their data in :attr:`State.extra` under their own key
-(e.g. ``extra["feeds"]``), which is persisted and reset with the rest.
+Small things live in plain dicts behind one lock; what grows with a catalogue (listings, the write
+log, document bytes in :attr:`State.blobs`) lives on disk behind mapping and list views
+(``disk.py``), so a million-SKU sync does not hold millions of listings as Python objects. The
+state serialises to JSON (``--state FILE``): saved atomically (temp file + rename) at most once a
+second after writes, and on shutdown. Other emulator modules keep their data in
+:attr:`State.extra` under their own key (e.g. ``extra["feeds"]``), which is persisted and reset
+with the rest.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
@@ -18,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from listingsync.emulator.disk import BlobStore, Disk, ListingTable, WriteLog
 from listingsync.errors import ListingSyncError
 
 __all__ = ["ListingRecord", "State", "TokenRecord"]
@@ -76,11 +81,15 @@ class State:
     def __init__(self, path: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.path = path
-        self.listings: dict[tuple[str, str, str], ListingRecord] = {}  # (seller, marketplace, sku)
+        self._disk = Disk()
+        #: (seller, marketplace, sku) → record; on disk: a record read is a copy (put it back).
+        self.listings = ListingTable(self._disk)
         self.tokens: dict[str, TokenRecord] = {}  # access token → record
         self.requests: Counter[str] = Counter()  # operation → requests seen
         self.throttled: Counter[str] = Counter()  # operation → 429 answers
-        self.write_log: list[dict[str, Any]] = []
+        self.write_log = WriteLog(self._disk)
+        #: Bytes by key, for other modules (the Feeds API's documents), persisted with the state.
+        self.blobs = BlobStore(self._disk)
         self.extra: dict[str, Any] = {}
         self._dirty = False
         self._saved_at = 0.0
@@ -106,8 +115,7 @@ class State:
         """Record an accepted write (sku, op, marketplace, time …): proof of what was created when."""
         with self.lock:
             entry.setdefault("time", time.time())
-            entry["seq"] = len(self.write_log) + 1
-            self.write_log.append(entry)
+            self.write_log.append(entry)  # numbers it (``seq``)
             self._dirty = True
 
     def count(self, operation: str, *, throttled: bool = False) -> None:
@@ -128,6 +136,7 @@ class State:
             self.requests.clear()
             self.throttled.clear()
             self.write_log.clear()
+            self.blobs.clear()
             self.extra.clear()
             self._dirty = True
 
@@ -142,8 +151,9 @@ class State:
                 # invalidates them (clients get 403 and refresh, as after an expiry).
                 "requests": dict(self.requests),
                 "throttled": dict(self.throttled),
-                "write_log": self.write_log,
+                "write_log": list(self.write_log),
                 "extra": self.extra,
+                "blobs": {key: base64.b64encode(self.blobs[key]).decode("ascii") for key in self.blobs},
             }
 
     def load(self, path: Path) -> None:
@@ -162,13 +172,15 @@ class State:
                 fix="delete the file or pass another --state path",
             )
         with self.lock:
-            self.listings = {
-                (r["seller_id"], r["marketplace_id"], r["sku"]): ListingRecord.from_json(r)
-                for r in data["listings"]
-            }
+            self.listings.clear()
+            self.listings.put_many(ListingRecord.from_json(r) for r in data["listings"])
             self.requests = Counter(data.get("requests", {}))
             self.throttled = Counter(data.get("throttled", {}))
-            self.write_log = list(data.get("write_log", []))
+            self.write_log.clear()
+            self.write_log.extend(data.get("write_log", []))
+            self.blobs.clear()
+            for key, encoded in (data.get("blobs") or {}).items():
+                self.blobs[key] = base64.b64decode(encoded)
             self.extra = dict(data.get("extra", {}))
             self._dirty = False
 
