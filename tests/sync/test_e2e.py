@@ -37,16 +37,17 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
     assert all(by_status[k] in ("accepted", "live") for k in valid)
     assert report.exit_code == 1  # the broken records failed
 
-    # 2. Second sync: nothing to send; the valid records are skipped before mapping (a fingerprint
-    #    and a lookup), the broken ones are built again and reported again.
+    # 2. Second sync: nothing to send; every record is skipped before parsing (a fingerprint of
+    #    its row and a lookup); the broken ones are reported again from the state, not rebuilt.
     log_len = len(emulator.state.write_log)
     report, again = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
     assert report.plan["create"] == report.plan["update"] == report.plan["delete"] == 0
     assert len(emulator.state.write_log) == log_len
-    broken_skus = {sku for sku, _ in broken}
-    assert again.listings == 2 * len(broken_skus)  # built: the broken records' listings, no others
-    assert {r.sku for r in report.results} == broken_skus
-    assert again.skipped == 2 * len({sku for sku, _ in valid} - broken_skus)
+    assert again.listings == 0  # nothing built
+    results = {(r.sku, r.marketplace_id): r for r in report.results}
+    assert set(results) == broken and report.plan["invalid"] == len(broken)
+    assert all(r.status == "invalid" and r.issues for r in results.values())
+    assert again.skipped == len(valid)
     # The broken records are known invalid from run 1: reported, but nothing new broke (exit 0).
     assert report.plan["unchanged"] >= again.skipped and report.exit_code == 0
     assert report.known_invalid == len(broken) and report.run_status == "succeeded"
@@ -54,7 +55,7 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
     # 3. Three products change their French title: three PATCHes, item_name only.
     edit_csv(tmp_path / "products.csv", {sku: {"title_fr": f"Nouveau titre {sku}"} for sku in CHANGED})
     report, changed = sync(cfg, emulator, via=via, on_removed="delete", feed_limits=fast)
-    assert changed.listings == 2 * len(set(CHANGED) | broken_skus)  # only these built
+    assert changed.listings == 2 * len(CHANGED)  # only these built
     patches = [r for r in report.results if r.op == "update"]
     assert sorted((r.sku, r.marketplace_id) for r in patches) == [(s, FR) for s in CHANGED]
     assert all(r.changed == ["item_name"] and not r.removed for r in patches)

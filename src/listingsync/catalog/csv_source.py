@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper
 from listingsync.catalog.source import (
     CatalogError,
     CatalogSource,
+    CrossRecordChecker,
     Readable,
     Record,
     open_catalogue_file,
@@ -28,7 +29,13 @@ from listingsync.catalog.source import (
 )
 from listingsync.config.source import SourceConfig
 
-__all__ = ["CsvSource", "detect_delimiter", "detect_encoding"]
+__all__ = ["CsvSource", "RowStamp", "detect_delimiter", "detect_encoding"]
+
+#: What :meth:`CsvSource.scan` gives for a record it did not build a product of:
+#: ``(sku, parent_sku, deleted, line, cells)``.
+RowStamp = tuple[str, str | None, bool, int, list[str]]
+#: Builds what a row yields: ``(mapper, header, cells, line) -> record``.
+_Make = Callable[[RowMapper, list[str], list[str], int], Any]
 
 _SAMPLE = 1 << 20
 _DELIMITERS = (",", ";", "\t", "|")
@@ -76,6 +83,35 @@ class CsvSource(CatalogSource):
         return list(self._header)
 
     def _read(self, since: str | None) -> Iterator[Record]:
+        yield from self._read_rows(self._product)
+
+    def _product(self, mapper: RowMapper, header: list[str], row: list[str], line: int) -> Record:
+        return mapper.product(dict(zip(header, row, strict=True)), Origin(self.name, line), row)
+
+    def _stamp(
+        self, mapper: RowMapper, header: list[str], row: list[str], line: int
+    ) -> RowStamp | CatalogProblem:
+        found = mapper.identity(row)
+        if found[0] is None:
+            return CatalogProblem(Origin(self.name, line), found[1], sku=found[2])
+        return (found[0], found[1], found[2], line, row)
+
+    def scan(self) -> Iterator[RowStamp | CatalogProblem]:
+        """The records as :meth:`records` gives them (the same problems, cross-record checks
+        included), but each good one only as a :data:`RowStamp`: its SKU, parent, whether it is
+        a deletion, its line and its cells, with no product built (a no-change sync's pass)."""
+        checker = CrossRecordChecker()
+        admit = checker.admit_key
+        name = self.name
+        for item in self._read_rows(self._stamp):
+            if item.__class__ is tuple and not item[2]:
+                problem = admit(item[0], item[1], None, name, item[3])
+                yield item if problem is None else problem
+            else:
+                yield item
+        yield from checker.finish()
+
+    def _read_rows(self, make: _Make) -> Iterator[Any]:
         self.complete = True
         with open_catalogue_file(self.path, self.name) as handle:
             sample = handle.read(_SAMPLE)
@@ -85,7 +121,7 @@ class CsvSource(CatalogSource):
                 self.encoding = detect_encoding(sample)
             bad_lines: dict[int, str] = {}
             lines = self._decoded_lines(handle, self.encoding, bad_lines)
-            yield from self._rows(lines, bad_lines)
+            yield from self._rows(lines, bad_lines, make)
 
     def _decoded_lines(self, handle: BinaryIO, encoding: str, bad: dict[int, str]) -> Iterator[str]:
         """Decoded lines, ended by CRLF, LF or a bare CR; a line that does not decode is noted in
@@ -104,7 +140,7 @@ class CsvSource(CatalogSource):
                 bad[number] = f"byte 0x{raw[exc.start]:02X} at column {exc.start + 1} is not valid {encoding}"
                 yield raw.decode(encoding, errors="replace")
 
-    def _rows(self, lines: Iterator[str], bad: dict[int, str]) -> Iterator[Record]:
+    def _rows(self, lines: Iterator[str], bad: dict[int, str], make: _Make) -> Iterator[Any]:
         first = next(lines, None)
         if first is None or not first.strip():
             raise CatalogError(
@@ -158,24 +194,23 @@ class CsvSource(CatalogSource):
             end = reader.line_num
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line is not a record
-            origin = Origin(name, start)
             if bad:
                 broken = [f"line {n}: {bad.pop(n)}" for n in range(start, end + 1) if n in bad]
                 if broken:
                     yield CatalogProblem(
-                        origin,
+                        Origin(name, start),
                         f"not readable as {self.encoding} ({'; '.join(broken)}); row skipped — save "
                         "the file as UTF-8 or set source.encoding to its encoding (e.g. cp1252)",
                     )
                     continue
             if len(row) != width:
                 yield CatalogProblem(
-                    origin,
+                    Origin(name, start),
                     f"{len(row)} values but the header has {width} columns; row skipped — check for "
                     f"a missing or extra {_show(self.delimiter)} (quote values that contain it)",
                 )
                 continue
-            yield mapper.product(dict(zip(header, row, strict=True)), origin, row)
+            yield make(mapper, header, row, start)
 
     def _check_header(self, header: list[str]) -> None:
         seen: dict[str, int] = {}

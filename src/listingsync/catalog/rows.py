@@ -275,6 +275,7 @@ class RowMapper:
             else:
                 self._kinds[column] = self.roles.localized.get(column) or _PLAIN
         #: Per header column: (name, 0 field | 1 image | 2 per-language, (field, language) or None).
+        self._index: dict[str, int] | None = None  # header column → position (identity)
         self._plan: list[tuple[str, int, tuple[str, str] | None]] = [
             (
                 c,
@@ -399,6 +400,46 @@ class RowMapper:
             status=status,
             raw=row if type(row) is dict else dict(row),  # each source hands over a fresh dict
         )
+
+    def identity(self, cells: Sequence[str]) -> tuple[str, str | None, bool] | tuple[None, str, str | None]:
+        """What :meth:`product` reads of a CSV row to know which record it is, without the rest:
+        ``(sku, parent_sku, deleted)``, or ``(None, message, sku)`` for the problem ``product``
+        would report. A no-change sync asks only this of the rows it skips (see
+        :mod:`listingsync.sync.rawskip`), so it must decide exactly as :meth:`product` does."""
+        index = self._index
+        if index is None:
+            index = self._index = {c: i for i, (c, _code, _lang) in enumerate(self._plan)}
+        roles = self.roles
+
+        def get(column: str | None) -> str | None:
+            return _clean(cells[index[column]]) if column is not None else None
+
+        sku = get(roles.sku)
+        parent: str | None = None
+        if roles.variant_sku is not None:
+            variant_sku = get(roles.variant_sku)
+            if variant_sku is not None:
+                if sku is None:
+                    return (
+                        None,
+                        f"variant {variant_sku!r} has no product SKU in column {roles.sku!r}; fill it "
+                        "with the SKU of the product it belongs to",
+                        variant_sku,
+                    )
+                parent, sku = sku, variant_sku
+        if sku is None:
+            return (
+                None,
+                f"no SKU: column {roles.sku!r} is empty; fill it (or set source.sku_field "
+                "to the column that holds the SKU)",
+                None,
+            )
+        if parent is None and roles.parent is not None:
+            parent = get(roles.parent)
+        deleted = (roles.deleted is not None and (get(roles.deleted) or "").lower() in _TRUE) or (
+            roles.status is not None and (get(roles.status) or "").lower() in _DELETED_STATUS
+        )
+        return sku, parent, deleted
 
     def _is_language_key(self, key: Any) -> bool:
         if not isinstance(key, str):

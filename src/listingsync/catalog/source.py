@@ -234,10 +234,17 @@ class CrossRecordChecker:
         if product.status is ProductStatus.DELETED:
             # A deletion names a SKU that is gone; it takes part in no family checks.
             return None
-        sku = product.sku
-        origin = product.origin
+        return self.admit_key(product.sku, product.parent_sku, product.origin)
+
+    def admit_key(
+        self, sku: str, parent: str | None, origin: Origin | None, source: str = "", line: int | None = None
+    ) -> CatalogProblem | None:
+        """:meth:`check`'s verdict on one record that is not a deletion, from its SKU and parent
+        alone (a no-change sync's first pass builds no product); ``origin`` may be None when
+        ``source`` and ``line`` say where the record is (an origin is made only for a problem)."""
         first = self._where.get(sku)
         if first is not None:
+            origin = origin or Origin(source, line)
             shown = f"{origin.source}:{first}" if isinstance(first, int) else str(first)
             return CatalogProblem(
                 origin,
@@ -245,21 +252,23 @@ class CrossRecordChecker:
                 "(give each product and variant its own SKU)",
                 sku=sku,
             )
-        parent = product.parent_sku
         if parent is not None:
             parent = self._parents.setdefault(parent, parent)
             if self._closes_cycle(sku, parent):
                 self._rejected.add(sku)
                 return CatalogProblem(
-                    origin,
+                    origin or Origin(source, line),
                     f"parent cycle {' → '.join(self._chain(sku, parent))}: a variant cannot be its own "
                     f"ancestor; this record is left out (fix the parent SKU of {sku!r})",
                     sku=sku,
                 )
             if parent not in self._where:
-                self._waiting[sku] = (parent, origin)
+                self._waiting[sku] = (parent, origin or Origin(source, line))
             self._parent_of[sku] = parent
-        self._where[sku] = origin.line if origin.line is not None else origin
+        if origin is None:
+            self._where[sku] = line if line is not None else Origin(source, line)
+        else:
+            self._where[sku] = origin.line if origin.line is not None else origin
         return None
 
     def _closes_cycle(self, sku: str, parent: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from listingsync.amazon import SPAPIClient
 from listingsync.amazon.lwa import Credentials
 from listingsync.catalog import CatalogProblem, open_source
+from listingsync.catalog.csv_source import CsvSource
 from listingsync.catalog.inspect import empty_catalogue
 from listingsync.catalog.model import Product
 from listingsync.config import Config
@@ -31,6 +33,7 @@ from listingsync.sync.lock import RunLock, acquire_lock
 from listingsync.sync.mirror import CatalogMirror
 from listingsync.sync.plan import Candidate
 from listingsync.sync.progress import NullProgress, Progress
+from listingsync.sync.rawskip import RawPass
 from listingsync.sync.store import StateStore, StateStoreError, parse_state_url, sqlite_path
 
 #: Where product type schemas are cached, beside the config (the same place ``validate`` uses).
@@ -280,6 +283,7 @@ class CatalogStream:
         self.unattributed = 0
         since = since if source.incremental and not selection.full else None
         self.streamed = streamed = not source.incremental and selection.limit is None
+        self.fingerprints = fingerprints = MappingFingerprints(config, schemas)
         task = progress.phase("read", f"Reading {source.name or 'the catalogue'}")
         kept = self._noting(
             r
@@ -288,7 +292,14 @@ class CatalogStream:
         )
         records: Iterable[Product | CatalogProblem]
         outline: Outline | None = None
-        if streamed:
+        #: A sending run over a whole CSV file: unchanged rows are skipped before parsing (rawskip).
+        self.raw: RawPass | None = None
+        if record and store is not None and isinstance(source, CsvSource) and not selection.restricted:
+            self.raw = RawPass(config, source, store, fingerprints)
+            outline = self._raw_pass(self.raw, task)
+            records = source.records()
+            count = outline.records
+        elif streamed:
             outline = Outline.of(kept, source.columns)  # the header is known once the pass has read it
             records = (
                 r
@@ -313,7 +324,6 @@ class CatalogStream:
             # An empty export is a broken pipeline far more often than an empty catalogue.
             out.empty = True
             out.problems.append(empty_catalogue(source.name or "the catalogue"))
-        self.fingerprints = fingerprints = MappingFingerprints(config, schemas)
         parents: dict[str, Product] = {}
         if not streamed:
             products = [r for r in records if isinstance(r, Product)]
@@ -342,7 +352,37 @@ class CatalogStream:
         self._records = records
         self._outline = outline
         self._count = count
-        self.skipper = _Skipper(store, config, fingerprints) if store is not None else None
+        self.skipper = (
+            _Skipper(store, config, fingerprints) if store is not None and self.raw is None else None
+        )
+
+    def _raw_pass(self, raw: RawPass, task: Any) -> Outline:
+        """The first pass of a CSV sending run: rows read raw, looked up, nothing parsed (rawskip)."""
+        out = self.out
+        referenced: Counter[str] = Counter()
+        count = 0
+        for item in raw.records():
+            count += 1
+            if not count % 1000:
+                task.advance(1000)
+            if isinstance(item, CatalogProblem):
+                out.problems.append(item)
+                for _ in self._noting([item]):
+                    pass
+                continue
+            sku, parent, deleted, _line = item
+            out.products += 1
+            if parent and parent != sku:
+                referenced[parent] += 1
+            if deleted:
+                out.removed_skus.add(sku)
+            else:
+                self.present.add(sku)
+                self.live_products += 1
+        task.advance(count % 1000)
+        records = SkuSet()  # the records among the referenced parents (Outline.of's question)
+        records.update(p for p in referenced if p in self.present or p in out.removed_skus)
+        return raw.outline(records, referenced, count)
 
     def _noting(self, records: Iterable[Product | CatalogProblem]) -> Iterator[Product | CatalogProblem]:
         """Pass records on, noting the SKUs present (and those the source marked deleted)."""
@@ -373,8 +413,11 @@ class CatalogStream:
     def batches(self) -> Iterator[Batch]:
         """The listings built, :data:`SKIP_BATCH` records at a time (a generator: one batch in memory)."""
         out = self.out
+        skipper, mirror, pipeline, raw = self.skipper, self.mirror, self.pipeline, self.raw
+        if raw is not None:
+            yield from self._raw_batches(raw)
+            return
         task = self.progress.phase("build", "Building and validating listings", self._count)
-        skipper, mirror, pipeline = self.skipper, self.mirror, self.pipeline
         for batch in _batches(pipeline.ordered(self._records, self._outline), SKIP_BATCH):
             current = skipper.current(batch) if skipper is not None else {}
             candidates: list[Candidate] = []
@@ -415,6 +458,50 @@ class CatalogStream:
             recorded = functools.partial(self._recorded, built, read) if self.record else None
             yield Batch(candidates, recorded)
         task.done()
+
+    def _raw_batches(self, raw: RawPass) -> Iterator[Batch]:
+        """The second pass of a CSV sending run: only when the first found dirty records, and
+        only those built (problems were reported by the first pass); then the invalid listings
+        of the records skipped, reported from the state."""
+        out = self.out
+        per_record = len(raw.marketplaces)
+        if not raw.dirty_count:
+            out.skipped += raw.current_count * per_record
+        else:
+            task = self.progress.phase("build", "Building and validating listings", raw.dirty_count)
+            pipeline = self.pipeline
+            for batch in _batches(pipeline.ordered(self._records, self._outline), SKIP_BATCH):
+                candidates: list[Candidate] = []
+                built: list[tuple[str, str, str, str]] = []
+                read: list[Product] = []
+                for item in batch:
+                    if isinstance(item, CatalogProblem):
+                        continue
+                    product = item.product
+                    if product.is_deleted:
+                        read.append(product)
+                        continue
+                    if not raw.needs_build(product.sku, product.parent_sku):
+                        out.skipped += per_record
+                        continue
+                    task.advance()
+                    read.append(product)
+                    result = pipeline.result(product, parent=item.parent, is_parent=item.is_parent)
+                    source_fp = raw.fingerprint(list(product.raw.values()))
+                    for lr in result.listings:
+                        listing = lr.listing
+                        candidates.append(Candidate(listing, list(lr.issues)))
+                        requirements = listing.requirements.value if listing.requirements else None
+                        mapping_fp = self.fingerprints(
+                            listing.product_type, listing.marketplace_id, requirements
+                        )
+                        built.append((listing.sku, listing.marketplace_id, source_fp, mapping_fp))
+                out.listings += len(candidates)
+                yield Batch(candidates, functools.partial(self._recorded, built, read))
+            task.done()
+        for keys in raw.invalid_keys():
+            out.skipped -= len(keys)
+            yield Batch([], None, invalid=keys)
 
     def _recorded(self, built: list[tuple[str, str, str, str]], read: list[Product]) -> None:
         """A batch's listings are in the state: record what built them, merge its records."""

@@ -1,0 +1,219 @@
+"""Skip unchanged CSV records before they are parsed: a no-change sync costs a hash and a lookup.
+
+A sending sync over a CSV file first reads it raw (:meth:`CsvSource.scan`): per row only its SKU,
+its parent, whether it is a deletion, and a fingerprint of its cells (:func:`row_fingerprint`,
+BLAKE2b keyed by the source config and the header: a changed column role, delimiter or header
+changes every fingerprint). Those are looked up in the state a batch at a time
+(:meth:`RawPass.check`): a record is *current* when each configured marketplace has its listing,
+built from this very row (``source_fp``) by the mapping that applies today (``mapping_fp``, see
+:mod:`listingsync.sync.fingerprint`: mapping section, schema version, ``MAPPING_VERSION``), and
+nothing about that listing is unsettled (no write in flight, no error, no drift recorded by a
+read-back: those are planned again, so drift adoption and retries are never bypassed).
+
+Every other record is *dirty*. A variant inherits from its parent, so a dirty parent makes its
+variants dirty; a dirty variant makes its parent rebuilt too (whether a record has variants
+decides its parentage). Only when something is dirty is the file read a second time, with
+products built only for the dirty records: a run where nothing changed parses no record at all.
+
+Listings that are current but were refused by validation (``invalid``) are not built again to
+be reported again: their state row holds the issues the same record and mapping gave
+(:meth:`RawPass.invalid_keys`).
+
+Memory: the SKUs read, the dirty SKUs and the current ones are :class:`~listingsync.skuset.SkuSet`
+(8 bytes a SKU), the parents referenced a ``Counter`` (a few per cent of the SKUs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from listingsync.catalog.csv_source import CsvSource
+from listingsync.catalog.model import CatalogProblem
+from listingsync.config import Config
+from listingsync.mapping.pipeline import Outline, field_names
+from listingsync.skuset import SkuSet
+from listingsync.sync import tables as t
+from listingsync.sync.fingerprint import UNSETTLED, MappingFingerprints
+from listingsync.sync.hashing import canonical
+from listingsync.sync.store import StateStore
+
+__all__ = ["RAW_VERSION", "RawPass", "row_fingerprint", "source_key"]
+
+#: Bump when what a raw fingerprint covers changes: every record is then built once again.
+RAW_VERSION = "raw-1"
+
+#: Rows looked up in the state per query.
+BATCH = 1000
+
+Key = tuple[str, str]
+
+
+def source_key(config: Config, header: Sequence[str]) -> bytes:
+    """The BLAKE2b key of every row fingerprint: what turns cells into a record besides the cells."""
+    source = config.source.model_dump(mode="json") if config.source is not None else None
+    return hashlib.blake2b(canonical([RAW_VERSION, source, list(header)]), digest_size=32).digest()
+
+
+def row_fingerprint(cells: Sequence[str], key: bytes) -> str:
+    """40 hex characters (the ``source_fp`` column) of one CSV row's cells, in header order."""
+    return hashlib.blake2b(orjson.dumps(list(cells)), digest_size=20, key=key).hexdigest()
+
+
+class RawPass:
+    """The first pass of a streamed sending sync over a CSV source (see the module docstring).
+
+    ``noting(record)`` is the stream's own bookkeeping (SKUs present, removals, problems), called
+    with each problem; products are noted through ``present`` / ``removed`` directly.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        source: CsvSource,
+        store: StateStore,
+        fingerprints: MappingFingerprints,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.store = store
+        self.fingerprints = fingerprints
+        self.marketplaces = list(config.account.marketplaces)
+        self.key = b""
+        #: SKUs whose record (or whose listings' state) differs: built in the second pass ...
+        self.dirty = SkuSet()
+        #: ... and parents of dirty variants, rebuilt themselves (not their other variants).
+        self.family = SkuSet()
+        #: SKUs found current: skipped, and their invalid listings reported from the state.
+        self.current = SkuSet()
+        self.current_count = 0
+        self.dirty_count = 0
+        self._pending: list[tuple[str, str | None, str]] = []
+        self._query: Any = None
+
+    # -- the pass -------------------------------------------------------------------------------
+
+    def records(self) -> Iterator[tuple[str, str | None, bool, int] | CatalogProblem]:
+        """The scan, each good row looked up (in batches) as it passes: ``(sku, parent, deleted,
+        line)`` or a problem."""
+        key: bytes | None = None
+        pending = self._pending
+        for item in self.source.scan():
+            if isinstance(item, CatalogProblem):
+                yield item
+                continue
+            sku, parent, deleted, line, cells = item
+            if not deleted:
+                if key is None:
+                    key = self.key = source_key(self.config, self.source.columns())
+                pending.append(
+                    (sku, parent, hashlib.blake2b(orjson.dumps(cells), digest_size=20, key=key).hexdigest())
+                )
+                if len(pending) >= BATCH:
+                    self.check(pending)
+                    pending.clear()
+            yield sku, parent, deleted, line
+        if pending:
+            self.check(pending)
+            pending.clear()
+
+    def outline(self, skus: SkuSet, referenced: Counter[str], count: int) -> Outline:
+        """What the second pass needs to stream (as :meth:`Outline.of` would find it): the parents
+        among the records, their variant counts, and the field names (the header's, with the
+        base names of its per-language columns)."""
+        columns = self.source.columns()
+        fields = field_names((), columns)
+        mapper = self.source.mapper
+        if mapper is not None:
+            fields |= {base for base, _lang in mapper.roles.localized.values()}
+        variants = {sku: n for sku, n in referenced.items() if sku in skus}
+        return Outline(set(variants), fields, count, variants)
+
+    def fingerprint(self, cells: Sequence[str]) -> str:
+        """A built record's ``source_fp`` (the second pass: its product's raw cells)."""
+        return row_fingerprint(cells, self.key)
+
+    def needs_build(self, sku: str, parent: str | None) -> bool:
+        return sku in self.dirty or sku in self.family or (parent is not None and parent in self.dirty)
+
+    # -- the state --------------------------------------------------------------------------------
+
+    def _statement(self) -> Any:
+        if self._query is None:
+            c = t.listings.c
+            self._query = sa.select(
+                c.sku,
+                c.marketplace_id,
+                c.product_type,
+                c.requirements,
+                c.source_fp,
+                c.mapping_fp,
+                c.status,
+                c.pending_op,
+                c.drift["kind"].as_string(),
+            ).where(
+                self.store.mine(t.listings),
+                c.marketplace_id.in_(self.marketplaces),
+                c.sku.in_(sa.bindparam("skus", expanding=True)),
+            )
+        return self._query
+
+    def check(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
+        """Look a batch of ``(sku, parent, fingerprint)`` up: one query, no per-record one."""
+        wanted = len(self.marketplaces)
+        found: dict[str, int] = {}
+        stale: set[str] = set()
+        fps = {sku: fp for sku, _parent, fp in rows}
+        mapping = self.fingerprints
+        with self.store.engine.connect() as conn:
+            result = conn.execute(self._statement(), {"skus": list(fps)})
+            for sku, mp, product_type, requirements, source_fp, mapping_fp, status, pending, drift in result:
+                if (
+                    source_fp != fps[sku]
+                    or status in UNSETTLED
+                    or pending is not None
+                    or drift is not None
+                    or mapping_fp != mapping(product_type, mp, requirements)
+                ):
+                    stale.add(sku)
+                found[sku] = found.get(sku, 0) + 1
+        for sku, parent, _fp in rows:
+            if sku in stale or found.get(sku, 0) < wanted:
+                self.dirty.add(sku)
+                self.dirty_count += 1
+                if parent is not None:
+                    self.family.add(parent)
+            else:
+                self.current.add(sku)
+                self.current_count += 1
+
+    def invalid_keys(self, page: int = 5000) -> Iterator[list[Key]]:
+        """The invalid listings of current records (skipped, so reported from the state), a page
+        at a time in key order."""
+        c = t.listings.c
+        after: Key = ("", "")
+        query = (
+            sa.select(c.sku, c.marketplace_id, c.parent_sku)
+            .where(
+                self.store.mine(t.listings),
+                c.status == "invalid",
+                c.marketplace_id.in_(self.marketplaces),
+                sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(sa.bindparam("a_sku"), sa.bindparam("a_mp")),
+            )
+            .order_by(c.sku, c.marketplace_id)
+            .limit(page)
+        )
+        while True:
+            with self.store.engine.connect() as conn:
+                rows = list(conn.execute(query, {"a_sku": after[0], "a_mp": after[1]}))
+            keys = [(r[0], r[1]) for r in rows if r[0] in self.current and not self.needs_build(r[0], r[2])]
+            if keys:
+                yield keys
+            if len(rows) < page:
+                return
+            after = (rows[-1][0], rows[-1][1])

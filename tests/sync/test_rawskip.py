@@ -1,0 +1,118 @@
+"""Unchanged CSV rows are skipped before parsing (``sync.rawskip``): what is built, and what is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from listingsync.emulator import EmulatorServer
+from listingsync.mapping.pipeline import MappingPipeline
+from listingsync.sync.feeds import FeedLimits
+from listingsync.sync.store import StateStore
+
+from .helpers import FR, amazon_listings, edit_csv, sample_dir, sync
+
+FAST = FeedLimits().scaled(1000)
+PARENT = "MD-THRW-KNIT"
+VARIANTS = {"MD-THRW-KNIT-GREY", "MD-THRW-KNIT-OCHRE", "MD-THRW-KNIT-SAGE"}
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """SKUs of the records a run builds (every build goes through MappingPipeline.result)."""
+    skus: list[str] = []
+    real = MappingPipeline.result
+
+    def counting(self: MappingPipeline, product: object, **kw: object) -> object:
+        skus.append(product.sku)  # type: ignore[attr-defined]
+        return real(self, product, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MappingPipeline, "result", counting)
+    return skus
+
+
+def _writes(emulator: EmulatorServer) -> int:
+    emulator.flush()
+    return len(emulator.state.write_log)
+
+
+def test_only_changed_rows_are_built_and_sent(
+    emulator: EmulatorServer, tmp_path: Path, built: list[str]
+) -> None:
+    cfg = sample_dir(tmp_path, emulator, on_removed="delete", via="items")
+    sync(cfg, emulator, via="items", on_removed="delete")
+    first = len(built)
+    assert first > 0
+    built.clear()
+
+    # Nothing changed: no record built, nothing written.
+    log = _writes(emulator)
+    report, read = sync(cfg, emulator, via="items", on_removed="delete")
+    assert built == [] and read.listings == 0 and _writes(emulator) == log
+    assert report.plan["create"] == report.plan["update"] == report.plan["delete"] == 0
+
+    # One row changed: that record alone is built, and its change is sent.
+    edit_csv(tmp_path / "products.csv", {"MD-CUSH-001": {"title_fr": "Housse neuve"}})
+    report, _ = sync(cfg, emulator, via="items", on_removed="delete")
+    assert built == ["MD-CUSH-001"]
+    assert [(r.sku, r.marketplace_id, r.op) for r in report.results if r.op == "update"] == [
+        ("MD-CUSH-001", FR, "update")
+    ]
+    assert amazon_listings(emulator)[("MD-CUSH-001", FR)]["item_name"][0]["value"] == "Housse neuve"
+    built.clear()
+
+    # A parent changed: it and its variants (which inherit from it) are built, nothing else.
+    edit_csv(tmp_path / "products.csv", {PARENT: {"brand": "Maison Demo Nouvelle"}})
+    sync(cfg, emulator, via="items", on_removed="delete")
+    assert set(built) == {PARENT, *VARIANTS}
+    built.clear()
+
+    # A variant changed: it and its parent (whose parentage depends on its variants), not its siblings.
+    edit_csv(tmp_path / "products.csv", {"MD-THRW-KNIT-GREY": {"size": "140 x 180 cm"}})
+    sync(cfg, emulator, via="items", on_removed="delete")
+    assert set(built) == {PARENT, "MD-THRW-KNIT-GREY"}
+    built.clear()
+
+    # A row removed: nothing built, its listings deleted (removals are still found).
+    edit_csv(tmp_path / "products.csv", {}, drop={"MD-CUSH-004"})
+    report, _ = sync(cfg, emulator, via="items", on_removed="delete")
+    assert built == []
+    assert sorted(r.op for r in report.results if r.sku == "MD-CUSH-004") == ["delete", "delete"]
+
+
+def test_mapping_change_rebuilds_every_record(
+    emulator: EmulatorServer, tmp_path: Path, built: list[str]
+) -> None:
+    cfg = sample_dir(tmp_path, emulator, via="items")
+    sync(cfg, emulator, via="items")
+    first = sorted(built)
+    built.clear()
+    # The same output from another template: every record is built again, nothing is sent.
+    text = cfg.read_text(encoding="utf-8")
+    assert 'brand: "{{ brand }}"' in text
+    cfg.write_text(text.replace('brand: "{{ brand }}"', 'brand: "{{ brand | trim }}"'), encoding="utf-8")
+    log = _writes(emulator)
+    sync(cfg, emulator, via="items")
+    assert sorted(built) == first and _writes(emulator) == log
+    built.clear()
+    sync(cfg, emulator, via="items")
+    assert built == []
+
+
+def test_unsettled_listing_is_built_again(emulator: EmulatorServer, tmp_path: Path, built: list[str]) -> None:
+    """A listing whose last write failed (or that drifted) is planned again although its row did not change."""
+    cfg = sample_dir(tmp_path, emulator, via="items")
+    sync(cfg, emulator, via="items")
+    built.clear()
+    with (
+        StateStore.open(f"sqlite:///{tmp_path / '.listingsync' / 'state.db'}") as store,
+        store.engine.begin() as conn,
+    ):
+        conn.exec_driver_sql("UPDATE ls_listings SET status = 'error' WHERE sku = 'MD-CUSH-002'")
+        conn.exec_driver_sql(
+            "UPDATE ls_listings SET drift = '{\"kind\": \"gone\"}' WHERE sku = 'MD-CUSH-003' AND marketplace_id = ?",
+            (FR,),
+        )
+    sync(cfg, emulator, via="items")
+    assert sorted(built) == ["MD-CUSH-002", "MD-CUSH-003"]
