@@ -9,6 +9,7 @@ waiting, so the tests are deterministic.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
+from listingsync.sync import tables
 from listingsync.sync.feeds import FeedExecutor
 from listingsync.sync.items import intent_for
 from listingsync.sync.plan import Planner
@@ -70,7 +72,7 @@ def test_recovery_waits_for_a_queued_write_and_resends_only_the_lost_one(
             assert answer["status"] == "ACCEPTED"  # queued: Amazon answers 404 for minutes
             feeds = FeedExecutor(client, store, "DEMOV", run_id=None)
             report = await recover(
-                client, store, "DEMOV", feeds, run_id=None, wait=330, clock=clock, sleep=sleep
+                client, store, "DEMOV", feeds, run_id=None, window=330, clock=clock, sleep=sleep
             )
             assert (report.landed, report.resend) == (1, 1)
             state = store.get("QUEUED", DE)
@@ -115,6 +117,39 @@ def test_reconciliation_reads_again_until_amazon_has_a_verdict(
             assert counts == {"live": 1}
             state = store.get("SLOW", DE)
             assert state is not None and state.status == "live" and state.asin
+
+    asyncio.run(go())
+    store.close()
+
+
+def test_recovery_waits_only_for_what_amazon_may_still_be_processing(
+    realistic: EmulatorServer, tmp_path: Path
+) -> None:
+    """The window runs from each intent: a write recorded longer ago than Amazon's processing time
+    is resent without a wait; one recorded 200 s ago is read again only for the 130 s left."""
+    store = StateStore.open(f"sqlite:///{tmp_path / 's.db'}")
+    clock, sleep = emulator_time(realistic)
+
+    def age(sku: str, seconds: float) -> None:
+        with store.engine.begin() as conn:
+            conn.execute(
+                tables.listings.update()
+                .where(tables.listings.c.sku == sku)
+                .values(updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds))
+            )
+
+    async def go() -> None:
+        async with client_for(realistic, 1000) as client:
+            plan = Planner(store).plan([_cand("OLD", "a"), _cand("RECENT", "b")])
+            store.record_intents(1, [intent_for(a) for a in plan.writes])
+            age("OLD", 400)
+            age("RECENT", 200)
+            feeds = FeedExecutor(client, store, "DEMOV", run_id=None)
+            report = await recover(
+                client, store, "DEMOV", feeds, run_id=None, window=330, clock=clock, sleep=sleep
+            )
+            assert (report.landed, report.resend) == (0, 2)
+            assert 125 <= clock() <= 131  # RECENT's remaining window, not 330 s from now
 
     asyncio.run(go())
     store.close()

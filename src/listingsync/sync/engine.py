@@ -64,6 +64,9 @@ class SyncOptions:
     #: Seconds reconciliation may wait for Amazon to finish processing accepted listings (Amazon
     #: applies a write minutes after ACCEPTED); it stops as soon as every one is live or invalid.
     reconcile_wait: float = 0.0
+    #: Seconds Amazon may take to process an accepted write: recovery does not resend an
+    #: interrupted write it cannot see until this long after its intent (it may still be queued).
+    processing_window: float = 0.0
     feed_limits: FeedLimits = field(default_factory=FeedLimits)
     #: Follow submitted feeds to their end in this run. False (Celery workers): submit and finish;
     #: the feeds stay ``submitted`` for a polling task or the next run's recovery.
@@ -259,7 +262,7 @@ class SyncEngine:
             client, self.store, self.seller_id, run_id=run_id, limits=self.options.feed_limits
         )
         return await recover(
-            client, self.store, self.seller_id, feeds, run_id=run_id, wait=self.options.reconcile_wait
+            client, self.store, self.seller_id, feeds, run_id=run_id, window=self.options.processing_window
         )
 
     async def run(

@@ -137,7 +137,9 @@ def check_account(store: StateStore, config: Config, *, claim: bool) -> None:
 
 
 #: How long a sync waits at the end for Amazon to process what it accepted (before ``scale``).
-RECONCILE_WAIT_SECONDS = 120.0
+#: How long Amazon may take to apply an accepted write ("minutes"; the emulator's realistic
+#: processing delay is 30 s to 5 min), with a margin.
+PROCESSING_SECONDS = 330.0
 
 
 def sync_options(
@@ -161,9 +163,11 @@ def sync_options(
         reconcile=cfg.sync.reconcile if reconcile is None else reconcile,
         auto_threshold=cfg.sync.feed_threshold,
         feed_limits=FeedLimits().scaled(scale) if scale != 1.0 else FeedLimits(),
-        # Amazon processes accepted writes within minutes: wait up to two for verdicts (scaled with
-        # the emulator's clock in demo and test runs).
-        reconcile_wait=RECONCILE_WAIT_SECONDS / scale,
+        # Amazon processes accepted writes within minutes: reconciliation waits that long for its
+        # verdicts, recovery for an interrupted write to show (scaled with the emulator's clock in
+        # demo and test runs).
+        reconcile_wait=PROCESSING_SECONDS / scale,
+        processing_window=PROCESSING_SECONDS / scale,
         delete_guard=DeleteGuard(cfg.sync.max_delete_share, cfg.sync.delete_guard_min),
         allow_mass_delete=allow_mass_delete,
         adopt=cfg.sync.adopt,

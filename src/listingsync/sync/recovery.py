@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -79,13 +80,14 @@ async def recover(
     feeds: FeedExecutor,
     *,
     run_id: int | None,
-    wait: float = 0.0,
+    window: float = 0.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> RecoveryReport:
     """Settle what an earlier run left open. An interrupted write that Amazon does not show yet may
-    still be in Amazon's processing queue: it is read again within ``wait`` seconds before it counts
-    as not landed (and is sent again)."""
+    still be in Amazon's processing queue: it is read again until ``window`` seconds (Amazon's
+    processing time) after its intent was written before it counts as not landed and is sent again.
+    Sent again any sooner, a create still queued would be created a second time."""
     report = RecoveryReport()
 
     async def follow(record: FeedRecord) -> None:
@@ -137,17 +139,20 @@ async def recover(
             ["summaries", "attributes", "issues"],
             failed=failed,
         )
-        deadline, delay = clock() + wait, SETTLE_FIRST_DELAY
+        start, wall = clock(), dt.datetime.now(dt.UTC)
+        deadline = {s.sku: start + _unprocessed_for(s, window, wall) for s in states}
+        delay = SETTLE_FIRST_DELAY
         while True:
             unsettled = [
                 s.sku
                 for s in states
-                if s.sku not in failed and _judge(s, items.get(s.sku)).kind == "abandoned"
+                if s.sku not in failed
+                and deadline[s.sku] > clock()
+                and _judge(s, items.get(s.sku)).kind == "abandoned"
             ]
-            remaining = deadline - clock()
-            if not unsettled or remaining <= 0:
+            if not unsettled:
                 break
-            await sleep(min(delay, remaining))
+            await sleep(min(delay, max(deadline[sku] for sku in unsettled) - clock()))
             delay = min(delay * 2, SETTLE_MAX_DELAY)
             for sku in unsettled:  # a DELETE Amazon has now applied must not be seen from before
                 items.pop(sku, None)
@@ -173,6 +178,14 @@ async def recover(
             )
     store.record_outcomes(run_id, outcomes)
     return report
+
+
+def _unprocessed_for(state: ListingState, window: float, now: dt.datetime) -> float:
+    """Seconds Amazon may still take to process the write whose intent ``state`` holds."""
+    if state.updated_at is None:
+        return window
+    age = (now - state.updated_at).total_seconds()
+    return min(window, max(0.0, window - age))
 
 
 def _judge(state: ListingState, item: dict[str, Any] | None) -> Outcome:
