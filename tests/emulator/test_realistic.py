@@ -406,8 +406,21 @@ def test_vendor_sends_cost_price_but_no_offer(realistic: EmulatorServer) -> None
     assert {"code": "90000900", "attributeNames": ["purchasable_offer"]}.items() <= next(
         i for i in refused["issues"] if i["code"] == "90000900"
     ).items()
+    # Amazon's answer alone: the vendor schema's own refusal of the offer is not repeated
+    assert [i["code"] for i in refused["issues"]] == ["90000900"], refused["issues"]
     flush(realistic)
     procurement = httpx.get(
         f"{base}/RT-VENDOR", params={"marketplaceIds": DE, "includedData": "procurement"}, headers=headers
     ).json()["procurement"]
     assert procurement == [{"costPrice": {"currencyCode": "EUR", "amount": "12.5"}}]
+
+
+def test_a_sellers_cost_price_is_refused_like_any_attribute_its_schema_lacks(listings: ListingsApi) -> None:
+    """cost_price is in vendors' schemas only: a seller's is an unknown attribute, nothing is stored."""
+    attributes = {**home_us(), "cost_price": [{"value": 12.5, "currency": "USD", "marketplace_id": US}]}
+    answer = put(listings, "RT-SELLER-COST", attributes)
+    assert answer.status == "INVALID"
+    (issue,) = [i for i in answer.issues if i.attribute_names == ["cost_price"]]
+    assert issue.code == "LS-UNKNOWN-ATTRIBUTE" and issue.severity == "ERROR"
+    assert issue.message.startswith("'cost_price' is not an attribute of this product type")
+    assert put(listings, "RT-SELLER-COST", home_us()).status == "ACCEPTED"  # the rest was fine

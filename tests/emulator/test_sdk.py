@@ -105,6 +105,52 @@ def test_sdk_listings_items_roundtrip(sdk: Any, emulator: EmulatorServer) -> Non
     assert missing.value.status == 404
 
 
+def test_sdk_vendor_cost_price_is_procurement(sdk: Any, emulator: EmulatorServer) -> None:
+    """A vendor's ``cost_price`` is judged by the vendor's schema and shown as procurement.costPrice."""
+    api = ListingsApi(sdk.api_client)
+    cost = [{"value": 12.5, "currency": "EUR", "marketplace_id": DE}]
+    attributes = {**copy.deepcopy(_listing()), "cost_price": cost}
+    put = api.put_listings_item(
+        "DEMOV",
+        "SDK-COST",
+        [DE],
+        ListingsItemPutRequest(
+            product_type="HOME", requirements="LISTING_PRODUCT_ONLY", attributes=attributes
+        ),
+    )
+    assert put.status == "ACCEPTED", put.issues
+    emulator.flush()
+    item = api.get_listings_item("DEMOV", "SDK-COST", [DE], included_data=["procurement"])
+    assert [(p.cost_price.currency_code, p.cost_price.amount) for p in item.procurement] == [("EUR", "12.5")]
+    # merge updates the entry with the same selectors (marketplace_id, currency), as for list_price
+    raised = [{"value": 13.0, "currency": "EUR", "marketplace_id": DE}]
+    patched = api.patch_listings_item(
+        "DEMOV",
+        "SDK-COST",
+        [DE],
+        ListingsItemPatchRequest(
+            product_type="HOME",
+            patches=[PatchOperation(op="merge", path="/attributes/cost_price", value=raised)],
+        ),
+    )
+    assert patched.status == "ACCEPTED", patched.issues
+    emulator.flush()
+    item = api.get_listings_item("DEMOV", "SDK-COST", [DE], included_data=["procurement"])
+    assert [(p.cost_price.currency_code, p.cost_price.amount) for p in item.procurement] == [("EUR", "13.0")]
+    # a currency the DE schema does not list, and a cost of 0, are refused where they are
+    bad = {**attributes, "cost_price": [{"value": 0, "currency": "USD", "marketplace_id": DE}]}
+    refused = api.put_listings_item(
+        "DEMOV",
+        "SDK-COST-BAD",
+        [DE],
+        ListingsItemPutRequest(product_type="HOME", requirements="LISTING_PRODUCT_ONLY", attributes=bad),
+    )
+    assert refused.status == "INVALID"
+    messages = [i.message for i in refused.issues if i.attribute_names == ["cost_price"]]
+    assert any("/cost_price/0/currency" in m and "USD" in m for m in messages), messages
+    assert any("/cost_price/0/value" in m for m in messages), messages
+
+
 def test_sdk_product_type_definitions(sdk: Any) -> None:
     api = DefinitionsApi(sdk.api_client)
     found = api.search_definitions_product_types([DE], keywords=["HOME"])

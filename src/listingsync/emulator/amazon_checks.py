@@ -8,8 +8,9 @@ localises issue messages by ``issueLocale``, model: putListingsItem), English ot
 Submission checks (``submission_issues``): run when the request arrives, ERROR → ``INVALID``:
 
 - GTIN format and check digit of ``externally_assigned_product_identifier`` (8602);
-- ``currency`` of offers and prices is the marketplace's, ``marketplace_id`` of every value is the
-  listing's marketplace, ``language_tag`` is one of the marketplace's languages, a price is above 0;
+- ``currency`` of offers, prices and a vendor's cost price is the marketplace's, ``marketplace_id``
+  of every value is the listing's marketplace, ``language_tag`` is one of the marketplace's
+  languages, a price is above 0;
 - no product creation with the generic ``PRODUCT`` type (4000004), known product types (4000003).
 
 Processing issues (``processing_issue``): raised when Amazon's catalogue processes an accepted
@@ -124,8 +125,9 @@ _EXTRA_LANGUAGES: Final = {
     "AE": ("ar_AE",),
     "SA": ("ar_SA",),
 }
-#: Attributes whose ``currency`` is an offer's price currency (the marketplace's).
-_PRICED: Final = ("purchasable_offer", "list_price")
+#: Attributes whose ``currency`` is an offer's price currency (the marketplace's); a vendor's cost
+#: price too (Amazon pays it in the marketplace's currency, ItemProcurement.costPrice).
+_PRICED: Final = ("purchasable_offer", "list_price", "cost_price")
 _GTIN_LENGTHS: Final = {
     "ean": (8, 13),
     "upc": (12,),

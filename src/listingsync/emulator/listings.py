@@ -42,18 +42,17 @@ from listingsync.emulator.items import (
 from listingsync.emulator.state import ListingRecord
 from listingsync.schema.issues import CODE_MISSING, Issue, Severity
 from listingsync.schema.requirements import REQUIREMENTS
+from listingsync.schema.vendor import VENDOR_REFUSED, vendor_view
 
 __all__ = ["apply_patches", "routes"]
 
 BASE = "/listings/2021-08-01/items"
 COMBINATION = "Invalid 'sellerId' and 'marketplaceId' combination provided."
 PATCH_OPS = ("add", "replace", "merge", "delete")
-#: Offer attributes a vendor may not send (see _vendor_issues), and Amazon's code for them.
-VENDOR_REFUSED = ("purchasable_offer", "fulfillment_availability")
+#: Amazon's code for an offer attribute a vendor sent (VENDOR_REFUSED, see _vendor_issues). Vendors
+#: are judged with the vendor's view of the schema (``schema/vendor.py``), which declares their
+#: ``cost_price``; a seller's ``cost_price`` is an attribute its schema does not take.
 CODE_VENDOR_OFFER = "90000900"
-#: Vendor-only procurement attribute (getListingsItem ``procurement.costPrice``); the bundled seller
-#: schemas do not declare it, so it is checked here and left out of the schema validation.
-VENDOR_ONLY = ("cost_price",)
 IDENTIFIER_TYPES = ("ASIN", "EAN", "FNSKU", "GTIN", "ISBN", "JAN", "MINSAN", "SKU", "UPC")
 
 
@@ -146,6 +145,8 @@ def _product_type(body: dict[str, Any]) -> str:
 
 def _selectors(ctx: EmulatorContext, product_type: str, marketplace_id: str, name: str) -> list[str] | None:
     schema = ctx.product_types.get(product_type, marketplace_id)
+    if schema is not None and name not in schema.get("properties", {}):
+        schema = vendor_view(schema)  # cost_price: declared in vendors' view only
     prop = (schema or {}).get("properties", {}).get(name, {})
     selectors = prop.get("selectors") if isinstance(prop, dict) else None
     return list(selectors) if isinstance(selectors, list) else None
@@ -310,8 +311,10 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         )
         if any(i.code == CODE_PRODUCT_CREATION for i in amazon):
             return amazon  # Amazon answers this one alone (selling-partner-api-models issue #2427)
-        checked = {k: v for k, v in attributes.items() if not (vendor and k in VENDOR_ONLY)}
-        issues = ctx.validation.issues(product_type, marketplace_id, requirements, checked)
+        # A vendor's offer attributes get Amazon's 90000900 alone (_vendor_issues), not the vendor
+        # schema's generic refusal as well.
+        checked = {k: v for k, v in attributes.items() if not (vendor and k in VENDOR_REFUSED)}
+        issues = ctx.validation.issues(product_type, marketplace_id, requirements, checked, vendor=vendor)
         if patched is not None:
             issues = [i for i in issues if i.attribute in patched and i.code != CODE_MISSING]
         issues += amazon

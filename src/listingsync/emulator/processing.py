@@ -193,7 +193,9 @@ class Processor:
             # The patched item is judged whole now (at submission only the patched values were).
             errors = [
                 i
-                for i in self.validation.issues(product_type, marketplace_id, requirements, attributes)
+                for i in self.validation.issues(
+                    product_type, marketplace_id, requirements, attributes, vendor=self._is_vendor(seller_id)
+                )
                 if i.severity is Severity.ERROR
             ]
             if errors:
@@ -215,6 +217,10 @@ class Processor:
             record, self.settings.late_issue_share, self.settings.seed
         )
         self.state.put_listing(record)
+
+    def _is_vendor(self, seller_id: str) -> bool:
+        """Vendors' items are judged with the vendor's view of the schema (as at submission)."""
+        return any(a.is_vendor and a.selling_partner_id == seller_id for a in self.settings.accounts)
 
     def _known_asin(self, asin: str, marketplace_id: str) -> bool:
         if self.catalog.get(asin, marketplace_id) is not None:

@@ -38,6 +38,7 @@ from listingsync.emulator.product_types import ProductTypeRegistry
 from listingsync.schema.issues import Issue, Severity
 from listingsync.schema.reference import ReferenceValidator
 from listingsync.schema.requirements import derive
+from listingsync.schema.vendor import vendor_view
 
 __all__ = ["CODE_UNKNOWN_PRODUCT_TYPE", "PiecewiseValidator", "SubmissionValidator"]
 
@@ -244,13 +245,15 @@ class PiecewiseValidator:
 class SubmissionValidator:
     def __init__(self, registry: ProductTypeRegistry) -> None:
         self.registry = registry
-        self._validators: dict[tuple[str, str, str], PiecewiseValidator] = {}
+        self._validators: dict[tuple[str, str, str, bool], PiecewiseValidator] = {}
         self._lock = threading.Lock()
 
     def validator(
-        self, product_type: str, marketplace_id: str, requirements: str
+        self, product_type: str, marketplace_id: str, requirements: str, *, vendor: bool = False
     ) -> PiecewiseValidator | None:
-        key = (product_type, marketplace_id, requirements)
+        """``vendor``: judge with the vendor's view of the schema (``schema/vendor.py``: cost_price
+        declared, seller offers forbidden), as Amazon serves vendors their own definitions."""
+        key = (product_type, marketplace_id, requirements, vendor)
         found = self._validators.get(key)
         if found is None:
             schema = self.registry.get(product_type, marketplace_id)
@@ -259,14 +262,23 @@ class SubmissionValidator:
             with self._lock:
                 found = self._validators.get(key)
                 if found is None:
-                    found = self._validators[key] = PiecewiseValidator(derive(schema, requirements))
+                    derived = derive(schema, requirements)
+                    found = PiecewiseValidator(vendor_view(derived) if vendor else derived)
+                    self._validators[key] = found
         return found
 
     def issues(
-        self, product_type: str, marketplace_id: str, requirements: str, attributes: dict[str, Any]
+        self,
+        product_type: str,
+        marketplace_id: str,
+        requirements: str,
+        attributes: dict[str, Any],
+        *,
+        vendor: bool = False,
     ) -> list[Issue]:
-        """Every issue of ``attributes`` as a ``product_type`` listing in ``marketplace_id``."""
-        validator = self.validator(product_type, marketplace_id, requirements)
+        """Every issue of ``attributes`` as a ``product_type`` listing in ``marketplace_id`` (sent by
+        a vendor when ``vendor``)."""
+        validator = self.validator(product_type, marketplace_id, requirements, vendor=vendor)
         if validator is None:
             known = ", ".join(self.registry.product_types())
             # Amazon's wording, then which types this emulator knows (it bundles only a few).
