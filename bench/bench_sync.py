@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from bench.fixtures import emulator_subprocess
 from listingsync.amazon import SPAPIClient, TokenBucketLimiter
 from listingsync.amazon.lwa import Credentials
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -123,18 +124,8 @@ def emulator_process(scale: float) -> Iterator[RemoteEmulator]:
         "from listingsync.emulator import EmulatorSettings, serve\n"
         f"serve(EmulatorSettings(rate_scale={scale!r}), port=0, announce=lambda u: print(u, flush=True))\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError("the emulator process did not start")
+    with emulator_subprocess(code) as url:
         yield RemoteEmulator(url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @contextlib.contextmanager

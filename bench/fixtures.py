@@ -1,8 +1,13 @@
-"""Data the service benchmarks share: emulator accounts and a state table full of listings."""
+"""What the benchmarks share: an emulator in its own process, emulator accounts, and a state
+table full of listings."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +15,24 @@ import sqlalchemy as sa
 import yaml
 
 from listingsync.sync import tables as state
+
+
+@contextlib.contextmanager
+def emulator_subprocess(code: str, *argv: str) -> Iterator[str]:
+    """Run ``code`` (which must ``serve`` an emulator and print its URL first) in its own
+    interpreter, as Amazon would be: a benchmark must not share its GIL. Yields the URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError("the emulator process did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def write_accounts(directory: Path, count: int, tag: str) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 
 from bench.bench_sync import PUT_RATE, SELLER, TOKEN, PhaseTimer, RemoteEmulator, cpu_hog, synthetic
+from bench.fixtures import emulator_subprocess
 from listingsync.amazon import SPAPIClient, TokenBucketLimiter
 from listingsync.amazon.lwa import Credentials
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -73,21 +73,8 @@ serve(EmulatorSettings(rate_scale=float(sys.argv[1])), port=0, announce=lambda u
 
 @contextlib.contextmanager
 def traced_emulator(scale: float, log: Path) -> Iterator[RemoteEmulator]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _EMULATOR, repr(scale), str(log)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError("the emulator process did not start")
+    with emulator_subprocess(_EMULATOR, repr(scale), str(log)) as url:
         yield RemoteEmulator(url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 class TracingTransport(httpx.AsyncHTTPTransport):
