@@ -85,7 +85,7 @@ def _phases(config: Config, schemas: BundledSchemas, config_name: str) -> dict[s
             source = open_source(config)
             outline = Outline.of(source.records(), source.columns())
             pipeline = MappingPipeline(config, schemas)
-            spec = ChunkSpec(str(config_path), bundled=True, fields=frozenset(outline.fields))
+            spec = ChunkSpec(str(config_path), bundled=True, fields=frozenset(outline.fields), lean=True)
             items = pipeline.ordered(source.records(), outline)
             return sum(len(r.listings) for r in build_in_parallel(spec, items, workers))
 

@@ -471,7 +471,7 @@ def validate(
     config = config_or_exit(config_path)
     catalogue = _Catalogue(config)
     pipeline = _pipeline(config, offline, bundled)
-    spec = ChunkSpec(str(resolve_config_path(config_path).resolve()), bundled=bundled)
+    spec = ChunkSpec(str(resolve_config_path(config_path).resolve()), bundled=bundled, lean=True)
     workers = workers or auto_workers(catalogue.count)
     summary = _Summary()
     gate = _SchemaGate()

@@ -22,7 +22,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from listingsync.catalog.model import CatalogProblem
@@ -46,6 +46,10 @@ class ChunkSpec:
     bundled: bool = False
     #: Field names the whole catalogue has (an absent field is an empty cell, not an unknown name).
     fields: frozenset[str] = frozenset()
+    #: Send back what a report needs (SKUs, listings' identity, issues), not the source records nor
+    #: the built documents: unpickling those in the main process cost about what building them cost
+    #: in a worker, so the pool was slower than one process (``validate`` reports, it sends nothing).
+    lean: bool = False
 
 
 _PIPELINES: dict[ChunkSpec, MappingPipeline] = {}
@@ -76,7 +80,13 @@ def _pipeline(spec: ChunkSpec) -> MappingPipeline:
 def build_chunk(spec: ChunkSpec, jobs: Sequence[Job]) -> list[ProductResult]:
     """Build and validate ``jobs`` (records with their parents, from :meth:`MappingPipeline.ordered`)."""
     pipeline = _pipeline(spec)
-    return [pipeline.result(j.product, parent=j.parent, is_parent=j.is_parent) for j in jobs]
+    results = [pipeline.result(j.product, parent=j.parent, is_parent=j.is_parent) for j in jobs]
+    if spec.lean:
+        for result in results:
+            result.product = None
+            for item in result.listings:
+                item.listing = replace(item.listing, attributes={}, build_issues=[])
+    return results
 
 
 def auto_workers(records: int) -> int:
