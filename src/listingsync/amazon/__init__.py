@@ -9,7 +9,9 @@ Nothing here knows about catalogues, mapping or sync.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from listingsync.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from listingsync.amazon.apis import CatalogAPI, DefinitionsAPI, FeedsAPI, ListingsAPI, SellersAPI
@@ -98,12 +100,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'listingsync.amazon' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE, globals())

@@ -19,7 +19,9 @@ Statuses per SKU and marketplace: pending, accepted, live, invalid, error, delet
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from listingsync.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from listingsync.sync.engine import AUTO_FEED_THRESHOLD, SkuResult, SyncEngine, SyncOptions, SyncReport
@@ -94,12 +96,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'listingsync.sync' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE, globals())
