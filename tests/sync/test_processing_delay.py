@@ -24,7 +24,7 @@ from listingsync.sync.plan import Planner
 from listingsync.sync.recovery import reconcile, recover
 from listingsync.sync.store import StateStore
 
-from .helpers import client_for
+from .helpers import client_for, sample_dir
 from .test_recovery import DE, _cand
 
 
@@ -153,3 +153,17 @@ def test_recovery_waits_only_for_what_amazon_may_still_be_processing(
 
     asyncio.run(go())
     store.close()
+
+
+@pytest.mark.parametrize("scale", [1.0, 50.0, 1000.0])
+def test_the_cli_waits_as_long_as_the_emulator_may_process(
+    scale: float, realistic: EmulatorServer, tmp_path: Path
+) -> None:
+    """The CLI's budgets cover the realistic emulator's longest processing delay at every time scale:
+    shorter, a queued create is taken for lost and sent again, and verdicts stay unread."""
+    from listingsync.config import load_config
+    from listingsync.sync.pipeline import sync_options
+
+    options = sync_options(load_config(sample_dir(tmp_path, realistic)), scale=scale)
+    longest = EmulatorSettings().processing_delay[1] / scale
+    assert options.processing_window >= longest and options.reconcile_wait >= longest
