@@ -271,6 +271,54 @@ def test_vendor_cost_price_where_the_schema_has_it() -> None:
     assert "purchasable_offer" not in listing.attributes
 
 
+def test_vendors_send_cost_price_with_the_bundled_schemas_and_sellers_do_not(schemas: BundledSchemas) -> None:
+    """The bundled (seller) schemas lack cost_price: vendors get the vendor's view, which has it."""
+    fields = home_fields(title="Vase", cost_price="4,20")
+    vendor = ListingBuilder(config(BASIC, seller=False, marketplaces="[FR, DE]"), schemas)
+    for listing in vendor.build(product(fields=fields)):
+        assert listing.attributes["cost_price"] == [
+            {"value": 4.2, "currency": "EUR", "marketplace_id": listing.marketplace_id}
+        ]
+        assert not {"purchasable_offer", "fulfillment_availability"} & set(listing.attributes)
+    (seller,) = ListingBuilder(config(BASIC), schemas).build(product(fields=fields))
+    assert "cost_price" not in seller.attributes and seller.attributes["purchasable_offer"]
+    assert "cost_price" not in schemas("HOME", FR, Requirements.LISTING_PRODUCT_ONLY)["properties"]
+
+
+def test_validate_checks_a_vendors_cost_price(schemas: BundledSchemas) -> None:
+    from listingsync.mapping import MappingPipeline
+
+    cfg = config(BASIC, seller=False, marketplaces="[FR]")
+    pipeline = MappingPipeline(cfg, schemas)
+    good = pipeline.result(product(fields=home_fields(title="Vase", cost_price="4,20")))
+    assert not [i for i in good.issues if i.attribute == "cost_price"]
+    bad = pipeline.result(product(fields=home_fields(title="Vase", cost_price="0")))
+    assert [(i.path, i.severity.value) for i in bad.issues if i.attribute == "cost_price"] == [
+        ("/cost_price/0/value", "ERROR")
+    ]
+
+
+def test_store_schemas_get_the_vendor_view_with_their_identity() -> None:
+    from listingsync.mapping.schemas import VendorSchemas, for_account
+    from listingsync.schema.product_type import ProductTypeSchema
+
+    home = ProductTypeSchema.bundled("HOME", FR)
+    home.version, home.checksum = "U1", "abc"
+    vendor_cfg = config(BASIC, seller=False, marketplaces="[FR]")
+    provider = for_account(lambda *_: home, vendor_cfg.account)
+    assert isinstance(provider, VendorSchemas) and for_account(provider, vendor_cfg.account) is provider
+    view = provider("HOME", FR, Requirements.LISTING_PRODUCT_ONLY)
+    assert isinstance(view, ProductTypeSchema) and (view.version, view.checksum) == ("U1", "abc")
+    assert "cost_price" in view.properties and "cost_price" in {
+        i.attribute for i in view.validator.issues({"cost_price": []})
+    }
+    assert provider("HOME", FR, Requirements.LISTING_PRODUCT_ONLY) is view  # once, not per record
+    assert "cost_price" not in home.properties
+    seller = config(BASIC).account
+    original = lambda *_: home  # noqa: E731
+    assert for_account(original, seller) is original
+
+
 def test_schema_objects_from_the_store_work_too() -> None:
     from listingsync.schema.product_type import ProductTypeSchema
 

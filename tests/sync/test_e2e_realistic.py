@@ -90,6 +90,12 @@ def test_statuses_settle_live_or_invalid_with_amazons_code(
         else:
             assert result.status == "live", (key, result.status, result.issues)
     held = amazon_listings(server)
+    # The vendor's procurement data reached Amazon: each item's cost price, as the vendor schema takes it.
+    costed = {k: v.attributes["cost_price"] for k, v in valid.items() if "cost_price" in v.attributes}
+    assert len(costed) > len(valid) // 2
+    assert {k: held[k]["cost_price"] for k in costed if k in held} == {
+        k: c for k, c in costed.items() if k in held
+    }
     # Matched to Amazon's product: the listing carries its ASIN, not a new one.
     assert {r.asin for k, r in results.items() if k[0] == matching} == {"B0MATCHING"}
     # The conflicting listing exists on Amazon with its issue, as a suppressed item without ASIN.

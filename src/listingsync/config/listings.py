@@ -158,7 +158,7 @@ class OfferConfig(BaseModel):
     handling_time: ValueSpec = None
     condition: str = "new_new"
     fulfillment_channel: str = "DEFAULT"
-    #: Vendors only, where the schema has ``cost_price``.
+    #: Vendors only: the vendor's view of each schema declares ``cost_price`` (``schema/vendor.py``).
     cost_price: ValueSpec = None
 
 

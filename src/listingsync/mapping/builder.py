@@ -23,6 +23,7 @@ from listingsync.errors import ListingSyncError
 from listingsync.mapping.context import PROVIDED, record_context
 from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.numbers import decimal_separator_for
+from listingsync.mapping.schemas import for_account
 from listingsync.mapping.shape import AttributeShaper, ShapeContext, compile_shape, enum_values
 from listingsync.mapping.templates import (
     Const,
@@ -132,7 +133,8 @@ class ListingBuilder:
         self.config = config
         self.listings = config.listings
         self.account = config.account
-        self._schemas = schemas
+        # Vendors build against the vendor's view (cost_price declared, offers forbidden).
+        self._schemas = for_account(schemas, config.account)
         #: Field names the catalogue has (set by the pipeline): absent from a record they are "".
         self.known_fields: set[str] = set()
         self._languages: dict[str, str] = {}

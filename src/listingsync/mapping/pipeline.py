@@ -24,6 +24,7 @@ from listingsync.catalog.rows import language_base
 from listingsync.config import Config
 from listingsync.mapping.builder import ListingBuilder, SchemaProvider, raw_schema
 from listingsync.mapping.listing import Listing
+from listingsync.mapping.schemas import for_account
 from listingsync.schema.issues import Issue, Severity
 from listingsync.skuset import SkuSet
 
@@ -219,8 +220,9 @@ class MappingPipeline:
         variant is built without the values it inherits and without its parent's variation theme."""
         self.config = config
         self.parent_lookup = parent_lookup
-        self.schemas = schemas
-        self.builder = ListingBuilder(config, schemas)
+        # Vendors build and validate against the vendor's view (cost_price declared, offers forbidden).
+        self.schemas = for_account(schemas, config.account)
+        self.builder = ListingBuilder(config, self.schemas)
         self.validate = validate
         self._validator_for = validator_for or _default_validator
         self._validators: dict[tuple[str, str, Any], IssueSource] = {}

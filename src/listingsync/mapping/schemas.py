@@ -9,12 +9,18 @@ US, HOME FR, PRODUCT US) without any store: for tests, benchmarks and offline pr
 emulator, it serves a marketplace that has no schema of its own with another marketplace's schema of
 the same type (same region first), its marketplace_id/language_tag rewritten, and narrows LISTING
 schemas for LISTING_PRODUCT_ONLY with ``listingsync.schema.requirements.derive``.
+
+:func:`for_account` gives a vendor account the vendor's view of whatever a provider returns
+(``listingsync.schema.vendor``: ``cost_price`` declared, seller offers forbidden), so that building,
+``validate`` and ``sync`` treat a vendor's cost price as Amazon's vendor schemas do; the builder and
+the pipeline apply it themselves, every provider (bundled, cached, online) is covered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -23,12 +29,15 @@ from typing import Any
 from listingsync.amazon import marketplaces as mp
 from listingsync.amazon.errors import LWAError, SPAPIConnectionError
 from listingsync.config import Config
+from listingsync.config.account import AccountConfig
 from listingsync.errors import ListingSyncError
 from listingsync.mapping.listing import Requirements
+from listingsync.schema.product_type import ProductTypeSchema
 from listingsync.schema.requirements import derive
 from listingsync.schema.retarget import retarget
+from listingsync.schema.vendor import vendor_view
 
-__all__ = ["BundledSchemas", "needed_schemas", "preload"]
+__all__ = ["BundledSchemas", "VendorSchemas", "for_account", "needed_schemas", "preload"]
 
 
 def needed_schemas(config: Config) -> list[tuple[str, str, Requirements]]:
@@ -69,6 +78,40 @@ async def preload(config: Config, store: Any) -> list[ListingSyncError]:
                 )
             )
     return failures
+
+
+class VendorSchemas:
+    """A provider answering with the vendor's view of what ``inner`` answers (same type: a dict or a
+    ``ProductTypeSchema`` with the view as its ``schema``, keeping Amazon's version and checksum)."""
+
+    def __init__(self, inner: Callable[..., Any]) -> None:
+        self.inner = inner
+        # Per object the inner provider returned (held, so its id stays its own): providers keep
+        # their schemas, so each view is made once, not per record.
+        self._views: dict[int, tuple[Any, Any]] = {}
+
+    def __call__(self, product_type: str, marketplace_id: str, requirements: Requirements) -> Any:
+        found = self.inner(product_type, marketplace_id, requirements)
+        seen = self._views.get(id(found))
+        if seen is not None and seen[0] is found:
+            return seen[1]
+        if isinstance(found, ProductTypeSchema):
+            view: Any = dataclasses.replace(
+                found, schema=vendor_view(found.schema), _validator=None, _conditionals=None
+            )
+        elif isinstance(found, Mapping):
+            view = vendor_view(found)
+        else:
+            return found  # not a schema we can read: the builder reports it
+        self._views[id(found)] = (found, view)
+        return view
+
+
+def for_account(schemas: Callable[..., Any], account: AccountConfig) -> Callable[..., Any]:
+    """``schemas`` as ``account`` must see them: the vendor's view for vendors, unchanged for sellers."""
+    if not account.is_vendor or isinstance(schemas, VendorSchemas):
+        return schemas
+    return VendorSchemas(schemas)
 
 
 def _bundled_dir() -> Path:

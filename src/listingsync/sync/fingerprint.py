@@ -42,7 +42,8 @@ __all__ = [
 
 #: listingsync's own mapping version: bump it when the same record and mapping would build a
 #: different listing (a builder or shape change), so every listing is rebuilt once after an upgrade.
-MAPPING_VERSION = "1"
+#: 2: vendors build against the vendor's schema view and send cost_price (issue 10).
+MAPPING_VERSION = "2"
 
 
 def _digest(value: Any) -> str:
