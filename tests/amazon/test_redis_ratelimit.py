@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -216,3 +219,82 @@ async def test_the_ticket_of_a_worker_killed_mid_request_expires(prefix: str) ->
     assert held == 5
     t.now = 1000.0  # past the deadline: the five are charged, and the bucket has refilled since
     assert await alive.acquire("P:putListingsItem", 5, 5, hold=True) == 0
+
+
+#: Another worker process of this host: it takes held tickets (at the fake time 0) and then waits to
+#: be killed, never answering them.
+_HOLDER = """
+import asyncio, sys, redis
+from listingsync.amazon.redis_ratelimit import RedisRateLimiter
+lim = RedisRateLimiter(redis.Redis.from_url(sys.argv[1]), prefix=sys.argv[2], safety=1.0, clock=lambda: 0.0)
+async def take():
+    for _ in range(int(sys.argv[3])):
+        await lim.acquire("P:putListingsItem", 5, 5, hold=True)
+asyncio.run(take())
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def _holder(prefix: str, tickets: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, REDIS_URL, prefix, str(tickets)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def _kill9(proc: subprocess.Popen[str]) -> None:
+    """kill -9, and wait until it has exited but leave it unreaped: a zombie counts as dead too."""
+    os.kill(proc.pid, signal.SIGKILL)
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+
+
+def _pids(lim: RedisRateLimiter, key: str) -> list[str]:
+    members = redis.Redis.from_url(REDIS_URL).zrange(lim.held_key(key), 0, -1)
+    return sorted(m.decode().split(":")[1] for m in members)
+
+
+async def test_tickets_of_a_dead_process_of_this_host_are_dropped_and_a_live_ones_are_not(
+    prefix: str,
+) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix, safety=1.0)
+    key = "P:putListingsItem"
+    await lim.acquire(key, 5, 5, hold=True)  # this process's ticket: alive
+    other = _holder(prefix, 3)
+    try:
+        assert lim.drop_dead_tickets(key) == 0  # the other worker is alive: its tickets stay
+        assert _pids(lim, key) == sorted([str(os.getpid()), *[str(other.pid)] * 3])
+        _kill9(other)
+        assert lim.drop_dead_tickets(key) == 3
+        assert _pids(lim, key) == [str(os.getpid())]
+        assert lim.drop_dead_tickets(key) == 0  # already gone: never charged twice
+    finally:
+        if other.poll() is None:
+            other.kill()
+        other.wait()
+    assert lim.dead_tickets_dropped == 3
+
+
+async def test_a_full_flight_frees_a_killed_workers_burst_at_once_but_not_another_hosts(prefix: str) -> None:
+    t = FakeTime()
+    lim = worker(t, prefix, safety=1.0)
+    key = "P:putListingsItem"
+    dead = _holder(prefix, 2)
+    _kill9(dead)
+    dead.wait()
+    for _ in range(2):
+        assert await lim.acquire(key, 5, 5, hold=True) == 0
+    # A worker of another machine, in flight until its deadline: its pid means nothing here.
+    client = redis.Redis.from_url(REDIS_URL)
+    client.zadd(lim.held_key(key), {f"elsewhere~1:{dead.pid}:{uuid.uuid4().hex}": 60.0})
+    assert client.zcard(lim.held_key(key)) == 5  # the whole burst of 5 is in flight
+    # The dead worker's two tickets are charged now and leave the flight: one interval's wait
+    # (3 tokens left, 3 in flight), not the 60 s until their deadline.
+    assert await lim.acquire(key, 5, 5, hold=True) == pytest.approx(0.2)
+    assert lim.dead_tickets_dropped == 2
+    assert _pids(lim, key) == sorted([str(os.getpid())] * 3 + [str(dead.pid)])  # the last: elsewhere's

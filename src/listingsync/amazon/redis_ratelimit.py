@@ -8,7 +8,11 @@ taking 5 each. A lower ``x-amzn-RateLimit-Limit`` seen by one worker slows all o
 seen by one empties the bucket for all of them. Requests acquired with ``hold`` keep their token in
 flight until answered, as there (a sorted set of tickets beside the hash, each with a deadline: the
 ticket of a worker killed mid-request is charged when its deadline passes instead of holding a token
-for ever).
+for ever). Tickets are named ``host:pid:random``: a caller that finds a bucket's flight full drops the
+tickets of processes of its own host that are no longer alive (a worker killed with kill -9), so their
+share of the burst is free at once there; another host's tickets cannot be judged from here and
+still wait for their deadline. The liveness check runs in Python (a Lua script cannot see
+processes); the chosen tickets then leave in one script, atomically.
 
 Time is Redis's own clock (``TIME`` inside the script), so machines with skewed clocks still agree;
 tests inject a clock instead. Keys expire after an hour of silence (a bucket idle that long is full
@@ -23,9 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from listingsync.amazon.ratelimit import LimiterStats, check_margins
@@ -43,7 +50,8 @@ _TTL = 3600
 
 #: Seconds a request may stay in flight before its token is charged anyway (its worker died): twice
 #: the client's 30 s timeout (``answered`` comes as the answer or the error does, before any retry
-#: sleep). Short, because a dead worker's tickets keep that much of the account's burst till then.
+#: sleep). Short, because a dead worker's tickets keep that much of the account's burst till then
+#: on the other hosts (its own host drops them as soon as the flight is full).
 _HELD_DEADLINE = 60
 
 # Shared by both scripts: the bucket's pace and capacity from the caller's rate, the lowest rate
@@ -81,7 +89,8 @@ return {tostring(wait), tostring(rate)}
 )
 
 #: Leave: the bucket judged by when Amazon can at the latest have counted each request (its answer;
-#: in flight: now). 0 = go, else wait. ARGV[8] is the caller's ticket when it holds ('' if not).
+#: in flight: now). Answers {wait, full}: wait 0 = go; full '1' = every token is in flight.
+#: ARGV[8] is the caller's ticket when it holds ('' if not).
 _LEAVE = (
     _PACE
     + """
@@ -114,18 +123,23 @@ if tokens - held >= 1 - 1e-9 then
   redis.call('HSET', KEYS[1], 'sent_tokens', tokens, 'sent_updated', now)
   redis.call('HINCRBY', KEYS[1], 'sent', 1)
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
-  return '0'
+  return {'0', '0'}
 end
-if held + 1 <= capacity then return tostring((1 + held - tokens) / rate) end
-return tostring(1 / rate)
+if held + 1 <= capacity then return {tostring((1 + held - tokens) / rate), '0'} end
+-- The flight is full: the caller looks for tickets of dead processes among it.
+return {tostring(1 / rate), '1'}
 """
 )
 
-#: A held request was answered: its ticket leaves the flight and its token is spent now.
+#: Held requests left the flight (ARGV[2..]: answered, or their process died): each token is spent
+#: now (a dead worker's request reached Amazon at the latest now). Tickets already gone (expired,
+#: dropped by another caller) are not charged twice. Answers how many left.
 _ANSWERED = """
-if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+local gone = 0
+for i = 2, #ARGV do gone = gone + redis.call('ZREM', KEYS[2], ARGV[i]) end
+if gone == 0 then return 0 end
 local v = redis.call('HMGET', KEYS[1], 'sent_tokens', 'sent_updated', 'rate', 'capacity')
-local now = tonumber(ARGV[2])
+local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -134,9 +148,9 @@ local rate = tonumber(v[3]) or 1
 local capacity = tonumber(v[4]) or 1
 local tokens = tonumber(v[1]) or capacity
 local stamp = tonumber(v[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate) - 1
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate) - gone
 redis.call('HSET', KEYS[1], 'sent_tokens', tokens, 'sent_updated', now)
-return 1
+return gone
 """
 
 #: Amazon announced a rate: keep the lowest (never raise it).
@@ -163,6 +177,45 @@ tokens = math.min(0, tokens)
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'updated', now, 'sent_tokens', 0, 'sent_updated', now)
 return 1
 """
+
+
+def _host() -> str:
+    """This machine in tickets: its name and, on Linux, its pid namespace (a container run with the
+    host's network has the host's name but pids of its own), so a pid is only ever judged in the
+    namespace it came from."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}~{namespace}".replace(":", "_")
+
+
+_HOST = _host()
+
+
+def _flag(value: Any) -> bool:
+    return (value.decode() if isinstance(value, bytes) else str(value)) == "1"
+
+
+def _dead_here(ticket: str) -> bool:
+    """A ticket of a process of this host that no longer runs (a zombie is as dead: it sends nothing)."""
+    host, _, rest = ticket.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return False  # another host's (or an older, unnamed ticket): its deadline decides
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    try:
+        # Killed but not reaped yet (its parent was killed too and nobody reaps in a container).
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat.rpartition(b")")[2].split()[:1] == [b"Z"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +286,8 @@ class RedisRateLimiter:
         # Announcements repeat on every answer: only a lower one is worth a round trip.
         self._announced: dict[str, float] = {}
         self.stats = LimiterStats()
+        #: Tickets of dead processes of this host this limiter took out of a flight.
+        self.dead_tickets_dropped = 0
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisRateLimiter:
@@ -256,7 +311,8 @@ class RedisRateLimiter:
 
     async def acquire(self, key: str, rate: float, burst: int, *, hold: bool = False) -> float:
         name = [self.redis_key(key), self.held_key(key)]
-        ticket = uuid.uuid4().hex if hold else ""
+        # The pid of the moment, not of construction: Celery's prefork children inherit the limiter.
+        ticket = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}" if hold else ""
         wait = float(self._reserve(keys=name[:1], args=self._args(rate, burst))[0])
         self.stats.acquired += 1
         waited = 0.0
@@ -264,7 +320,11 @@ class RedisRateLimiter:
             if wait > 0:
                 await self._sleep(wait)
                 waited += wait
-            wait = float(self._leave(keys=name, args=[*self._args(rate, burst), ticket, _HELD_DEADLINE]))
+            answer = self._leave(keys=name, args=[*self._args(rate, burst), ticket, _HELD_DEADLINE])
+            wait = float(answer[0])
+            if wait > 0 and _flag(answer[1]) and self.drop_dead_tickets(key):
+                wait = 0.0  # tokens were freed: look again at once
+                continue
             if wait <= 0:
                 if hold:
                     self._tickets[key].append(ticket)
@@ -284,7 +344,20 @@ class RedisRateLimiter:
         if not tickets:
             return
         now = "" if self._clock is None else repr(self._clock())
-        self._answered(keys=[self.redis_key(key), self.held_key(key)], args=[tickets.popleft(), now])
+        self._answered(keys=[self.redis_key(key), self.held_key(key)], args=[now, tickets.popleft()])
+
+    def drop_dead_tickets(self, key: str) -> int:
+        """Take out of ``key``'s flight the tickets of this host's processes that are gone; answer
+        how many left (another caller may have dropped some of them first: those are not counted)."""
+        members = self._redis.zrange(self.held_key(key), 0, -1)
+        names = [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+        dead = [name for name in names if _dead_here(name)]
+        if not dead:
+            return 0
+        now = "" if self._clock is None else repr(self._clock())
+        gone = int(self._answered(keys=[self.redis_key(key), self.held_key(key)], args=[now, *dead]))
+        self.dead_tickets_dropped += gone
+        return gone
 
     def throttled(self, key: str) -> None:
         now = "" if self._clock is None else repr(self._clock())
