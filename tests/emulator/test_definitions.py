@@ -258,3 +258,34 @@ def test_parentage_level_is_served(vendor: httpx.Client) -> None:
     assert (
         vendor.get(f"{PTD}/HOME", params={"marketplaceIds": DE, "parentageLevel": "UNCLE"}).status_code == 400
     )
+
+
+def test_a_vendors_seller_id_gets_the_vendor_schema(vendor: httpx.Client, emulator: EmulatorServer) -> None:
+    """With the vendor's sellerId the schema declares cost_price and forbids offers; without a
+    sellerId (or for a seller) it is the generic one."""
+    mine = vendor.get(
+        f"{PTD}/HOME",
+        params={"marketplaceIds": DE, "sellerId": "DEMOV", "requirements": "LISTING_PRODUCT_ONLY"},
+    ).json()
+    generic = vendor.get(
+        f"{PTD}/HOME", params={"marketplaceIds": DE, "requirements": "LISTING_PRODUCT_ONLY"}
+    ).json()
+    assert mine["schema"]["checksum"] != generic["schema"]["checksum"]
+    assert mine["productTypeVersion"] == generic["productTypeVersion"]  # one version, derived views
+    served = httpx.get(mine["schema"]["link"]["resource"])
+    assert _md5_b64(served.content) == mine["schema"]["checksum"]
+    schema = served.json()
+    Draft201909Validator.check_schema(schema)
+    assert schema["properties"]["cost_price"]["items"]["properties"]["currency"]["enum"] == ["EUR"]
+    assert {"not": {"required": ["purchasable_offer"]}} in schema["allOf"]
+    assert "cost_price" in {n for g in mine["propertyGroups"].values() for n in g["propertyNames"]}
+    assert "cost_price" not in httpx.get(generic["schema"]["link"]["resource"]).json()["properties"]
+    token = _token(emulator, "Atzr|listingsync-demo-seller-na")
+    seller = httpx.get(
+        f"{emulator.endpoint('na')}{PTD}/HOME",
+        params={"marketplaceIds": US, "sellerId": "A3DEMOSELLER01"},
+        headers={"x-amz-access-token": token},
+    ).json()
+    assert "cost_price" not in httpx.get(seller["schema"]["link"]["resource"]).json()["properties"]
+    bad = mine["schema"]["link"]["resource"].replace("view=vendor", "view=other")
+    assert httpx.get(bad).status_code == 404

@@ -165,6 +165,7 @@ def test_sdk_product_type_definitions(sdk: Any) -> None:
     assert definition.meta_schema.checksum and definition.product_type_version.latest is True
     assert schema["$id"].endswith("/HOME")
     assert "offer" not in definition.property_groups or definition.property_groups["offer"].property_names
+    assert "cost_price" in schema["properties"]  # the vendor's schema, asked with its sellerId
 
 
 def test_sdk_feed_roundtrip(sdk: Any) -> None:

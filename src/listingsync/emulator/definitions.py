@@ -18,6 +18,12 @@ parent necessarily holds in ``parentage_level``, ``child_parent_sku_relationship
 ``variation_theme``. A rule whose condition also depends on other attributes stays as it is, so the
 smaller schema accepts exactly what the full one accepts for listings of that level.
 
+With a vendor's ``sellerId`` (the model: "When provided, seller-specific requirements and values are
+populated within the product type definition schema") the schema is the vendor's view
+(:func:`listingsync.schema.vendor.vendor_view`: ``cost_price`` declared, seller offers forbidden),
+as vendors are served vendor schemas (spapi.md §3.5, UNCONFIRMED beyond issue reports); without
+``sellerId`` it is the generic schema. The listings API judges vendors with the same view.
+
 Not emulated: display labels are not translated for ``locale``.
 """
 
@@ -43,6 +49,7 @@ from listingsync.emulator.context import EmulatorContext, region_of
 from listingsync.emulator.errors import bad_request, not_found
 from listingsync.emulator.product_types import ProductTypeRegistry, meta_schema
 from listingsync.schema.requirements import OFFER_GROUP, REQUIREMENTS, derive
+from listingsync.schema.vendor import vendor_view
 
 __all__ = [
     "LOCALES",
@@ -353,12 +360,13 @@ class _Document:
 
 
 class DefinitionDocuments:
-    """Serialised (derived) schemas by (type, marketplace, requirements, enforced); a small LRU."""
+    """Serialised (derived) schemas by (type, marketplace, requirements, enforced, parentage, vendor
+    view); a small LRU."""
 
     def __init__(self, registry: ProductTypeRegistry, capacity: int = 24) -> None:
         self.registry = registry
         self.capacity = capacity
-        self._cache: OrderedDict[tuple[str, str, str, bool, str | None], _Document] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str, bool, str | None, bool], _Document] = OrderedDict()
         self._lock = threading.Lock()
         meta = orjson.dumps(meta_schema())
         self.meta = _Document(meta, checksum(meta), _version(meta))
@@ -370,8 +378,9 @@ class DefinitionDocuments:
         requirements: str,
         enforced: bool,
         parentage: str | None = None,
+        vendor: bool = False,
     ) -> _Document | None:
-        key = (product_type, marketplace_id, requirements, enforced, parentage)
+        key = (product_type, marketplace_id, requirements, enforced, parentage, vendor)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
@@ -382,10 +391,12 @@ class DefinitionDocuments:
             return None
         listing = (
             self.get(product_type, marketplace_id, "LISTING", True)
-            if key[2:] != ("LISTING", True, None)
+            if key[2:] != ("LISTING", True, None, False)
             else None
         )
         derived = derive(schema, requirements, requirements_enforced=enforced)
+        if vendor:
+            derived = vendor_view(derived)
         data = orjson.dumps(resolve_parentage(derived, parentage) if parentage else derived)
         # One version for all the derived views of a schema: the version of its LISTING form.
         doc = _Document(data, checksum(data), listing.version if listing else _version(data))
@@ -402,8 +413,9 @@ class DefinitionDocuments:
         requirements: str,
         enforced: bool,
         parentage: str | None = None,
+        vendor: bool = False,
     ) -> dict[str, Any]:
-        doc = self.get(product_type, marketplace_id, requirements, enforced, parentage)
+        doc = self.get(product_type, marketplace_id, requirements, enforced, parentage, vendor)
         if doc is None:
             raise KeyError(product_type)
         loaded: dict[str, Any] = orjson.loads(doc.data)
@@ -519,8 +531,9 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         parentage = _enum(request, "parentageLevel", PARENTAGE_LEVELS, None)
         assert requirements is not None and enforced_name is not None and locale is not None
         enforced = enforced_name == "ENFORCED"
+        vendor = seller_id is not None and caller.account.is_vendor
         docs = _documents(ctx)
-        doc = docs.get(product_type, marketplace_id, requirements, enforced, parentage)
+        doc = docs.get(product_type, marketplace_id, requirements, enforced, parentage, vendor)
         if doc is None:
             raise bad_request(
                 f"Invalid product type '{product_type}'.",
@@ -538,8 +551,9 @@ def routes(ctx: EmulatorContext) -> list[BaseRoute]:
         path = "/".join(
             quote(p, safe="") for p in (product_type, marketplace_id, requirements, enforced_name)
         )
-        schema = docs.schema(product_type, marketplace_id, requirements, enforced, parentage)
+        schema = docs.schema(product_type, marketplace_id, requirements, enforced, parentage, vendor)
         level = f"&parentageLevel={parentage}" if parentage else ""
+        level += "&view=vendor" if vendor else ""
         body = {
             "metaSchema": {
                 "link": {"resource": f"{base}/_s3/definitions/meta-schema/v1", "verb": "GET"},
@@ -582,8 +596,16 @@ def root_routes(ctx: EmulatorContext) -> list[BaseRoute]:
         level = request.query_params.get("parentageLevel") or None
         if level is not None and level not in PARENTAGE_LEVELS:
             raise not_found("The specified key does not exist.")
+        view = request.query_params.get("view")
+        if view not in (None, "vendor"):
+            raise not_found("The specified key does not exist.")
         doc = _documents(ctx).get(
-            p["productType"], p["marketplaceId"], p["requirements"], p["enforced"] == "ENFORCED", level
+            p["productType"],
+            p["marketplaceId"],
+            p["requirements"],
+            p["enforced"] == "ENFORCED",
+            level,
+            vendor=view == "vendor",
         )
         if doc is None:
             raise not_found("The specified key does not exist.")
