@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import statistics
@@ -196,16 +197,30 @@ def _items_run(
     return ours
 
 
+@contextlib.contextmanager
+def _root_logging_kept() -> Iterator[None]:
+    """Undo what the block does to the root logger: amzn-sp-api turns it to INFO on stderr, which
+    logged every later HTTP request of this run (and of every module ``make bench`` runs after)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
 def bench_items(n: int = 2000, baseline_n: int = 300) -> None:
     with emulator_process(SCALE) as server:
         limit = PUT_RATE * SCALE
         ours = _items_run(server, n, "quiet machine")
 
         # Baseline: Amazon's SDK, sequential, retry on 429 (sleep 1/rate, doubling), fresh SKUs.
-        from spapi.api.listings_items_v2021_08_01.listings_api import ListingsApi
-        from spapi.auth.credentials import SPAPIConfig
-        from spapi.client import SPAPIClient as SDKClient
-        from spapi.rest import ApiException
+        with _root_logging_kept():  # the SDK's modules call logging.basicConfig(level=INFO) on import
+            from spapi.api.listings_items_v2021_08_01.listings_api import ListingsApi
+            from spapi.auth.credentials import SPAPIConfig
+            from spapi.client import SPAPIClient as SDKClient
+            from spapi.rest import ApiException
 
         sdk = SDKClient(
             SPAPIConfig(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, TOKEN, region="EU"),
