@@ -26,6 +26,54 @@ def test_open_migrates_and_reopens(state_url: str) -> None:
         assert {"ls_listings", "ls_runs", "ls_feeds", "ls_feed_messages", "alembic_version"} <= tables
 
 
+def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
+    """Migration 0006: the columns a no-change sync reads of every listing are in one index (on
+    PostgreSQL the key plus INCLUDE), and on SQLite the lookup is answered from it alone."""
+    from listingsync.sync import tables as t
+
+    c = t.listings.c
+    carried = [
+        "status",
+        "pending_op",
+        "source_fp",
+        "mapping_fp",
+        "product_type",
+        "requirements",
+        "sent_hash",
+        "drift",
+    ]
+    with StateStore.open(state_url) as store:
+        found = {ix["name"]: ix for ix in sa.inspect(store.engine).get_indexes("ls_listings")}
+        index = found["ix_ls_listings_sync"]
+        if store.engine.dialect.name == "postgresql":
+            assert index["column_names"] == ["scope", "sku", "marketplace_id"]
+            assert index["dialect_options"]["postgresql_include"] == carried
+            return
+        assert index["column_names"] == ["scope", "sku", "marketplace_id", *carried]
+        lookup = sa.select(
+            c.sku,
+            c.marketplace_id,
+            c.product_type,
+            c.requirements,
+            c.source_fp,
+            c.mapping_fp,
+            c.status,
+            c.pending_op,
+            c.drift["kind"].as_string(),
+        ).where(store.mine(t.listings), c.marketplace_id.in_([MP]), c.sku.in_(["A", "B"]))
+        with store.engine.connect() as conn:
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.execute(
+                    sa.text(
+                        "EXPLAIN QUERY PLAN "
+                        + str(lookup.compile(store.engine, compile_kwargs={"literal_binds": True}))
+                    )
+                )
+            )
+        assert "COVERING INDEX ix_ls_listings_sync" in plan, plan
+
+
 def test_intent_then_accepted_becomes_base(store: StateStore) -> None:
     run = store.begin_run("sync", "items")
     store.record_intents(run, [_intent("A"), _intent("B")])

@@ -71,6 +71,26 @@ listings = Table(
     Index("ix_ls_listings_scope_product_type", "scope", "product_type"),
 )
 
+#: What a no-change sync reads of every listing (rawskip's lookups, the removal pass), covered by
+#: one index so neither reads a row with its KB of sent JSON (migration 0006). PostgreSQL carries
+#: the columns as INCLUDE (``drift`` is ``json``: no B-tree operator class); SQLite, which has no
+#: INCLUDE, as key columns.
+_SYNC_KEY = ("scope", "sku", "marketplace_id")
+_SYNC_CARRIED = (
+    "status",
+    "pending_op",
+    "source_fp",
+    "mapping_fp",
+    "product_type",
+    "requirements",
+    "sent_hash",
+    "drift",
+)
+Index(
+    "ix_ls_listings_sync", *(listings.c[n] for n in _SYNC_KEY), postgresql_include=list(_SYNC_CARRIED)
+).ddl_if(dialect="postgresql")
+Index("ix_ls_listings_sync", *(listings.c[n] for n in (*_SYNC_KEY, *_SYNC_CARRIED))).ddl_if(dialect="sqlite")
+
 #: The catalogue mirror: the last full record per SKU, incremental reads merged in, so a mapping
 #: or schema change rebuilds listings without reading the source again.
 catalog = Table(
