@@ -518,30 +518,30 @@ class SyncEngine:
         present: Callable[[Key], bool],
     ) -> tuple[list[Action], int, int]:
         """The listings the catalogue no longer has (``delete`` or ``removed`` actions), how many
-        the store knows on Amazon (the guard's base), and how many drifted: one pass over the index."""
-        out: list[Action] = []
-        known = drifted = 0
+        the store knows on Amazon (the guard's base), and how many drifted. Only keys are walked
+        (a no-change run reads no listing row): the few listings found gone are then read."""
+        known, drifted = self.store.removal_counts(marketplace_ids)
+        gone: list[Key] = []
+        for keys in self.store.removal_keys(marketplace_ids):
+            gone.extend(k for k in keys if not present(k) and (complete or k[0] in removed))
         op = Op.DELETE if self.options.on_removed == "delete" else Op.REMOVED
-        for key, entry in self.store.iter_plan_index(marketplace_ids):
-            on_amazon = entry.sent_hash is not None or entry.pending_op is not None
-            if entry.drift_kind:
-                drifted += 1
-            if entry.status == "deleted":
-                continue
-            if on_amazon:
-                known += 1
-            if not on_amazon or present(key) or (not complete and key[0] not in removed):
-                continue
-            out.append(
-                Action(
-                    op,
-                    key[0],
-                    key[1],
-                    product_type=entry.product_type,
-                    requirements=entry.requirements,
-                    parentage=entry.parentage,
+        out: list[Action] = []
+        if gone:
+            index = self.store.plan_index(marketplace_ids, skus=[sku for sku, _mp in gone])
+            for key in gone:
+                entry = index.get(key)
+                if entry is None:  # pragma: no cover - the run lock keeps other writers out
+                    continue
+                out.append(
+                    Action(
+                        op,
+                        key[0],
+                        key[1],
+                        product_type=entry.product_type,
+                        requirements=entry.requirements,
+                        parentage=entry.parentage,
+                    )
                 )
-            )
         return out, known, drifted
 
     async def _reconcile_stream(self, run_id: int, sender: _Sender, report: SyncReport) -> None:

@@ -359,28 +359,55 @@ class StateStore:
             return out
         return self._plan_rows(marketplace_ids, None)
 
-    def iter_plan_index(
-        self, marketplace_ids: Sequence[str] | None = None, page: int = 5000
-    ) -> Iterator[tuple[Key, PlanIndexEntry]]:
-        """Every listing's plan entry in key order, a page at a time (keyset pagination): a
-        streamed run's removal pass holds one page, not the whole index."""
+    def removal_keys(
+        self, marketplace_ids: Sequence[str] | None = None, page: int = 10_000
+    ) -> Iterator[list[Key]]:
+        """The keys of every listing on Amazon as far as the state knows (a base of ours or a
+        write in flight) and not deleted, in key order a page at a time: what a streamed run's
+        removal pass asks "is it still in the catalogue?" of. Keys only, from
+        ``ix_ls_listings_sync``: no listing row (and its KB of sent JSON) is read."""
+        c = t.listings.c
+        query = sa.select(c.sku, c.marketplace_id).where(*self._on_amazon(marketplace_ids))
         after: Key | None = None
         while True:
-            rows = self._plan_rows(marketplace_ids, None, after=after, limit=page)
-            if not rows:
+            with self.engine.connect() as conn:
+                keys: list[Key] = [(r[0], r[1]) for r in conn.execute(_keyset(query, after, page))]
+            if keys:
+                yield keys
+            if len(keys) < page:
                 return
-            yield from rows.items()
-            if len(rows) < page:
-                return
-            after = next(reversed(rows))
+            after = keys[-1]
+
+    def removal_counts(self, marketplace_ids: Sequence[str] | None = None) -> tuple[int, int]:
+        """How many listings are on Amazon and not deleted (the removal guard's base), and how
+        many have drift recorded (deleted ones included): two counts over the index."""
+        c = t.listings.c
+        drifted = [self.mine(t.listings), c.drift["kind"].as_string().is_not(None)]
+        if marketplace_ids:
+            drifted.append(c.marketplace_id.in_(list(marketplace_ids)))
+        with self.engine.connect() as conn:
+            on_amazon = (
+                sa.select(sa.func.count()).select_from(t.listings).where(*self._on_amazon(marketplace_ids))
+            )
+            known = conn.execute(on_amazon).scalar_one()
+            drift = conn.execute(
+                sa.select(sa.func.count()).select_from(t.listings).where(*drifted)
+            ).scalar_one()
+        return int(known), int(drift)
+
+    def _on_amazon(self, marketplace_ids: Sequence[str] | None) -> list[Any]:
+        c = t.listings.c
+        where = [
+            self.mine(t.listings),
+            c.status != "deleted",
+            sa.or_(c.sent_hash.is_not(None), c.pending_op.is_not(None)),
+        ]
+        if marketplace_ids:
+            where.append(c.marketplace_id.in_(list(marketplace_ids)))
+        return where
 
     def _plan_rows(
-        self,
-        marketplace_ids: Sequence[str] | None,
-        skus: list[str] | None,
-        *,
-        after: Key | None = None,
-        limit: int | None = None,
+        self, marketplace_ids: Sequence[str] | None, skus: list[str] | None
     ) -> dict[Key, PlanIndexEntry]:
         c = t.listings.c
         query = sa.select(
@@ -399,10 +426,6 @@ class StateStore:
             query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         if skus is not None:
             query = query.where(c.sku.in_(skus))
-        if limit is not None:
-            if after is not None:
-                query = query.where(sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(*after))
-            query = query.order_by(c.sku, c.marketplace_id).limit(limit)
         with self.engine.connect() as conn:
             return {
                 (r[0], r[1]): PlanIndexEntry(*r[2:9], drift_kind=(r[9] or {}).get("kind"))
@@ -606,21 +629,11 @@ class StateStore:
         every page costs the same at 100,000 SKUs). ``severity`` / ``code`` keep listings holding
         such an issue; ``search`` matches a SKU or ASIN (substring, case-insensitive) or words of
         the title last sent."""
-        c = t.listings.c
-        query = (
-            sa.select(t.listings)
-            .where(
-                *self._page_filters(
-                    statuses, marketplace_ids, product_types, severity, code, search, with_issues
-                )
-            )
-            .order_by(c.sku, c.marketplace_id)
+        query = sa.select(t.listings).where(
+            *self._page_filters(statuses, marketplace_ids, product_types, severity, code, search, with_issues)
         )
-        if after is not None:
-            # A row value: both SQLite and PostgreSQL walk the (scope, sku, marketplace_id) key from it.
-            query = query.where(sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(*after))
         with self.engine.connect() as conn:
-            return [_state(row._mapping) for row in conn.execute(query.limit(limit))]
+            return [_state(row._mapping) for row in conn.execute(_keyset(query, after, limit))]
 
     def count(
         self,
@@ -1178,6 +1191,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _redact(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _keyset(query: Any, after: Key | None, limit: int) -> Any:
+    """``query`` (over ls_listings) as one page in (SKU, marketplace) order after the key ``after``:
+    keyset paging, so every page costs the same however deep (the dashboard's pages, the removal
+    pass)."""
+    c = t.listings.c
+    if after is not None:
+        # A row value: both SQLite and PostgreSQL walk the (scope, sku, marketplace_id) key from it.
+        query = query.where(sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(*after))
+    return query.order_by(c.sku, c.marketplace_id).limit(limit)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
