@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 import socket
 import uuid
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     import redis
 
 __all__ = ["BucketCount", "RedisRateLimiter", "sent_counts"]
+
+log = logging.getLogger(__name__)
 
 #: The region part of the keys of a limiter made without one (one bucket per partner for all regions).
 ANY_REGION = "-"
@@ -357,6 +360,11 @@ class RedisRateLimiter:
         now = "" if self._clock is None else repr(self._clock())
         gone = int(self._answered(keys=[self.redis_key(key), self.held_key(key)], args=[now, *dead]))
         self.dead_tickets_dropped += gone
+        if gone:
+            pids = sorted({name.split(":")[1] for name in dead})
+            log.info(
+                "%s: %d request(s) in flight of dead process(es) %s released", key, gone, ", ".join(pids)
+            )
         return gone
 
     def throttled(self, key: str) -> None:
