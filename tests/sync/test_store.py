@@ -74,6 +74,19 @@ def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
         assert "COVERING INDEX ix_ls_listings_sync" in plan, plan
 
 
+def test_packaged_head_is_alembics() -> None:
+    """StateStore.open compares the database with the head read from the migration file names
+    (no Alembic import when nothing is to upgrade): it must be the head Alembic itself finds."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from listingsync.sync import store as module
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(module._MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == module._HEAD
+
+
 def test_intent_then_accepted_becomes_base(store: StateStore) -> None:
     run = store.begin_run("sync", "items")
     store.record_intents(run, [_intent("A"), _intent("B")])
