@@ -36,6 +36,8 @@ SIZES = {
     "BENCH_REMAP_N": "20000",
     # bench_mapping: 3,000 products per configuration (6,000); each phase runs 3 times per config.
     "LISTINGSYNC_BENCH_MAPPING_N": "3000",
+    # bench_feed: submit and follow to all-done 25,000 SKUs, one feed (sizing and build: 100,000).
+    "LISTINGSYNC_BENCH_FEED_SUBMIT_N": "25000",
 }
 
 
