@@ -145,7 +145,8 @@ def main() -> None:
     _catalogue(root, PRODUCTS)
     db = f"sqlite:///{root / 'workspace.db'}"
     empty_db = f"sqlite:///{root / 'empty.db'}"
-    with _emulator(root / "accounts.yaml") as url, Workspace.open(db, directory=root) as ws:
+    # Amazon's real limits (rate_scale 1) and its processing delay (30-300 s): realistic mode.
+    with _emulator(root / "accounts.yaml", 1.0) as url, Workspace.open(db, directory=root) as ws:
         for a in accounts:
             add_connection(
                 ws,
