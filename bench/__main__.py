@@ -6,11 +6,10 @@ baseline measured in the same run, then its duration; the runner ends with every
 
 Sizes: some modules measure at the scale their issue asks for (a million SKUs), which alone takes
 tens of minutes on a loaded 2-core machine. So that the whole run stays bounded (about 40 minutes
-there, beside a ``make test`` loop), the runner sets :data:`SIZES` as defaults of the modules' own
-size variables; a variable already set in the environment wins, so
-``LISTINGSYNC_BENCH_MILLION_N=1000000 python -m bench million`` measures at full size. Every figure
-keeps its baseline at the same size. Running a module directly (``python -m bench.bench_million``)
-uses the module's own defaults.
+there, beside a ``make test`` loop), a whole run (no module named) sets :data:`SIZES` as defaults
+of the modules' own size variables; a variable already set in the environment wins. Every figure
+keeps its baseline at the same size. A run that names its modules (``python -m bench million``)
+measures at the modules' own sizes, as their owners set them for their issues' figures.
 
 ``bench/pacing_trace.py`` is not a benchmark but a diagnostic (where a paced run's 429s come from):
 it is not run here; ``python -m bench.pacing_trace [hogs] [scale] [n]``.
@@ -38,6 +37,7 @@ SIZES = {
     "LISTINGSYNC_BENCH_MAPPING_N": "3000",
     # bench_feed: submit and follow to all-done 25,000 SKUs, one feed (sizing and build: 100,000).
     "LISTINGSYNC_BENCH_FEED_SUBMIT_N": "25000",
+    # bench_workers: none here; its defaults are sized for make bench by its owner (~15 min).
 }
 
 
@@ -60,8 +60,9 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}")
         return 2
-    for name, value in SIZES.items():
-        os.environ.setdefault(name, value)  # before the modules are imported: they read them then
+    if not argv:  # make bench: bounded sizes (before the modules are imported: they read them then)
+        for name, value in SIZES.items():
+            os.environ.setdefault(name, value)
     failed = []
     durations: dict[str, tuple[float, float]] = {}
     for name in wanted:
