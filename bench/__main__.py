@@ -31,6 +31,9 @@ SIZES = {
     # bench_million: validate and the no-change re-sync at 100,000 SKUs (the module's default is
     # the 1,000,000: run it alone for that figure).
     "LISTINGSYNC_BENCH_MILLION_N": "100000",
+    # ... and its first sync --via feed + no-change re-sync at 20,000 SKUs x 2 marketplaces (the
+    # emulator validates and applies every feed message: 100,000 took over half an hour here).
+    "LISTINGSYNC_BENCH_NOCHANGE_N": "20000",
     # bench_mirror: remapping 20,000 SKUs from the mirror vs a full Sales Layer re-read (100,000).
     "BENCH_REMAP_N": "20000",
     # bench_mapping: 3,000 products per configuration (6,000); each phase runs 3 times per config.
