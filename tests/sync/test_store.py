@@ -72,6 +72,39 @@ def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
                 )
             )
         assert "COVERING INDEX ix_ls_listings_sync" in plan, plan
+        with store.engine.connect() as conn:
+            # Migration 0007: the closing count of invalid listings reads the status index alone.
+            count = sa.select(c.status, sa.func.count()).where(
+                store.mine(t.listings), c.marketplace_id.in_([MP])
+            )
+            sql = str(count.group_by(c.status).compile(store.engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in conn.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+        assert "COVERING INDEX ix_ls_listings_scope_status" in plan, plan
+
+
+def test_oldest_checked_never_checked_first_then_by_age(store: StateStore) -> None:
+    """The rolling read-back's slice: listings on Amazon with nothing in flight, never-checked
+    ones first in key order, then the longest ago checked; the limit spans both."""
+    from listingsync.sync.store import Check
+
+    run = store.begin_run("sync", "items")
+    store.record_intents(run, [_intent(s) for s in ("A", "B", "C", "D", "E", "F")])
+    store.record_outcomes(run, [Outcome(s, MP, "accepted") for s in ("A", "B", "C", "D", "E", "F")])
+    store.record_intents(run, [_intent("E", h="h2")])  # a write in flight: not read back
+    store.record_intents(run, [_intent("F", op="DELETE")])
+    store.record_outcomes(run, [Outcome("F", MP, "deleted")])
+    store.record_intents(run, [_intent("N")])  # never on Amazon: nothing to read back
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    store.record_checks(
+        [
+            Check("A", MP, t0 + dt.timedelta(hours=2), "BUYABLE", None, "live", []),
+            Check("C", MP, t0, "BUYABLE", None, "live", []),
+        ]
+    )
+    assert [s.sku for s in store.oldest_checked(10)] == ["B", "D", "C", "A"]
+    assert [s.sku for s in store.oldest_checked(3, [MP])] == ["B", "D", "C"]
+    assert [s.sku for s in store.oldest_checked(1)] == ["B"]
+    assert store.oldest_checked(10, ["A13V1IB3VIYZZH"]) == []
 
 
 def test_packaged_head_is_alembics() -> None:

@@ -463,22 +463,39 @@ class StateStore:
 
     def oldest_checked(self, limit: int, marketplace_ids: Sequence[str] | None = None) -> list[ListingState]:
         """Up to ``limit`` listings on Amazon (a base of ours, nothing in flight), never checked
-        first, then checked longest ago: the rolling slice each sync reads back."""
+        first, then checked longest ago: the rolling slice each sync reads back.
+
+        Two queries, each walking ``ix_ls_listings_checked`` in its order and stopping at the
+        slice: one ``ORDER BY checked_at IS NOT NULL, …`` cannot use an index and read every row
+        (whose sent JSON is KBs) to keep 500."""
         if limit <= 0:
             return []
         c = t.listings.c
-        query = (
+        where = [
+            self.mine(t.listings),
+            c.sent_hash.is_not(None),
+            c.pending_op.is_(None),
+            c.status != "deleted",
+        ]
+        if marketplace_ids:
+            where.append(c.marketplace_id.in_(list(marketplace_ids)))
+        never = (
             sa.select(t.listings)
-            .where(
-                self.mine(t.listings), c.sent_hash.is_not(None), c.pending_op.is_(None), c.status != "deleted"
-            )
-            .order_by(c.checked_at.is_not(None), c.checked_at, c.sku, c.marketplace_id)
+            .where(*where, c.checked_at.is_(None))
+            .order_by(c.checked_at, c.sku, c.marketplace_id)
             .limit(limit)
         )
-        if marketplace_ids:
-            query = query.where(c.marketplace_id.in_(list(marketplace_ids)))
         with self.engine.connect() as conn:
-            return [_state(row._mapping) for row in conn.execute(query)]
+            found = [_state(row._mapping) for row in conn.execute(never)]
+            if len(found) < limit:
+                checked = (
+                    sa.select(t.listings)
+                    .where(*where, c.checked_at.is_not(None))
+                    .order_by(c.checked_at, c.sku, c.marketplace_id)
+                    .limit(limit - len(found))
+                )
+                found.extend(_state(row._mapping) for row in conn.execute(checked))
+        return found
 
     def _keyed_update(self) -> Any:
         """An UPDATE of one listing of this scope, keyed by the ``k_sku`` / ``k_mp`` parameters."""

@@ -66,8 +66,11 @@ listings = Table(
     Column("drift", JSON),
     #: When an existing Amazon listing was adopted (found identical or patched) instead of created.
     Column("adopted_at", DateTime(timezone=True)),
-    #: What people filter listings by (dashboard, API): a count of the invalid ones reads the index.
-    Index("ix_ls_listings_scope_status", "scope", "status"),
+    #: What people filter listings by (dashboard, API): a count of the invalid ones reads the index
+    #: (in some marketplaces too: the closing count of every sync).
+    Index("ix_ls_listings_scope_status", "scope", "status", "marketplace_id"),
+    #: The rolling read-back's oldest-checked listings, in order, without reading every row.
+    Index("ix_ls_listings_checked", "scope", "checked_at", "sku", "marketplace_id"),
     Index("ix_ls_listings_scope_product_type", "scope", "product_type"),
 )
 
