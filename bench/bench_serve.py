@@ -134,7 +134,12 @@ def _latency(client: httpx.Client, url: str, params: dict[str, Any] | None = Non
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="ls-bench-serve-"))
+    # Removed afterwards: each run left its 100,000-listing workspace behind in /tmp.
+    with tempfile.TemporaryDirectory(prefix="ls-bench-serve-") as tmp:
+        _run(Path(tmp))
+
+
+def _run(root: Path) -> None:
     env = {
         **os.environ,
         "LISTINGSYNC_SECRET_KEY": Fernet.generate_key().decode(),
