@@ -463,18 +463,16 @@ class SyncEngine:
         reported: set[Key] = set()
 
         def fill(chunk: list[SkuResult]) -> None:
-            keys = [r for r in chunk if r.status == "pending"]
-            states = (
-                {st.key: st for st in self.store.listings(skus=sorted({r.sku for r in keys}))} if keys else {}
-            )
+            keys = [(r.sku, r.marketplace_id) for r in chunk if r.status == "pending"]
+            states = self.store.reported(keys) if keys else {}
             for r in chunk:
                 key = (r.sku, r.marketplace_id)
                 if r.status == "pending":  # not an error decided before sending (LS-ADOPT-LOOKUP)
                     state = states.get(key)
-                    r.status = state.status if state else "pending"
-                    if state is not None:
-                        r.issues = state.issues
-                        r.asin = state.asin
+                    if state is None:
+                        r.status = "pending"
+                    else:
+                        r.status, r.issues, r.asin = state
                 if key in held:
                     r.status = "pending"
                     r.issues = [*r.issues, _held_issue()]

@@ -631,6 +631,24 @@ class StateStore:
         with self.engine.connect() as conn:
             return [_state(row._mapping) for row in conn.execute(query)]
 
+    def reported(self, keys: Iterable[Key]) -> dict[Key, tuple[str, list[dict[str, Any]], str | None]]:
+        """``(status, issues, asin)`` of these listings, what a run's results report: only those
+        columns, so the sent and pending documents (KBs of JSON a row) are neither read nor
+        parsed. A no-change run reports every invalid listing of the catalogue from here."""
+        c = t.listings.c
+        wanted = set(keys)
+        skus = sorted({sku for sku, _mp in wanted})
+        out: dict[Key, tuple[str, list[dict[str, Any]], str | None]] = {}
+        query = sa.select(c.sku, c.marketplace_id, c.status, c.issues, c.asin).where(
+            self.mine(t.listings), c.sku.in_(sa.bindparam("skus", expanding=True))
+        )
+        with self.engine.connect() as conn:
+            for chunk in _chunks(skus, _CHUNK):
+                for sku, mp, status, issues, asin in conn.execute(query, {"skus": chunk}):
+                    if (sku, mp) in wanted:
+                        out[(sku, mp)] = (status, list(issues or []), asin)
+        return out
+
     def get(self, sku: str, marketplace_id: str) -> ListingState | None:
         found = self.listings(skus=[sku], marketplace_ids=[marketplace_id])
         return found[0] if found else None
