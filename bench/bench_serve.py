@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import sqlalchemy as sa
@@ -134,8 +135,9 @@ def _latency(client: httpx.Client, url: str, params: dict[str, Any] | None = Non
 
 
 def main() -> None:
-    # Removed afterwards: each run left its 100,000-listing workspace behind in /tmp.
-    with tempfile.TemporaryDirectory(prefix="ls-bench-serve-") as tmp:
+    # Removed afterwards: each run left its 100,000-listing workspace behind in /tmp; the environment
+    # it sets (a secret key, the keyring off) is restored for the modules make bench runs next.
+    with tempfile.TemporaryDirectory(prefix="ls-bench-serve-") as tmp, mock.patch.dict(os.environ):
         _run(Path(tmp))
 
 
