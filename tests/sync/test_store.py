@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from listingsync.sync.rawskip import state_lookup
 from listingsync.sync.store import Intent, Outcome, StateStore, StateStoreError, resolve_state_url
 
 MP = "A1PA6795UKMFR9"
@@ -50,24 +51,19 @@ def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
             assert index["dialect_options"]["postgresql_include"] == carried
             return
         assert index["column_names"] == ["scope", "sku", "marketplace_id", *carried]
-        lookup = sa.select(
-            c.sku,
-            c.marketplace_id,
-            c.product_type,
-            c.requirements,
-            c.source_fp,
-            c.mapping_fp,
-            c.status,
-            c.pending_op,
-            c.drift["kind"].as_string(),
-        ).where(store.mine(t.listings), c.marketplace_id.in_([MP]), c.sku.in_(["A", "B"]))
+        lookup = state_lookup(store, [MP]).params(skus=["A", "B"])
         with store.engine.connect() as conn:
             plan = " ".join(
                 str(r[-1])
                 for r in conn.execute(
                     sa.text(
                         "EXPLAIN QUERY PLAN "
-                        + str(lookup.compile(store.engine, compile_kwargs={"literal_binds": True}))
+                        + str(
+                            lookup.compile(
+                                store.engine,
+                                compile_kwargs={"literal_binds": True, "render_postcompile": True},
+                            )
+                        )
                     )
                 )
             )

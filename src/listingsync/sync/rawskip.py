@@ -43,7 +43,7 @@ from listingsync.sync.fingerprint import UNSETTLED, MappingFingerprints
 from listingsync.sync.hashing import canonical
 from listingsync.sync.store import StateStore
 
-__all__ = ["RAW_VERSION", "RawPass", "row_fingerprint", "source_key"]
+__all__ = ["RAW_VERSION", "RawPass", "row_fingerprint", "source_key", "state_lookup"]
 
 #: Bump when what a raw fingerprint covers changes: every record is then built once again.
 RAW_VERSION = "raw-1"
@@ -63,6 +63,27 @@ def source_key(config: Config, header: Sequence[str]) -> bytes:
 def row_fingerprint(cells: Sequence[str], key: bytes) -> str:
     """40 hex characters (the ``source_fp`` column) of one CSV row's cells, in header order."""
     return hashlib.blake2b(orjson.dumps(list(cells)), digest_size=20, key=key).hexdigest()
+
+
+def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
+    """What the raw pass reads of each listing (SKUs bound as ``skus``): only columns the sync
+    index carries (migration 0006), so no row with its KB of sent JSON is read."""
+    c = t.listings.c
+    return sa.select(
+        c.sku,
+        c.marketplace_id,
+        c.product_type,
+        c.requirements,
+        c.source_fp,
+        c.mapping_fp,
+        c.status,
+        c.pending_op,
+        c.drift["kind"].as_string(),
+    ).where(
+        store.mine(t.listings),
+        c.marketplace_id.in_(marketplaces),
+        c.sku.in_(sa.bindparam("skus", expanding=True)),
+    )
 
 
 class RawPass:
@@ -145,22 +166,7 @@ class RawPass:
 
     def _statement(self) -> Any:
         if self._query is None:
-            c = t.listings.c
-            self._query = sa.select(
-                c.sku,
-                c.marketplace_id,
-                c.product_type,
-                c.requirements,
-                c.source_fp,
-                c.mapping_fp,
-                c.status,
-                c.pending_op,
-                c.drift["kind"].as_string(),
-            ).where(
-                self.store.mine(t.listings),
-                c.marketplace_id.in_(self.marketplaces),
-                c.sku.in_(sa.bindparam("skus", expanding=True)),
-            )
+            self._query = state_lookup(self.store, self.marketplaces)
         return self._query
 
     def check(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
