@@ -530,16 +530,7 @@ class SyncEngine:
                 entry = index.get(key)
                 if entry is None:  # pragma: no cover - the run lock keeps other writers out
                     continue
-                out.append(
-                    Action(
-                        op,
-                        key[0],
-                        key[1],
-                        product_type=entry.product_type,
-                        requirements=entry.requirements,
-                        parentage=entry.parentage,
-                    )
-                )
+                out.append(Action.removal(op, key, entry))
         return out, known, drifted
 
     async def _reconcile_stream(self, run_id: int, sender: _Sender, report: SyncReport) -> None:

@@ -115,6 +115,18 @@ class Action:
     #: Planned against what Amazon held (a listing the state did not know): see ``sync.adopt``.
     adopt: bool = False
 
+    @classmethod
+    def removal(cls, op: Op, key: Key, entry: PlanIndexEntry) -> Action:
+        """``op`` (delete or removed) for a listing the catalogue no longer has, as the state knows it."""
+        return cls(
+            op,
+            key[0],
+            key[1],
+            product_type=entry.product_type,
+            requirements=entry.requirements,
+            parentage=entry.parentage,
+        )
+
     @property
     def key(self) -> Key:
         return (self.sku, self.marketplace_id)
@@ -236,16 +248,7 @@ class Planner:
             if entry.sent_hash is None and entry.pending_op is None:
                 continue  # never on Amazon (invalid or failed before acceptance): nothing to delete
             op = Op.DELETE if self.on_removed == "delete" else Op.REMOVED
-            actions.append(
-                Action(
-                    op,
-                    key[0],
-                    key[1],
-                    product_type=entry.product_type,
-                    requirements=entry.requirements,
-                    parentage=entry.parentage,
-                )
-            )
+            actions.append(Action.removal(op, key, entry))
         actions.sort(key=lambda a: a.order)  # stable: source order within each group
         known = sum(
             1
