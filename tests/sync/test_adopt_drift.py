@@ -202,6 +202,32 @@ def test_reconcile_reports_edit_deletion_and_late_issue_and_overwrite_restores(
         assert not store.get(*edited).drift and not store.get(*deleted).drift  # type: ignore[union-attr]
 
 
+def test_rolling_check_leaves_values_of_a_write_amazon_may_not_have_applied_unjudged(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """Amazon applies an accepted write minutes later, showing the values before it until then: a
+    sync's rolling check does not call a listing written within its processing window "changed"
+    (it would be a false drift on the sync after each write); later it does."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from listingsync.sync import tables as t
+
+    cfg = sample_dir(tmp_path, emulator)
+    sync(cfg, emulator)
+    edited = sorted(_on_amazon(emulator))[0]
+    asyncio.run(_preload(emulator, [edited], [], 0))  # Amazon shows other values than ours
+    with open_store(load_config(cfg)) as store, store.engine.begin() as conn:
+        conn.execute(sa.update(t.listings).values(updated_at=dt.datetime.now(dt.UTC)))  # all just written
+    report, _ = sync(cfg, emulator, processing_window=3600.0)
+    assert report.drift.changed == [] and edited in [
+        (s.sku, s.marketplace_id) for s in report.drift.not_visible_yet
+    ]
+    report, _ = sync(cfg, emulator, processing_window=0.0)
+    assert [(s.sku, s.marketplace_id) for s, _ in report.drift.changed] == [edited]
+
+
 def test_ten_scheduled_syncs_with_nothing_changed_exit_0_with_an_old_invalid_listing(
     tmp_path: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,9 @@ changed attributes, a PUT for a gone listing); ``report`` leaves Amazon's as the
 
 A write Amazon accepted moments ago may not be readable yet (Amazon processes asynchronously;
 GET answers 404 until it has): an ``accepted`` listing last written within :data:`SETTLE_TIME` is
-"not visible yet", never "gone".
+"not visible yet", never "gone". Likewise, within ``settling`` seconds of our last write (the
+rolling check of a sync passes Amazon's processing time), values that differ are Amazon's before
+ours: "not visible yet", never "changed".
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class DriftReport:
     new_issues: list[tuple[ListingState, list[dict[str, Any]]]] = field(default_factory=list)
     #: Listings Amazon holds but does not show to buyers (no BUYABLE/DISCOVERABLE status).
     not_shown: list[tuple[ListingState, str | None]] = field(default_factory=list)
-    #: Accepted moments ago and not readable yet: not judged this time.
+    #: Written moments ago and not readable yet (or not applied yet): not judged this time.
     not_visible_yet: list[ListingState] = field(default_factory=list)
     #: Amazon kept failing to answer for these: not judged this time.
     unreadable: list[ListingState] = field(default_factory=list)
@@ -93,6 +95,7 @@ async def check_listings(
     *,
     now: dt.datetime | None = None,
     task: ProgressTask | None = None,
+    settling: float = 0.0,
 ) -> DriftReport:
     """Read ``states`` back from Amazon, record each check, and report what drifted."""
     now = now or dt.datetime.now(dt.UTC)
@@ -125,6 +128,9 @@ async def check_listings(
             status, asin, issues = status_from_item(item, mp)
             shown = summary_status(item, mp)
             diff = attribute_diff(state.sent_attributes or {}, item.get("attributes") or {})
+            if diff and now - (state.updated_at or now) < dt.timedelta(seconds=settling):
+                report.not_visible_yet.append(state)  # Amazon may not have applied our write yet
+                continue
             drift = {"kind": "changed", "attributes": diff} if diff else None
             if diff:
                 report.changed.append((state, diff))

@@ -629,7 +629,9 @@ class SyncEngine:
             return
         task = self.progress.phase("check", "Checking the oldest-checked listings on Amazon", len(states))
         try:
-            report.drift = await check_listings(self.client, self.store, self.seller_id, states, task=task)
+            report.drift = await check_listings(
+                self.client, self.store, self.seller_id, states, task=task, settling=opts.processing_window
+            )
         except Exception as exc:  # a read-back never fails the run it follows
             report.notes.append(
                 f"could not re-check the oldest-checked listings ({exc}); the next sync tries again"
