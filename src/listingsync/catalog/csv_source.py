@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,7 +25,7 @@ from listingsync.catalog.source import (
     Readable,
     Record,
     open_catalogue_file,
-    read_lines,
+    read_line_chunks,
     refuse_workbook,
 )
 from listingsync.config.source import SourceConfig
@@ -131,14 +132,26 @@ class CsvSource(CatalogSource):
             # UTF-16 cannot be split on b"\n": transcode it to UTF-8 as it is read.
             source = codecs.EncodedFile(handle, "utf-8", encoding, errors="replace")
             encoding = "utf-8"
-        first_encoding = encoding
+        # Chained in C from a chunk's lines at a time: a million rows resume no Python frame per line.
+        return itertools.chain.from_iterable(self._decoded_chunks(source, encoding, bad))
+
+    def _decoded_chunks(self, source: Readable, encoding: str, bad: dict[int, str]) -> Iterator[list[str]]:
+        first_encoding = encoding  # the first line may start with a BOM (utf-8-sig)
         encoding = "utf-8" if encoding == "utf-8-sig" else encoding
-        for number, raw in enumerate(read_lines(source, self.name), start=1):
+        number = 0  # lines before this chunk
+        for raw in read_line_chunks(source, self.name):
             try:
-                yield raw.decode(first_encoding if number == 1 else encoding)
-            except UnicodeDecodeError as exc:
-                bad[number] = f"byte 0x{raw[exc.start]:02X} at column {exc.start + 1} is not valid {encoding}"
-                yield raw.decode(encoding, errors="replace")
+                if number:
+                    lines = [line.decode(encoding) for line in raw]
+                else:
+                    lines = [raw[0].decode(first_encoding), *(line.decode(encoding) for line in raw[1:])]
+            except UnicodeDecodeError:
+                lines = [
+                    _decode(line, first_encoding if at == 1 else encoding, encoding, at, bad)
+                    for at, line in enumerate(raw, start=number + 1)
+                ]
+            number += len(raw)
+            yield lines
 
     def _rows(self, lines: Iterator[str], bad: dict[int, str], make: _Make) -> Iterator[Any]:
         first = next(lines, None)
@@ -150,11 +163,7 @@ class CsvSource(CatalogSource):
         if self.delimiter is None:
             self.delimiter = detect_delimiter(first)
 
-        def chain() -> Iterator[str]:
-            yield first
-            yield from lines
-
-        reader = csv.reader(chain(), delimiter=self.delimiter, strict=True)
+        reader = csv.reader(itertools.chain((first,), lines), delimiter=self.delimiter, strict=True)
         try:
             header = [h.strip() for h in next(reader)]
         except csv.Error as exc:
@@ -228,6 +237,15 @@ class CsvSource(CatalogSource):
                     fix="rename one of them",
                 )
             seen[column] = position
+
+
+def _decode(line: bytes, encoding: str, named: str, number: int, bad: dict[int, str]) -> str:
+    """One line decoded; one that is not valid ``encoding`` is noted in ``bad`` and replaced."""
+    try:
+        return line.decode(encoding)
+    except UnicodeDecodeError as exc:
+        bad[number] = f"byte 0x{line[exc.start]:02X} at column {exc.start + 1} is not valid {named}"
+        return line.decode(named, errors="replace")
 
 
 def _show(delimiter: str) -> str:

@@ -275,7 +275,8 @@ class RowMapper:
             else:
                 self._kinds[column] = self.roles.localized.get(column) or _PLAIN
         #: Per header column: (name, 0 field | 1 image | 2 per-language, (field, language) or None).
-        self._index: dict[str, int] | None = None  # header column → position (identity)
+        #: Positions of the identity roles' columns (sku, variant, parent, deleted, status), or None.
+        self._identity_at: tuple[int | None, ...] | None = None
         self._plan: list[tuple[str, int, tuple[str, str] | None]] = [
             (
                 c,
@@ -406,23 +407,22 @@ class RowMapper:
         ``(sku, parent_sku, deleted)``, or ``(None, message, sku)`` for the problem ``product``
         would report. A no-change sync asks only this of the rows it skips (see
         :mod:`listingsync.sync.rawskip`), so it must decide exactly as :meth:`product` does."""
-        index = self._index
-        if index is None:
-            index = self._index = {c: i for i, (c, _code, _lang) in enumerate(self._plan)}
-        roles = self.roles
-
-        def get(column: str | None) -> str | None:
-            return _clean(cells[index[column]]) if column is not None else None
-
-        sku = get(roles.sku)
+        at = self._identity_at
+        if at is None:
+            index = {c: i for i, (c, _code, _lang) in enumerate(self._plan)}
+            roles = self.roles
+            columns = (roles.sku, roles.variant_sku, roles.parent, roles.deleted, roles.status)
+            at = self._identity_at = tuple(index[c] if c is not None else None for c in columns)
+        sku_at, variant_at, parent_at, deleted_at, status_at = at
+        sku = _clean(cells[sku_at]) if sku_at is not None else None
         parent: str | None = None
-        if roles.variant_sku is not None:
-            variant_sku = get(roles.variant_sku)
+        if variant_at is not None:
+            variant_sku = _clean(cells[variant_at])
             if variant_sku is not None:
                 if sku is None:
                     return (
                         None,
-                        f"variant {variant_sku!r} has no product SKU in column {roles.sku!r}; fill it "
+                        f"variant {variant_sku!r} has no product SKU in column {self.roles.sku!r}; fill it "
                         "with the SKU of the product it belongs to",
                         variant_sku,
                     )
@@ -430,14 +430,14 @@ class RowMapper:
         if sku is None:
             return (
                 None,
-                f"no SKU: column {roles.sku!r} is empty; fill it (or set source.sku_field "
+                f"no SKU: column {self.roles.sku!r} is empty; fill it (or set source.sku_field "
                 "to the column that holds the SKU)",
                 None,
             )
-        if parent is None and roles.parent is not None:
-            parent = get(roles.parent)
-        deleted = (roles.deleted is not None and (get(roles.deleted) or "").lower() in _TRUE) or (
-            roles.status is not None and (get(roles.status) or "").lower() in _DELETED_STATUS
+        if parent is None and parent_at is not None:
+            parent = _clean(cells[parent_at])
+        deleted = (deleted_at is not None and (_clean(cells[deleted_at]) or "").lower() in _TRUE) or (
+            status_at is not None and (_clean(cells[status_at]) or "").lower() in _DELETED_STATUS
         )
         return sku, parent, deleted
 

@@ -24,6 +24,7 @@ __all__ = [
     "Readable",
     "Record",
     "open_catalogue_file",
+    "read_line_chunks",
     "read_lines",
     "refuse_workbook",
 ]
@@ -84,6 +85,15 @@ def read_lines(
     ``\\r`` (old Mac exports), all in one file if need be. Read in chunks, so memory holds one chunk
     and one line; a line over ``limit`` bytes stops the read with a :class:`CatalogError` naming it.
     """
+    for lines in read_line_chunks(handle, name, bare_cr=bare_cr, limit=limit):
+        yield from lines
+
+
+def read_line_chunks(
+    handle: Readable, name: str, *, bare_cr: bool = True, limit: int = MAX_LINE_BYTES
+) -> Iterator[list[bytes]]:
+    """:func:`read_lines`, a chunk's lines at a time: a reader of millions of lines resumes once
+    a chunk, not once a line."""
     number = 0
     rest = b""
 
@@ -105,15 +115,19 @@ def read_lines(
         else:
             *lines, rest = data.split(b"\n")
             lines = [line + b"\n" for line in lines]
-        for line in lines:
-            number += 1
-            if len(line) > limit:
-                raise too_long(number)
-            yield line
+        if len(data) > limit:  # only then can one of its lines be too long
+            for at, line in enumerate(lines):
+                if len(line) > limit:
+                    if at:
+                        yield lines[:at]  # the lines before it are read, as one at a time would
+                    raise too_long(number + at + 1)
+        number += len(lines)
+        if lines:
+            yield lines
         if len(rest) > limit:
             raise too_long(number + 1)
     if rest:
-        yield rest
+        yield [rest]
 
 
 #: Leading bytes of the spreadsheet formats users point a text source at by mistake.
