@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from listingsync.emulator import EmulatorServer
 from listingsync.mapping.pipeline import MappingPipeline
 from listingsync.sync.feeds import FeedLimits
+from listingsync.sync.mirror import CatalogMirror
 from listingsync.sync.store import StateStore
 
 from .helpers import FR, amazon_listings, edit_csv, sample_dir, sync
@@ -32,29 +34,60 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return skus
 
 
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """One entry per walk of every key: the state's by the removal pass (StateStore.removal_keys),
+    the catalogue mirror's by the pass that drops absent records (CatalogMirror._absent)."""
+    calls: list[str] = []
+
+    def counting(cls: type, name: str) -> None:
+        real = getattr(cls, name)
+
+        def spy(self: object, *args: object, **kw: object) -> object:
+            calls.append(name)
+            return real(self, *args, **kw)
+
+        monkeypatch.setattr(cls, name, spy)
+
+    counting(StateStore, "removal_keys")
+    counting(CatalogMirror, "_absent")
+    return calls
+
+
+def _settled(cfg: Path, emulator: EmulatorServer, **opts: Any) -> Any:
+    """One sync, then Amazon applies what it accepted: a scheduled sync's next run comes minutes
+    later, not milliseconds (else its read-back could see values Amazon has not applied yet)."""
+    out = sync(cfg, emulator, **opts)
+    emulator.flush()
+    return out
+
+
 def _writes(emulator: EmulatorServer) -> int:
     emulator.flush()
     return len(emulator.state.write_log)
 
 
 def test_only_changed_rows_are_built_and_sent(
-    emulator: EmulatorServer, tmp_path: Path, built: list[str]
+    emulator: EmulatorServer, tmp_path: Path, built: list[str], walks: list[str]
 ) -> None:
     cfg = sample_dir(tmp_path, emulator, on_removed="delete", via="items")
-    sync(cfg, emulator, via="items", on_removed="delete")
+    _settled(cfg, emulator, via="items", on_removed="delete")
     first = len(built)
     assert first > 0
     built.clear()
 
-    # Nothing changed: no record built, nothing written.
+    # Nothing changed: no record built, nothing written, and (every listing on Amazon and every
+    # mirrored record having its row, as the lookups counted) no key is walked for removals.
     log = _writes(emulator)
-    report, read = sync(cfg, emulator, via="items", on_removed="delete")
+    walks.clear()
+    report, read = _settled(cfg, emulator, via="items", on_removed="delete")
     assert built == [] and read.listings == 0 and _writes(emulator) == log
+    assert walks == []
     assert report.plan["create"] == report.plan["update"] == report.plan["delete"] == 0
 
     # One row changed: that record alone is built, and its change is sent.
     edit_csv(tmp_path / "products.csv", {"MD-CUSH-001": {"title_fr": "Housse neuve"}})
-    report, _ = sync(cfg, emulator, via="items", on_removed="delete")
+    report, _ = _settled(cfg, emulator, via="items", on_removed="delete")
     assert built == ["MD-CUSH-001"]
     assert [(r.sku, r.marketplace_id, r.op) for r in report.results if r.op == "update"] == [
         ("MD-CUSH-001", FR, "update")
@@ -64,20 +97,25 @@ def test_only_changed_rows_are_built_and_sent(
 
     # A parent changed: it and its variants (which inherit from it) are built, nothing else.
     edit_csv(tmp_path / "products.csv", {PARENT: {"brand": "Maison Demo Nouvelle"}})
-    sync(cfg, emulator, via="items", on_removed="delete")
+    _settled(cfg, emulator, via="items", on_removed="delete")
     assert set(built) == {PARENT, *VARIANTS}
     built.clear()
 
     # A variant changed: it and its parent (whose parentage depends on its variants), not its siblings.
     edit_csv(tmp_path / "products.csv", {"MD-THRW-KNIT-GREY": {"size": "140 x 180 cm"}})
-    sync(cfg, emulator, via="items", on_removed="delete")
+    _settled(cfg, emulator, via="items", on_removed="delete")
     assert set(built) == {PARENT, "MD-THRW-KNIT-GREY"}
     built.clear()
 
-    # A row removed: nothing built, its listings deleted (removals are still found).
+    # A row removed: nothing built, its listings deleted and its record dropped from the mirror
+    # (the counts differ: the keys are walked).
     edit_csv(tmp_path / "products.csv", {}, drop={"MD-CUSH-004"})
-    report, _ = sync(cfg, emulator, via="items", on_removed="delete")
-    assert built == []
+    report, _ = _settled(cfg, emulator, via="items", on_removed="delete")
+    assert built == [] and set(walks) == {"removal_keys", "_absent"}
+    with StateStore.open(f"sqlite:///{tmp_path / '.listingsync' / 'state.db'}") as store:
+        assert (
+            "MD-CUSH-004" not in CatalogMirror(store).skus() and "MD-CUSH-005" in CatalogMirror(store).skus()
+        )
     assert sorted(r.op for r in report.results if r.sku == "MD-CUSH-004") == ["delete", "delete"]
 
 

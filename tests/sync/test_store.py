@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from listingsync.sync import tables as t
 from listingsync.sync.rawskip import state_lookup
 from listingsync.sync.store import Intent, Outcome, StateStore, StateStoreError, resolve_state_url
 
@@ -30,8 +31,6 @@ def test_open_migrates_and_reopens(state_url: str) -> None:
 def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
     """Migration 0006: the columns a no-change sync reads of every listing are in one index (on
     PostgreSQL the key plus INCLUDE), and on SQLite the lookup is answered from it alone."""
-    from listingsync.sync import tables as t
-
     c = t.listings.c
     carried = [
         "status",
@@ -101,6 +100,33 @@ def test_oldest_checked_never_checked_first_then_by_age(store: StateStore) -> No
     assert [s.sku for s in store.oldest_checked(3, [MP])] == ["B", "D", "C"]
     assert [s.sku for s in store.oldest_checked(1)] == ["B"]
     assert store.oldest_checked(10, ["A13V1IB3VIYZZH"]) == []
+
+
+def test_raw_pass_lookup_answers_as_its_statement(store: StateStore) -> None:
+    """rawskip runs ``state_lookup`` as the driver's SQL, compiled once for a full batch: on
+    either database it must answer what the statement itself answers (a short batch padded, the
+    JSON path into ``drift`` processed), with each listing's "on Amazon" as the removal pass
+    counts it."""
+    from listingsync.sync.rawskip import _Lookup
+
+    run = store.begin_run("sync", "items")
+    store.record_intents(run, [_intent(s) for s in ("A", "B", "C", "D")])
+    store.record_outcomes(run, [Outcome(s, MP, "accepted") for s in ("A", "B", "C")])
+    store.record_intents(run, [_intent("C", op="DELETE")])
+    store.record_outcomes(run, [Outcome("C", MP, "deleted")])
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(t.listings).where(t.listings.c.sku == "B").values(drift={"kind": "changed"}))
+    wanted = ["A", "B", "C", "D", "X"]
+    with store.engine.connect() as conn:
+        expected = sorted(tuple(r) for r in conn.execute(state_lookup(store, [MP]), {"skus": wanted}))
+    found = sorted(tuple(r) for r in _Lookup(store, [MP])(wanted))
+    assert found == expected
+    by_sku = {r[0]: r for r in found}
+    assert set(by_sku) == {"A", "B", "C", "D"}
+    assert by_sku["B"][8] == "changed" and by_sku["A"][8] is None
+    # On Amazon: A and B (bases), D (a write in flight); not C (deleted).
+    assert {sku for sku, r in by_sku.items() if r[9]} == {"A", "B", "D"}
+    assert store.removal_counts([MP])[0] == 3
 
 
 def test_packaged_head_is_alembics() -> None:

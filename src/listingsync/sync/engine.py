@@ -312,6 +312,7 @@ class SyncEngine:
         recovered: RecoveryReport | None = None,
         skipped: Callable[[], int] = lambda: 0,
         empty_catalogue: bool = False,
+        present_on_amazon: int | None = None,
     ) -> SyncReport:
         """A sending run over candidates that come in batches (consumed one at a time, lazily).
 
@@ -321,6 +322,8 @@ class SyncEngine:
         is planned against the state's entries for its SKUs only, written (items) or added to the
         open feed documents (feed), and its results logged; ``skipped`` is read at the end
         (listings the producer left out because nothing that built them changed).
+        ``present_on_amazon``: how many listings on Amazon the records read have, when the
+        producer counted them (see :meth:`_removals`).
         """
 
         async def streamed(run_id: int) -> SyncReport:
@@ -334,6 +337,7 @@ class SyncEngine:
                 recovered,
                 skipped,
                 empty_catalogue,
+                present_on_amazon,
             )
 
         return await self._running(streamed)
@@ -366,6 +370,7 @@ class SyncEngine:
         recovered: RecoveryReport | None,
         skipped: Callable[[], int],
         empty_catalogue: bool,
+        present_on_amazon: int | None = None,
     ) -> SyncReport:
         started = time.perf_counter()
         opts = self.options
@@ -379,7 +384,7 @@ class SyncEngine:
         report.fail_on_invalid = opts.fail_on_invalid
         # 1. What the catalogue no longer has, from the whole index a page at a time: the guard
         #    decides on it before anything is sent; the deletions themselves go last.
-        gone, known, drifted = self._removals(marketplace_ids, complete, removed, present)
+        gone, known, drifted = self._removals(marketplace_ids, complete, removed, present, present_on_amazon)
         for action in gone:
             report.plan[action.op.value] += 1
         if drifted and opts.on_drift == "report":
@@ -514,13 +519,18 @@ class SyncEngine:
         complete: bool,
         removed: set[str],
         present: Callable[[Key], bool],
+        present_on_amazon: int | None = None,
     ) -> tuple[list[Action], int, int]:
         """The listings the catalogue no longer has (``delete`` or ``removed`` actions), how many
         the store knows on Amazon (the guard's base), and how many drifted. Only keys are walked
-        (a no-change run reads no listing row): the few listings found gone are then read."""
+        (a no-change run reads no listing row): the few listings found gone are then read.
+
+        When the producer counted the listings on Amazon of the records it read (each key once)
+        and that count is the store's, every such listing has its record: nothing is walked."""
         known, drifted = self.store.removal_counts(marketplace_ids)
         gone: list[Key] = []
-        for keys in self.store.removal_keys(marketplace_ids):
+        walked = () if present_on_amazon == known else self.store.removal_keys(marketplace_ids)
+        for keys in walked:
             gone.extend(k for k in keys if not present(k) and (complete or k[0] in removed))
         op = Op.DELETE if self.options.on_removed == "delete" else Op.REMOVED
         out: list[Action] = []

@@ -70,24 +70,34 @@ class CatalogMirror:
                 out.update({sku: fp for sku, fp in conn.execute(query)})
         return out
 
-    def drop_absent(self, present: Container[str]) -> set[str]:
+    def drop_absent(self, present: Container[str], *, present_mirrored: int | None = None) -> set[str]:
         """Drop the records a complete read no longer has (``present``: what it has, or could not
-        read), the SKUs paged through in order rather than loaded all at once."""
+        read), the SKUs paged through in order rather than loaded all at once.
+
+        ``present_mirrored``: how many of the read's SKUs the mirror held when the read counted
+        them (a CSV raw pass). The mirror only grows since, by the records it merged: when it
+        holds exactly that many, none is absent and no SKU is paged through."""
+        if present_mirrored is not None and len(self) == present_mirrored:
+            return set()
+        doomed = list(self._absent(present))
         c = t.catalog.c
-        doomed: list[str] = []
+        with self.engine.begin() as conn:
+            for start in range(0, len(doomed), _CHUNK):
+                conn.execute(t.catalog.delete().where(self._mine, c.sku.in_(doomed[start : start + _CHUNK])))
+        return set(doomed)
+
+    def _absent(self, present: Container[str]) -> Iterator[str]:
+        """The mirrored SKUs not in ``present``, paged through in order."""
+        c = t.catalog.c
         after = ""
         with self.engine.connect() as conn:
             while True:
                 query = sa.select(c.sku).where(self._mine, c.sku > after).order_by(c.sku).limit(10_000)
                 page = [r[0] for r in conn.execute(query)]
-                doomed.extend(sku for sku in page if sku not in present)
+                yield from (sku for sku in page if sku not in present)
                 if len(page) < 10_000:
-                    break
+                    return
                 after = page[-1]
-        with self.engine.begin() as conn:
-            for start in range(0, len(doomed), _CHUNK):
-                conn.execute(t.catalog.delete().where(self._mine, c.sku.in_(doomed[start : start + _CHUNK])))
-        return set(doomed)
 
     def skus(self) -> set[str]:
         with self.engine.connect() as conn:

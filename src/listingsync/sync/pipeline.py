@@ -696,6 +696,7 @@ async def run_sync(
                 recovered=recovered,
                 skipped=lambda: catalog.skipped,
                 empty_catalogue=complete and not stream.live_products,
+                present_on_amazon=stream.raw.on_amazon if stream.raw is not None else None,
             )
         else:
             for batch in stream.batches():
@@ -721,7 +722,9 @@ async def run_sync(
         unfinished = bool(report.statuses.get("error") or report.statuses.get("pending"))
         if sending and catalog.complete:
             # The batches merged what they read; a complete read also drops what it no longer has.
-            mirror.drop_absent(stream.present)
+            mirror.drop_absent(
+                stream.present, present_mirrored=stream.raw.mirrored if stream.raw is not None else None
+            )
         if sending and not unfinished and catalog.checkpoint is not None:
             store.set_checkpoint(catalog.checkpoint)
         return report, catalog

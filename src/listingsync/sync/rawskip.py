@@ -67,7 +67,8 @@ def row_fingerprint(cells: Sequence[str], key: bytes) -> str:
 
 def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
     """What the raw pass reads of each listing (SKUs bound as ``skus``): only columns the sync
-    index carries (migration 0006), so no row with its KB of sent JSON is read."""
+    index carries (migration 0006), so no row with its KB of sent JSON is read. The last column
+    says whether the listing is on Amazon as the removal pass counts it (``store.on_amazon``)."""
     c = t.listings.c
     return sa.select(
         c.sku,
@@ -79,6 +80,7 @@ def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
         c.status,
         c.pending_op,
         c.drift["kind"].as_string(),
+        sa.case((store.on_amazon(), 1), else_=0),
     ).where(
         store.mine(t.listings),
         c.marketplace_id.in_(marketplaces),
@@ -114,8 +116,13 @@ class RawPass:
         self.current = SkuSet()
         self.current_count = 0
         self.dirty_count = 0
+        #: Listings on Amazon (``store.on_amazon``) of the SKUs looked up: when this equals the
+        #: state's own count, no listing on Amazon lacks its record and removals need no walk.
+        self.on_amazon = 0
+        #: The SKUs looked up that the catalogue mirror holds (see ``CatalogMirror.drop_absent``).
+        self.mirrored = 0
         self._pending: list[tuple[str, str | None, str]] = []
-        self._query: Any = None
+        self._lookup: _Lookup | None = None
 
     # -- the pass -------------------------------------------------------------------------------
 
@@ -164,11 +171,6 @@ class RawPass:
 
     # -- the state --------------------------------------------------------------------------------
 
-    def _statement(self) -> Any:
-        if self._query is None:
-            self._query = state_lookup(self.store, self.marketplaces)
-        return self._query
-
     def check(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
         """Look a batch of ``(sku, parent, fingerprint)`` up: one query, no per-record one."""
         wanted = len(self.marketplaces)
@@ -176,18 +178,34 @@ class RawPass:
         stale: set[str] = set()
         fps = {sku: fp for sku, _parent, fp in rows}
         mapping = self.fingerprints
-        with self.store.engine.connect() as conn:
-            result = conn.execute(self._statement(), {"skus": list(fps)})
-            for sku, mp, product_type, requirements, source_fp, mapping_fp, status, pending, drift in result:
-                if (
-                    source_fp != fps[sku]
-                    or status in UNSETTLED
-                    or pending is not None
-                    or drift is not None
-                    or mapping_fp != mapping(product_type, mp, requirements)
-                ):
-                    stale.add(sku)
-                found[sku] = found.get(sku, 0) + 1
+        if self._lookup is None:
+            self._lookup = _Lookup(self.store, self.marketplaces)
+        skus = list(fps)
+        on_amazon = 0
+        for (
+            sku,
+            mp,
+            product_type,
+            requirements,
+            source_fp,
+            mapping_fp,
+            status,
+            pending,
+            drift,
+            live,
+        ) in self._lookup(skus):
+            on_amazon += live
+            if (
+                source_fp != fps[sku]
+                or status in UNSETTLED
+                or pending is not None
+                or drift is not None
+                or mapping_fp != mapping(product_type, mp, requirements)
+            ):
+                stale.add(sku)
+            found[sku] = found.get(sku, 0) + 1
+        self.on_amazon += on_amazon
+        self.mirrored += self._lookup.mirrored(skus)
         for sku, parent, _fp in rows:
             if sku in stale or found.get(sku, 0) < wanted:
                 self.dirty.add(sku)
@@ -223,3 +241,47 @@ class RawPass:
             if len(rows) < page:
                 return
             after = (rows[-1][0], rows[-1][1])
+
+
+class _Lookup:
+    """:func:`state_lookup` compiled once for :data:`BATCH` SKUs and run as the driver's SQL.
+
+    A no-change run over a million records makes a thousand of these queries: SQLAlchemy's
+    expansion of a 1,000-value ``IN`` at every execution and its row-by-row fetch cost as much
+    as the database's own work. A short last batch repeats its first SKU (``IN`` matches it once).
+    """
+
+    def __init__(self, store: StateStore, marketplaces: Sequence[str]) -> None:
+        self.engine = store.engine
+        placeholders = [f"\x00listingsync-sku-{i}" for i in range(BATCH)]
+        compiled = state_lookup(store, marketplaces).compile(self.engine)
+        expanded = compiled.construct_expanded_state({"skus": placeholders})
+        self.sql = expanded.statement
+        self.params = dict(expanded.parameters)
+        dialect = self.engine.dialect
+        for name, bind in compiled.binds.items():
+            # Values as the driver takes them (the JSON path into ``drift`` has a bind processor).
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None and name in self.params:
+                self.params[name] = process(self.params[name])
+        # The names the expanded SKUs were given, in order: those whose value is a placeholder.
+        slot = {value: name for name, value in self.params.items() if isinstance(value, str)}
+        self.slots = [slot[p] for p in placeholders]
+        self.positions = list(expanded.positiontup) if compiled.positional and expanded.positiontup else None
+        c = t.catalog.c
+        self.in_mirror = sa.select(sa.func.count()).where(
+            store.mine(t.catalog), c.sku.in_(sa.bindparam("skus", expanding=True))
+        )
+
+    def __call__(self, skus: list[str]) -> list[Any]:
+        params = dict(self.params)
+        padded = skus + [skus[0]] * (BATCH - len(skus))
+        params.update(zip(self.slots, padded, strict=True))
+        bound: Any = tuple(params[name] for name in self.positions) if self.positions is not None else params
+        with self.engine.connect() as conn:
+            return list(conn.exec_driver_sql(self.sql, bound).all())
+
+    def mirrored(self, skus: list[str]) -> int:
+        """How many of these SKUs the catalogue mirror holds."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(self.in_mirror, {"skus": skus}).scalar_one())

@@ -410,15 +410,17 @@ class StateStore:
             ).scalar_one()
         return int(known), int(drift)
 
-    def _on_amazon(self, marketplace_ids: Sequence[str] | None) -> list[Any]:
+    @staticmethod
+    def on_amazon() -> Any:
+        """Whether a listing is on Amazon as far as the state knows: a base of ours or a write in
+        flight, and not deleted (what the removal pass walks and its guard counts)."""
         c = t.listings.c
-        where = [
-            self.mine(t.listings),
-            c.status != "deleted",
-            sa.or_(c.sent_hash.is_not(None), c.pending_op.is_not(None)),
-        ]
+        return sa.and_(c.status != "deleted", sa.or_(c.sent_hash.is_not(None), c.pending_op.is_not(None)))
+
+    def _on_amazon(self, marketplace_ids: Sequence[str] | None) -> list[Any]:
+        where = [self.mine(t.listings), self.on_amazon()]
         if marketplace_ids:
-            where.append(c.marketplace_id.in_(list(marketplace_ids)))
+            where.append(t.listings.c.marketplace_id.in_(list(marketplace_ids)))
         return where
 
     def _plan_rows(
