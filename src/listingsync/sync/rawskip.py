@@ -67,9 +67,11 @@ def row_fingerprint(cells: Sequence[str], key: bytes) -> str:
 
 def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
     """What the raw pass reads of each listing (SKUs bound as ``skus``): only columns the sync
-    index carries (migration 0006), so no row with its KB of sent JSON is read. The last column
-    says whether the listing is on Amazon as the removal pass counts it (``store.on_amazon``)."""
+    index carries (migration 0006), so no row with its KB of sent JSON is read. The last columns
+    say whether the listing is on Amazon as the removal pass counts it (``store.on_amazon``) and
+    whether the catalogue mirror holds its SKU (one probe of its primary key)."""
     c = t.listings.c
+    mirrored = sa.exists().where(store.mine(t.catalog), t.catalog.c.sku == c.sku)
     return sa.select(
         c.sku,
         c.marketplace_id,
@@ -81,6 +83,7 @@ def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
         c.pending_op,
         c.drift["kind"].as_string(),
         sa.case((store.on_amazon(), 1), else_=0),
+        sa.case((mirrored, 1), else_=0),
     ).where(
         store.mine(t.listings),
         c.marketplace_id.in_(marketplaces),
@@ -182,6 +185,7 @@ class RawPass:
             self._lookup = _Lookup(self.store, self.marketplaces)
         skus = list(fps)
         on_amazon = 0
+        mirrored: set[str] = set()
         for (
             sku,
             mp,
@@ -193,8 +197,11 @@ class RawPass:
             pending,
             drift,
             live,
+            kept,
         ) in self._lookup(skus):
             on_amazon += live
+            if kept:
+                mirrored.add(sku)
             if (
                 source_fp != fps[sku]
                 or status in UNSETTLED
@@ -205,7 +212,7 @@ class RawPass:
                 stale.add(sku)
             found[sku] = found.get(sku, 0) + 1
         self.on_amazon += on_amazon
-        self.mirrored += self._lookup.mirrored(skus)
+        self.mirrored += len(mirrored)
         for sku, parent, _fp in rows:
             if sku in stale or found.get(sku, 0) < wanted:
                 self.dirty.add(sku)
@@ -268,10 +275,6 @@ class _Lookup:
         slot = {value: name for name, value in self.params.items() if isinstance(value, str)}
         self.slots = [slot[p] for p in placeholders]
         self.positions = list(expanded.positiontup) if compiled.positional and expanded.positiontup else None
-        c = t.catalog.c
-        self.in_mirror = sa.select(sa.func.count()).where(
-            store.mine(t.catalog), c.sku.in_(sa.bindparam("skus", expanding=True))
-        )
 
     def __call__(self, skus: list[str]) -> list[Any]:
         params = dict(self.params)
@@ -280,8 +283,3 @@ class _Lookup:
         bound: Any = tuple(params[name] for name in self.positions) if self.positions is not None else params
         with self.engine.connect() as conn:
             return list(conn.exec_driver_sql(self.sql, bound).all())
-
-    def mirrored(self, skus: list[str]) -> int:
-        """How many of these SKUs the catalogue mirror holds."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(self.in_mirror, {"skus": skus}).scalar_one())
