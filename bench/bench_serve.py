@@ -38,8 +38,7 @@ import yaml
 from cryptography.fernet import Fernet
 
 from bench.bench_mapping import SAMPLE, _catalogue
-from bench.bench_workers import _emulator
-from bench.fixtures import fill_listings, write_accounts
+from bench.fixtures import accounts_emulator, fill_listings, write_accounts
 from listingsync.service import Workspace, add_connection, list_runs
 from listingsync.service.executor import InProcessExecutor
 from listingsync.service.scheduler import Scheduler
@@ -153,7 +152,7 @@ def _run(root: Path) -> None:
     db = f"sqlite:///{root / 'workspace.db'}"
     empty_db = f"sqlite:///{root / 'empty.db'}"
     # Amazon's real limits (rate_scale 1) and its processing delay (30-300 s): realistic mode.
-    with _emulator(root / "accounts.yaml", 1.0) as url, Workspace.open(db, directory=root) as ws:
+    with accounts_emulator(root / "accounts.yaml", 1.0) as url, Workspace.open(db, directory=root) as ws:
         for a in accounts:
             add_connection(
                 ws,

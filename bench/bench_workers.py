@@ -59,7 +59,7 @@ import httpx
 import sqlalchemy as sa
 
 from bench.bench_mapping import SAMPLE, _catalogue
-from bench.fixtures import emulator_subprocess, write_accounts
+from bench.fixtures import accounts_emulator, write_accounts
 from listingsync.amazon.lwa import Credentials
 from listingsync.config import load_config
 from listingsync.credentials import SecretStore, save_credentials
@@ -92,21 +92,6 @@ def _accounts(directory: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _emulator(accounts_file: Path, scale: float, processing: tuple[float, float] | None = None) -> Any:
-    """The emulator of ``accounts_file`` at ``scale`` (its processing delay ``processing`` before the
-    scale, or Amazon's 30-300 s), in a process of its own."""
-    code = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from listingsync.emulator import EmulatorSettings, serve\n"
-        "delay = {} if sys.argv[3] == '-' else {'processing_delay': tuple(map(float, sys.argv[3].split(',')))}\n"
-        "settings = EmulatorSettings.from_accounts_file(Path(sys.argv[1]), rate_scale=float(sys.argv[2]), **delay)\n"
-        "serve(settings, port=0, announce=lambda u: print(u, flush=True))\n"
-    )
-    delay = "-" if processing is None else f"{processing[0]},{processing[1]}"
-    return emulator_subprocess(code, str(accounts_file), repr(scale), delay)
-
-
 def _with_state(text: str, url: str) -> str:
     """The config text with ``state:`` set to ``url`` (replacing the sample's line, if it has one)."""
     lines = [line for line in text.splitlines() if not line.startswith("state:")]
@@ -132,7 +117,7 @@ class Run:
 
     def _config(self, account: dict[str, Any], url: str, schema: str) -> Path:
         vendor = account["type"] == "vendor"
-        directory = self.dir / account["selling_partner_id"]
+        directory: Path = self.dir / account["selling_partner_id"]
         directory.mkdir(parents=True)
         shutil.copy(self.dir.parent / "products.csv", directory / "products.csv")
         text = (SAMPLE / ("listingsync.yaml" if vendor else "listingsync-seller.yaml")).read_text(
@@ -155,7 +140,7 @@ class Run:
         (directory / "listingsync.yaml").write_text(text, encoding="utf-8")
         return directory / "listingsync.yaml"
 
-    def expected(self) -> dict[tuple[str, str, str], str]:
+    def expected(self) -> dict[tuple[str, str, str], bytes]:
         out = {}
         for seller, path in self.configs.items():
             for c in read_candidates(load_config(path), BundledSchemas()).candidates:
@@ -274,7 +259,7 @@ def _throttle_share(counters: dict[str, Any]) -> tuple[int, int]:
     return throttled, requests
 
 
-def _held(url: str) -> dict[tuple[str, str, str], str]:
+def _held(url: str) -> dict[tuple[str, str, str], bytes]:
     listings = _emu(url, "listings")["listings"]
     return {(r["seller_id"], r["marketplace_id"], r["sku"]): canonical(r["attributes"]) for r in listings}
 
@@ -403,10 +388,10 @@ def main() -> None:
             accounts = _accounts(root)
             _catalogue(root, 62)
             if "items" in PARTS:
-                with _emulator(root / "accounts.yaml", 1.0, ITEMS_PROCESSING) as url:
+                with accounts_emulator(root / "accounts.yaml", 1.0, ITEMS_PROCESSING) as url:
                     bench_items(root, accounts, url)
             if "kill" in PARTS:
-                with _emulator(root / "accounts.yaml", KILL_SCALE) as url:
+                with accounts_emulator(root / "accounts.yaml", KILL_SCALE) as url:
                     bench_kill(root, accounts, url)
         if "validate" in PARTS:
             bench_validate(root)

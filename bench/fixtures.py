@@ -8,6 +8,7 @@ import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,20 @@ def fill_listings(engine: sa.Engine, scope: str, count: int) -> None:
     with engine.begin() as conn:
         for start in range(0, len(rows), 5000):
             conn.execute(state.listings.insert(), rows[start : start + 5000])
+
+
+def accounts_emulator(
+    accounts_file: Path, scale: float, processing: tuple[float, float] | None = None
+) -> AbstractContextManager[str]:
+    """The emulator of ``accounts_file`` at ``scale`` (its processing delay ``processing`` before the
+    scale, or Amazon's 30-300 s), in a process of its own."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from listingsync.emulator import EmulatorSettings, serve\n"
+        "delay = {} if sys.argv[3] == '-' else {'processing_delay': tuple(map(float, sys.argv[3].split(',')))}\n"
+        "settings = EmulatorSettings.from_accounts_file(Path(sys.argv[1]), rate_scale=float(sys.argv[2]), **delay)\n"
+        "serve(settings, port=0, announce=lambda u: print(u, flush=True))\n"
+    )
+    delay = "-" if processing is None else f"{processing[0]},{processing[1]}"
+    return emulator_subprocess(code, str(accounts_file), repr(scale), delay)
