@@ -73,9 +73,9 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tu
     The peak is that of the whole process tree (the command and any pool of worker processes it
     starts: their PSS summed, sampled every 100 ms), or the kernel's own high-water mark of its
     largest process (``wait4``'s, which is per process) when that is larger: a command that
-    spreads its work over processes must not look smaller than it is. CPU time (the tree's, from ``wait4``) is given beside wall
-    time because the machine is shared: wall time says how long a user waited here, CPU time what
-    the work costs."""
+    spreads its work over processes must not look smaller than it is. CPU time (the tree's, from
+    ``wait4``) is given beside wall time because the machine is shared: wall time says how long a
+    user waited here, CPU time what the work costs."""
     started = time.perf_counter()
     # stderr to a file, not a pipe: a full pipe would stall the command.
     with tempfile.TemporaryFile() as errors:

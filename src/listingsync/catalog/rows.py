@@ -274,9 +274,9 @@ class RowMapper:
                 self._kinds[column] = _IMAGE
             else:
                 self._kinds[column] = self.roles.localized.get(column) or _PLAIN
-        #: Per header column: (name, 0 field | 1 image | 2 per-language, (field, language) or None).
         #: Positions of the identity roles' columns (sku, variant, parent, deleted, status), or None.
         self._identity_at: tuple[int | None, ...] | None = None
+        #: Per header column: (name, 0 field | 1 image | 2 per-language, (field, language) or None).
         self._plan: list[tuple[str, int, tuple[str, str] | None]] = [
             (
                 c,
