@@ -35,6 +35,7 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
     by_status = {(r.sku, r.marketplace_id): r.status for r in report.results}
     assert all(by_status[k] == "invalid" for k in broken)
     assert all(by_status[k] in ("accepted", "live") for k in valid)
+    refusals = {(r.sku, r.marketplace_id): r.issues for r in report.results if r.status == "invalid"}
     assert report.exit_code == 1  # the broken records failed
 
     # 2. Second sync: nothing to send; every record is skipped before parsing (a fingerprint of
@@ -46,7 +47,8 @@ def test_first_second_change_delete(emulator: EmulatorServer, tmp_path: Path, vi
     assert again.listings == 0  # nothing built
     results = {(r.sku, r.marketplace_id): r for r in report.results}
     assert set(results) == broken and report.plan["invalid"] == len(broken)
-    assert all(r.status == "invalid" and r.issues for r in results.values())
+    assert all(r.status == "invalid" and r.was_invalid for r in results.values())
+    assert {k: r.issues for k, r in results.items()} == refusals  # the same issues, from the state
     assert again.skipped == len(valid)
     # The broken records are known invalid from run 1: reported, but nothing new broke (exit 0).
     assert report.plan["unchanged"] >= again.skipped and report.exit_code == 0

@@ -438,9 +438,8 @@ class SyncEngine:
                         result.was_invalid = previous is not None and previous.status == "invalid"
                         report.results.append(result)
                 report.results.extend(_not_looked_up(c) for c in unverified)
-                for sku, mp in batch.invalid:
-                    report.plan[Op.INVALID.value] += 1
-                    report.results.append(SkuResult(sku, mp, Op.INVALID.value, "pending", was_invalid=True))
+                report.plan[Op.INVALID.value] += len(batch.invalid)
+                report.results.extend(batch.invalid)
                 await sender.add([a for a in plan.writes if a.key not in held], batch.recorded)
             plan_task.done()
             if adopt_task is not None:
@@ -787,8 +786,8 @@ class Batch:
     candidates: list[Candidate]
     recorded: Callable[[], None] | None = None
     #: Listings refused by validation before, whose record and mapping did not change since: not
-    #: built again (``sync.rawskip``), reported as they stand in the state.
-    invalid: list[Key] = field(default_factory=list)
+    #: built again (``sync.rawskip``), their results as the state holds them (status, issues, ASIN).
+    invalid: list[SkuResult] = field(default_factory=list)
 
 
 def _held_issue() -> dict[str, Any]:

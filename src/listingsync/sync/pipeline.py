@@ -503,9 +503,9 @@ class CatalogStream:
                 out.listings += len(candidates)
                 yield Batch(candidates, functools.partial(self._recorded, built, read))
             task.done()
-        for keys in raw.invalid_keys():
-            out.skipped -= len(keys)
-            yield Batch([], None, invalid=keys)
+        for results in raw.invalid():
+            out.skipped -= len(results)
+            yield Batch([], None, invalid=results)
 
     def _recorded(self, built: list[tuple[str, str, str, str]], read: list[Product]) -> None:
         """A batch's listings are in the state: record what built them, merge its records."""

@@ -17,7 +17,7 @@ products built only for the dirty records: a run where nothing changed parses no
 
 Listings that are current but were refused by validation (``invalid``) are not built again to
 be reported again: their state row holds the issues the same record and mapping gave
-(:meth:`RawPass.invalid_keys`).
+(:meth:`RawPass.invalid`).
 
 Memory: the SKUs read, the dirty SKUs and the current ones are :class:`~listingsync.skuset.SkuSet`
 (8 bytes a SKU), the parents referenced a ``Counter`` (a few per cent of the SKUs).
@@ -39,8 +39,10 @@ from listingsync.config import Config
 from listingsync.mapping.pipeline import Outline, field_names
 from listingsync.skuset import SkuSet
 from listingsync.sync import tables as t
+from listingsync.sync.engine import SkuResult
 from listingsync.sync.fingerprint import UNSETTLED, MappingFingerprints
 from listingsync.sync.hashing import canonical
+from listingsync.sync.plan import Op
 from listingsync.sync.store import StateStore
 
 __all__ = ["RAW_VERSION", "RawPass", "row_fingerprint", "source_key", "state_lookup"]
@@ -223,13 +225,13 @@ class RawPass:
                 self.current.add(sku)
                 self.current_count += 1
 
-    def invalid_keys(self, page: int = 5000) -> Iterator[list[Key]]:
-        """The invalid listings of current records (skipped, so reported from the state), a page
-        at a time in key order."""
+    def invalid(self, page: int = 5000) -> Iterator[list[SkuResult]]:
+        """The invalid listings of current records (skipped, so reported from the state: status,
+        issues and ASIN as the run's results give them), a page at a time in key order."""
         c = t.listings.c
         after: Key = ("", "")
         query = (
-            sa.select(c.sku, c.marketplace_id, c.parent_sku)
+            sa.select(c.sku, c.marketplace_id, c.parent_sku, c.status, c.issues, c.asin)
             .where(
                 self.store.mine(t.listings),
                 c.status == "invalid",
@@ -242,9 +244,13 @@ class RawPass:
         while True:
             with self.store.engine.connect() as conn:
                 rows = list(conn.execute(query, {"a_sku": after[0], "a_mp": after[1]}))
-            keys = [(r[0], r[1]) for r in rows if r[0] in self.current and not self.needs_build(r[0], r[2])]
-            if keys:
-                yield keys
+            results = [
+                SkuResult(sku, mp, Op.INVALID.value, status, list(issues or []), asin, was_invalid=True)
+                for sku, mp, parent, status, issues, asin in rows
+                if sku in self.current and not self.needs_build(sku, parent)
+            ]
+            if results:
+                yield results
             if len(rows) < page:
                 return
             after = (rows[-1][0], rows[-1][1])
