@@ -85,7 +85,8 @@ def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
         c.pending_op,
         c.drift["kind"].as_string(),
         sa.case((store.on_amazon(), 1), else_=0),
-        sa.case((mirrored, 1), else_=0),
+        # One probe of the mirror a SKU, not one a listing: asked of its first marketplace's row.
+        sa.case((sa.and_(c.marketplace_id == marketplaces[0], mirrored), 1), else_=0),
     ).where(
         store.mine(t.listings),
         c.marketplace_id.in_(marketplaces),
