@@ -70,8 +70,8 @@ def row_fingerprint(cells: Sequence[str], key: bytes) -> str:
 def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
     """What the raw pass reads of each listing (SKUs bound as ``skus``): only columns the sync
     index carries (migration 0006), so no row with its KB of sent JSON is read. The last columns
-    say whether the listing is on Amazon as the removal pass counts it (``store.on_amazon``) and
-    whether the catalogue mirror holds its SKU (one probe of its primary key)."""
+    say whether the listing is on Amazon as the removal pass counts it (``store.on_amazon``) and,
+    on the first marketplace's row only, whether the catalogue mirror holds its SKU."""
     c = t.listings.c
     mirrored = sa.exists().where(store.mine(t.catalog), t.catalog.c.sku == c.sku)
     return sa.select(
@@ -85,7 +85,7 @@ def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
         c.pending_op,
         c.drift["kind"].as_string(),
         sa.case((store.on_amazon(), 1), else_=0),
-        # One probe of the mirror a SKU, not one a listing: asked of its first marketplace's row.
+        # One probe of the mirror a SKU, not one a listing.
         sa.case((sa.and_(c.marketplace_id == marketplaces[0], mirrored), 1), else_=0),
     ).where(
         store.mine(t.listings),
@@ -232,7 +232,7 @@ class RawPass:
         c = t.listings.c
         after: Key = ("", "")
         query = (
-            sa.select(c.sku, c.marketplace_id, c.parent_sku, c.status, c.issues, c.asin)
+            sa.select(c.sku, c.marketplace_id, c.parent_sku, c.issues, c.asin)
             .where(
                 self.store.mine(t.listings),
                 c.status == "invalid",
@@ -246,8 +246,8 @@ class RawPass:
             with self.store.engine.connect() as conn:
                 rows = list(conn.execute(query, {"a_sku": after[0], "a_mp": after[1]}))
             results = [
-                SkuResult(sku, mp, Op.INVALID.value, status, list(issues or []), asin, was_invalid=True)
-                for sku, mp, parent, status, issues, asin in rows
+                SkuResult(sku, mp, Op.INVALID.value, "invalid", list(issues or []), asin, was_invalid=True)
+                for sku, mp, parent, issues, asin in rows
                 if sku in self.current and not self.needs_build(sku, parent)
             ]
             if results:
