@@ -67,13 +67,25 @@ def _tree_memory(pid: int) -> int:
     return total
 
 
+def _high_water(pid: int) -> int:
+    """Bytes of the kernel's high-water mark of ``pid``'s resident memory since it ran its program
+    (``VmHWM``: an exec starts it anew); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            return next((int(line.split()[1]) * 1024 for line in handle if line.startswith("VmHWM:")), 0)
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
 def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak memory MiB, exit code) of one command in a fresh process.
 
     The peak is that of the whole process tree (the command and any pool of worker processes it
-    starts: their PSS summed, sampled every 100 ms), or the kernel's own high-water mark of its
-    largest process (``wait4``'s, which is per process) when that is larger: a command that
-    spreads its work over processes must not look smaller than it is. CPU time (the tree's, from
+    starts: their PSS summed, sampled every 100 ms), or the kernel's own high-water mark of the
+    command's process (``VmHWM``, sampled too) when that is larger: a command that spreads its
+    work over processes must not look smaller than it is. Not ``wait4``'s ``ru_maxrss``: it counts
+    the child from its fork, when it was a copy of this (large) benchmark process, so under
+    ``make bench`` even ``python -c pass`` showed the benchmark's own size. CPU time (the tree's, from
     ``wait4``) is given beside wall time because the machine is shared: wall time says how long a
     user waited here, CPU time what the work costs."""
     started = time.perf_counter()
@@ -85,7 +97,7 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tu
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, _tree_memory(proc.pid))
+            peak = max(peak, _tree_memory(proc.pid), _high_water(proc.pid))
             time.sleep(0.1)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -93,8 +105,7 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tu
             errors.seek(0)
             err = errors.read().decode(errors="replace")
             raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {err[-2000:]}")
-    rss = max(peak, usage.ru_maxrss * 1024) / 2**20
-    return wall, usage.ru_utime + usage.ru_stime, rss, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, peak / 2**20, proc.returncode
 
 
 def no_change(n: int) -> None:
