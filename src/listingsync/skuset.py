@@ -13,6 +13,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
+from itertools import pairwise
 
 __all__ = ["SkuSet"]
 
@@ -28,20 +29,25 @@ class SkuSet:
         self._sorted = False
 
     def update(self, skus: Iterable[str]) -> None:
-        for sku in skus:
-            self.add(sku)
+        self._hashes.extend(map(hash, skus))
+        self._sorted = False
 
     def __contains__(self, sku: object) -> bool:
         if not isinstance(sku, str):
             return False
         if not self._sorted:
-            self._hashes = array("q", sorted(set(self._hashes)))
+            # Sorted as they are: a SKU added twice sits twice, side by side, which a binary search
+            # does not mind (deduplicating first, through a set, doubles the time at a million).
+            self._hashes = array("q", sorted(self._hashes))
             self._sorted = True
         h = hash(sku)
         at = bisect_left(self._hashes, h)
         return at < len(self._hashes) and self._hashes[at] == h
 
     def __len__(self) -> int:
-        if not self._sorted:
-            "x" in self  # noqa: B015 - sorts and removes duplicates
-        return len(self._hashes)
+        """The distinct SKUs (a pass over them all)."""
+        if not self._hashes:
+            return 0
+        "x" in self  # noqa: B015 - sorts
+        hashes = self._hashes
+        return 1 + sum(1 for before, h in pairwise(hashes) if h != before)

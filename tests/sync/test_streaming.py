@@ -148,11 +148,33 @@ def test_result_log_keeps_a_bounded_number_in_memory() -> None:
     assert next(iter(done)).patches == [{"op": "replace"}]
 
 
+def test_result_log_reads_back_while_appended_and_tallies_without_reading() -> None:
+    """Iterating a spilled log while results are appended (the engine reports as it goes) gives
+    each result it held when the iteration began once, in order, whatever moved the file in
+    between; the failure counts come from a tally, not from the file."""
+    log = ResultLog(memory=2)
+    log.extend(SkuResult(f"S{i}", DE, "create", "invalid", was_invalid=i % 2 == 0) for i in range(6))
+    seen = []
+    for r in log:
+        seen.append(r.sku)
+        if len(seen) == 3:
+            log.append(SkuResult("S6", DE, "update", "error"))  # moves the file's position
+            assert [r.sku for r in log][-1] == "S6"  # so does another iteration
+    assert seen == [f"S{i}" for i in range(6)]
+    assert log.tally() == {("invalid", True): 3, ("invalid", False): 3, ("error", False): 1}
+    report = SyncReport("send", "feed", 1, {}, log, {}, {}, 1.0)
+    assert (report.failed, report.new_failures, report.run_status) == (7, 4, "partial")
+    log._spill.seek(0)  # type: ignore[union-attr]
+    log._spill.truncate()  # type: ignore[union-attr]  # the counts do not read the file
+    assert (report.failed, report.new_failures) == (7, 4)
+
+
 def test_sku_set_answers_membership() -> None:
     present = SkuSet(f"S{i}" for i in range(0, 1000, 2))
     assert "S10" in present and "S11" not in present
     present.add("S11")
-    assert "S11" in present and len(present) == 501
+    present.add("S11")  # twice: counted once
+    assert "S11" in present and len(present) == 501 and len(SkuSet()) == 0
 
 
 def test_outline_counts_each_parents_variants() -> None:

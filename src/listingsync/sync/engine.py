@@ -127,6 +127,10 @@ class SkuResult:
         return out
 
 
+#: What a run did not get done (:attr:`SyncReport.failed`).
+_NOT_DONE = frozenset({"invalid", "error", "pending"})
+
+
 @dataclass(slots=True)
 class SyncReport:
     mode: str
@@ -153,23 +157,24 @@ class SyncReport:
     @property
     def failed(self) -> int:
         """SKUs not done: refused, failed, or still pending (held, or a feed not finished)."""
-        return sum(1 for r in self.results if r.status in ("invalid", "error", "pending"))
+        return sum(n for (status, _), n in self.results.tally().items() if status in _NOT_DONE)
 
     @property
     def new_failures(self) -> int:
         """Failures this run caused: errors, and listings invalid now that were not before."""
         return sum(
-            1
-            for r in self.results
-            if r.status in ("error", "pending") or (r.status == "invalid" and not r.was_invalid)
+            n
+            for (status, was_invalid), n in self.results.tally().items()
+            if status in ("error", "pending") or (status == "invalid" and not was_invalid)
         )
 
     @property
     def run_status(self) -> str:
         """``succeeded`` (nothing new broke), ``partial`` (some listings failed), ``failed`` (all did)."""
-        if not self.new_failures:
+        new_failures = self.new_failures
+        if not new_failures:
             return "succeeded"
-        return "failed" if self.new_failures == len(self.results) else "partial"
+        return "failed" if new_failures == len(self.results) else "partial"
 
     @property
     def exit_code(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -47,6 +48,11 @@ class ResultLog:
         self._held: list[SkuResult] = []
         self._spill: IO[bytes] | None = None
         self._spilled = 0
+        #: ``(status, was_invalid)`` of the spilled results (never changed once written), so
+        #: counting failures needs no pass over the file (:meth:`tally`).
+        self._spilled_tally: Counter[tuple[str, bool]] = Counter()
+        #: Appends to the file so far: an iteration seeks back only after one moved it.
+        self._writes = 0
         self.extend(results)
 
     def append(self, result: SkuResult) -> None:
@@ -58,6 +64,8 @@ class ResultLog:
         self._spill.seek(0, os.SEEK_END)  # an iteration may have moved the position
         self._spill.write(orjson.dumps({f: getattr(result, f) for f in _FIELDS}) + b"\n")
         self._spilled += 1
+        self._writes += 1
+        self._spilled_tally[result.status, result.was_invalid] += 1
 
     def extend(self, results: Iterable[SkuResult]) -> None:
         for result in results:
@@ -75,12 +83,21 @@ class ResultLog:
             return
         from listingsync.sync.engine import SkuResult
 
-        spill, position = self._spill, 0
+        spill, position, writes = self._spill, 0, -1
         for _ in range(self._spilled):
-            spill.seek(position)  # appends (and other iterations) may move it between results
+            if self._writes != writes or spill.tell() != position:
+                # An append (or another iteration) moved it since the last result.
+                spill.seek(position)
+                writes = self._writes
             line = spill.readline()
-            position = spill.tell()
+            position += len(line)
             yield SkuResult(**orjson.loads(line))
+
+    def tally(self) -> Counter[tuple[str, bool]]:
+        """How many results have each ``(status, was_invalid)``, without reading the file back."""
+        counts = Counter((r.status, r.was_invalid) for r in self._held)
+        counts.update(self._spilled_tally)
+        return counts
 
     def chunks(self, size: int) -> Iterator[list[SkuResult]]:
         chunk: list[SkuResult] = []
