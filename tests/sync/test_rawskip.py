@@ -54,6 +54,22 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The SKUs of each batched state lookup of the raw pass (rows not found current in its index)."""
+    from listingsync.sync.rawskip import _Lookup
+
+    calls: list[list[str]] = []
+    real = _Lookup.__call__
+
+    def spy(self: _Lookup, skus: list[str]) -> list[Any]:
+        calls.append(list(skus))
+        return real(self, skus)
+
+    monkeypatch.setattr(_Lookup, "__call__", spy)
+    return calls
+
+
 def _settled(cfg: Path, emulator: EmulatorServer, **opts: Any) -> Any:
     """One sync, then Amazon applies what it accepted: a scheduled sync's next run comes minutes
     later, not milliseconds (else its read-back could see values Amazon has not applied yet)."""
@@ -68,7 +84,7 @@ def _writes(emulator: EmulatorServer) -> int:
 
 
 def test_only_changed_rows_are_built_and_sent(
-    emulator: EmulatorServer, tmp_path: Path, built: list[str], walks: list[str]
+    emulator: EmulatorServer, tmp_path: Path, built: list[str], walks: list[str], lookups: list[list[str]]
 ) -> None:
     cfg = sample_dir(tmp_path, emulator, on_removed="delete", via="items")
     _settled(cfg, emulator, via="items", on_removed="delete")
@@ -78,17 +94,21 @@ def test_only_changed_rows_are_built_and_sent(
 
     # Nothing changed: no record built, nothing written, and (every listing on Amazon and every
     # mirrored record having its row, as the lookups counted) no key is walked for removals.
+    # Every row is found current in the index read before the scan: no lookup either.
     log = _writes(emulator)
     walks.clear()
+    lookups.clear()
     report, read = _settled(cfg, emulator, via="items", on_removed="delete")
     assert built == [] and read.listings == 0 and _writes(emulator) == log
-    assert walks == []
+    assert walks == [] and lookups == []
     assert report.plan["create"] == report.plan["update"] == report.plan["delete"] == 0
 
-    # One row changed: that record alone is built, and its change is sent.
+    # One row changed: that record alone is looked up and built, its change sent, and (its old
+    # listings counted once, in the index) still no key walked.
     edit_csv(tmp_path / "products.csv", {"MD-CUSH-001": {"title_fr": "Housse neuve"}})
     report, _ = _settled(cfg, emulator, via="items", on_removed="delete")
     assert built == ["MD-CUSH-001"]
+    assert lookups == [["MD-CUSH-001"]] and walks == []
     assert [(r.sku, r.marketplace_id, r.op) for r in report.results if r.op == "update"] == [
         ("MD-CUSH-001", FR, "update")
     ]

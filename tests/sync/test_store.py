@@ -235,3 +235,62 @@ def test_unreachable_postgres_is_a_clear_error() -> None:
         StateStore.open("postgresql+psycopg://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2")
     assert "hunter2" not in str(info.value)
     assert info.value.where == "state"
+
+
+def test_current_index_holds_the_skus_current_by_the_state(store: StateStore) -> None:
+    """rawskip's index, read in one grouped pass on either database: a SKU is in it when each
+    configured marketplace has its listing, built from one row by today's mapping, nothing
+    unsettled; its totals count the listings on Amazon and the mirrored SKUs of those alone."""
+    from listingsync.sync.mirror import CatalogMirror
+    from listingsync.sync.rawskip import CurrentIndex
+
+    de = "A1PA6795UKMFR9"
+    fr = "A13V1IB3VIYZZH"
+    fp = {sku: f"{i + 1:02x}" * 20 for i, sku in enumerate("ABCDEFGH")}
+
+    def mapping(product_type: str | None, mp: str, requirements: str | None) -> str:
+        return f"map-{mp}"
+
+    run = store.begin_run("sync", "items")
+    skus = list("ABCDEFGH")
+    intents = [
+        Intent(s, mp, "PUT", "h1", {"item_name": [{"value": s}]}, "HOME", "LISTING")
+        for s in skus
+        for mp in (fr, de)
+    ]
+    store.record_intents(run, [i for i in intents if (i.sku, i.marketplace_id) != ("E", de)])
+    outcomes = [
+        Outcome(i.sku, i.marketplace_id, "accepted")
+        for i in intents
+        if (i.sku, i.marketplace_id) != ("E", de)
+    ]
+    store.record_outcomes(run, [o for o in outcomes if (o.sku, o.marketplace_id) != ("C", fr)])
+    store.record_outcomes(run, [Outcome("C", fr, "error")])  # C: a write failed
+    built = [(s, mp, fp[s], f"map-{mp}") for s in skus for mp in (fr, de) if (s, mp) != ("E", de)]
+    built = [(s, mp, "ff" * 20 if (s, mp) == ("D", de) else src, m) for s, mp, src, m in built]  # D: two rows
+    built = [(s, mp, src, "stale" if s == "F" else m) for s, mp, src, m in built]  # F: an old mapping
+    store.set_built(built)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(t.listings).where(t.listings.c.sku == "G").values(drift={"kind": "changed"}))
+    store.record_intents(run, [Intent("H", fr, "DELETE", "h1", {}, "HOME", "LISTING")])
+    store.record_outcomes(run, [Outcome("H", fr, "deleted")])  # H: current, one listing on Amazon
+    mirror = CatalogMirror(store)
+    with store.engine.begin() as conn:
+        conn.execute(
+            t.catalog.insert(),
+            [{"scope": store.scope, "sku": s, "fingerprint": "x", "document": {}} for s in ("A", "C")],
+        )
+    assert len(mirror) == 2
+
+    index = CurrentIndex.read(store, [fr, de], mapping)
+    holding = {s for s in skus if index.holds(bytes.fromhex(fp[s]))}
+    # C unsettled, D built from two rows, E without its DE listing, F an old mapping, G drifted.
+    assert holding == {"A", "B", "H"}
+    assert not index.holds(bytes.fromhex("ff" * 20))
+    assert (len(index), index.on_amazon, index.mirrored, index.skus) == (3, 5, 1, 8)
+    # Over one marketplace, E's FR listing is current too.
+    only_fr = CurrentIndex.read(store, [fr], mapping)
+    assert {s for s in skus if only_fr.holds(bytes.fromhex(fp[s]))} == {"A", "B", "D", "E", "H"}
+    # A mapping changed everywhere: nothing is current, every SKU still counted.
+    remapped = CurrentIndex.read(store, [fr, de], lambda *key: "new")
+    assert (len(remapped), remapped.skus, remapped.on_amazon) == (0, 8, 0)

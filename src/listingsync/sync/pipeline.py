@@ -696,7 +696,7 @@ async def run_sync(
                 recovered=recovered,
                 skipped=lambda: catalog.skipped,
                 empty_catalogue=complete and not stream.live_products,
-                present_on_amazon=stream.raw.on_amazon if stream.raw is not None else None,
+                present_on_amazon=stream.raw.present_on_amazon if stream.raw is not None else None,
             )
         else:
             for batch in stream.batches():
@@ -723,7 +723,8 @@ async def run_sync(
         if sending and catalog.complete:
             # The batches merged what they read; a complete read also drops what it no longer has.
             mirror.drop_absent(
-                stream.present, present_mirrored=stream.raw.mirrored if stream.raw is not None else None
+                stream.present,
+                present_mirrored=stream.raw.present_mirrored if stream.raw is not None else None,
             )
         if sending and not unfinished and catalog.checkpoint is not None:
             store.set_checkpoint(catalog.checkpoint)

@@ -1,14 +1,20 @@
-"""Skip unchanged CSV records before they are parsed: a no-change sync costs a hash and a lookup.
+"""Skip unchanged CSV records before they are parsed: a no-change sync costs a hash and a set lookup.
 
 A sending sync over a CSV file first reads it raw (:meth:`CsvSource.scan`): per row only its SKU,
 its parent, whether it is a deletion, and a fingerprint of its cells (:func:`row_fingerprint`,
 BLAKE2b keyed by the source config and the header: a changed column role, delimiter or header
-changes every fingerprint). Those are looked up in the state a batch at a time
-(:meth:`RawPass.check`): a record is *current* when each configured marketplace has its listing,
-built from this very row (``source_fp``) by the mapping that applies today (``mapping_fp``, see
-:mod:`listingsync.sync.fingerprint`: mapping section, schema version, ``MAPPING_VERSION``), and
-nothing about that listing is unsettled (no write in flight, no error, no drift recorded by a
-read-back: those are planned again, so drift adoption and retries are never bypassed).
+changes every fingerprint). A record is *current* when each configured marketplace has its
+listing, built from this very row (``source_fp``) by the mapping that applies today
+(``mapping_fp``, see :mod:`listingsync.sync.fingerprint`: mapping section, schema version,
+``MAPPING_VERSION``), and nothing about that listing is unsettled (no write in flight, no error,
+no drift recorded by a read-back: those are planned again, so drift adoption and retries are
+never bypassed).
+
+Before the scan, one grouped pass over the state finds the SKUs current by the state alone and
+keeps their ``source_fp`` (:class:`CurrentIndex`): a row whose fingerprint is there is current
+with no query. The other rows (new, changed, or their listings unsettled) are looked up a batch
+at a time (:meth:`RawPass.check`). A random lookup per row would cost a B-tree descent per SKU:
+as much as reading the whole file.
 
 Every other record is *dirty*. A variant inherits from its parent, so a dirty parent makes its
 variants dirty; a dirty variant makes its parent rebuilt too (whether a record has variants
@@ -20,14 +26,15 @@ be reported again: their state row holds the issues the same record and mapping 
 (:meth:`RawPass.invalid`).
 
 Memory: the SKUs read, the dirty SKUs and the current ones are :class:`~listingsync.skuset.SkuSet`
-(8 bytes a SKU), the parents referenced a ``Counter`` (a few per cent of the SKUs).
+(8 bytes a SKU), the parents referenced a ``Counter`` (a few per cent of the SKUs), the index a
+``set`` of 128-bit integers (about 80 bytes a SKU the state holds).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -45,7 +52,15 @@ from listingsync.sync.hashing import canonical
 from listingsync.sync.plan import Op
 from listingsync.sync.store import StateStore
 
-__all__ = ["RAW_VERSION", "RawPass", "row_fingerprint", "source_key", "state_lookup"]
+__all__ = [
+    "RAW_VERSION",
+    "CurrentIndex",
+    "RawPass",
+    "current_listings",
+    "row_fingerprint",
+    "source_key",
+    "state_lookup",
+]
 
 #: Bump when what a raw fingerprint covers changes: every record is then built once again.
 RAW_VERSION = "raw-1"
@@ -94,6 +109,111 @@ def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
     )
 
 
+def current_listings(
+    store: StateStore, marketplaces: Sequence[str], mappings: Sequence[tuple[str, ...]]
+) -> Any:
+    """One row per SKU with a listing in ``marketplaces``: its ``source_fp`` when it is current
+    by the state alone (a listing in each marketplace, all built from one row by a mapping among
+    ``mappings``: ``(product_type, marketplace, requirements, mapping_fp)`` as today's mapping
+    gives it, NULLs as ``""``; none unsettled), else NULL; its listings on Amazon (as the removal
+    pass counts them); whether the catalogue mirror holds it. One pass over the sync index
+    (migration 0006), grouped in its key order."""
+    c = t.listings.c
+    mapping = sa.tuple_(
+        sa.func.coalesce(c.product_type, ""),
+        c.marketplace_id,
+        sa.func.coalesce(c.requirements, ""),
+        c.mapping_fp,
+    )
+    settled = sa.and_(
+        c.status.not_in(sorted(UNSETTLED)),
+        c.pending_op.is_(None),
+        c.drift["kind"].as_string().is_(None),
+        mapping.in_(list(mappings)),
+    )
+    source_fp = sa.func.min(c.source_fp)
+    current = sa.and_(
+        sa.func.count() == len(marketplaces),
+        source_fp == sa.func.max(c.source_fp),
+        sa.func.sum(sa.case((settled, 1), else_=0)) == len(marketplaces),
+    )
+    mirrored = sa.exists().where(store.mine(t.catalog), t.catalog.c.sku == c.sku)
+    return (
+        sa.select(
+            sa.case((current, source_fp), else_=sa.null()),
+            sa.func.sum(sa.case((store.on_amazon(), 1), else_=0)),
+            sa.case((mirrored, 1), else_=0),
+        )
+        .where(store.mine(t.listings), c.marketplace_id.in_(marketplaces))
+        .group_by(c.sku)
+    )
+
+
+class CurrentIndex:
+    """The SKUs :func:`current_listings` finds, by their ``source_fp``: what lets a row unchanged
+    since its listings were built cost a hash and a set lookup, not a query.
+
+    Read in one pass before the scan. A SKU is kept as the first 128 of its fingerprint's 160
+    bits (about 80 bytes a SKU in a ``set``; no changed row is taken for current by chance). A
+    row whose fingerprint is here is that SKU's (the fingerprint covers the SKU's cell),
+    unchanged, so current. ``on_amazon`` and ``mirrored`` sum the SKUs' listings on Amazon and
+    those the mirror holds: the file's share of the state's totals when every SKU here is found
+    in it (:attr:`RawPass.present_on_amazon`). ``skus``: the SKUs with a listing in the
+    configured marketplaces, current or not.
+    """
+
+    def __init__(self) -> None:
+        self.keys: set[int] = set()
+        self.on_amazon = 0
+        self.mirrored = 0
+        self.skus = 0
+
+    @classmethod
+    def read(
+        cls,
+        store: StateStore,
+        marketplaces: Sequence[str],
+        fingerprints: Callable[[str | None, str, str | None], str],
+    ) -> CurrentIndex:
+        index = cls()
+        c = t.listings.c
+        stored = sa.select(c.product_type, c.marketplace_id, c.requirements, c.mapping_fp).distinct()
+        with store.engine.connect() as conn:
+            combos = conn.execute(stored.where(store.mine(t.listings), c.marketplace_id.in_(marketplaces)))
+            mappings = [
+                (pt or "", mp, req or "", fp) for pt, mp, req, fp in combos if fp == fingerprints(pt, mp, req)
+            ]
+            rows = conn.execution_options(yield_per=10_000).execute(
+                current_listings(store, marketplaces, mappings)
+            )
+            add = index.keys.add
+            for part in rows.partitions():
+                index.skus += len(part)
+                for source_fp, on_amazon, mirrored in part:
+                    key = _key(source_fp)
+                    if key:
+                        add(key)
+                        index.on_amazon += on_amazon
+                        index.mirrored += mirrored
+        return index
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def holds(self, digest: bytes) -> bool:
+        """Whether a row fingerprint (:func:`row_fingerprint`'s digest, not its hex) is here."""
+        return int.from_bytes(digest[:16], "big") in self.keys
+
+
+def _key(source_fp: str | None) -> int:
+    """A stored ``source_fp`` as :class:`CurrentIndex` keeps it; 0 for one that is not a row
+    fingerprint (none is stored so; such a listing is then not current)."""
+    try:
+        return int(source_fp[:32], 16) if source_fp is not None and len(source_fp) == 40 else 0
+    except ValueError:
+        return 0
+
+
 class RawPass:
     """The first pass of a streamed sending sync over a CSV source (see the module docstring).
 
@@ -120,12 +240,17 @@ class RawPass:
         self.family = SkuSet()
         #: SKUs found current: skipped, and their invalid listings reported from the state.
         self.current = SkuSet()
-        self.current_count = 0
+        self.looked_up_current = 0
         self.dirty_count = 0
-        #: Listings on Amazon (``store.on_amazon``) of the SKUs looked up: when this equals the
-        #: state's own count, no listing on Amazon lacks its record and removals need no walk.
+        #: The SKUs current by the state, read before the scan: a row found there is current
+        #: without a lookup; the others are looked up a batch at a time (:meth:`check`).
+        self.index = CurrentIndex()
+        #: Rows found in the index, and SKUs looked up that are in it (their row changed).
+        self.matched = 0
+        self.covered = 0
+        #: Listings on Amazon (``store.on_amazon``) and SKUs the catalogue mirror holds, of the
+        #: SKUs looked up that are not in the index (see :attr:`present_on_amazon`).
         self.on_amazon = 0
-        #: The SKUs looked up that the catalogue mirror holds (see ``CatalogMirror.drop_absent``).
         self.mirrored = 0
         self._pending: list[tuple[str, str | None, str]] = []
         self._lookup: _Lookup | None = None
@@ -137,6 +262,8 @@ class RawPass:
         line)`` or a problem."""
         key: bytes | None = None
         pending = self._pending
+        index = self.index = CurrentIndex.read(self.store, self.marketplaces, self.fingerprints)
+        current = self.current
         for item in self.source.scan():
             if isinstance(item, CatalogProblem):
                 yield item
@@ -145,12 +272,15 @@ class RawPass:
             if not deleted:
                 if key is None:
                     key = self.key = source_key(self.config, self.source.columns())
-                pending.append(
-                    (sku, parent, hashlib.blake2b(orjson.dumps(cells), digest_size=20, key=key).hexdigest())
-                )
-                if len(pending) >= BATCH:
-                    self.check(pending)
-                    pending.clear()
+                digest = hashlib.blake2b(orjson.dumps(cells), digest_size=20, key=key).digest()
+                if index.holds(digest):
+                    current.add(sku)
+                    self.matched += 1
+                else:
+                    pending.append((sku, parent, digest.hex()))
+                    if len(pending) >= BATCH:
+                        self.check(pending)
+                        pending.clear()
             yield sku, parent, deleted, line
         if pending:
             self.check(pending)
@@ -175,6 +305,35 @@ class RawPass:
     def needs_build(self, sku: str, parent: str | None) -> bool:
         return sku in self.dirty or sku in self.family or (parent is not None and parent in self.dirty)
 
+    @property
+    def current_count(self) -> int:
+        return self.matched + self.looked_up_current
+
+    @property
+    def all_current(self) -> bool:
+        """Whether every SKU the state has a listing for is a record found current (each SKU
+        counted is a distinct one of the state's)."""
+        return self.current_count == self.index.skus
+
+    @property
+    def present_on_amazon(self) -> int | None:
+        """How many listings on Amazon the records read have, when known: every SKU in the index
+        found (a current row, or looked up because its row changed), so the index's count plus
+        that of the SKUs looked up outside it. When it is the state's own count, no listing on
+        Amazon lacks its record and the removal pass walks nothing. None when a SKU in the index
+        was not found: its record is gone, which only the walk can name."""
+        if self.matched + self.covered != len(self.index):
+            return None
+        return self.index.on_amazon + self.on_amazon
+
+    @property
+    def present_mirrored(self) -> int | None:
+        """How many of the records read the catalogue mirror holds, when known (as above; see
+        ``CatalogMirror.drop_absent``)."""
+        if self.matched + self.covered != len(self.index):
+            return None
+        return self.index.mirrored + self.mirrored
+
     # -- the state --------------------------------------------------------------------------------
 
     def check(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
@@ -189,6 +348,8 @@ class RawPass:
         skus = list(fps)
         on_amazon = 0
         mirrored: set[str] = set()
+        covered: set[str] = set()
+        indexed = self.index.keys
         for (
             sku,
             mp,
@@ -202,9 +363,12 @@ class RawPass:
             live,
             kept,
         ) in self._lookup(skus):
-            on_amazon += live
-            if kept:
-                mirrored.add(sku)
+            if _key(source_fp) in indexed:  # its row changed: counted in the index's totals
+                covered.add(sku)
+            else:
+                on_amazon += live
+                if kept:
+                    mirrored.add(sku)
             if (
                 source_fp != fps[sku]
                 or status in UNSETTLED
@@ -216,6 +380,7 @@ class RawPass:
             found[sku] = found.get(sku, 0) + 1
         self.on_amazon += on_amazon
         self.mirrored += len(mirrored)
+        self.covered += len(covered)
         for sku, parent, _fp in rows:
             if sku in stale or found.get(sku, 0) < wanted:
                 self.dirty.add(sku)
@@ -224,7 +389,7 @@ class RawPass:
                     self.family.add(parent)
             else:
                 self.current.add(sku)
-                self.current_count += 1
+                self.looked_up_current += 1
 
     def invalid(self, page: int = 5000) -> Iterator[list[SkuResult]]:
         """The invalid listings of current records (skipped, so reported from the state: status,
@@ -242,13 +407,15 @@ class RawPass:
             .order_by(c.sku, c.marketplace_id)
             .limit(page)
         )
+        invalid = Op.INVALID.value
+        everything = self.all_current and not self.dirty_count  # then no SKU needs looking at
         while True:
             with self.store.engine.connect() as conn:
                 rows = list(conn.execute(query, {"a_sku": after[0], "a_mp": after[1]}))
             results = [
-                SkuResult(sku, mp, Op.INVALID.value, "invalid", list(issues or []), asin, was_invalid=True)
+                SkuResult(sku, mp, invalid, invalid, list(issues or []), asin, was_invalid=True)
                 for sku, mp, parent, issues, asin in rows
-                if sku in self.current and not self.needs_build(sku, parent)
+                if everything or (sku in self.current and not self.needs_build(sku, parent))
             ]
             if results:
                 yield results
