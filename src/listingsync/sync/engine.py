@@ -488,7 +488,12 @@ class SyncEngine:
                     reported.add(key)
                 statuses[r.status] += 1
 
-        report.results = report.results.rewritten(fill)
+        tally = report.results.tally()
+        if held or any(status == "pending" for status, _ in tally):
+            report.results = report.results.rewritten(fill)
+        else:  # every result is final already (a no-change run's known-invalid listings)
+            for (status, _), n in tally.items():
+                statuses[status] += n
         for sku, mp in sorted(held - reported):
             report.results.append(SkuResult(sku, mp, "held", "pending", [_held_issue()]))
             statuses["pending"] += 1

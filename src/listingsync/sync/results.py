@@ -9,7 +9,6 @@ issues, ASIN) by :meth:`ResultLog.rewritten`, a chunk at a time, never all at on
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +52,8 @@ class ResultLog:
         self._spilled_tally: Counter[tuple[str, bool]] = Counter()
         #: Appends to the file so far: an iteration seeks back only after one moved it.
         self._writes = 0
+        #: The file's length: where the next result goes.
+        self._end = 0
         self.extend(results)
 
     def append(self, result: SkuResult) -> None:
@@ -61,8 +62,10 @@ class ResultLog:
             return
         if self._spill is None:
             self._spill = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the log
-        self._spill.seek(0, os.SEEK_END)  # an iteration may have moved the position
-        self._spill.write(orjson.dumps({f: getattr(result, f) for f in _FIELDS}) + b"\n")
+            self._end = 0
+        if self._spill.tell() != self._end:  # an iteration moved the position
+            self._spill.seek(self._end)
+        self._end += self._spill.write(orjson.dumps({f: getattr(result, f) for f in _FIELDS}) + b"\n")
         self._spilled += 1
         self._writes += 1
         self._spilled_tally[result.status, result.was_invalid] += 1
