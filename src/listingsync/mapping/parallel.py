@@ -17,6 +17,7 @@ stays bounded however big the catalogue.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -79,6 +80,12 @@ def _pipeline(spec: ChunkSpec) -> MappingPipeline:
 
 def build_chunk(spec: ChunkSpec, jobs: Sequence[Job]) -> list[ProductResult]:
     """Build and validate ``jobs`` (records with their parents, from :meth:`MappingPipeline.ordered`)."""
+    if spec in _PIPELINES and not gc.get_freeze_count():
+        # After a first chunk, what stays alive (the config, the schemas and their compiled
+        # validators, the caches) lives as long as the worker: kept out of the collector's sight,
+        # full collections no longer walk it again and again (garbage collected first).
+        gc.collect()
+        gc.freeze()
     pipeline = _pipeline(spec)
     results = [pipeline.result(j.product, parent=j.parent, is_parent=j.is_parent) for j in jobs]
     if spec.lean:

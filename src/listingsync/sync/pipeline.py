@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -639,6 +640,7 @@ async def run_sync(
     if client is None and credentials is not None:
         client = SPAPIClient.from_account(config.account, credentials, transport=transport)
     lock: RunLock | None = None
+    frozen = False
     try:
         if options.mode == "send":
             # One sending run per state database at a time (see sync.lock); taken before recovery,
@@ -671,6 +673,11 @@ async def run_sync(
         schemas = await schema_provider(config, client)
         mirror = CatalogMirror(store)
         sending = options.mode == "send"
+        # What is alive now (modules, config, schemas, client) lives for the whole run: kept out
+        # of the collector's sight, it is not walked again by each full collection while a
+        # million records stream (a tenth of a no-change run's time). Thawed when the run ends.
+        gc.freeze()
+        frozen = True
         stream = CatalogStream(
             config,
             schemas,
@@ -730,6 +737,8 @@ async def run_sync(
             store.set_checkpoint(catalog.checkpoint)
         return report, catalog
     finally:
+        if frozen:
+            gc.unfreeze()
         if lock is not None:
             lock.release()
         if own_client and client is not None:
