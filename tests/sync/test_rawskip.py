@@ -70,6 +70,46 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
+@pytest.fixture(params=["index late", "index early"])
+def index_timing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The state's index is read on another thread while the file is scanned: ready only once
+    the scan has ended (every row waits to be judged), or before the scan's first row (each row
+    judged as it passes; checked for at every row)."""
+    import threading
+
+    from listingsync.catalog.csv_source import CsvSource
+    from listingsync.sync import rawskip
+
+    scanned, indexed = threading.Event(), threading.Event()
+    run, scan = rawskip.CurrentIndex.run, CsvSource.scan
+
+    def timed_run(*args: Any) -> Any:
+        if request.param == "index late":
+            assert scanned.wait(30)
+        try:
+            return run(*args)
+        finally:
+            indexed.set()
+
+    def timed_scan(self: CsvSource) -> Any:
+        if request.param == "index early":
+            assert indexed.wait(30)
+        yield from scan(self)
+        scanned.set()
+
+    def reset(*args: Any, **kw: Any) -> Any:
+        scanned.clear()
+        indexed.clear()
+        return real_records(*args, **kw)
+
+    real_records = rawskip.RawPass.records
+    monkeypatch.setattr(rawskip.CurrentIndex, "run", staticmethod(timed_run))
+    monkeypatch.setattr(CsvSource, "scan", timed_scan)
+    monkeypatch.setattr(rawskip.RawPass, "records", reset)
+    monkeypatch.setattr(rawskip, "BATCH", 1)
+    return str(request.param)
+
+
 def _settled(cfg: Path, emulator: EmulatorServer, **opts: Any) -> Any:
     """One sync, then Amazon applies what it accepted: a scheduled sync's next run comes minutes
     later, not milliseconds (else its read-back could see values Amazon has not applied yet)."""
@@ -84,7 +124,12 @@ def _writes(emulator: EmulatorServer) -> int:
 
 
 def test_only_changed_rows_are_built_and_sent(
-    emulator: EmulatorServer, tmp_path: Path, built: list[str], walks: list[str], lookups: list[list[str]]
+    emulator: EmulatorServer,
+    tmp_path: Path,
+    built: list[str],
+    walks: list[str],
+    lookups: list[list[str]],
+    index_timing: str,
 ) -> None:
     cfg = sample_dir(tmp_path, emulator, on_removed="delete", via="items")
     _settled(cfg, emulator, via="items", on_removed="delete")

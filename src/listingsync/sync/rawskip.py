@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -175,17 +176,37 @@ class CurrentIndex:
         marketplaces: Sequence[str],
         fingerprints: Callable[[str | None, str, str | None], str],
     ) -> CurrentIndex:
-        index = cls()
+        return cls.fetch(cls.run(store, marketplaces, fingerprints))
+
+    @staticmethod
+    def run(
+        store: StateStore,
+        marketplaces: Sequence[str],
+        fingerprints: Callable[[str | None, str, str | None], str],
+    ) -> tuple[sa.Connection, Any]:
+        """:func:`current_listings` executed, its rows not fetched yet (:meth:`fetch` takes the
+        connection). Sorted, so that on SQLite the whole grouped pass happens in this call, in C
+        with the GIL released: run on another thread, it overlaps the scan of the file (fetching
+        on that thread would hand the GIL back and forth once a row)."""
         c = t.listings.c
         stored = sa.select(c.product_type, c.marketplace_id, c.requirements, c.mapping_fp).distinct()
-        with store.engine.connect() as conn:
+        conn = store.engine.connect()
+        try:
             combos = conn.execute(stored.where(store.mine(t.listings), c.marketplace_id.in_(marketplaces)))
             mappings = [
                 (pt or "", mp, req or "", fp) for pt, mp, req, fp in combos if fp == fingerprints(pt, mp, req)
             ]
-            rows = conn.execution_options(yield_per=10_000).execute(
-                current_listings(store, marketplaces, mappings)
-            )
+            query = current_listings(store, marketplaces, mappings).order_by(sa.func.min(c.source_fp))
+            return conn, conn.execution_options(yield_per=10_000).execute(query)
+        except BaseException:
+            conn.close()
+            raise
+
+    @classmethod
+    def fetch(cls, running: tuple[sa.Connection, Any]) -> CurrentIndex:
+        index = cls()
+        conn, rows = running
+        with conn:
             add = index.keys.add
             for part in rows.partitions():
                 index.skus += len(part)
@@ -258,31 +279,64 @@ class RawPass:
     # -- the pass -------------------------------------------------------------------------------
 
     def records(self) -> Iterator[tuple[str, str | None, bool, int] | CatalogProblem]:
-        """The scan, each good row looked up (in batches) as it passes: ``(sku, parent, deleted,
-        line)`` or a problem."""
+        """The scan, each good row judged as it passes (current in the index, or looked up in
+        batches): ``(sku, parent, deleted, line)`` or a problem. The index is read on another
+        thread meanwhile; the rows scanned before it is ready wait to be judged."""
         key: bytes | None = None
-        pending = self._pending
-        index = self.index = CurrentIndex.read(self.store, self.marketplaces, self.fingerprints)
+        waiting: list[tuple[str, str | None, bytes]] = []
+        index: CurrentIndex | None = None
         current = self.current
-        for item in self.source.scan():
-            if isinstance(item, CatalogProblem):
-                yield item
-                continue
-            sku, parent, deleted, line, cells = item
-            if not deleted:
-                if key is None:
-                    key = self.key = source_key(self.config, self.source.columns())
-                digest = hashlib.blake2b(orjson.dumps(cells), digest_size=20, key=key).digest()
-                if index.holds(digest):
-                    current.add(sku)
-                    self.matched += 1
-                else:
-                    pending.append((sku, parent, digest.hex()))
-                    if len(pending) >= BATCH:
-                        self.check(pending)
-                        pending.clear()
-            yield sku, parent, deleted, line
-        if pending:
+        with ThreadPoolExecutor(1, thread_name_prefix="listingsync-index") as pool:
+            running = pool.submit(CurrentIndex.run, self.store, self.marketplaces, self.fingerprints)
+            try:
+                for item in self.source.scan():
+                    if isinstance(item, CatalogProblem):
+                        yield item
+                        continue
+                    sku, parent, deleted, line, cells = item
+                    if not deleted:
+                        if key is None:
+                            key = self.key = source_key(self.config, self.source.columns())
+                        digest = hashlib.blake2b(orjson.dumps(cells), digest_size=20, key=key).digest()
+                        if index is None:
+                            waiting.append((sku, parent, digest))
+                            if not len(waiting) % BATCH and running.done():
+                                index = self._ready(running.result(), waiting)
+                        elif index.holds(digest):
+                            current.add(sku)
+                            self.matched += 1
+                        else:
+                            self._look_up(sku, parent, digest)
+                    yield sku, parent, deleted, line
+                if index is None:
+                    index = self._ready(running.result(), waiting)
+            finally:
+                if index is None and not running.cancel() and running.exception() is None:
+                    running.result()[0].close()  # the scan failed or was abandoned
+        if self._pending:
+            self.check(self._pending)
+            self._pending.clear()
+
+    def _ready(
+        self,
+        running: tuple[sa.Connection, Any],
+        waiting: list[tuple[str, str | None, bytes]],
+    ) -> CurrentIndex:
+        """The index fetched, and the rows that waited for it judged."""
+        index = self.index = CurrentIndex.fetch(running)
+        for sku, parent, digest in waiting:
+            if index.holds(digest):
+                self.current.add(sku)
+                self.matched += 1
+            else:
+                self._look_up(sku, parent, digest)
+        waiting.clear()
+        return index
+
+    def _look_up(self, sku: str, parent: str | None, digest: bytes) -> None:
+        pending = self._pending
+        pending.append((sku, parent, digest.hex()))
+        if len(pending) >= BATCH:
             self.check(pending)
             pending.clear()
 
