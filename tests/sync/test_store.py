@@ -45,6 +45,10 @@ def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
     with StateStore.open(state_url) as store:
         found = {ix["name"]: ix for ix in sa.inspect(store.engine).get_indexes("ls_listings")}
         index = found["ix_ls_listings_sync"]
+        in_flight = found["ix_ls_listings_pending"]
+        assert in_flight["column_names"] == ["scope", "sku", "marketplace_id"]
+        where = in_flight["dialect_options"].get(f"{store.engine.dialect.name}_where")
+        assert "pending_op IS NOT NULL" in str(where), in_flight
         if store.engine.dialect.name == "postgresql":
             assert index["column_names"] == ["scope", "sku", "marketplace_id"]
             assert index["dialect_options"]["postgresql_include"] == carried
@@ -75,6 +79,16 @@ def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
             sql = str(count.group_by(c.status).compile(store.engine, compile_kwargs={"literal_binds": True}))
             plan = " ".join(str(r[-1]) for r in conn.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
         assert "COVERING INDEX ix_ls_listings_scope_status" in plan, plan
+        # Migration 0008: recovery's listings with a write in flight come from a partial index.
+        pending = sa.select(t.listings).where(store.mine(t.listings), c.pending_op.is_not(None))
+        sql = str(
+            pending.order_by(c.sku, c.marketplace_id).compile(
+                store.engine, compile_kwargs={"literal_binds": True}
+            )
+        )
+        with store.engine.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+        assert "INDEX ix_ls_listings_pending" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_oldest_checked_never_checked_first_then_by_age(store: StateStore) -> None:

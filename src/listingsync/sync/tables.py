@@ -10,7 +10,7 @@ single listingsync.yaml, the connection's name in the service's workspace databa
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
 
 metadata = MetaData()
 
@@ -72,6 +72,15 @@ listings = Table(
     #: The rolling read-back's oldest-checked listings, in order, without reading every row.
     Index("ix_ls_listings_checked", "scope", "checked_at", "sku", "marketplace_id"),
     Index("ix_ls_listings_scope_product_type", "scope", "product_type"),
+    #: The listings with a write in flight, which every sending run recovers first (migration 0008).
+    Index(
+        "ix_ls_listings_pending",
+        "scope",
+        "sku",
+        "marketplace_id",
+        sqlite_where=text("pending_op IS NOT NULL"),
+        postgresql_where=text("pending_op IS NOT NULL"),
+    ),
 )
 
 #: What a no-change sync reads of every listing (rawskip's lookups, the removal pass), covered by
