@@ -302,6 +302,7 @@ def test_current_index_holds_the_skus_current_by_the_state(store: StateStore) ->
     assert holding == {"A", "B", "H"}
     assert not index.holds(bytes.fromhex("ff" * 20))
     assert (len(index), index.on_amazon, index.mirrored, index.skus) == (3, 5, 1, 8)
+    assert index.removal_counts == store.removal_counts([fr, de]) == (13, 2)  # counted in the same pass
     # Over one marketplace, E's FR listing is current too.
     only_fr = CurrentIndex.read(store, [fr], mapping)
     assert {s for s in skus if only_fr.holds(bytes.fromhex(fp[s]))} == {"A", "B", "D", "E", "H"}

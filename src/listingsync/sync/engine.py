@@ -318,6 +318,7 @@ class SyncEngine:
         skipped: Callable[[], int] = lambda: 0,
         empty_catalogue: bool = False,
         present_on_amazon: int | None = None,
+        removal_counts: tuple[int, int] | None = None,
     ) -> SyncReport:
         """A sending run over candidates that come in batches (consumed one at a time, lazily).
 
@@ -328,7 +329,8 @@ class SyncEngine:
         open feed documents (feed), and its results logged; ``skipped`` is read at the end
         (listings the producer left out because nothing that built them changed).
         ``present_on_amazon``: how many listings on Amazon the records read have, when the
-        producer counted them (see :meth:`_removals`).
+        producer counted them (see :meth:`_removals`); ``removal_counts``: the state's own
+        (``StateStore.removal_counts``), when the producer counted them after recovery.
         """
 
         async def streamed(run_id: int) -> SyncReport:
@@ -343,6 +345,7 @@ class SyncEngine:
                 skipped,
                 empty_catalogue,
                 present_on_amazon,
+                removal_counts if recovered is not None else None,
             )
 
         return await self._running(streamed)
@@ -376,6 +379,7 @@ class SyncEngine:
         skipped: Callable[[], int],
         empty_catalogue: bool,
         present_on_amazon: int | None = None,
+        removal_counts: tuple[int, int] | None = None,
     ) -> SyncReport:
         started = time.perf_counter()
         opts = self.options
@@ -389,7 +393,9 @@ class SyncEngine:
         report.fail_on_invalid = opts.fail_on_invalid
         # 1. What the catalogue no longer has, from the whole index a page at a time: the guard
         #    decides on it before anything is sent; the deletions themselves go last.
-        gone, known, drifted = self._removals(marketplace_ids, complete, removed, present, present_on_amazon)
+        gone, known, drifted = self._removals(
+            marketplace_ids, complete, removed, present, present_on_amazon, removal_counts
+        )
         for action in gone:
             report.plan[action.op.value] += 1
         if drifted and opts.on_drift == "report":
@@ -529,14 +535,16 @@ class SyncEngine:
         removed: set[str],
         present: Callable[[Key], bool],
         present_on_amazon: int | None = None,
+        counts: tuple[int, int] | None = None,
     ) -> tuple[list[Action], int, int]:
         """The listings the catalogue no longer has (``delete`` or ``removed`` actions), how many
         the store knows on Amazon (the guard's base), and how many drifted. Only keys are walked
         (a no-change run reads no listing row): the few listings found gone are then read.
 
         When the producer counted the listings on Amazon of the records it read (each key once)
-        and that count is the store's, every such listing has its record: nothing is walked."""
-        known, drifted = self.store.removal_counts(marketplace_ids)
+        and that count is the store's, every such listing has its record: nothing is walked.
+        ``counts``: the store's counts, when the producer read them already."""
+        known, drifted = counts if counts is not None else self.store.removal_counts(marketplace_ids)
         gone: list[Key] = []
         walked = () if present_on_amazon == known else self.store.removal_keys(marketplace_ids)
         for keys in walked:

@@ -704,6 +704,7 @@ async def run_sync(
                 skipped=lambda: catalog.skipped,
                 empty_catalogue=complete and not stream.live_products,
                 present_on_amazon=stream.raw.present_on_amazon if stream.raw is not None else None,
+                removal_counts=stream.raw.index.removal_counts if stream.raw is not None else None,
             )
         else:
             for batch in stream.batches():

@@ -116,9 +116,10 @@ def current_listings(
     """One row per SKU with a listing in ``marketplaces``: its ``source_fp`` when it is current
     by the state alone (a listing in each marketplace, all built from one row by a mapping among
     ``mappings``: ``(product_type, marketplace, requirements, mapping_fp)`` as today's mapping
-    gives it, NULLs as ``""``; none unsettled), else NULL; its listings on Amazon (as the removal
-    pass counts them); whether the catalogue mirror holds it. One pass over the sync index
-    (migration 0006), grouped in its key order."""
+    gives it, NULLs as ``""``; none unsettled), else NULL; its listings on Amazon and those with
+    drift recorded (as the removal pass counts them: ``StateStore.removal_counts``); whether the
+    catalogue mirror holds it. One pass over the sync index (migration 0006), grouped in its key
+    order."""
     c = t.listings.c
     mapping = sa.tuple_(
         sa.func.coalesce(c.product_type, ""),
@@ -143,6 +144,7 @@ def current_listings(
         sa.select(
             sa.case((current, source_fp), else_=sa.null()),
             sa.func.sum(sa.case((store.on_amazon(), 1), else_=0)),
+            sa.func.sum(sa.case((c.drift["kind"].as_string().is_not(None), 1), else_=0)),
             sa.case((mirrored, 1), else_=0),
         )
         .where(store.mine(t.listings), c.marketplace_id.in_(marketplaces))
@@ -160,7 +162,8 @@ class CurrentIndex:
     unchanged, so current. ``on_amazon`` and ``mirrored`` sum the SKUs' listings on Amazon and
     those the mirror holds: the file's share of the state's totals when every SKU here is found
     in it (:attr:`RawPass.present_on_amazon`). ``skus``: the SKUs with a listing in the
-    configured marketplaces, current or not.
+    configured marketplaces, current or not; ``removal_counts``: what
+    ``StateStore.removal_counts`` would answer, counted in the same pass.
     """
 
     def __init__(self) -> None:
@@ -168,6 +171,7 @@ class CurrentIndex:
         self.on_amazon = 0
         self.mirrored = 0
         self.skus = 0
+        self.removal_counts = (0, 0)
 
     @classmethod
     def read(
@@ -208,14 +212,18 @@ class CurrentIndex:
         conn, rows = running
         with conn:
             add = index.keys.add
+            known = drifted = 0
             for part in rows.partitions():
                 index.skus += len(part)
-                for source_fp, on_amazon, mirrored in part:
+                for source_fp, on_amazon, drift, mirrored in part:
+                    known += on_amazon
+                    drifted += drift
                     key = _key(source_fp)
                     if key:
                         add(key)
                         index.on_amazon += on_amazon
                         index.mirrored += mirrored
+            index.removal_counts = (known, drifted)
         return index
 
     def __len__(self) -> int:
