@@ -309,3 +309,17 @@ def test_current_index_holds_the_skus_current_by_the_state(store: StateStore) ->
     # A mapping changed everywhere: nothing is current, every SKU still counted.
     remapped = CurrentIndex.read(store, [fr, de], lambda *key: "new")
     assert (len(remapped), remapped.skus, remapped.on_amazon) == (0, 8, 0)
+
+
+def test_a_newer_schema_is_refused_by_name(state_url: str) -> None:
+    """A state database migrated by a newer listingsync (a downgrade, or two versions sharing a
+    database) is refused with what happened and what to do, and left as it is."""
+    with StateStore.open(state_url) as store, store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StateStoreError, match="schema 9999, written by a newer listingsync") as caught:
+        StateStore.open(state_url)
+    assert "upgrade listingsync" in str(caught.value.fix)
+    engine = sa.create_engine(resolve_state_url(state_url))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "9999"
+    engine.dispose()

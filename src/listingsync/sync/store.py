@@ -326,8 +326,18 @@ class StateStore:
         Alembic is imported only when there is something to upgrade: the usual open finds the
         database at head with one query, and Alembic's import is a tenth of a second of every
         command's start-up (half a second on a busy machine)."""
-        if self._revision() == _HEAD:
+        revision = self._revision()
+        if revision == _HEAD:
             return  # the usual case: no lock needed
+        if revision is not None and revision > _HEAD:
+            # Alembic would fail with "Can't locate revision": name what happened instead.
+            raise StateStoreError(
+                f"the state database is at schema {revision}, written by a newer listingsync "
+                f"(this one knows up to {_HEAD}); nothing was changed",
+                where="state",
+                fix="upgrade listingsync to the version that last wrote it (or newer), or point "
+                "state: at another database",
+            )
         from alembic import command
         from alembic.config import Config as AlembicConfig
         from alembic.runtime.migration import MigrationContext
