@@ -218,9 +218,11 @@ class CurrentIndex:
                 for source_fp, on_amazon, drift, mirrored in part:
                     known += on_amazon
                     drifted += drift
-                    key = _key(source_fp)
-                    if key:
-                        add(key)
+                    if source_fp is not None and len(source_fp) == 40:  # (inline: a million rows)
+                        try:
+                            add(int(source_fp[:32], 16))
+                        except ValueError:  # not a row fingerprint (never stored so): not current
+                            continue
                         index.on_amazon += on_amazon
                         index.mirrored += mirrored
             index.removal_counts = (known, drifted)
