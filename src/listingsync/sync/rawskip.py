@@ -83,13 +83,18 @@ def row_fingerprint(cells: Sequence[str], key: bytes) -> str:
     return hashlib.blake2b(orjson.dumps(list(cells)), digest_size=20, key=key).hexdigest()
 
 
+def _in_mirror(store: StateStore) -> Any:
+    """Whether the catalogue mirror holds the SKU of the listing row at hand (one probe of its key)."""
+    return sa.exists().where(store.mine(t.catalog), t.catalog.c.sku == t.listings.c.sku)
+
+
 def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
     """What the raw pass reads of each listing (SKUs bound as ``skus``): only columns the sync
     index carries (migration 0006), so no row with its KB of sent JSON is read. The last columns
     say whether the listing is on Amazon as the removal pass counts it (``store.on_amazon``) and,
     on the first marketplace's row only, whether the catalogue mirror holds its SKU."""
     c = t.listings.c
-    mirrored = sa.exists().where(store.mine(t.catalog), t.catalog.c.sku == c.sku)
+    mirrored = _in_mirror(store)
     return sa.select(
         c.sku,
         c.marketplace_id,
@@ -139,7 +144,7 @@ def current_listings(
         source_fp == sa.func.max(c.source_fp),
         sa.func.sum(sa.case((settled, 1), else_=0)) == len(marketplaces),
     )
-    mirrored = sa.exists().where(store.mine(t.catalog), t.catalog.c.sku == c.sku)
+    mirrored = _in_mirror(store)
     return (
         sa.select(
             sa.case((current, source_fp), else_=sa.null()),
@@ -295,7 +300,6 @@ class RawPass:
         key: bytes | None = None
         waiting: list[tuple[str, str | None, bytes]] = []
         index: CurrentIndex | None = None
-        current = self.current
         with ThreadPoolExecutor(1, thread_name_prefix="listingsync-index") as pool:
             running = pool.submit(CurrentIndex.run, self.store, self.marketplaces, self.fingerprints)
             try:
@@ -312,11 +316,8 @@ class RawPass:
                             waiting.append((sku, parent, digest))
                             if not len(waiting) % BATCH and running.done():
                                 index = self._ready(running.result(), waiting)
-                        elif index.holds(digest):
-                            current.add(sku)
-                            self.matched += 1
                         else:
-                            self._look_up(sku, parent, digest)
+                            self._judge(sku, parent, digest)
                     yield sku, parent, deleted, line
                 if index is None:
                     index = self._ready(running.result(), waiting)
@@ -334,16 +335,17 @@ class RawPass:
     ) -> CurrentIndex:
         """The index fetched, and the rows that waited for it judged."""
         index = self.index = CurrentIndex.fetch(running)
-        for sku, parent, digest in waiting:
-            if index.holds(digest):
-                self.current.add(sku)
-                self.matched += 1
-            else:
-                self._look_up(sku, parent, digest)
+        for row in waiting:
+            self._judge(*row)
         waiting.clear()
         return index
 
-    def _look_up(self, sku: str, parent: str | None, digest: bytes) -> None:
+    def _judge(self, sku: str, parent: str | None, digest: bytes) -> None:
+        """A row current in the index, or waiting to be looked up (a batch at a time)."""
+        if self.index.holds(digest):
+            self.current.add(sku)
+            self.matched += 1
+            return
         pending = self._pending
         pending.append((sku, parent, digest.hex()))
         if len(pending) >= BATCH:
@@ -380,23 +382,25 @@ class RawPass:
         return self.current_count == self.index.skus
 
     @property
+    def _index_found(self) -> bool:
+        """Whether every SKU in the index was found: a current row, or looked up because its
+        row changed."""
+        return self.matched + self.covered == len(self.index)
+
+    @property
     def present_on_amazon(self) -> int | None:
         """How many listings on Amazon the records read have, when known: every SKU in the index
         found (a current row, or looked up because its row changed), so the index's count plus
         that of the SKUs looked up outside it. When it is the state's own count, no listing on
         Amazon lacks its record and the removal pass walks nothing. None when a SKU in the index
         was not found: its record is gone, which only the walk can name."""
-        if self.matched + self.covered != len(self.index):
-            return None
-        return self.index.on_amazon + self.on_amazon
+        return self.index.on_amazon + self.on_amazon if self._index_found else None
 
     @property
     def present_mirrored(self) -> int | None:
         """How many of the records read the catalogue mirror holds, when known (as above; see
         ``CatalogMirror.drop_absent``)."""
-        if self.matched + self.covered != len(self.index):
-            return None
-        return self.index.mirrored + self.mirrored
+        return self.index.mirrored + self.mirrored if self._index_found else None
 
     # -- the state --------------------------------------------------------------------------------
 

@@ -50,8 +50,6 @@ class ResultLog:
         #: ``(status, was_invalid)`` of the spilled results (never changed once written), so
         #: counting failures needs no pass over the file (:meth:`tally`).
         self._spilled_tally: Counter[tuple[str, bool]] = Counter()
-        #: Appends to the file so far: an iteration seeks back only after one moved it.
-        self._writes = 0
         #: The file's length: where the next result goes.
         self._end = 0
         self.extend(results)
@@ -67,7 +65,6 @@ class ResultLog:
             self._spill.seek(self._end)
         self._end += self._spill.write(orjson.dumps({f: getattr(result, f) for f in _FIELDS}) + b"\n")
         self._spilled += 1
-        self._writes += 1
         self._spilled_tally[result.status, result.was_invalid] += 1
 
     def extend(self, results: Iterable[SkuResult]) -> None:
@@ -86,12 +83,10 @@ class ResultLog:
             return
         from listingsync.sync.engine import SkuResult
 
-        spill, position, writes = self._spill, 0, -1
+        spill, position = self._spill, 0
         for _ in range(self._spilled):
-            if self._writes != writes or spill.tell() != position:
-                # An append (or another iteration) moved it since the last result.
+            if spill.tell() != position:  # an append (or another iteration) moved it
                 spill.seek(position)
-                writes = self._writes
             line = spill.readline()
             position += len(line)
             yield SkuResult(**orjson.loads(line))
