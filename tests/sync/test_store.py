@@ -260,13 +260,14 @@ def test_current_index_holds_the_skus_current_by_the_state(store: StateStore) ->
 
     de = "A1PA6795UKMFR9"
     fr = "A13V1IB3VIYZZH"
-    fp = {sku: f"{i + 1:02x}" * 20 for i, sku in enumerate("ABCDEFGH")}
+    # Fingerprints in several buckets of the index's query (their first hex digit); I's is not hex.
+    fp = {sku: f"{i * 0x23 + 1:02x}" * 20 for i, sku in enumerate("ABCDEFGH")} | {"I": "zz" * 20}
 
     def mapping(product_type: str | None, mp: str, requirements: str | None) -> str:
         return f"map-{mp}"
 
     run = store.begin_run("sync", "items")
-    skus = list("ABCDEFGH")
+    skus = list("ABCDEFGHI")
     intents = [
         Intent(s, mp, "PUT", "h1", {"item_name": [{"value": s}]}, "HOME", "LISTING")
         for s in skus
@@ -297,18 +298,20 @@ def test_current_index_holds_the_skus_current_by_the_state(store: StateStore) ->
     assert len(mirror) == 2
 
     index = CurrentIndex.read(store, [fr, de], mapping)
-    holding = {s for s in skus if index.holds(bytes.fromhex(fp[s]))}
-    # C unsettled, D built from two rows, E without its DE listing, F an old mapping, G drifted.
+    hexed = {s: bytes.fromhex(f) for s, f in fp.items() if s != "I"}
+    holding = {s for s in hexed if index.holds(hexed[s])}
+    # C unsettled, D built from two rows, E without its DE listing, F an old mapping, G drifted,
+    # I's fingerprint not one listingsync writes (not current: looked up like a changed row).
     assert holding == {"A", "B", "H"}
     assert not index.holds(bytes.fromhex("ff" * 20))
-    assert (len(index), index.on_amazon, index.mirrored, index.skus) == (3, 5, 1, 8)
-    assert index.removal_counts == store.removal_counts([fr, de]) == (13, 2)  # counted in the same pass
+    assert (len(index), index.on_amazon, index.mirrored, index.skus) == (3, 5, 1, 9)
+    assert index.removal_counts == store.removal_counts([fr, de]) == (15, 2)  # counted in the same pass
     # Over one marketplace, E's FR listing is current too.
     only_fr = CurrentIndex.read(store, [fr], mapping)
-    assert {s for s in skus if only_fr.holds(bytes.fromhex(fp[s]))} == {"A", "B", "D", "E", "H"}
+    assert {s for s in hexed if only_fr.holds(hexed[s])} == {"A", "B", "D", "E", "H"}
     # A mapping changed everywhere: nothing is current, every SKU still counted.
     remapped = CurrentIndex.read(store, [fr, de], lambda *key: "new")
-    assert (len(remapped), remapped.skus, remapped.on_amazon) == (0, 8, 0)
+    assert (len(remapped), remapped.skus, remapped.on_amazon) == (0, 9, 0)
 
 
 def test_a_newer_schema_is_refused_by_name(state_url: str) -> None:

@@ -12,7 +12,6 @@ import asyncio
 import functools
 import gc
 import os
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -364,30 +363,13 @@ class CatalogStream:
     def _raw_pass(self, raw: RawPass, task: Any) -> Outline:
         """The first pass of a CSV sending run: rows read raw, looked up, nothing parsed (rawskip)."""
         out = self.out
-        referenced: Counter[str] = Counter()
-        count = 0
-        for item in raw.records():
-            count += 1
-            if not count % 1000:
-                task.advance(1000)
-            if isinstance(item, CatalogProblem):
-                out.problems.append(item)
-                for _ in self._noting([item]):
-                    pass
-                continue
-            sku, parent, deleted, _line = item
-            out.products += 1
-            if parent and parent != sku:
-                referenced[parent] += 1
-            if deleted:
-                out.removed_skus.add(sku)
-            else:
-                self.present.add(sku)
-                self.live_products += 1
-        task.advance(count % 1000)
-        records = SkuSet()  # the records among the referenced parents (Outline.of's question)
-        records.update(p for p in referenced if p in self.present or p in out.removed_skus)
-        return raw.outline(records, referenced, count)
+        for problem in raw.records(self.present, out.removed_skus, task.advance):
+            out.problems.append(problem)
+            for _ in self._noting([problem]):
+                pass
+        out.products += raw.products
+        self.live_products += raw.live
+        return raw.outline(self.present, out.removed_skus)
 
     def _noting(self, records: Iterable[Product | CatalogProblem]) -> Iterator[Product | CatalogProblem]:
         """Pass records on, noting the SKUs present (and those the source marked deleted)."""

@@ -27,7 +27,7 @@ be reported again: their state row holds the issues the same record and mapping 
 
 Memory: the SKUs read, the dirty SKUs and the current ones are :class:`~listingsync.skuset.SkuSet`
 (8 bytes a SKU), the parents referenced a ``Counter`` (a few per cent of the SKUs), the index a
-``set`` of 128-bit integers (about 80 bytes a SKU the state holds).
+``set`` of 20-byte fingerprints (about 90 bytes a SKU the state holds).
 """
 
 from __future__ import annotations
@@ -118,13 +118,17 @@ def state_lookup(store: StateStore, marketplaces: Sequence[str]) -> Any:
 def current_listings(
     store: StateStore, marketplaces: Sequence[str], mappings: Sequence[tuple[str, ...]]
 ) -> Any:
-    """One row per SKU with a listing in ``marketplaces``: its ``source_fp`` when it is current
-    by the state alone (a listing in each marketplace, all built from one row by a mapping among
-    ``mappings``: ``(product_type, marketplace, requirements, mapping_fp)`` as today's mapping
-    gives it, NULLs as ``""``; none unsettled), else NULL; its listings on Amazon and those with
-    drift recorded (as the removal pass counts them: ``StateStore.removal_counts``); whether the
-    catalogue mirror holds it. One pass over the sync index (migration 0006), grouped in its key
-    order."""
+    """The SKUs with a listing in ``marketplaces``, current by the state alone (a listing in each
+    marketplace, all built from one row by a mapping among ``mappings``: ``(product_type,
+    marketplace, requirements, mapping_fp)`` as today's mapping gives it, NULLs as ``""``; none
+    unsettled), in one pass over the sync index (migration 0006) grouped by SKU.
+
+    What comes back is not a row a SKU but a row a *bucket* (the first hex digit of the current
+    SKUs' ``source_fp``; NULL for the others): the bucket's fingerprints concatenated, its SKUs,
+    their listings on Amazon and those with drift recorded (as the removal pass counts them:
+    ``StateStore.removal_counts``), and the SKUs the catalogue mirror holds. A million SKUs are
+    then some 17 rows the database builds by itself (on SQLite in C, the GIL released), not a
+    million rows fetched in Python."""
     c = t.listings.c
     mapping = sa.tuple_(
         sa.func.coalesce(c.product_type, ""),
@@ -142,37 +146,51 @@ def current_listings(
     current = sa.and_(
         sa.func.count() == len(marketplaces),
         source_fp == sa.func.max(c.source_fp),
+        sa.func.length(source_fp) == 40,  # a row fingerprint (the concatenation relies on it)
         sa.func.sum(sa.case((settled, 1), else_=0)) == len(marketplaces),
     )
-    mirrored = _in_mirror(store)
-    return (
+    per_sku = (
         sa.select(
-            sa.case((current, source_fp), else_=sa.null()),
-            sa.func.sum(sa.case((store.on_amazon(), 1), else_=0)),
-            sa.func.sum(sa.case((c.drift["kind"].as_string().is_not(None), 1), else_=0)),
-            sa.case((mirrored, 1), else_=0),
+            sa.case((current, source_fp), else_=sa.null()).label("fp"),
+            sa.func.sum(sa.case((store.on_amazon(), 1), else_=0)).label("on_amazon"),
+            sa.func.sum(sa.case((c.drift["kind"].as_string().is_not(None), 1), else_=0)).label("drift"),
+            sa.case((_in_mirror(store), 1), else_=0).label("mirrored"),
         )
         .where(store.mine(t.listings), c.marketplace_id.in_(marketplaces))
         .group_by(c.sku)
+        .subquery()
     )
+    fp = per_sku.c.fp
+    concat = (
+        sa.func.string_agg(fp, "")
+        if store.engine.dialect.name == "postgresql"
+        else sa.func.group_concat(fp, "")
+    )
+    bucket = sa.func.substr(fp, 1, 1)
+    return sa.select(
+        concat,
+        sa.func.count(),
+        sa.func.sum(per_sku.c.on_amazon),
+        sa.func.sum(per_sku.c.drift),
+        sa.func.sum(per_sku.c.mirrored),
+    ).group_by(bucket)
 
 
 class CurrentIndex:
     """The SKUs :func:`current_listings` finds, by their ``source_fp``: what lets a row unchanged
     since its listings were built cost a hash and a set lookup, not a query.
 
-    Read in one pass before the scan. A SKU is kept as the first 128 of its fingerprint's 160
-    bits (about 80 bytes a SKU in a ``set``; no changed row is taken for current by chance). A
-    row whose fingerprint is here is that SKU's (the fingerprint covers the SKU's cell),
-    unchanged, so current. ``on_amazon`` and ``mirrored`` sum the SKUs' listings on Amazon and
-    those the mirror holds: the file's share of the state's totals when every SKU here is found
-    in it (:attr:`RawPass.present_on_amazon`). ``skus``: the SKUs with a listing in the
+    Read in one pass before the scan. A SKU is kept as its fingerprint's 20 bytes (about 90 bytes
+    a SKU in a ``set``). A row whose fingerprint is here is that SKU's (the fingerprint covers the
+    SKU's cell), unchanged, so current. ``on_amazon`` and ``mirrored`` sum the SKUs' listings on
+    Amazon and those the mirror holds: the file's share of the state's totals when every SKU here
+    is found in it (:attr:`RawPass.present_on_amazon`). ``skus``: the SKUs with a listing in the
     configured marketplaces, current or not; ``removal_counts``: what
     ``StateStore.removal_counts`` would answer, counted in the same pass.
     """
 
     def __init__(self) -> None:
-        self.keys: set[int] = set()
+        self.keys: set[bytes] = set()
         self.on_amazon = 0
         self.mirrored = 0
         self.skus = 0
@@ -192,45 +210,37 @@ class CurrentIndex:
         store: StateStore,
         marketplaces: Sequence[str],
         fingerprints: Callable[[str | None, str, str | None], str],
-    ) -> tuple[sa.Connection, Any]:
-        """:func:`current_listings` executed, its rows not fetched yet (:meth:`fetch` takes the
-        connection). Sorted, so that on SQLite the whole grouped pass happens in this call, in C
-        with the GIL released: run on another thread, it overlaps the scan of the file (fetching
-        on that thread would hand the GIL back and forth once a row)."""
+    ) -> list[Any]:
+        """:func:`current_listings`' rows: the whole grouped pass is done by the database, so on
+        another thread (SQLite works in C with the GIL released) it overlaps the scan of the file."""
         c = t.listings.c
         stored = sa.select(c.product_type, c.marketplace_id, c.requirements, c.mapping_fp).distinct()
-        conn = store.engine.connect()
-        try:
+        with store.engine.connect() as conn:
             combos = conn.execute(stored.where(store.mine(t.listings), c.marketplace_id.in_(marketplaces)))
             mappings = [
                 (pt or "", mp, req or "", fp) for pt, mp, req, fp in combos if fp == fingerprints(pt, mp, req)
             ]
-            query = current_listings(store, marketplaces, mappings).order_by(sa.func.min(c.source_fp))
-            return conn, conn.execution_options(yield_per=10_000).execute(query)
-        except BaseException:
-            conn.close()
-            raise
+            return list(conn.execute(current_listings(store, marketplaces, mappings)))
 
     @classmethod
-    def fetch(cls, running: tuple[sa.Connection, Any]) -> CurrentIndex:
+    def fetch(cls, rows: list[Any]) -> CurrentIndex:
         index = cls()
-        conn, rows = running
-        with conn:
-            add = index.keys.add
-            known = drifted = 0
-            for part in rows.partitions():
-                index.skus += len(part)
-                for source_fp, on_amazon, drift, mirrored in part:
-                    known += on_amazon
-                    drifted += drift
-                    if source_fp is not None and len(source_fp) == 40:  # (inline: a million rows)
-                        try:
-                            add(int(source_fp[:32], 16))
-                        except ValueError:  # not a row fingerprint (never stored so): not current
-                            continue
-                        index.on_amazon += on_amazon
-                        index.mirrored += mirrored
-            index.removal_counts = (known, drifted)
+        keys = index.keys
+        known = drifted = 0
+        for concat, skus, on_amazon, drift, mirrored in rows:
+            index.skus += skus
+            known += on_amazon or 0
+            drifted += drift or 0
+            if concat is None:
+                continue  # the SKUs not current
+            try:
+                blob = bytes.fromhex(concat)
+            except ValueError:  # a fingerprint that is not hex (never stored so): none of these is current
+                continue
+            keys.update(blob[i : i + 20] for i in range(0, len(blob), 20))
+            index.on_amazon += on_amazon or 0
+            index.mirrored += mirrored or 0
+        index.removal_counts = (known, drifted)
         return index
 
     def __len__(self) -> int:
@@ -238,23 +248,23 @@ class CurrentIndex:
 
     def holds(self, digest: bytes) -> bool:
         """Whether a row fingerprint (:func:`row_fingerprint`'s digest, not its hex) is here."""
-        return int.from_bytes(digest[:16], "big") in self.keys
+        return digest in self.keys
 
 
-def _key(source_fp: str | None) -> int:
-    """A stored ``source_fp`` as :class:`CurrentIndex` keeps it; 0 for one that is not a row
+def _key(source_fp: str | None) -> bytes | None:
+    """A stored ``source_fp`` as :class:`CurrentIndex` keeps it; None for one that is not a row
     fingerprint (none is stored so; such a listing is then not current)."""
     try:
-        return int(source_fp[:32], 16) if source_fp is not None and len(source_fp) == 40 else 0
+        return bytes.fromhex(source_fp) if source_fp is not None and len(source_fp) == 40 else None
     except ValueError:
-        return 0
+        return None
 
 
 class RawPass:
     """The first pass of a streamed sending sync over a CSV source (see the module docstring).
 
-    ``noting(record)`` is the stream's own bookkeeping (SKUs present, removals, problems), called
-    with each problem; products are noted through ``present`` / ``removed`` directly.
+    :meth:`records` is the first pass; :meth:`needs_build` and :meth:`invalid` what the second
+    takes of it.
     """
 
     def __init__(
@@ -288,81 +298,110 @@ class RawPass:
         #: SKUs looked up that are not in the index (see :attr:`present_on_amazon`).
         self.on_amazon = 0
         self.mirrored = 0
+        #: What the scan read: items (rows and problems), records (deletions included), records
+        #: not deleted, and how many variants name each parent.
+        self.count = 0
+        self.products = 0
+        self.live = 0
+        self.referenced: Counter[str] = Counter()
         self._pending: list[tuple[str, str | None, str]] = []
         self._lookup: _Lookup | None = None
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def records(self) -> Iterator[tuple[str, str | None, bool, int] | CatalogProblem]:
-        """The scan, each good row judged as it passes (current in the index, or looked up in
-        batches): ``(sku, parent, deleted, line)`` or a problem. The index is read on another
-        thread meanwhile; the rows scanned before it is ready wait to be judged."""
+    def records(
+        self, present: SkuSet, removed: set[str], advance: Callable[[int], object]
+    ) -> Iterator[CatalogProblem]:
+        """The scan: each good row noted (its SKU in ``present``, or in ``removed`` for a
+        deletion; the parent it names in :attr:`referenced`) and judged as it passes (current in
+        the index, or looked up in batches); the problems yielded. ``advance(n)`` is told of every
+        thousand items. The index is read on another thread meanwhile; the rows scanned before it
+        is ready wait to be judged.
+
+        One loop does all of it: at a million rows, a layer of generators or a call a row costs
+        what reading the file costs."""
         key: bytes | None = None
         waiting: list[tuple[str, str | None, bytes]] = []
-        index: CurrentIndex | None = None
+        keys: set[bytes] | None = None
+        referenced = self.referenced
+        add_present = present.add
+        add_current = self.current.add
+        pending = self._pending
+        blake2b, dumps = hashlib.blake2b, orjson.dumps
+        count = products = deletions = matched = 0
         with ThreadPoolExecutor(1, thread_name_prefix="listingsync-index") as pool:
             running = pool.submit(CurrentIndex.run, self.store, self.marketplaces, self.fingerprints)
             try:
                 for item in self.source.scan():
+                    count += 1
+                    if not count % 1000:
+                        advance(1000)
                     if isinstance(item, CatalogProblem):
                         yield item
                         continue
-                    sku, parent, deleted, line, cells = item
-                    if not deleted:
-                        if key is None:
-                            key = self.key = source_key(self.config, self.source.columns())
-                        digest = hashlib.blake2b(orjson.dumps(cells), digest_size=20, key=key).digest()
-                        if index is None:
-                            waiting.append((sku, parent, digest))
-                            if not len(waiting) % BATCH and running.done():
-                                index = self._ready(running.result(), waiting)
-                        else:
-                            self._judge(sku, parent, digest)
-                    yield sku, parent, deleted, line
-                if index is None:
-                    index = self._ready(running.result(), waiting)
+                    sku, parent, deleted, _line, cells = item
+                    products += 1
+                    if parent and parent != sku:
+                        referenced[parent] += 1
+                    if deleted:
+                        removed.add(sku)
+                        deletions += 1
+                        continue
+                    add_present(sku)
+                    if key is None:
+                        key = self.key = source_key(self.config, self.source.columns())
+                    digest = blake2b(dumps(cells), digest_size=20, key=key).digest()
+                    if keys is None:
+                        waiting.append((sku, parent, digest))
+                        if not len(waiting) % BATCH and running.done():
+                            keys = self._ready(running.result(), waiting).keys
+                    elif digest in keys:
+                        add_current(sku)
+                        matched += 1
+                    else:
+                        pending.append((sku, parent, digest.hex()))
+                        if len(pending) >= BATCH:
+                            self.check(pending)
+                            pending.clear()
+                if keys is None:
+                    self._ready(running.result(), waiting)
             finally:
-                if index is None and not running.cancel() and running.exception() is None:
-                    running.result()[0].close()  # the scan failed or was abandoned
-        if self._pending:
-            self.check(self._pending)
-            self._pending.clear()
-
-    def _ready(
-        self,
-        running: tuple[sa.Connection, Any],
-        waiting: list[tuple[str, str | None, bytes]],
-    ) -> CurrentIndex:
-        """The index fetched, and the rows that waited for it judged."""
-        index = self.index = CurrentIndex.fetch(running)
-        for row in waiting:
-            self._judge(*row)
-        waiting.clear()
-        return index
-
-    def _judge(self, sku: str, parent: str | None, digest: bytes) -> None:
-        """A row current in the index, or waiting to be looked up (a batch at a time)."""
-        if self.index.holds(digest):
-            self.current.add(sku)
-            self.matched += 1
-            return
-        pending = self._pending
-        pending.append((sku, parent, digest.hex()))
-        if len(pending) >= BATCH:
+                running.cancel()
+                self.matched += matched
+                self.products += products
+                self.live += products - deletions
+                self.count += count
+        advance(count % 1000)
+        if pending:
             self.check(pending)
             pending.clear()
 
-    def outline(self, skus: SkuSet, referenced: Counter[str], count: int) -> Outline:
+    def _ready(self, rows: list[Any], waiting: list[tuple[str, str | None, bytes]]) -> CurrentIndex:
+        """The index built, and the rows that waited for it judged."""
+        index = self.index = CurrentIndex.fetch(rows)
+        for sku, parent, digest in waiting:
+            if digest in index.keys:
+                self.current.add(sku)
+                self.matched += 1
+            else:
+                self._pending.append((sku, parent, digest.hex()))
+                if len(self._pending) >= BATCH:
+                    self.check(self._pending)
+                    self._pending.clear()
+        waiting.clear()
+        return index
+
+    def outline(self, present: SkuSet, removed: set[str]) -> Outline:
         """What the second pass needs to stream (as :meth:`Outline.of` would find it): the parents
-        among the records, their variant counts, and the field names (the header's, with the
-        base names of its per-language columns)."""
+        among the records (``present`` or ``removed``), their variant counts, and the field names
+        (the header's, with the base names of its per-language columns)."""
         columns = self.source.columns()
         fields = field_names((), columns)
         mapper = self.source.mapper
         if mapper is not None:
             fields |= {base for base, _lang in mapper.roles.localized.values()}
-        variants = {sku: n for sku, n in referenced.items() if sku in skus}
-        return Outline(set(variants), fields, count, variants)
+        variants = {sku: n for sku, n in self.referenced.items() if sku in present or sku in removed}
+        return Outline(set(variants), fields, self.count, variants)
 
     def fingerprint(self, cells: Sequence[str]) -> str:
         """A built record's ``source_fp`` (the second pass: its product's raw cells)."""
