@@ -44,6 +44,15 @@ class SkuSet:
         at = bisect_left(self._hashes, h)
         return at < len(self._hashes) and self._hashes[at] == h
 
+    def among(self, skus: Iterable[str]) -> set[str]:
+        """Those of ``skus`` that are here, the whole set walked once in C: for many SKUs, far
+        cheaper than a membership test each (a binary search in Python)."""
+        by_hash: dict[int, str] = {}
+        clashing = [sku for sku in skus if by_hash.setdefault(hash(sku), sku) != sku]
+        found = {by_hash[h] for h in by_hash.keys() & self._hashes}
+        found.update(sku for sku in clashing if sku in self)  # another SKU's hash: as __contains__ says
+        return found
+
     def __len__(self) -> int:
         """The distinct SKUs (a pass over them all)."""
         if not self._hashes:

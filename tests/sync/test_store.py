@@ -4,10 +4,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
 from listingsync.sync import tables as t
+from listingsync.sync.engine import SkuResult
 from listingsync.sync.rawskip import state_lookup
 from listingsync.sync.store import Intent, Outcome, StateStore, StateStoreError, resolve_state_url
 
@@ -326,3 +328,31 @@ def test_a_newer_schema_is_refused_by_name(state_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "9999"
     engine.dispose()
+
+
+def test_known_invalid_results_are_written_by_the_database(store: StateStore) -> None:
+    """rawskip reports the listings still invalid as JSON lines the database writes: on either
+    database each line is the ``SkuResult`` the state's row gives (stored issues, text outside
+    ASCII included, ASIN, ``was_invalid``), without a round trip through Python."""
+    from listingsync.sync.rawskip import _result_line
+
+    fr = "A13V1IB3VIYZZH"
+    issues = [{"code": "LS-ENUM", "message": "'Atlantis' n'est pas autorisé — “quotes”", "path": "/x/0"}]
+    run = store.begin_run("sync", "items")
+    store.record_outcomes(
+        run,
+        [
+            Outcome("A", fr, "invalid", issues, local=True, product_type="HOME"),
+            Outcome("B", fr, "invalid", [], local=True, product_type="HOME"),
+        ],
+    )
+    with store.engine.begin() as conn:  # B: on Amazon before an edit made it invalid
+        conn.execute(sa.update(t.listings).where(t.listings.c.sku == "B").values(asin="B0TESTASIN"))
+    query = sa.select(_result_line(store)).where(t.listings.c.status == "invalid").order_by(t.listings.c.sku)
+    with store.engine.connect() as conn:
+        lines = conn.execute(query).scalars().all()
+    results = [SkuResult(**orjson.loads(line)) for line in lines]
+    assert results == [
+        SkuResult("A", fr, "invalid", "invalid", issues, None, was_invalid=True),
+        SkuResult("B", fr, "invalid", "invalid", [], "B0TESTASIN", was_invalid=True),
+    ]

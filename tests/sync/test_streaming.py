@@ -25,7 +25,7 @@ from listingsync.sync import pipeline as pipeline_module
 from listingsync.sync.engine import Batch, SkuResult, SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedExecutor, FeedLimits
 from listingsync.sync.plan import Action, Candidate, Op
-from listingsync.sync.results import ResultLog
+from listingsync.sync.results import ResultLines, ResultLog
 from listingsync.sync.store import StateStore
 
 DE = "A1PA6795UKMFR9"
@@ -169,12 +169,53 @@ def test_result_log_reads_back_while_appended_and_tallies_without_reading() -> N
     assert (report.failed, report.new_failures) == (7, 4)
 
 
+def test_result_log_takes_results_written_as_json_lines() -> None:
+    """Results the database wrote as JSON (rawskip's known-invalid listings) join the log as if
+    appended: decoded into objects while the log holds objects, the rest written to its file as
+    they are, tallied by the status they were given, and all read back in order."""
+    log = ResultLog(memory=3)
+    log.append(SkuResult("A", DE, "create", "accepted"))
+    lines = [
+        orjson.dumps(
+            {
+                "sku": f"S{i}",
+                "marketplace_id": DE,
+                "op": "invalid",
+                "status": "invalid",
+                "issues": [{"code": "LS-ENUM", "n": i}],
+                "asin": None,
+                "was_invalid": True,
+            }
+        ).decode()
+        for i in range(4)
+    ]
+    log.extend_lines(ResultLines(lines, "invalid", was_invalid=True))
+    log.extend_lines(ResultLines([], "invalid", was_invalid=True))
+    log.append(SkuResult("Z", DE, "update", "error"))
+    back = list(log)
+    assert [r.sku for r in back] == ["A", "S0", "S1", "S2", "S3", "Z"]
+    assert back[3].issues == [{"code": "LS-ENUM", "n": 2}] and back[3].was_invalid is True
+    assert len(log) == 6 and log._spilled == 3  # S0, S1 held as objects; S2, S3 and Z in the file
+    assert log.tally() == {("accepted", False): 1, ("invalid", True): 4, ("error", False): 1}
+
+
 def test_sku_set_answers_membership() -> None:
     present = SkuSet(f"S{i}" for i in range(0, 1000, 2))
     assert "S10" in present and "S11" not in present
     present.add("S11")
     present.add("S11")  # twice: counted once
     assert "S11" in present and len(present) == 501 and len(SkuSet()) == 0
+    # Many SKUs at once, as membership would answer each (the parents an outline looks for).
+    asked = [f"S{i}" for i in range(0, 30, 3)] + ["S6", "X"]
+    assert present.among(asked) == {s for s in asked if s in present} == {"S0", "S6", "S12", "S18", "S24"}
+
+    class Clashing(str):  # two SKUs with one hash: both found, as `in` finds both
+        def __hash__(self) -> int:
+            return 42
+
+    clashing = SkuSet([Clashing("A")])
+    assert sorted(map(str, clashing.among([Clashing("A"), Clashing("B"), "C"]))) == ["A", "B"]
+    assert Clashing("B") in clashing
 
 
 def test_outline_counts_each_parents_variants() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import os
 import sys
@@ -373,14 +374,11 @@ def _print_report(cfg: Config, report: SyncReport, catalog: CatalogRead, *, diff
     for name, count in sorted(report.statuses.items()):
         summary.add_row(f"→ {name}", str(count))
     console.print(summary)
-    # The first 25 and a count: a big run's results stream from disk (sync.results), never listed.
-    failed = 0
-    shown: list[Any] = []
-    for r in report.results:
-        if r.status in ("invalid", "error"):
-            failed += 1
-            if len(shown) < 25:
-                shown.append(r)
+    # The first 25 and a count: a big run's results stream from disk (sync.results), never listed,
+    # and are read only as far as the 25th failure.
+    failing = ("invalid", "error")
+    failed = sum(n for (status, _known), n in report.results.tally().items() if status in failing)
+    shown = list(itertools.islice((r for r in report.results if r.status in failing), 25))
     if failed:
         verdict = "failed (see status)" if report.mode == "send" else "not sent: local validation ERRORs"
         table = Table(title=f"{failed} listing(s) {verdict}")

@@ -28,7 +28,7 @@ from listingsync.sync.items import ItemsExecutor, PreviewResult
 from listingsync.sync.plan import Action, Candidate, Op, Plan, Planner, issue_dict
 from listingsync.sync.progress import NullProgress, Progress, ProgressTask
 from listingsync.sync.recovery import RecoveryReport, reconcile, recover
-from listingsync.sync.results import LazyResults, ResultLog
+from listingsync.sync.results import LazyResults, ResultLines, ResultLog
 from listingsync.sync.store import Outcome, PlanIndexEntry, StateStore
 
 __all__ = [
@@ -449,8 +449,9 @@ class SyncEngine:
                         result.was_invalid = previous is not None and previous.status == "invalid"
                         report.results.append(result)
                 report.results.extend(_not_looked_up(c) for c in unverified)
-                report.plan[Op.INVALID.value] += len(batch.invalid)
-                report.results.extend(batch.invalid)
+                if batch.invalid is not None:
+                    report.plan[Op.INVALID.value] += len(batch.invalid)
+                    report.results.extend_lines(batch.invalid)
                 await sender.add([a for a in plan.writes if a.key not in held], batch.recorded)
             plan_task.done()
             if adopt_task is not None:
@@ -805,7 +806,7 @@ class Batch:
     recorded: Callable[[], None] | None = None
     #: Listings refused by validation before, whose record and mapping did not change since: not
     #: built again (``sync.rawskip``), their results as the state holds them (status, issues, ASIN).
-    invalid: list[SkuResult] = field(default_factory=list)
+    invalid: ResultLines | None = None
 
 
 def _held_issue() -> dict[str, Any]:

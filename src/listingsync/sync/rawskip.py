@@ -47,10 +47,10 @@ from listingsync.config import Config
 from listingsync.mapping.pipeline import Outline, field_names
 from listingsync.skuset import SkuSet
 from listingsync.sync import tables as t
-from listingsync.sync.engine import SkuResult
 from listingsync.sync.fingerprint import UNSETTLED, MappingFingerprints
 from listingsync.sync.hashing import canonical
 from listingsync.sync.plan import Op
+from listingsync.sync.results import ResultLines
 from listingsync.sync.store import StateStore
 
 __all__ = [
@@ -400,7 +400,8 @@ class RawPass:
         mapper = self.source.mapper
         if mapper is not None:
             fields |= {base for base, _lang in mapper.roles.localized.values()}
-        variants = {sku: n for sku, n in self.referenced.items() if sku in present or sku in removed}
+        records = present.among(self.referenced) | {sku for sku in self.referenced if sku in removed}
+        variants = {sku: self.referenced[sku] for sku in records}
         return Outline(set(variants), fields, self.count, variants)
 
     def fingerprint(self, cells: Sequence[str]) -> str:
@@ -498,13 +499,14 @@ class RawPass:
                 self.current.add(sku)
                 self.looked_up_current += 1
 
-    def invalid(self, page: int = 5000) -> Iterator[list[SkuResult]]:
+    def invalid(self, page: int = 5000) -> Iterator[ResultLines]:
         """The invalid listings of current records (skipped, so reported from the state: status,
-        issues and ASIN as the run's results give them), a page at a time in key order."""
+        issues and ASIN as the run's results give them), a page at a time in key order, each
+        result written as JSON by the database (:func:`_result_line`)."""
         c = t.listings.c
         after: Key = ("", "")
         query = (
-            sa.select(c.sku, c.marketplace_id, c.parent_sku, c.issues, c.asin)
+            sa.select(c.sku, c.marketplace_id, c.parent_sku, _result_line(self.store))
             .where(
                 self.store.mine(t.listings),
                 c.status == "invalid",
@@ -514,21 +516,39 @@ class RawPass:
             .order_by(c.sku, c.marketplace_id)
             .limit(page)
         )
-        invalid = Op.INVALID.value
         everything = self.all_current and not self.dirty_count  # then no SKU needs looking at
         while True:
             with self.store.engine.connect() as conn:
-                rows = list(conn.execute(query, {"a_sku": after[0], "a_mp": after[1]}))
-            results = [
-                SkuResult(sku, mp, invalid, invalid, list(issues or []), asin, was_invalid=True)
-                for sku, mp, parent, issues, asin in rows
+                rows = conn.execute(query, {"a_sku": after[0], "a_mp": after[1]}).all()
+            lines = [
+                line
+                for sku, _mp, parent, line in rows
                 if everything or (sku in self.current and not self.needs_build(sku, parent))
             ]
-            if results:
-                yield results
+            if lines:
+                yield ResultLines(lines, Op.INVALID.value, was_invalid=True)
             if len(rows) < page:
                 return
             after = (rows[-1][0], rows[-1][1])
+
+
+def _result_line(store: StateStore) -> Any:
+    """A known-invalid listing's result (``SkuResult``: op and status ``invalid``, its stored
+    issues and ASIN, ``was_invalid``) as one JSON object, in SQL: the issues go from the column to
+    the result log as the database holds them, never decoded in Python."""
+    c = t.listings.c
+
+    def text(value: str) -> Any:  # a constant in the SQL (PostgreSQL types no bound value of ``any``)
+        return sa.literal_column(f"'{value}'", sa.Text)
+
+    invalid = text(Op.INVALID.value)
+    fields = [text("sku"), c.sku, text("marketplace_id"), c.marketplace_id, text("op"), invalid]
+    fields += [text("status"), invalid, text("asin"), c.asin, text("was_invalid")]
+    if store.engine.dialect.name == "postgresql":
+        issues = sa.func.coalesce(c.issues, sa.cast(text("[]"), c.issues.type))
+        return sa.cast(sa.func.json_build_object(*fields, sa.true(), text("issues"), issues), sa.Text)
+    stored = sa.func.json(sa.func.coalesce(sa.type_coerce(c.issues, sa.Text), text("[]")))
+    return sa.func.json_object(*fields, sa.func.json(text("true")), text("issues"), stored)
 
 
 class _Lookup:
