@@ -81,7 +81,7 @@ def index_timing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     from listingsync.sync import rawskip
 
     scanned, indexed = threading.Event(), threading.Event()
-    run, scan = rawskip.CurrentIndex.run, CsvSource.scan
+    run, scan = rawskip.CurrentIndex.read, CsvSource.scan
 
     def timed_run(*args: Any) -> Any:
         if request.param == "index late":
@@ -103,7 +103,7 @@ def index_timing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         return real_records(*args, **kw)
 
     real_records = rawskip.RawPass.records
-    monkeypatch.setattr(rawskip.CurrentIndex, "run", staticmethod(timed_run))
+    monkeypatch.setattr(rawskip.CurrentIndex, "read", staticmethod(timed_run))
     monkeypatch.setattr(CsvSource, "scan", timed_scan)
     monkeypatch.setattr(rawskip.RawPass, "records", reset)
     monkeypatch.setattr(rawskip, "BATCH", 1)

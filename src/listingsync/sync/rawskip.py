@@ -203,43 +203,34 @@ class CurrentIndex:
         marketplaces: Sequence[str],
         fingerprints: Callable[[str | None, str, str | None], str],
     ) -> CurrentIndex:
-        return cls.fetch(cls.run(store, marketplaces, fingerprints))
-
-    @staticmethod
-    def run(
-        store: StateStore,
-        marketplaces: Sequence[str],
-        fingerprints: Callable[[str | None, str, str | None], str],
-    ) -> list[Any]:
-        """:func:`current_listings`' rows: the whole grouped pass is done by the database, so on
-        another thread (SQLite works in C with the GIL released) it overlaps the scan of the file."""
+        """The index, from :func:`current_listings`: the grouped pass is the database's, so on
+        another thread (SQLite works in C with the GIL released) it overlaps the scan of the file.
+        Each bucket becomes digests as it is fetched: a million SKUs' hex text is never held at once."""
         c = t.listings.c
         stored = sa.select(c.product_type, c.marketplace_id, c.requirements, c.mapping_fp).distinct()
+        index = cls()
+        keys = index.keys
+        known = drifted = 0
         with store.engine.connect() as conn:
             combos = conn.execute(stored.where(store.mine(t.listings), c.marketplace_id.in_(marketplaces)))
             mappings = [
                 (pt or "", mp, req or "", fp) for pt, mp, req, fp in combos if fp == fingerprints(pt, mp, req)
             ]
-            return list(conn.execute(current_listings(store, marketplaces, mappings)))
-
-    @classmethod
-    def fetch(cls, rows: list[Any]) -> CurrentIndex:
-        index = cls()
-        keys = index.keys
-        known = drifted = 0
-        for concat, skus, on_amazon, drift, mirrored in rows:
-            index.skus += skus
-            known += on_amazon or 0
-            drifted += drift or 0
-            if concat is None:
-                continue  # the SKUs not current
-            try:
-                blob = bytes.fromhex(concat)
-            except ValueError:  # a fingerprint that is not hex (never stored so): none of these is current
-                continue
-            keys.update(blob[i : i + 20] for i in range(0, len(blob), 20))
-            index.on_amazon += on_amazon or 0
-            index.mirrored += mirrored or 0
+            for concat, skus, on_amazon, drift, mirrored in conn.execute(
+                current_listings(store, marketplaces, mappings)
+            ):
+                index.skus += skus
+                known += on_amazon or 0
+                drifted += drift or 0
+                if concat is None:
+                    continue  # the SKUs not current
+                try:
+                    blob = bytes.fromhex(concat)
+                except ValueError:  # a fingerprint that is not hex (never stored so): none here is current
+                    continue
+                keys.update(blob[i : i + 20] for i in range(0, len(blob), 20))
+                index.on_amazon += on_amazon or 0
+                index.mirrored += mirrored or 0
         index.removal_counts = (known, drifted)
         return index
 
@@ -330,7 +321,7 @@ class RawPass:
         blake2b, dumps = hashlib.blake2b, orjson.dumps
         count = products = deletions = matched = 0
         with ThreadPoolExecutor(1, thread_name_prefix="listingsync-index") as pool:
-            running = pool.submit(CurrentIndex.run, self.store, self.marketplaces, self.fingerprints)
+            running = pool.submit(CurrentIndex.read, self.store, self.marketplaces, self.fingerprints)
             try:
                 for item in self.source.scan():
                     count += 1
@@ -376,9 +367,9 @@ class RawPass:
             self.check(pending)
             pending.clear()
 
-    def _ready(self, rows: list[Any], waiting: list[tuple[str, str | None, bytes]]) -> CurrentIndex:
-        """The index built, and the rows that waited for it judged."""
-        index = self.index = CurrentIndex.fetch(rows)
+    def _ready(self, index: CurrentIndex, waiting: list[tuple[str, str | None, bytes]]) -> CurrentIndex:
+        """The index taken, and the rows that waited for it judged."""
+        self.index = index
         for sku, parent, digest in waiting:
             if digest in index.keys:
                 self.current.add(sku)
