@@ -279,7 +279,7 @@ class _Catalogue:
 
     def results(self, pipeline: MappingPipeline, workers: int, spec: ChunkSpec) -> Iterator[ProductResult]:
         from listingsync.catalog.inspect import empty_catalogue
-        from listingsync.mapping.parallel import build_in_parallel
+        from listingsync.mapping.parallel import build_from_source, build_in_parallel
         from listingsync.mapping.pipeline import Outline, field_names
 
         records: Iterator[Product | CatalogProblem]
@@ -297,8 +297,12 @@ class _Catalogue:
             if workers <= 1:
                 yield from pipeline.run(records, columns=self.columns, outline=self.outline)
                 return
-            items = pipeline.ordered(records, outline)
-            yield from build_in_parallel(replace(spec, fields=fields), items, workers)
+            spec = replace(spec, fields=fields)
+            if self.outline is not None and self.count:
+                # A file reads the same twice: each worker reads it rather than be sent its records.
+                yield from build_from_source(spec, replace(self.outline, fields=set(fields)), workers)
+                return
+            yield from build_in_parallel(spec, pipeline.ordered(records, outline), workers)
         except ListingSyncError as exc:
             fail(exc)
 

@@ -1,10 +1,16 @@
 """Build and validate on every core: chunks of records mapped in worker processes, results in order.
 
-Mapping and validation are CPU-bound Python, so one process uses one core. The embedded mode
-(``validate``) reads the catalogue once in the main process, puts the records in building order
-(:meth:`MappingPipeline.ordered`, parents before variants) and hands them out in chunks; each chunk
-is built by :func:`build_chunk`, which is a plain function of picklable arguments, so a task queue
-(the Celery worker) can run the same chunks on other machines:
+Mapping and validation are CPU-bound Python, so one process uses one core. Two ways to share them:
+
+- :func:`build_from_source` (``validate`` on a file): every worker reads the catalogue itself, puts
+  it in building order (:meth:`MappingPipeline.ordered`, parents before variants) and builds every
+  n-th block of it; the main process only merges the blocks back in order. Records never cross a
+  process boundary: sending them cost the main process as much as reading them, and the workers
+  as much to unpickle (a pool of two was no faster than one process).
+- :func:`build_in_parallel`: the main process reads the records and hands them out in chunks (a
+  Sales Layer export, read once into memory). Each chunk is built by :func:`build_chunk`, which is a
+  plain function of picklable arguments, so a task queue (the Celery worker) can run the same chunks
+  on other machines:
 
     spec = ChunkSpec(config_path="listingsync.yaml", bundled=False)
     results = build_chunk(spec, jobs)          # list[ProductResult], in the jobs' order
@@ -20,16 +26,29 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from itertools import islice
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
 from listingsync.catalog.model import CatalogProblem
-from listingsync.mapping.pipeline import Job, MappingPipeline, ProductResult
+from listingsync.errors import ListingSyncError
+from listingsync.mapping.pipeline import Job, MappingPipeline, Outline, ProductResult
 
-__all__ = ["CHUNK_SIZE", "ChunkSpec", "auto_workers", "build_chunk", "build_in_parallel"]
+__all__ = [
+    "CHUNK_SIZE",
+    "ChunkSpec",
+    "MappingWorkerError",
+    "auto_workers",
+    "build_chunk",
+    "build_from_source",
+    "build_in_parallel",
+]
 
 #: Records per chunk: large enough that sending records and results between processes stays a small
 #: share of building them, small enough that results come back steadily.
@@ -54,6 +73,9 @@ class ChunkSpec:
 
 
 _PIPELINES: dict[ChunkSpec, MappingPipeline] = {}
+#: Whether this worker froze its long-lived objects (``gc.get_freeze_count()`` would tell, but it
+#: counts them one by one: 20 ms a chunk once a million objects are frozen).
+_frozen = False
 
 
 def _pipeline(spec: ChunkSpec) -> MappingPipeline:
@@ -80,20 +102,35 @@ def _pipeline(spec: ChunkSpec) -> MappingPipeline:
 
 def build_chunk(spec: ChunkSpec, jobs: Sequence[Job]) -> list[ProductResult]:
     """Build and validate ``jobs`` (records with their parents, from :meth:`MappingPipeline.ordered`)."""
-    if spec in _PIPELINES and not gc.get_freeze_count():
+    return _build(spec, jobs)
+
+
+def _build(spec: ChunkSpec, items: Iterable[Job | CatalogProblem]) -> list[ProductResult]:
+    global _frozen
+    if spec in _PIPELINES and not _frozen:
         # After a first chunk, what stays alive (the config, the schemas and their compiled
         # validators, the caches) lives as long as the worker: kept out of the collector's sight,
         # full collections no longer walk it again and again (garbage collected first).
         gc.collect()
         gc.freeze()
+        _frozen = True
     pipeline = _pipeline(spec)
-    results = [pipeline.result(j.product, parent=j.parent, is_parent=j.is_parent) for j in jobs]
+    results = [
+        _problem_result(item)
+        if isinstance(item, CatalogProblem)
+        else pipeline.result(item.product, parent=item.parent, is_parent=item.is_parent)
+        for item in items
+    ]
     if spec.lean:
         for result in results:
             result.product = None
-            for item in result.listings:
-                item.listing = replace(item.listing, attributes={}, build_issues=[])
+            for listing in result.listings:
+                listing.listing = replace(listing.listing, attributes={}, build_issues=[])
     return results
+
+
+def _problem_result(problem: CatalogProblem) -> ProductResult:
+    return ProductResult(sku=problem.sku or "", origin=str(problem.origin), problem=problem)
 
 
 def auto_workers(records: int) -> int:
@@ -120,7 +157,7 @@ def build_in_parallel(
             while len(pending) > keep:
                 problems, future = pending.popleft()
                 for problem in problems:
-                    yield ProductResult(sku=problem.sku or "", origin=str(problem.origin), problem=problem)
+                    yield _problem_result(problem)
                 if future is not None:
                     yield from future.result()
 
@@ -139,3 +176,105 @@ def build_in_parallel(
                 yield from drain(2 * workers)
         pending.append((problems, pool.submit(build_chunk, spec, jobs) if jobs else None))
         yield from drain(0)
+
+
+# -- every worker reads the source ------------------------------------------------------------------
+
+#: What a stripe worker sends: ``(block number, results)``, then ``(_DONE, None)``, or
+#: ``(_FAILED, exception)`` once something went wrong.
+_DONE = -1
+_FAILED = -2
+
+
+class MappingWorkerError(ListingSyncError):
+    """A worker process of :func:`build_from_source` ended without finishing its share."""
+
+
+def build_from_source(
+    spec: ChunkSpec, outline: Outline, workers: int, block: int | None = None
+) -> Iterator[ProductResult]:
+    """Results of the catalogue ``spec``'s config names, in :meth:`MappingPipeline.run`'s order.
+
+    Worker ``k`` of ``workers`` reads the whole source (reading is a tenth of building), orders it
+    with ``outline`` (from the main process's first pass) and builds blocks ``k``, ``k + workers``,
+    … of ``block`` records; the main process takes block 0 from worker 0, block 1 from worker 1, and
+    so on. A worker sends its next block only once the main process has taken the one before (a
+    pipe), so memory stays bounded. The source must read the same twice (a file, not an export).
+    """
+    block = block or CHUNK_SIZE
+    # Spawned, not forked: the main process may run threads (a progress display) whose locks a
+    # forked child would inherit held.
+    context = multiprocessing.get_context("spawn")
+    links: list[Connection] = []
+    processes: list[SpawnProcess] = []
+    try:
+        for stripe in range(workers):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_build_stripe,
+                args=(spec, outline, stripe, workers, block, sender),
+                name=f"listingsync-mapping-{stripe}",
+                daemon=True,
+            )
+            process.start()
+            sender.close()  # the worker's end only: its death is then an EOF here, not a hang
+            links.append(receiver)
+            processes.append(process)
+        number = 0
+        while True:
+            stripe = number % workers
+            try:
+                got, payload = links[stripe].recv()
+            except EOFError:
+                processes[stripe].join()
+                raise MappingWorkerError(
+                    f"mapping worker {stripe + 1} of {workers} ended without finishing "
+                    f"(exit code {processes[stripe].exitcode})",
+                    fix="run again with --workers 1 to build in one process; a negative exit code is the "
+                    "signal that ended it (-9: killed, often for lack of memory)",
+                ) from None
+            if got == _FAILED:
+                raise payload
+            if got == _DONE:  # the worker that would hold this block has none: the catalogue ended
+                break
+            yield from payload
+            number += 1
+        for worker in processes:
+            worker.join()
+    finally:
+        for worker in processes:
+            if worker.is_alive():  # the consumer stopped early, or a worker failed
+                worker.terminate()
+                worker.join()
+        for link in links:
+            link.close()
+
+
+def _build_stripe(
+    spec: ChunkSpec, outline: Outline, stripe: int, stripes: int, block: int, link: Connection
+) -> None:
+    """A worker of :func:`build_from_source`: read the source, build and send every block of ours."""
+    try:
+        from listingsync.catalog import open_source
+
+        pipeline = _pipeline(spec)
+        items = iter(pipeline.ordered(open_source(pipeline.config).records(), outline))
+        number = 0
+        while chunk := list(islice(items, block)):
+            if number % stripes == stripe:
+                link.send((number, _build(spec, chunk)))
+            number += 1
+        link.send((_DONE, None))
+    except BaseException as exc:  # every failure is the main process's to raise
+        link.send((_FAILED, _sendable(exc)))
+    finally:
+        link.close()
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling (the main process raises it as it is), else its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes, just made
+    except Exception:  # whatever does not cross processes
+        return MappingWorkerError(f"a mapping worker failed: {type(exc).__name__}: {exc}")
+    return exc

@@ -1,0 +1,104 @@
+"""Workers that read the catalogue themselves (``build_from_source``): order, failures, clean-up."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from listingsync.catalog import open_source
+from listingsync.catalog.source import CatalogError
+from listingsync.config import load_config
+from listingsync.mapping import BundledSchemas, MappingPipeline
+from listingsync.mapping.parallel import ChunkSpec, MappingWorkerError, build_from_source
+from listingsync.mapping.pipeline import Outline
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "listingsync" / "data" / "sample"
+
+
+def _catalogue(directory: Path, copies: int) -> Path:
+    """The sample catalogue ``copies`` times over with fresh SKUs (families stay families)."""
+    with (SAMPLE / "products.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with (directory / "products.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        for copy in range(copies):
+            for row in rows:
+                parent = row["parent_sku"] and f"{row['parent_sku']}-{copy}"
+                writer.writerow(dict(row, sku=f"{row['sku']}-{copy}", parent_sku=parent))
+    shutil.copy(SAMPLE / "listingsync.yaml", directory / "listingsync.yaml")
+    return directory / "listingsync.yaml"
+
+
+def _outline_and_spec(config_path: Path) -> tuple[Outline, ChunkSpec]:
+    source = open_source(load_config(config_path))
+    outline = Outline.of(source.records(), source.columns())
+    return outline, ChunkSpec(str(config_path), bundled=True, fields=frozenset(outline.fields), lean=True)
+
+
+def _summary(results: list) -> list[tuple[str, str, list[str]]]:
+    return [
+        (
+            r.sku,
+            r.origin,
+            [f"{i.listing.marketplace_id} {x.code} {x.path}" for i in r.listings for x in i.issues],
+        )
+        for r in results
+    ]
+
+
+def test_blocks_come_back_in_the_order_one_process_builds_them(tmp_path: Path) -> None:
+    """Three workers, blocks of 5 records: families straddle blocks and workers, and a broken last
+    row is a problem in its place; the merged stream equals the one-process run."""
+    config_path = _catalogue(tmp_path, 2)
+    with (tmp_path / "products.csv").open("a", encoding="utf-8") as handle:
+        handle.write('"unterminated,\n')
+    outline, spec = _outline_and_spec(config_path)
+    config = load_config(config_path)
+    one = list(MappingPipeline(config, BundledSchemas()).run(open_source(config).records(), outline=outline))
+    merged = list(build_from_source(spec, outline, workers=3, block=5))
+    assert _summary(merged) == _summary(one)
+    assert len(merged) == 125 and merged[-1].problem is not None
+    assert all(r.product is None for r in merged)  # lean: the records stay in the workers
+    assert not multiprocessing.active_children()
+
+
+def test_a_worker_that_fails_raises_its_error_in_the_main_process(tmp_path: Path) -> None:
+    config_path = _catalogue(tmp_path, 1)
+    outline, spec = _outline_and_spec(config_path)
+    (tmp_path / "products.csv").unlink()  # the workers read the source after the main process did
+    with pytest.raises(CatalogError, match=r"products\.csv"):
+        list(build_from_source(spec, outline, workers=2, block=5))
+    assert not multiprocessing.active_children()
+
+
+def test_a_killed_worker_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """Worker 1 is killed once block 0 (worker 0's) is in: what it sent before still comes, then
+    the run stops with its exit code. Its share (about 300 KB of results) is far more than a pipe
+    holds (64 KB), so it cannot have sent everything before the kill."""
+    config_path = _catalogue(tmp_path, 64)
+    outline, spec = _outline_and_spec(config_path)
+    results = build_from_source(spec, outline, workers=2, block=1)
+    next(results)
+    (worker,) = [p for p in multiprocessing.active_children() if p.name == "listingsync-mapping-1"]
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    with pytest.raises(MappingWorkerError, match=r"worker 2 of 2 ended without finishing \(exit code -9\)"):
+        list(results)
+    assert not multiprocessing.active_children()
+
+
+def test_stopping_early_ends_the_workers(tmp_path: Path) -> None:
+    config_path = _catalogue(tmp_path, 64)  # more results than a pipe holds: neither worker can be done
+    outline, spec = _outline_and_spec(config_path)
+    results = build_from_source(spec, outline, workers=2, block=3)
+    next(results)
+    assert len(multiprocessing.active_children()) == 2
+    results.close()
+    assert not multiprocessing.active_children()
