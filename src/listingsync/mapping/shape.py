@@ -592,26 +592,56 @@ def _fast_object(node: _Node, ctx: ShapeContext) -> _Fast:
     return shape_object
 
 
+def _fast_one_entry(node: _Node, ctx: ShapeContext, general: _Fast) -> _Fast:
+    """``general`` (an array of objects with a value key) with the commonest value shaped in one
+    step: a single text or number, one entry ``{value, language_tag, marketplace_id, …}``.
+
+    What ``fill`` adds to an entry that holds only its value does not depend on the value (context,
+    audience, a set unit, defaults), so it is worked out once. A unit to convert, a unit to ask
+    for, or any other value takes ``general``.
+    """
+    entry = node.items
+    if entry is None or entry.kind != "object" or entry.value_key is None:
+        return general
+    key = entry.value_key
+    leaf = entry.props[key]
+    if leaf.kind in ("array", "object", "boolean"):
+        return general
+    marker = object()
+    filled = _fast_fill(entry, ctx)({key: marker})
+    if filled is _SLOW or filled[key] is not marker:  # a unit to ask for or to convert
+        return general
+    extras = [(k, v) for k, v in filled.items() if k != key]
+    enum = leaf.enum
+    numeric = leaf.kind in ("number", "integer")
+    integer = leaf.kind == "integer"
+
+    def one_entry(value: Any) -> Any:
+        kind = type(value)
+        if kind is str and not numeric:
+            text = value.strip()
+            if not text:
+                return _SKIP
+            shaped: Any = enum.match(text) if enum is not None else text
+        elif numeric and (kind is str or kind is int or kind is float):
+            if kind is str and (not value or value.isspace()):
+                return _SKIP
+            shaped = _fast_number(value, integer)
+            if shaped is _SLOW:
+                return _SLOW
+        else:
+            return general(value)
+        obj = {key: shaped}
+        obj.update(extras)
+        return [obj]
+
+    return one_entry
+
+
 def _fast(node: _Node, ctx: ShapeContext) -> _Fast:
     """``_Shaper.shape`` for ``node`` in ``ctx``: shaped value, _SKIP, or _SLOW."""
     if node.kind == "array":
-        assert node.items is not None
-        item = _fast(node.items, ctx)
-
-        def array(value: Any) -> Any:
-            # The blank test of _Shaper.shape, inlined: this runs for every attribute of every record.
-            if value is None or value == [] or (type(value) is str and not value.strip()):
-                return _SKIP
-            out: list[Any] = []
-            for entry in value if isinstance(value, list | tuple) else (value,):
-                shaped = item(entry)
-                if shaped is _SLOW:
-                    return _SLOW
-                if shaped is not _SKIP:
-                    out.append(shaped)
-            return out if out else _SKIP
-
-        return array
+        return _fast_one_entry(node, ctx, _fast_array(node, ctx))
     inner = _fast_object(node, ctx) if node.kind == "object" else _fast_scalar(node)
 
     def other(value: Any) -> Any:
@@ -620,6 +650,27 @@ def _fast(node: _Node, ctx: ShapeContext) -> _Fast:
         return inner(value)
 
     return other
+
+
+def _fast_array(node: _Node, ctx: ShapeContext) -> _Fast:
+    """``_Shaper.shape`` for an array ``node``."""
+    assert node.items is not None
+    item = _fast(node.items, ctx)
+
+    def array(value: Any) -> Any:
+        # The blank test of _Shaper.shape, inlined: this runs for every attribute of every record.
+        if value is None or value == [] or (type(value) is str and not value.strip()):
+            return _SKIP
+        out: list[Any] = []
+        for entry in value if isinstance(value, list | tuple) else (value,):
+            shaped = item(entry)
+            if shaped is _SLOW:
+                return _SLOW
+            if shaped is not _SKIP:
+                out.append(shaped)
+        return out if out else _SKIP
+
+    return array
 
 
 class AttributeShaper:
