@@ -414,3 +414,23 @@ def test_the_barcode_fast_check_accepts_exactly_what_stdnum_does() -> None:
             assert ean.is_valid(code), code
         if len(code) in (8, 12, 13, 14) and code.isascii() and code.isdigit():
             assert _gs1_valid(code) == ean.is_valid(code), code
+
+
+@pytest.mark.parametrize(
+    ("values", "languages", "expected"),
+    [
+        ({"en": "Table", "fr": "Table FR", "de": "Tisch"}, ["fr_FR", "en"], "Table FR"),  # language part
+        ({"fr-FR": "exact", "fr": "part"}, ["fr_FR"], "exact"),  # the exact tag first, any spelling
+        ({"fr_CA": "Québec", "en": "x"}, ["fr_FR", "en"], "Québec"),  # another region of the language
+        ({"fr": "", "fr_BE": None, "en": "fallback"}, ["fr_FR", "en"], "fallback"),  # empties skipped
+        ({"FR": "first", "fr": "last"}, ["fr_FR"], "last"),  # keys that normalise alike: the last counts
+        ({"de": "Tisch"}, ["fr_FR", "es"], None),
+    ],
+)
+def test_pick_language_takes_the_first_wanted_language_the_record_has(
+    values: dict[str, Any], languages: list[str], expected: str | None
+) -> None:
+    from listingsync.mapping.context import pick_language
+
+    for _ in range(2):  # the second call reads the cached search order
+        assert pick_language(values, languages) == (expected is not None, expected)

@@ -513,7 +513,7 @@ class ListingBuilder:
                 continue
             name, spec, evaluator = step
             try:
-                values[name] = evaluator(ctx)
+                value = values[name] = evaluator(ctx)
             except TemplateFailure as exc:
                 issues.append(
                     Issue(
@@ -524,7 +524,7 @@ class ListingBuilder:
                     )
                 )
                 continue
-            if _blank(values[name]):
+            if (not value.strip()) if type(value) is str else _blank(value):  # text, the commonest, inline
                 hint = self._language_hint(product, spec, marketplace, str(ctx["language_tag"]))
                 if hint:
                     issues.append(Issue(f"/{name}", Severity.WARNING, "LS-MAP-LANGUAGE", f"{name}: {hint}"))

@@ -34,18 +34,36 @@ def _norm(tag: str) -> str:
 
 def pick_language(values: Mapping[str, Any], languages: Iterable[str]) -> tuple[bool, Any]:
     """The value for the first of ``languages`` the record has (exact tag, then language part)."""
-    by_norm = {_norm(k): v for k, v in values.items()}
+    for key in _search_order(tuple(values), tuple(languages)):
+        value = values[key]
+        if value is not None and value != "":
+            return True, value
+    return False, None
+
+
+#: Search orders by (the record's language keys, the wanted languages): a catalogue has a few.
+_ORDERS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _search_order(keys: tuple[str, ...], languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys to try, in order: per wanted language its exact tag, its language part, then every
+    key of that language (``fr_CA`` for ``fr_FR``). Keys that normalise alike: the last one counts."""
+    found = _ORDERS.get((keys, languages))
+    if found is not None:
+        return found
+    by_norm = {_norm(k): k for k in keys}
+    order: list[str] = []
     for lang in languages:
         tag = _norm(lang)
-        for key in (tag, tag.split("_", 1)[0]):
-            value = by_norm.get(key)
-            if value is not None and value != "":
-                return True, value
         base = tag.split("_", 1)[0]
-        for key, value in by_norm.items():
-            if key.split("_", 1)[0] == base and value is not None and value != "":
-                return True, value
-    return False, None
+        for norm in (tag, base, *(n for n in by_norm if n.split("_", 1)[0] == base)):
+            key = by_norm.get(norm)
+            if key is not None and key not in order:
+                order.append(key)
+    found = tuple(order)
+    if len(_ORDERS) < 4096:  # bounded: keys are language tags, not data
+        _ORDERS[(keys, languages)] = found
+    return found
 
 
 def _empty(value: Any) -> bool:

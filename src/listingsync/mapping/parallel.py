@@ -30,7 +30,7 @@ import pickle
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -124,8 +124,9 @@ def _build(spec: ChunkSpec, items: Iterable[Job | CatalogProblem]) -> list[Produ
     if spec.lean:
         for result in results:
             result.product = None
-            for listing in result.listings:
-                listing.listing = replace(listing.listing, attributes={}, build_issues=[])
+            for item in result.listings:  # built here, for this result alone: emptied in place
+                item.listing.attributes = {}
+                item.listing.build_issues = []
     return results
 
 
