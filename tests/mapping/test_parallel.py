@@ -102,3 +102,20 @@ def test_stopping_early_ends_the_workers(tmp_path: Path) -> None:
     assert len(multiprocessing.active_children()) == 2
     results.close()
     assert not multiprocessing.active_children()
+
+
+def test_the_csv_outline_from_a_scan_equals_the_one_from_built_records(tmp_path: Path) -> None:
+    """``validate`` outlines a CSV from its rows (no products built): the same parents, variant
+    counts, fields and record count as from the records, problems (a duplicate, a broken row) included."""
+    from listingsync.catalog.csv_source import CsvSource
+    from listingsync.mapping.pipeline import outline_csv
+
+    config_path = _catalogue(tmp_path, 2)
+    with (tmp_path / "products.csv").open("a", encoding="utf-8") as handle:
+        handle.write("MD-CUSH-001-0" + ",x" * 10 + "\n" + '"unterminated,\n')
+    source = open_source(load_config(config_path))
+    assert isinstance(source, CsvSource)
+    scanned = outline_csv(source.scan(), source)
+    built = Outline.of(source.records(), source.columns())
+    assert scanned == built
+    assert scanned.parents and scanned.records == 126

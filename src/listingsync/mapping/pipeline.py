@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from listingsync.catalog.csv_source import CsvSource, RowStamp
 from listingsync.catalog.model import CatalogProblem, Product
 from listingsync.catalog.rows import language_base
 from listingsync.config import Config
@@ -35,7 +36,9 @@ __all__ = [
     "MappingPipeline",
     "Outline",
     "ProductResult",
+    "csv_fields",
     "field_names",
+    "outline_csv",
     "parents_first",
 ]
 
@@ -197,6 +200,33 @@ class Outline:
         fields |= field_names((), columns() if callable(columns) else columns)
         variants = {sku: n for sku, n in referenced.items() if sku in skus}
         return cls(set(variants), fields, count, variants)
+
+
+def csv_fields(source: CsvSource) -> set[str]:
+    """The field names of a CSV catalogue (read at least up to its header), as :meth:`Outline.of`
+    finds them in its records: every row has the header's columns, and the base names of its
+    per-language columns."""
+    fields = field_names((), source.columns())
+    if source.mapper is not None:
+        fields |= {base for base, _lang in source.mapper.roles.localized.values()}
+    return fields
+
+
+def outline_csv(stamps: Iterable[RowStamp | CatalogProblem], source: CsvSource) -> Outline:
+    """:meth:`Outline.of` for a CSV catalogue from its :meth:`CsvSource.scan` (``stamps``), which
+    reads the rows without building their products: a third of the time."""
+    referenced: Counter[str] = Counter()
+    skus = SkuSet()
+    count = 0
+    for item in stamps:
+        count += 1
+        if item.__class__ is tuple:
+            sku, parent = item[0], item[1]
+            skus.add(sku)
+            if parent and parent != sku:
+                referenced[parent] += 1
+    variants = {sku: n for sku, n in referenced.items() if sku in skus}
+    return Outline(set(variants), csv_fields(source), count, variants)
 
 
 def _sort_key(issue: Issue) -> tuple[int, str]:

@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from listingsync.catalog.csv_source import CsvSource
 from listingsync.catalog.model import CatalogProblem
 from listingsync.config import Config
-from listingsync.mapping.pipeline import Outline, field_names
+from listingsync.mapping.pipeline import Outline, csv_fields
 from listingsync.skuset import SkuSet
 from listingsync.sync import tables as t
 from listingsync.sync.fingerprint import UNSETTLED, MappingFingerprints
@@ -386,11 +386,7 @@ class RawPass:
         """What the second pass needs to stream (as :meth:`Outline.of` would find it): the parents
         among the records (``present`` or ``removed``), their variant counts, and the field names
         (the header's, with the base names of its per-language columns)."""
-        columns = self.source.columns()
-        fields = field_names((), columns)
-        mapper = self.source.mapper
-        if mapper is not None:
-            fields |= {base for base, _lang in mapper.roles.localized.values()}
+        fields = csv_fields(self.source)
         records = present.among(self.referenced) | {sku for sku in self.referenced if sku in removed}
         variants = {sku: self.referenced[sku] for sku in records}
         return Outline(set(variants), fields, self.count, variants)
