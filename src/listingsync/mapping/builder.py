@@ -113,13 +113,18 @@ class _SchemaInfo:
     def shaper(self, name: str, ctx: ShapeContext) -> AttributeShaper:
         """Property ``name`` compiled for ``ctx``: the builder's one context for this schema's
         marketplace (a schema belongs to one marketplace), so shapers are kept by name."""
-        if ctx is not self._shape_ctx:
-            self._shapers.clear()
-            self._shape_ctx = ctx
-        found = self._shapers.get(name)
+        found = self.shapers(ctx).get(name)
         if found is None:
             found = self._shapers[name] = AttributeShaper(name, self.shape(name), ctx)
         return found
+
+    def shapers(self, ctx: ShapeContext) -> dict[str, AttributeShaper]:
+        """The shapers compiled so far for ``ctx``, by property name (a dict lookup per attribute
+        is all a listing's shaping loop then pays; :meth:`shaper` compiles the others)."""
+        if ctx is not self._shape_ctx:
+            self._shapers.clear()
+            self._shape_ctx = ctx
+        return self._shapers
 
 
 class ListingBuilder:
@@ -529,8 +534,10 @@ class ListingBuilder:
                 if hint:
                     issues.append(Issue(f"/{name}", Severity.WARNING, "LS-MAP-LANGUAGE", f"{name}: {hint}"))
         self._automatic(product, ctx, info, values, issues, is_parent, theme)
+        compiled = info.shapers(shape_ctx)
         for name, value in values.items():
-            entries, shape_issues = info.shaper(name, shape_ctx)(value)
+            shaper = compiled.get(name) or info.shaper(name, shape_ctx)
+            entries, shape_issues = shaper(value)
             if shape_issues:
                 issues.extend(shape_issues)
             if entries:
@@ -786,7 +793,8 @@ def _gs1_valid(code: str) -> bool:
     its cleaning and exceptions, for the barcodes that are fine."""
     if not (code.isascii() and code.isdigit()) or len(code) not in (8, 12, 13, 14):
         return False
-    total = sum((3, 1)[i % 2] * int(n) for i, n in enumerate(reversed(code[:-1])))
+    # Weights 3, 1, 3, … from the digit before the check digit leftwards.
+    total = 3 * sum(map(int, code[-2::-2])) + sum(map(int, code[-3::-2]))
     return str((10 - total) % 10) == code[-1]
 
 
