@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
 import os
 import shutil
@@ -53,12 +54,29 @@ def _summary(results: list) -> list[tuple[str, str, list[str]]]:
     ]
 
 
-def test_blocks_come_back_in_the_order_one_process_builds_them(tmp_path: Path) -> None:
+def _as_json_lines(config_path: Path) -> None:
+    """The catalogue beside ``config_path`` as JSON Lines (a source the workers read as records)."""
+    directory = config_path.parent
+    with (directory / "products.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with (directory / "products.jsonl").open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(row) + "\n" for row in rows)
+        out.write('{"sku": "broken",\n')
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace("type: csv", "type: jsonl").replace("products.csv", "products.jsonl"))
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_blocks_come_back_in_the_order_one_process_builds_them(tmp_path: Path, kind: str) -> None:
     """Three workers, blocks of 5 records: families straddle blocks and workers, and a broken last
-    row is a problem in its place; the merged stream equals the one-process run."""
+    row is a problem in its place; the merged stream equals the one-process run. A CSV's rows are
+    scanned (products built for a worker's own blocks only); other sources are read whole."""
     config_path = _catalogue(tmp_path, 2)
-    with (tmp_path / "products.csv").open("a", encoding="utf-8") as handle:
-        handle.write('"unterminated,\n')
+    if kind == "csv":
+        with (tmp_path / "products.csv").open("a", encoding="utf-8") as handle:
+            handle.write('"unterminated,\n')
+    else:
+        _as_json_lines(config_path)
     outline, spec = _outline_and_spec(config_path)
     config = load_config(config_path)
     one = list(MappingPipeline(config, BundledSchemas()).run(open_source(config).records(), outline=outline))

@@ -97,6 +97,11 @@ class CsvSource(CatalogSource):
             return CatalogProblem(Origin(self.name, line), found[1], sku=found[2])
         return (found[0], found[1], found[2], line, row)
 
+    def product_of(self, stamp: RowStamp) -> Record:
+        """The record :meth:`records` gives for a row that :meth:`scan` gave as ``stamp``."""
+        assert self.mapper is not None  # set by the scan that made the stamp
+        return self._product(self.mapper, self._header, stamp[4], stamp[3])
+
     def scan(self) -> Iterator[RowStamp | CatalogProblem]:
         """The records as :meth:`records` gives them (the same problems, cross-record checks
         included), but each good one only as a :data:`RowStamp`: its SKU, parent, whether it is
