@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from listingsync.catalog import open_source
+from listingsync.catalog import CatalogProblem, open_source
+from listingsync.catalog.csv_source import CheckVerdicts, CsvSource
 from listingsync.catalog.source import CatalogError
 from listingsync.config import load_config
 from listingsync.mapping import BundledSchemas, MappingPipeline
 from listingsync.mapping.parallel import ChunkSpec, MappingWorkerError, build_from_source
-from listingsync.mapping.pipeline import Outline
+from listingsync.mapping.pipeline import Outline, outline_csv
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "listingsync" / "data" / "sample"
 
@@ -39,7 +40,7 @@ def _catalogue(directory: Path, copies: int) -> Path:
 
 def _outline_and_spec(config_path: Path) -> tuple[Outline, ChunkSpec]:
     source = open_source(load_config(config_path))
-    outline = Outline.of(source.records(), source.columns())
+    outline = Outline.of(source.records(), source.columns)  # the header, once read
     return outline, ChunkSpec(str(config_path), bundled=True, fields=frozenset(outline.fields), lean=True)
 
 
@@ -66,23 +67,44 @@ def _as_json_lines(config_path: Path) -> None:
     config_path.write_text(text.replace("type: csv", "type: jsonl").replace("products.csv", "products.jsonl"))
 
 
-@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def _with_family_problems(csv_path: Path) -> None:
+    """A duplicate SKU and a variant whose parent never comes (cross-record problems), then a
+    broken last row."""
+    with csv_path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    orphan = next(r for r in rows if r["parent_sku"])
+    with csv_path.open("a", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writerow(rows[3])
+        writer.writerow(dict(orphan, sku="ORPHAN-1", parent_sku="NO-SUCH-PARENT"))
+        handle.write('"unterminated,\n')
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv, checks replayed", "jsonl"])
 def test_blocks_come_back_in_the_order_one_process_builds_them(tmp_path: Path, kind: str) -> None:
-    """Three workers, blocks of 5 records: families straddle blocks and workers, and a broken last
-    row is a problem in its place; the merged stream equals the one-process run. A CSV's rows are
-    scanned (products built for a worker's own blocks only); other sources are read whole."""
+    """Three workers, blocks of 5 records: families straddle blocks and workers, problems (a
+    duplicate, an orphan variant, a broken row) keep their places; the merged stream equals the
+    one-process run. A CSV's rows are scanned (products built for a worker's own blocks only),
+    its cross-record checks run in each worker or replayed from the first pass's verdicts; other
+    sources are read whole."""
     config_path = _catalogue(tmp_path, 2)
-    if kind == "csv":
-        with (tmp_path / "products.csv").open("a", encoding="utf-8") as handle:
-            handle.write('"unterminated,\n')
+    if kind.startswith("csv"):
+        _with_family_problems(tmp_path / "products.csv")
     else:
         _as_json_lines(config_path)
     outline, spec = _outline_and_spec(config_path)
+    verdicts = None
+    if kind == "csv, checks replayed":
+        source = open_source(load_config(config_path))
+        assert isinstance(source, CsvSource)
+        verdicts = CheckVerdicts()
+        assert outline_csv(source.scan(verdicts), source) == outline
+        assert verdicts.replaced and verdicts.tail  # the duplicate; the orphan, reported at the end
     config = load_config(config_path)
     one = list(MappingPipeline(config, BundledSchemas()).run(open_source(config).records(), outline=outline))
-    merged = list(build_from_source(spec, outline, workers=3, block=5))
+    merged = list(build_from_source(spec, outline, workers=3, block=5, verdicts=verdicts))
     assert _summary(merged) == _summary(one)
-    assert len(merged) == 125 and merged[-1].problem is not None
+    assert len(merged) == (125 if kind == "jsonl" else 128) and any(r.problem for r in merged)
     assert all(r.product is None for r in merged)  # lean: the records stay in the workers
     assert not multiprocessing.active_children()
 
@@ -125,9 +147,6 @@ def test_stopping_early_ends_the_workers(tmp_path: Path) -> None:
 def test_the_csv_outline_from_a_scan_equals_the_one_from_built_records(tmp_path: Path) -> None:
     """``validate`` outlines a CSV from its rows (no products built): the same parents, variant
     counts, fields and record count as from the records, problems (a duplicate, a broken row) included."""
-    from listingsync.catalog.csv_source import CsvSource
-    from listingsync.mapping.pipeline import outline_csv
-
     config_path = _catalogue(tmp_path, 2)
     with (tmp_path / "products.csv").open("a", encoding="utf-8") as handle:
         handle.write("MD-CUSH-001-0" + ",x" * 10 + "\n" + '"unterminated,\n')
@@ -137,3 +156,15 @@ def test_the_csv_outline_from_a_scan_equals_the_one_from_built_records(tmp_path:
     built = Outline.of(source.records(), source.columns())
     assert scanned == built
     assert scanned.parents and scanned.records == 126
+
+
+def test_a_scan_replays_the_checks_it_recorded(tmp_path: Path) -> None:
+    config_path = _catalogue(tmp_path, 1)
+    _with_family_problems(tmp_path / "products.csv")
+    source = open_source(load_config(config_path))
+    assert isinstance(source, CsvSource)
+    verdicts = CheckVerdicts()
+    checked = list(source.scan(verdicts))
+    assert verdicts.complete and list(source.scan(verdicts)) == checked == list(source.scan())
+    problems = [str(p) for p in checked if isinstance(p, CatalogProblem)]
+    assert any("ORPHAN-1" in p for p in problems) and len(problems) == 3

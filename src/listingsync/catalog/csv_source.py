@@ -13,6 +13,7 @@ import codecs
 import csv
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,7 +31,7 @@ from listingsync.catalog.source import (
 )
 from listingsync.config.source import SourceConfig
 
-__all__ = ["CsvSource", "RowStamp", "detect_delimiter", "detect_encoding"]
+__all__ = ["CheckVerdicts", "CsvSource", "RowStamp", "detect_delimiter", "detect_encoding"]
 
 #: What :meth:`CsvSource.scan` gives for a record it did not build a product of:
 #: ``(sku, parent_sku, deleted, line, cells)``.
@@ -69,6 +70,17 @@ def detect_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
+@dataclass(slots=True)
+class CheckVerdicts:
+    """What the cross-record checks of one :meth:`CsvSource.scan` decided: the rows they replaced
+    by a problem (by position in the stream) and the problems they added at its end."""
+
+    replaced: dict[int, CatalogProblem] = field(default_factory=dict)
+    tail: list[CatalogProblem] = field(default_factory=list)
+    #: Whether a scan recorded them to the end of the file.
+    complete: bool = False
+
+
 class CsvSource(CatalogSource):
     def __init__(self, path: Path, config: SourceConfig, name: str | None = None) -> None:
         super().__init__()
@@ -102,20 +114,35 @@ class CsvSource(CatalogSource):
         assert self.mapper is not None  # set by the scan that made the stamp
         return self._product(self.mapper, self._header, stamp[4], stamp[3])
 
-    def scan(self) -> Iterator[RowStamp | CatalogProblem]:
+    def scan(self, verdicts: CheckVerdicts | None = None) -> Iterator[RowStamp | CatalogProblem]:
         """The records as :meth:`records` gives them (the same problems, cross-record checks
         included), but each good one only as a :data:`RowStamp`: its SKU, parent, whether it is
-        a deletion, its line and its cells, with no product built (a no-change sync's pass)."""
+        a deletion, its line and its cells, with no product built (a no-change sync's pass).
+
+        ``verdicts``: given empty, it is filled with what the cross-record checks decided; given
+        filled by an earlier scan of the same file, the checks are not run again but replayed,
+        without their memory per SKU (each ``validate`` worker's scan)."""
+        if verdicts is not None and verdicts.complete:
+            replaced = verdicts.replaced
+            for position, item in enumerate(self._read_rows(self._stamp)):
+                yield replaced.get(position, item)
+            yield from verdicts.tail
+            return
         checker = CrossRecordChecker()
         admit = checker.admit_key
         name = self.name
-        for item in self._read_rows(self._stamp):
+        for position, item in enumerate(self._read_rows(self._stamp)):
             if item.__class__ is tuple and not item[2]:
                 problem = admit(item[0], item[1], None, name, item[3])
-                yield item if problem is None else problem
-            else:
-                yield item
-        yield from checker.finish()
+                if problem is not None:
+                    item = problem
+                    if verdicts is not None:
+                        verdicts.replaced[position] = problem
+            yield item
+        tail = list(checker.finish())
+        if verdicts is not None:
+            verdicts.tail, verdicts.complete = tail, True
+        yield from tail
 
     def _read_rows(self, make: _Make) -> Iterator[Any]:
         self.complete = True

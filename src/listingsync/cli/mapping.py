@@ -258,7 +258,7 @@ class _Catalogue:
 
     def __init__(self, config: Config) -> None:
         from listingsync.catalog import open_source
-        from listingsync.catalog.csv_source import CsvSource
+        from listingsync.catalog.csv_source import CheckVerdicts, CsvSource
         from listingsync.mapping.pipeline import Outline, outline_csv
 
         try:
@@ -266,12 +266,14 @@ class _Catalogue:
             self.columns = list(self.source.columns())
             self.whole: list[Product | CatalogProblem] | None = None
             self.outline: Outline | None = None
+            #: The cross-record checks' verdicts of a CSV's first pass: the workers replay them.
+            self.verdicts = CheckVerdicts()
             if self.source.incremental:
                 self.whole = list(self.source.records())
                 self.count = len(self.whole)
             elif isinstance(self.source, CsvSource):  # rows scanned, not built: a third of the time
                 self.count = 0
-                self.outline = outline_csv(self._counted(self.source.scan()), self.source)
+                self.outline = outline_csv(self._counted(self.source.scan(self.verdicts)), self.source)
             else:
                 self.count = 0
                 self.outline = Outline.of(self._counted(self.source.records()), self.columns)
@@ -306,7 +308,8 @@ class _Catalogue:
             spec = replace(spec, fields=fields)
             if self.outline is not None and self.count:
                 # A file reads the same twice: each worker reads it rather than be sent its records.
-                yield from build_from_source(spec, replace(self.outline, fields=set(fields)), workers)
+                outline = replace(self.outline, fields=set(fields))
+                yield from build_from_source(spec, outline, workers, verdicts=self.verdicts)
                 return
             yield from build_in_parallel(spec, pipeline.ordered(records, outline), workers)
         except ListingSyncError as exc:

@@ -37,7 +37,7 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
 
-from listingsync.catalog.csv_source import CsvSource, RowStamp
+from listingsync.catalog.csv_source import CheckVerdicts, CsvSource, RowStamp
 from listingsync.catalog.model import CatalogProblem, Product
 from listingsync.errors import ListingSyncError
 from listingsync.mapping.pipeline import Job, MappingPipeline, Outline, ProductResult
@@ -200,7 +200,11 @@ class MappingWorkerError(ListingSyncError):
 
 
 def build_from_source(
-    spec: ChunkSpec, outline: Outline, workers: int, block: int | None = None
+    spec: ChunkSpec,
+    outline: Outline,
+    workers: int,
+    block: int | None = None,
+    verdicts: CheckVerdicts | None = None,
 ) -> Iterator[ProductResult]:
     """Results of the catalogue ``spec``'s config names, in :meth:`MappingPipeline.run`'s order.
 
@@ -210,6 +214,8 @@ def build_from_source(
     … of ``block`` records; the main process takes block 0 from worker 0, block 1 from worker 1, and
     so on. A worker sends its next block only once the main process has taken the one before (a
     pipe), so memory stays bounded. The source must read the same twice (a file, not an export).
+    ``verdicts``, from the first pass's scan of a CSV, spare each worker the cross-record checks
+    and their memory per SKU (about 130 MB a worker at a million SKUs).
     """
     block = block or CHUNK_SIZE
     # Spawned, not forked: the main process may run threads (a progress display) whose locks a
@@ -222,7 +228,7 @@ def build_from_source(
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_build_stripe,
-                args=(spec, outline, stripe, workers, block, sender),
+                args=(spec, outline, verdicts, stripe, workers, block, sender),
                 name=f"listingsync-mapping-{stripe}",
                 daemon=True,
             )
@@ -282,7 +288,13 @@ def _receive(links: list[Connection], queues: list[deque[tuple[int, Any]]], ende
 
 
 def _build_stripe(
-    spec: ChunkSpec, outline: Outline, stripe: int, stripes: int, block: int, link: Connection
+    spec: ChunkSpec,
+    outline: Outline,
+    verdicts: CheckVerdicts | None,
+    stripe: int,
+    stripes: int,
+    block: int,
+    link: Connection,
 ) -> None:
     """A worker of :func:`build_from_source`: read the source, build and send every block of ours."""
     try:
@@ -298,7 +310,7 @@ def _build_stripe(
         if isinstance(source, CsvSource):
             # Rows are only scanned: a product is built for the blocks of this worker (and for a
             # parent they need), not for the others' (a third of the cost of reading them).
-            rows: Iterable[Product | CatalogProblem] = _scanned(source)
+            rows: Iterable[Product | CatalogProblem] = _scanned(source, verdicts)
         else:
             rows = source.records()
         items = iter(pipeline.ordered(rows, outline))
@@ -334,9 +346,9 @@ class _Row:
         return self._product
 
 
-def _scanned(source: CsvSource) -> Iterator[Any]:
+def _scanned(source: CsvSource, verdicts: CheckVerdicts | None) -> Iterator[Any]:
     """The records of ``source`` as :meth:`CsvSource.records` gives them, each row as a :class:`_Row`."""
-    for item in source.scan():
+    for item in source.scan(verdicts):
         yield item if isinstance(item, CatalogProblem) else _Row(source, item)
 
 
