@@ -63,6 +63,43 @@ def test_deleted_records_are_not_built(schemas: BundledSchemas) -> None:
     assert result.deleted and result.listings == [] and result.ok
 
 
+def test_a_block_built_at_once_equals_its_records_built_one_by_one(schemas: BundledSchemas) -> None:
+    """``results`` builds a whole block before validating it: same results, issues and order as
+    ``result`` per record, a catalogue problem and a deleted record in their places."""
+    from listingsync.catalog import ProductStatus
+    from listingsync.mapping.pipeline import Job, problem_result
+
+    cfg = load_config(SAMPLE / "listingsync.yaml")
+    source = open_source(cfg)
+    records: list[Product | CatalogProblem] = list(source.records())
+    records.insert(5, CatalogProblem(Origin("products.csv", 9), "duplicate SKU", sku="MD-VASE-007"))
+    records.insert(9, product("GONE", status=ProductStatus.DELETED))
+    pipeline = MappingPipeline(cfg, schemas)
+    items = list(pipeline.ordered(records, Outline.of(records, source.columns())))
+
+    def summary(results: list) -> list[tuple[str, bool, list[tuple[str, str, str]]]]:
+        return [
+            (
+                r.sku,
+                r.problem is None,
+                [(i.listing.marketplace_id, x.code, x.path) for i in r.listings for x in i.issues],
+            )
+            for r in results
+        ]
+
+    one_by_one = [
+        problem_result(item)
+        if isinstance(item, CatalogProblem)
+        else pipeline.result(item.product, parent=item.parent, is_parent=item.is_parent)
+        for item in items
+    ]
+    at_once = pipeline.results(items)
+    assert summary(at_once) == summary(one_by_one)
+    assert any(isinstance(item, Job) and item.parent is not None for item in items)  # a family
+    assert {r.sku for r in at_once if r.problem is None and not r.ok} == set(BROKEN)
+    assert [r.sku for r in at_once if r.problem is not None] == ["MD-VASE-007"]
+
+
 @pytest.mark.parametrize("config_name", ["listingsync.yaml", "listingsync-seller.yaml"])
 def test_sample_catalogue_has_exactly_the_deliberate_errors(
     schemas: BundledSchemas, config_name: str

@@ -40,7 +40,7 @@ from typing import Any
 from listingsync.catalog.csv_source import CheckVerdicts, CsvSource, RowStamp
 from listingsync.catalog.model import CatalogProblem, Product
 from listingsync.errors import ListingSyncError
-from listingsync.mapping.pipeline import Job, MappingPipeline, Outline, ProductResult
+from listingsync.mapping.pipeline import Job, MappingPipeline, Outline, ProductResult, problem_result
 
 __all__ = [
     "CHUNK_SIZE",
@@ -117,12 +117,16 @@ def _build(spec: ChunkSpec, items: Iterable[Job | CatalogProblem]) -> list[Produ
         gc.freeze()
         _frozen = True
     pipeline = _pipeline(spec)
-    results = [
-        _problem_result(item)
-        if isinstance(item, CatalogProblem)
-        else pipeline.result(item.product, parent=item.parent, is_parent=item.is_parent)
-        for item in items
-    ]
+    # A chunk's listings all live until it is validated (MappingPipeline.results): the collector,
+    # running every 700 allocations meanwhile, would walk them again and again (builds 1.5x
+    # slower). Paused for the chunk; what it leaves behind is collected as usual afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        results = pipeline.results(items)
+    finally:
+        if collecting:
+            gc.enable()
     if spec.lean:
         for result in results:
             result.product = None
@@ -130,10 +134,6 @@ def _build(spec: ChunkSpec, items: Iterable[Job | CatalogProblem]) -> list[Produ
                 item.listing.attributes = {}
                 item.listing.build_issues = []
     return results
-
-
-def _problem_result(problem: CatalogProblem) -> ProductResult:
-    return ProductResult(sku=problem.sku or "", origin=str(problem.origin), problem=problem)
 
 
 def auto_workers(records: int) -> int:
@@ -160,7 +160,7 @@ def build_in_parallel(
             while len(pending) > keep:
                 problems, future = pending.popleft()
                 for problem in problems:
-                    yield _problem_result(problem)
+                    yield problem_result(problem)
                 if future is not None:
                     yield from future.result()
 
