@@ -40,7 +40,15 @@ from typing import Any
 from listingsync.catalog.csv_source import CheckVerdicts, CsvSource, RowStamp
 from listingsync.catalog.model import CatalogProblem, Product
 from listingsync.errors import ListingSyncError
-from listingsync.mapping.pipeline import Job, MappingPipeline, Outline, ProductResult, problem_result
+from listingsync.mapping.listing import Listing
+from listingsync.mapping.pipeline import (
+    Job,
+    ListingResult,
+    MappingPipeline,
+    Outline,
+    ProductResult,
+    problem_result,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -256,7 +264,7 @@ def build_from_source(
                 raise payload
             if got == _DONE:  # the worker that would hold this block has none: the catalogue ended
                 break
-            yield from payload
+            yield from _unpacked(payload) if spec.lean else payload
             number += 1
         for worker in processes:
             worker.join()
@@ -317,7 +325,8 @@ def _build_stripe(
         number = 0
         while chunk := list(islice(items, block)):
             if number % stripes == stripe:
-                link.send((number, _build(spec, [_built(item) for item in chunk])))
+                results = _build(spec, [_built(item) for item in chunk])
+                link.send((number, _packed(results) if spec.lean else results))
                 gc.collect(0 if number // stripes % _FULL_COLLECTION else 2)
             number += 1
         link.send((_DONE, None))
@@ -325,6 +334,41 @@ def _build_stripe(
         link.send((_FAILED, _sendable(exc)))
     finally:
         link.close()
+
+
+def _packed(results: list[ProductResult]) -> list[tuple[Any, ...]]:
+    """Lean results as plain tuples: pickled in a tenth of the time the objects take (each one a
+    ``__reduce_ex__`` call), which the workers spent on every listing."""
+    return [(r.sku, r.origin, r.problem, [_packed_listing(i) for i in r.listings]) for r in results]
+
+
+def _packed_listing(item: ListingResult) -> tuple[Any, ...]:
+    got = item.listing
+    return (
+        got.sku,
+        got.marketplace_id,
+        got.product_type,
+        got.requirements,
+        got.parent_sku,
+        got.parentage,
+        got.origin,
+        item.issues,
+    )
+
+
+def _unpacked(packed: list[tuple[Any, ...]]) -> list[ProductResult]:
+    return [
+        ProductResult(
+            sku=sku,
+            origin=origin,
+            problem=problem,
+            listings=[
+                ListingResult(Listing(own_sku, market, kind, needs, {}, parent, parentage, where), issues)
+                for own_sku, market, kind, needs, parent, parentage, where, issues in listings
+            ],
+        )
+        for sku, origin, problem, listings in packed
+    ]
 
 
 class _Row:
