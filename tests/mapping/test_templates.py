@@ -21,6 +21,26 @@ def test_single_expression_keeps_the_value_type() -> None:
     assert evaluate(compile_spec("{{ category in ['Vases'] }}"), {"category": "Vases"}) is True
 
 
+def test_an_expression_remembers_results_by_value_and_type_only_when_that_is_safe() -> None:
+    """Results are remembered per variables' values: 1 and True are different inputs, a list input
+    or result is evaluated each time, and whatever draws at random is never remembered."""
+    from listingsync.mapping.templates import compile_evaluator
+
+    same = compile_evaluator(compile_spec("{{ flag is sameas true }}"))
+    assert [same({"flag": v}) for v in (1, True, 1, True, 1.0)] == [False, True, False, True, False]
+    first = compile_evaluator(compile_spec("{{ tags | first }}"))
+    assert [first({"tags": ["a"]}), first({"tags": ["b"]})] == ["a", "b"]
+    listed = compile_evaluator(compile_spec("{{ [title] }}"))
+    one, two = listed({"title": "x"}), listed({"title": "x"})
+    assert one == two == ["x"] and one is not two  # a list is the caller's to change
+    drawn = compile_evaluator(compile_spec("{{ range(1000) | random }}"))
+    assert len({drawn({}) for _ in range(20)}) > 1
+    fragile = compile_evaluator(compile_spec("{{ category in ['Vases'] }}"))
+    assert fragile({"category": "Vases"}) is True and fragile({"category": "Bags"}) is False
+    with pytest.raises(TemplateFailure, match="category"):  # a record without the field still fails
+        fragile({"title": "x"})
+
+
 def test_a_template_with_text_renders_a_string() -> None:
     spec = compile_spec("{{ title }} – {{ color | upper }}")
     assert isinstance(spec, Expr) and not spec.native
