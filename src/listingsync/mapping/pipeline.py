@@ -352,9 +352,10 @@ class MappingPipeline:
     def results(self, items: Iterable[Job | CatalogProblem]) -> list[ProductResult]:
         """Build and validate a block of records (and pass their problems on), in order.
 
-        Every listing of the block is built first and validated after: the compiled schema stays
-        in the processor's caches between listings instead of being evicted by each build, which
-        halves the schema engine's time per listing on this machine (17 µs warm, 35 µs cold).
+        Every listing of the block is built first and validated after: the schema engine checks
+        a listing in 24 µs in a run of them, 29 µs right after its build (HOME, blocks of 500, one
+        process), and ``validate`` of 100,000 SKUs takes 5–10% less. Whoever keeps the collector
+        on pauses it meanwhile (``parallel._build``): the block's listings all stay alive.
         """
         out: list[ProductResult] = []
         checked: list[ListingResult] = []
