@@ -30,6 +30,41 @@ def test_open_migrates_and_reopens(state_url: str) -> None:
         assert {"ls_listings", "ls_runs", "ls_feeds", "ls_feed_messages", "alembic_version"} <= tables
 
 
+def test_opening_a_fresh_sqlite_file_waits_for_the_one_that_holds_it(tmp_path: Path) -> None:
+    """Turning a fresh file to WAL needs it alone, and SQLite answers "database is locked" at
+    once, without busy_timeout's wait, when another connection is writing (it would deadlock): a
+    second sync opening the file at the same moment failed so. Now it waits for the other to let
+    go, within the same budget as busy_timeout."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "state.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE other_process (x)")  # a fresh file, still in rollback-journal mode
+    holder.execute("BEGIN IMMEDIATE")  # the other process, writing
+    holder.execute("INSERT INTO other_process VALUES (1)")
+    outcome: list[object] = []
+
+    def open_store() -> None:
+        try:
+            outcome.append(StateStore.open(f"sqlite:///{path}"))
+        except Exception as exc:  # what the test reports
+            outcome.append(exc)
+
+    opener = threading.Thread(target=open_store)
+    opener.start()
+    opener.join(0.5)
+    assert opener.is_alive() and not outcome, outcome  # waiting, not failed
+    holder.execute("COMMIT")
+    opener.join()
+    holder.close()
+    (store,) = outcome
+    assert isinstance(store, StateStore), store
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
+
+
 def test_no_change_lookups_read_only_the_sync_index(state_url: str) -> None:
     """Migration 0006: the columns a no-change sync reads of every listing are in one index (on
     PostgreSQL the key plus INCLUDE), and on SQLite the lookup is answered from it alone."""

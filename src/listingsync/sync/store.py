@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1239,16 +1241,44 @@ def _lock_for_migration(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: How long a connection waits for another's lock (SQLite's busy_timeout, and the WAL conversion).
+_BUSY_SECONDS = 10.0
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # First: a fresh database opened by two processes at once must wait for the other's lock
-    # (setting WAL below takes one), not fail at once with "database is locked".
-    cur.execute("PRAGMA busy_timeout=10000")
+    # First: a database opened by two processes at once must wait for the other's lock, not
+    # fail at once with "database is locked".
+    cur.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
     # WAL: readers never block the writer; synchronous=NORMAL keeps every commit across a killed
     # process (only an OS crash can lose the last transactions, which the next run reconciles).
-    cur.execute("PRAGMA journal_mode=WAL")
+    _to_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _to_wal(cur: Any) -> None:
+    """Put the file in WAL mode (once per file: the mode is stored in it).
+
+    The conversion needs the file alone, and SQLite answers "database is locked" at once, without
+    the busy_timeout wait, while another connection writes (waiting could deadlock): two syncs
+    opening a fresh file together failed so. It is tried again until it is done, by this
+    connection or by the other, within the busy budget.
+    """
+    deadline = time.monotonic() + _BUSY_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower() == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+        else:  # refused without an error (SQLite returns the mode it kept)
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("database is locked (could not switch to WAL)")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _redact(url: str) -> str:
