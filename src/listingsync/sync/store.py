@@ -1258,7 +1258,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _to_wal(cur: Any) -> None:
-    """Put the file in WAL mode (once per file: the mode is stored in it).
+    """Put the file in WAL mode (once per file: the mode is stored in it; an in-memory database
+    keeps its own).
 
     The conversion needs the file alone, and SQLite answers "database is locked" at once, without
     the busy_timeout wait, while another connection writes (waiting could deadlock): two syncs
@@ -1269,14 +1270,11 @@ def _to_wal(cur: Any) -> None:
     pause = 0.005
     while True:
         try:
-            if str(cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower() == "wal":
-                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
-        else:  # refused without an error (SQLite returns the mode it kept)
-            if time.monotonic() > deadline:
-                raise sqlite3.OperationalError("database is locked (could not switch to WAL)")
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
 
