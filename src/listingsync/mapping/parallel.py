@@ -112,7 +112,14 @@ def _pipeline(spec: ChunkSpec) -> MappingPipeline:
 
 def build_chunk(spec: ChunkSpec, jobs: Sequence[Job]) -> list[ProductResult]:
     """Build and validate ``jobs`` (records with their parents, from :meth:`MappingPipeline.ordered`)."""
-    return _build(spec, jobs)
+    results = _build(spec, jobs)
+    if spec.lean:
+        for result in results:
+            result.product = None
+            for item in result.listings:  # built here, for this result alone: emptied in place
+                item.listing.attributes = {}
+                item.listing.build_issues = []
+    return results
 
 
 def _build(spec: ChunkSpec, items: Iterable[Job | CatalogProblem]) -> list[ProductResult]:
@@ -135,12 +142,6 @@ def _build(spec: ChunkSpec, items: Iterable[Job | CatalogProblem]) -> list[Produ
     finally:
         if collecting:
             gc.enable()
-    if spec.lean:
-        for result in results:
-            result.product = None
-            for item in result.listings:  # built here, for this result alone: emptied in place
-                item.listing.attributes = {}
-                item.listing.build_issues = []
     return results
 
 
@@ -337,8 +338,8 @@ def _build_stripe(
 
 
 def _packed(results: list[ProductResult]) -> list[tuple[Any, ...]]:
-    """Lean results as plain tuples: pickled in a tenth of the time the objects take (each one a
-    ``__reduce_ex__`` call), which the workers spent on every listing."""
+    """What a lean result keeps (no record, no attribute document), as plain tuples: pickled in a
+    tenth of the time the objects take (each one a ``__reduce_ex__`` call)."""
     return [(r.sku, r.origin, r.problem, [_packed_listing(i) for i in r.listings]) for r in results]
 
 
