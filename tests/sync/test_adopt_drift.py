@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,14 @@ from listingsync.cli import app
 from listingsync.config import load_config
 from listingsync.emulator import EmulatorServer
 from listingsync.emulator.items import late_issue_for
+from listingsync.mapping.listing import Listing, Requirements
+from listingsync.mapping.schemas import BundledSchemas
+from listingsync.schema.samples import sample_listing
+from listingsync.sync import engine as engine_module
+from listingsync.sync.engine import Batch, SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.pipeline import open_store
+from listingsync.sync.plan import Candidate
+from listingsync.sync.store import StateStore
 from listingsync.sync.upkeep import run_reconcile
 
 from .helpers import amazon_listings, client_for, demo_env, sample_dir, sync
@@ -249,3 +258,99 @@ def test_ten_scheduled_syncs_with_nothing_changed_exit_0_with_an_old_invalid_lis
     assert strict.exit_code == 1
     with open_store(load_config(cfg)) as store:
         assert store.runs(limit=2)[1]["status"] == "succeeded"
+
+
+DE = "A1PA6795UKMFR9"
+
+
+def _fresh(n: int, prefix: str = "FRESH") -> list[Candidate]:
+    """``n`` valid HOME listings for DE that Amazon does not hold."""
+    base = sample_listing(
+        BundledSchemas()("HOME", DE, Requirements.LISTING_PRODUCT_ONLY),
+        random.Random(5),
+        DE,
+        "de_DE",
+        optional=0.0,
+    )
+    return [
+        Candidate(
+            Listing(
+                f"{prefix}-{i:03d}",
+                DE,
+                "HOME",
+                Requirements.LISTING_PRODUCT_ONLY,
+                {
+                    **base,
+                    "item_name": [{"value": f"item {i}", "language_tag": "de_DE", "marketplace_id": DE}],
+                },
+            )
+        )
+        for i in range(n)
+    ]
+
+
+def test_writes_leave_while_the_rest_of_a_batch_is_looked_up(
+    monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """A first sync looks fresh SKUs up a slice at a time and sends each slice's writes while the next
+    slices are looked up. Before, every SKU of a 1,000-candidate batch was looked up first (50
+    search calls: 10 s at Amazon's 5 requests/s) before the first PUT left.
+
+    With one slice queued, at most three slices are looked up before the first PUT: the one being
+    sent, the queued one and the one waiting to be queued."""
+    monkeypatch.setattr(engine_module, "LOOKUP_SLICE", 20)
+    monkeypatch.setattr(engine_module, "SLICES_AHEAD", 1)
+    cands = _fresh(200)
+    calls: list[str] = []
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+
+    async def go() -> SyncReport:
+        async with client_for(emulator, 1000) as client:
+            call = client.call
+
+            async def recorded(operation: Any, *args: Any, **kwargs: Any) -> Any:
+                calls.append(operation.name)
+                return await call(operation, *args, **kwargs)
+
+            monkeypatch.setattr(client, "call", recorded)
+            engine = SyncEngine(store, client, SELLER, options=SyncOptions(via="items", reconcile=False))
+            return await engine.run(cands)
+
+    report = asyncio.run(go())
+    store.close()
+    assert report.plan["create"] == 200 and report.statuses.get("error", 0) == 0, report.statuses
+    assert calls.count("searchListingsItems") == 10 and calls.count("putListingsItem") == 200
+    first_put = calls.index("putListingsItem")
+    assert calls[:first_put].count("searchListingsItems") <= 3, calls[: first_put + 1]
+
+
+def test_a_failure_while_planning_ahead_still_sends_what_was_planned(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """The source fails while batch 1 is built: batch 0's writes, planned already, are sent and
+    recorded before the failure ends the run (nothing planned is left as a dangling intent)."""
+    sent = _fresh(3, "BEFORE")
+
+    def batches() -> Iterator[Batch]:
+        yield Batch(sent)
+        raise ValueError("the source broke at row 1,001")
+
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+
+    async def go() -> None:
+        async with client_for(emulator, 1000) as client:
+            engine = SyncEngine(store, client, SELLER, options=SyncOptions(via="items", reconcile=False))
+            await engine.run_stream(batches(), marketplace_ids=[DE], present=lambda key: True)
+
+    with pytest.raises(ValueError, match="row 1,001"):
+        asyncio.run(go())
+    try:
+        assert sorted(w["sku"] for w in emulator.state.write_log) == [c.listing.sku for c in sent]
+        states = {sku: store.get(sku, DE) for sku in ("BEFORE-000", "BEFORE-001", "BEFORE-002")}
+        assert all(
+            s is not None and s.status in ("accepted", "live") and s.pending_op is None
+            for s in states.values()
+        )
+        assert store.runs()[0]["status"] == "aborted"
+    finally:
+        store.close()

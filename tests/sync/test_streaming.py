@@ -21,6 +21,7 @@ from listingsync.mapping.pipeline import Outline
 from listingsync.mapping.schemas import BundledSchemas
 from listingsync.schema.issues import Issue, Severity
 from listingsync.skuset import SkuSet
+from listingsync.sync import engine as engine_module
 from listingsync.sync import pipeline as pipeline_module
 from listingsync.sync.engine import Batch, SkuResult, SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.feeds import FeedExecutor, FeedLimits
@@ -91,28 +92,26 @@ def test_feed_documents_are_submitted_as_they_fill(store: StateStore) -> None:
     assert sorted(len(store.feed_messages(f.id)) for f in feeds) == [1, 4, 4]
 
 
-def test_the_engine_takes_one_batch_at_a_time(store: StateStore) -> None:
-    """Batch k is planned and recorded (and its ``recorded`` hook called) before batch k+1 is built."""
+def test_the_engine_runs_a_bounded_way_ahead(monkeypatch: pytest.MonkeyPatch, store: StateStore) -> None:
+    """Batches are recorded in order, and the engine plans ahead of the sender by a bounded amount:
+    with one slice queued, batch k+3 is not built before batch k is recorded (the sender's slice,
+    the queued one and the one being planned)."""
+    monkeypatch.setattr(engine_module, "SLICES_AHEAD", 1)
     error = Issue("/item_name", Severity.ERROR, "LS-TEST", "broken")
     events: list[str] = []
 
     def batches() -> Iterator[Batch]:
-        for k in range(3):
-            events.append(f"built {k} (recorded so far: {len(store.listings())})")
+        for k in range(8):
+            events.append(f"built {k}")
             cands = [Candidate(_listing(10 * k + i), [error]) for i in range(10)]
             yield Batch(cands, lambda k=k: events.append(f"recorded {k}"))
 
     engine = SyncEngine(store, None, "DEMOV", options=SyncOptions(via="items"))
     report = asyncio.run(engine.run_stream(batches(), marketplace_ids=[DE], present=lambda key: True))
-    assert events == [
-        "built 0 (recorded so far: 0)",
-        "recorded 0",
-        "built 1 (recorded so far: 10)",
-        "recorded 1",
-        "built 2 (recorded so far: 20)",
-        "recorded 2",
-    ]
-    assert report.plan["invalid"] == 30 and report.statuses == {"invalid": 30}
+    assert [e for e in events if e.startswith("recorded")] == [f"recorded {k}" for k in range(8)]
+    for k in range(5):
+        assert events.index(f"recorded {k}") < events.index(f"built {k + 3}"), events
+    assert report.plan["invalid"] == 80 and report.statuses == {"invalid": 80}
 
 
 def test_catalogue_stream_builds_bounded_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

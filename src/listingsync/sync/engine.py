@@ -13,9 +13,10 @@ of up to 25,000 messages, 5 feeds per 5 minutes) beats 5 rps from about 1,500-6,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -405,57 +406,13 @@ class SyncEngine:
                 "them, sync.on_drift: overwrite restores the catalogue's values"
             )
         self._guard(Plan(gone, known), report, empty_catalogue=empty_catalogue)
-        # 2. The catalogue's listings, a batch at a time.
+        # 2. The catalogue's listings, a batch at a time: the next slices are looked up and planned
+        #    while this one's writes leave (lookups and writes draw on different rate limits).
         sender = _Sender(self, run_id, report)
-        planner = self.planner()
-        plan_task = self.progress.phase("plan", "Planning against the state store")
-        adopt_task: ProgressTask | None = None
-        unverified_count = 0
-        adopt_reason = ""
+        ahead = _PlanAhead(self, run_id, report, marketplace_ids, held)
         try:
-            for batch in batches:
-                cands = batch.candidates
-                index = self.store.plan_index(marketplace_ids, skus=[c.listing.sku for c in cands])
-                if (
-                    adopt_task is None
-                    and self._adopting()
-                    and any(
-                        needs_look_up(index.get((c.listing.sku, c.listing.marketplace_id))) for c in cands
-                    )
-                ):
-                    adopt_task = self.progress.phase(
-                        "adopt", "Looking up on Amazon the listings the state does not know"
-                    )
-                on_amazon, unverified, reason = await self._look_up(cands, index, adopt_task)
-                if unverified:
-                    unsent = {(c.listing.sku, c.listing.marketplace_id) for c in unverified}
-                    cands = [c for c in cands if (c.listing.sku, c.listing.marketplace_id) not in unsent]
-                    unverified_count += len(unverified)
-                    adopt_reason = adopt_reason or reason or ""
-                plan = planner.plan(
-                    cands, marketplace_ids=marketplace_ids, complete=False, index=index, held=on_amazon
-                )
-                plan_task.advance(len(plan.actions))
-                for action in plan.actions:
-                    report.plan[action.op.value] += 1
-                self._record_local_invalid(run_id, plan)
-                self.store.record_adopted(
-                    run_id, [(a, on_amazon[a.key]) for a in plan.actions if a.adopt and a.key in on_amazon]
-                )
-                for action in plan.actions:
-                    if action.op.is_write or action.op in (Op.INVALID, Op.ADOPT):
-                        result = _result(action, "pending")
-                        previous = index.get(action.key)
-                        result.was_invalid = previous is not None and previous.status == "invalid"
-                        report.results.append(result)
-                report.results.extend(_not_looked_up(c) for c in unverified)
-                if batch.invalid is not None:
-                    report.plan[Op.INVALID.value] += len(batch.invalid)
-                    report.results.extend_lines(batch.invalid)
-                await sender.add([a for a in plan.writes if a.key not in held], batch.recorded)
-            plan_task.done()
-            if adopt_task is not None:
-                adopt_task.done()
+            await _overlapped(ahead.slices(batches), sender)
+            ahead.done()
             # 3. Deletions (children first), after every write.
             deletions = sorted((a for a in gone if a.op is Op.DELETE), key=lambda a: a.order)
             for action in deletions:
@@ -466,10 +423,10 @@ class SyncEngine:
             sender.close()
         report.plan[Op.UNCHANGED.value] += skipped()
         report.via = sender.via
-        if unverified_count:
+        if ahead.unverified:
             report.notes.append(
-                f"did not send {unverified_count} listing(s) the state does not know: Amazon could not be "
-                f"reached to look them up ({adopt_reason}); a PUT could replace a listing that exists, so "
+                f"did not send {ahead.unverified} listing(s) the state does not know: Amazon could not be "
+                f"reached to look them up ({ahead.reason}); a PUT could replace a listing that exists, so "
                 "the next sync looks them up again"
             )
         # 4. What Amazon accepted, read back; then every result's status, issues and ASIN as the
@@ -819,6 +776,161 @@ def _held_issue() -> dict[str, Any]:
         "categories": [],
         "source": "listingsync",
     }
+
+
+#: Candidates looked up on Amazon (five search calls of 20 SKUs) before their writes can leave: the
+#: first write waits for one slice's lookups, not a whole batch's (1,000 SKUs: 50 calls, 10 s at 5 rps).
+LOOKUP_SLICE = 100
+#: Slices planned ahead of the sender at most: with the batch being built and the slices being
+#: sent, what running ahead holds in memory (about three batches instead of one).
+SLICES_AHEAD = 10
+
+Slice = tuple[list[Action], Callable[[], None] | None]
+
+
+class _PlanAhead:
+    """Looks up, plans and records a streamed run's batches for the sender, a slice at a time.
+
+    Batches are cut in slices of :data:`LOOKUP_SLICE`, parents first as the planner orders them, so
+    the first writes wait for a few lookups and the rest are looked up while they leave. The last
+    slice of a batch carries its ``recorded`` call.
+    """
+
+    def __init__(
+        self,
+        engine: SyncEngine,
+        run_id: int,
+        report: SyncReport,
+        marketplace_ids: Sequence[str] | None,
+        held: set[Key],
+    ) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.report = report
+        self.marketplace_ids = marketplace_ids
+        self.held = held
+        self.planner = engine.planner()
+        self.plan_task = engine.progress.phase("plan", "Planning against the state store")
+        self.adopt_task: ProgressTask | None = None
+        #: Listings not sent because Amazon could not be reached to look them up, and why.
+        self.unverified = 0
+        self.reason = ""
+
+    async def slices(self, batches: Iterable[Batch]) -> AsyncGenerator[Slice, None]:
+        engine = self.engine
+        for batch in batches:
+            cands = batch.candidates
+            index = engine.store.plan_index(self.marketplace_ids, skus=[c.listing.sku for c in cands])
+            if (
+                self.adopt_task is None
+                and engine._adopting()
+                and any(needs_look_up(index.get(_key(c))) for c in cands)
+            ):
+                self.adopt_task = engine.progress.phase(
+                    "adopt", "Looking up on Amazon the listings the state does not know"
+                )
+            # Parents first, as the planner orders a batch: a child's slice never goes before its
+            # parent's.
+            cands = sorted(cands, key=lambda c: 0 if c.listing.parentage == "parent" else 1)
+            for start in range(0, max(len(cands), 1), LOOKUP_SLICE):
+                writes = await self._plan(cands[start : start + LOOKUP_SLICE], index)
+                if start + LOOKUP_SLICE < len(cands):
+                    yield writes, None
+                    continue
+                if batch.invalid is not None:
+                    self.report.plan[Op.INVALID.value] += len(batch.invalid)
+                    self.report.results.extend_lines(batch.invalid)
+                yield writes, batch.recorded
+
+    async def _plan(self, cands: list[Candidate], index: dict[Key, PlanIndexEntry]) -> list[Action]:
+        engine, report = self.engine, self.report
+        on_amazon, unverified, reason = await engine._look_up(cands, index, self.adopt_task)
+        if unverified:
+            unsent = {_key(c) for c in unverified}
+            cands = [c for c in cands if _key(c) not in unsent]
+            self.unverified += len(unverified)
+            self.reason = self.reason or reason or ""
+        plan = self.planner.plan(
+            cands, marketplace_ids=self.marketplace_ids, complete=False, index=index, held=on_amazon
+        )
+        self.plan_task.advance(len(plan.actions))
+        for action in plan.actions:
+            report.plan[action.op.value] += 1
+        engine._record_local_invalid(self.run_id, plan)
+        engine.store.record_adopted(
+            self.run_id, [(a, on_amazon[a.key]) for a in plan.actions if a.adopt and a.key in on_amazon]
+        )
+        for action in plan.actions:
+            if action.op.is_write or action.op in (Op.INVALID, Op.ADOPT):
+                result = _result(action, "pending")
+                previous = index.get(action.key)
+                result.was_invalid = previous is not None and previous.status == "invalid"
+                report.results.append(result)
+        report.results.extend(_not_looked_up(c) for c in unverified)
+        return [a for a in plan.writes if a.key not in self.held]
+
+    def done(self) -> None:
+        self.plan_task.done()
+        if self.adopt_task is not None:
+            self.adopt_task.done()
+
+
+async def _overlapped(slices: AsyncGenerator[Slice, None], sender: _Sender) -> None:
+    """Sends each slice's writes while the next slices are planned.
+
+    What was planned while a send went on goes out in one ``add``: the items executor's workers
+    drain once for it, not once a slice. A failure while planning still sends what was planned
+    before it, then raises; a failure while sending stops the planning.
+    """
+    queue: asyncio.Queue[Slice | None] = asyncio.Queue(maxsize=SLICES_AHEAD)
+    failed: list[Exception] = []
+
+    async def plan() -> None:
+        try:
+            async with contextlib.aclosing(slices) as planned:
+                async for item in planned:
+                    await queue.put(item)
+        except Exception as exc:
+            failed.append(exc)
+        await queue.put(None)
+
+    async def send() -> None:
+        while True:
+            items = [await queue.get()]
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            ready = [item for item in items if item is not None]
+            if ready:
+                hooks = [hook for _, hook in ready if hook is not None]
+                await sender.add([a for writes, _ in ready for a in writes], _calling(hooks))
+            if items[-1] is None:
+                return
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(plan())
+            group.create_task(send())
+    except BaseExceptionGroup as group_failed:
+        raise group_failed.exceptions[0] from None
+    if failed:
+        raise failed[0]
+
+
+def _calling(hooks: list[Callable[[], None]]) -> Callable[[], None] | None:
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def each() -> None:
+        for hook in hooks:
+            hook()
+
+    return each
+
+
+def _key(cand: Candidate) -> Key:
+    return (cand.listing.sku, cand.listing.marketplace_id)
 
 
 class _Sender:
