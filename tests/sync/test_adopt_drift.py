@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from listingsync.amazon.errors import SPAPIConnectionError
 from listingsync.cli import app
 from listingsync.config import load_config
 from listingsync.emulator import EmulatorServer
@@ -22,6 +23,7 @@ from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.schemas import BundledSchemas
 from listingsync.schema.samples import sample_listing
 from listingsync.sync import engine as engine_module
+from listingsync.sync import recovery
 from listingsync.sync.engine import Batch, SyncEngine, SyncOptions, SyncReport
 from listingsync.sync.pipeline import open_store
 from listingsync.sync.plan import Candidate
@@ -354,3 +356,36 @@ def test_a_failure_while_planning_ahead_still_sends_what_was_planned(
         assert store.runs()[0]["status"] == "aborted"
     finally:
         store.close()
+
+
+def test_lookups_amazon_does_not_answer_are_tried_once_a_batch(
+    monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """Amazon cannot be reached for lookups: the batch's first slice tries them (with its rounds),
+    its later slices are not looked up (one failing attempt per batch, as when a whole batch was
+    looked up at once, not one per slice); nothing unverified is written and every listing says why."""
+    monkeypatch.setattr(recovery, "ROUND_DELAYS", (0.0, 0.0))
+    looked_up: set[str] = set()
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+
+    async def go() -> SyncReport:
+        async with client_for(emulator, 1000) as client:
+            call = client.call
+
+            async def unreachable(operation: Any, **kwargs: Any) -> Any:
+                if operation.name in ("searchListingsItems", "getListingsItem"):
+                    looked_up.update(kwargs.get("query", {}).get("identifiers") or [kwargs["path"]["sku"]])
+                    raise SPAPIConnectionError("http://amazon.invalid", ConnectionRefusedError())
+                return await call(operation, **kwargs)
+
+            monkeypatch.setattr(client, "call", unreachable)
+            engine = SyncEngine(store, client, SELLER, options=SyncOptions(via="items", reconcile=False))
+            return await engine.run(_fresh(300))
+
+    report = asyncio.run(go())
+    store.close()
+    assert looked_up and looked_up <= {f"FRESH-{i:03d}" for i in range(engine_module.LOOKUP_SLICE)}
+    assert report.statuses == {"error": 300}
+    assert {i["code"] for r in report.results for i in r.issues} == {"LS-ADOPT-LOOKUP"}
+    assert any("did not send 300 listing(s)" in note for note in report.notes), report.notes
+    assert emulator.state.write_log == []

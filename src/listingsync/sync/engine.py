@@ -643,15 +643,10 @@ class SyncEngine:
         Returns what was found, the candidates that could not be looked up (a real sync does not
         send them: a PUT could replace a listing that exists) and a note for the user.
         """
-        opts = self.options
-        if not opts.adopt or self.client is None or opts.mode == "preview":
+        client = self.client
+        if client is None or not self._adopting():
             return {}, [], None
-        unknown = [
-            c
-            for c in candidates
-            if (opts.force or not c.errors)
-            and needs_look_up(index.get((c.listing.sku, c.listing.marketplace_id)))
-        ]
+        unknown = self._unknown(candidates, index)
         if not unknown:
             return {}, [], None
         own = task is None
@@ -660,7 +655,7 @@ class SyncEngine:
                 "adopt", "Looking up on Amazon the listings the state does not know", len(unknown)
             )
         try:
-            held, failed = await look_up(self.client, self.seller_id, unknown, task=task)
+            held, failed = await look_up(client, self.seller_id, unknown, task=task)
             reason = "Amazon kept failing to answer"
         except Exception as exc:  # any failure: nothing unverified is sent
             held, failed = {}, {(c.listing.sku, c.listing.marketplace_id) for c in unknown}
@@ -670,7 +665,7 @@ class SyncEngine:
                 task.done()
         if not failed:
             return held, [], None
-        if opts.mode != "send":
+        if self.options.mode != "send":
             return (
                 held,
                 [],
@@ -681,6 +676,13 @@ class SyncEngine:
             )
         unverified = [c for c in unknown if (c.listing.sku, c.listing.marketplace_id) in failed]
         return held, unverified, reason
+
+    def _unknown(
+        self, candidates: list[Candidate], index: dict[tuple[str, str], PlanIndexEntry]
+    ) -> list[Candidate]:
+        """The candidates to look up on Amazon before writing: sendable, and not known to the state."""
+        force = self.options.force
+        return [c for c in candidates if (force or not c.errors) and needs_look_up(index.get(_key(c)))]
 
     def _guard(self, plan: Plan, report: SyncReport, *, empty_catalogue: bool) -> None:
         """Refuse a mass deletion before anything is sent (a dry run or preview reports it)."""
@@ -815,6 +817,9 @@ class _PlanAhead:
         #: Listings not sent because Amazon could not be reached to look them up, and why.
         self.unverified = 0
         self.reason = ""
+        #: Why a lookup of the batch being planned failed: its later slices are not looked up (the
+        #: one failing attempt per batch a whole-batch lookup made), the next batch tries again.
+        self.down: str | None = None
 
     async def slices(self, batches: Iterable[Batch]) -> AsyncGenerator[Slice, None]:
         engine = self.engine
@@ -832,6 +837,7 @@ class _PlanAhead:
             # Parents first, as the planner orders a batch: a child's slice never goes before its
             # parent's.
             cands = sorted(cands, key=lambda c: 0 if c.listing.parentage == "parent" else 1)
+            self.down = None
             for start in range(0, max(len(cands), 1), LOOKUP_SLICE):
                 writes = await self._plan(cands[start : start + LOOKUP_SLICE], index)
                 if start + LOOKUP_SLICE < len(cands):
@@ -844,7 +850,12 @@ class _PlanAhead:
 
     async def _plan(self, cands: list[Candidate], index: dict[Key, PlanIndexEntry]) -> list[Action]:
         engine, report = self.engine, self.report
-        on_amazon, unverified, reason = await engine._look_up(cands, index, self.adopt_task)
+        if self.down is None:
+            on_amazon, unverified, reason = await engine._look_up(cands, index, self.adopt_task)
+            if unverified:
+                self.down = reason or ""
+        else:
+            on_amazon, unverified, reason = {}, engine._unknown(cands, index), self.down
         if unverified:
             unsent = {_key(c) for c in unverified}
             cands = [c for c in cands if _key(c) not in unsent]
