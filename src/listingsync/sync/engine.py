@@ -839,7 +839,10 @@ class _PlanAhead:
             cands = sorted(cands, key=lambda c: 0 if c.listing.parentage == "parent" else 1)
             self.down = None
             for start in range(0, max(len(cands), 1), LOOKUP_SLICE):
-                writes = await self._plan(cands[start : start + LOOKUP_SLICE], index)
+                part = cands[start : start + LOOKUP_SLICE]
+                # The slice's own entries: the planner walks its index for removals, once a slice.
+                known = {key: index[key] for key in map(_key, part) if key in index}
+                writes = await self._plan(part, known)
                 if start + LOOKUP_SLICE < len(cands):
                     yield writes, None
                     continue
