@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import os
+import random
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,9 @@ from listingsync.amazon.lwa import Credentials
 from listingsync.config import Config, load_config
 from listingsync.emulator import EmulatorServer
 from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from listingsync.mapping.listing import Listing, Requirements
+from listingsync.mapping.schemas import BundledSchemas
+from listingsync.schema.samples import sample_listing
 from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.pipeline import CatalogRead, run_sync
 from listingsync.sync.plan import Candidate
@@ -43,6 +48,21 @@ def demo_env(server: EmulatorServer, scale: float) -> dict[str, str]:
         "LISTINGSYNC_KEYRING": "off",
         "LISTINGSYNC_RATE_SCALE": str(scale),
     }
+
+
+@functools.cache
+def _home_base() -> dict[str, Any]:
+    schema = BundledSchemas()("HOME", DE, Requirements.LISTING_PRODUCT_ONLY)
+    return sample_listing(schema, random.Random(5), DE, "de_DE", optional=0.0)
+
+
+def home_attributes(name: str) -> dict[str, Any]:
+    """A valid HOME listing's attributes for DE (product data only), named ``name``."""
+    return {**_home_base(), "item_name": [{"value": name, "language_tag": "de_DE", "marketplace_id": DE}]}
+
+
+def home_candidate(sku: str, name: str) -> Candidate:
+    return Candidate(Listing(sku, DE, "HOME", Requirements.LISTING_PRODUCT_ONLY, home_attributes(name)))
 
 
 def client_for(server: EmulatorServer, scale: float, token: str = VENDOR_TOKEN) -> SPAPIClient:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,6 @@ from listingsync.cli import app
 from listingsync.config import load_config
 from listingsync.emulator import EmulatorServer
 from listingsync.emulator.items import late_issue_for
-from listingsync.mapping.listing import Listing, Requirements
-from listingsync.mapping.schemas import BundledSchemas
-from listingsync.schema.samples import sample_listing
 from listingsync.sync import engine as engine_module
 from listingsync.sync import recovery
 from listingsync.sync.engine import Batch, SyncEngine, SyncOptions, SyncReport
@@ -30,7 +26,7 @@ from listingsync.sync.plan import Candidate
 from listingsync.sync.store import StateStore
 from listingsync.sync.upkeep import run_reconcile
 
-from .helpers import amazon_listings, client_for, demo_env, sample_dir, sync
+from .helpers import DE, amazon_listings, client_for, demo_env, home_candidate, sample_dir, sync
 
 SELLER = "DEMOV"
 runner = CliRunner()
@@ -262,33 +258,9 @@ def test_ten_scheduled_syncs_with_nothing_changed_exit_0_with_an_old_invalid_lis
         assert store.runs(limit=2)[1]["status"] == "succeeded"
 
 
-DE = "A1PA6795UKMFR9"
-
-
 def _fresh(n: int, prefix: str = "FRESH") -> list[Candidate]:
     """``n`` valid HOME listings for DE that Amazon does not hold."""
-    base = sample_listing(
-        BundledSchemas()("HOME", DE, Requirements.LISTING_PRODUCT_ONLY),
-        random.Random(5),
-        DE,
-        "de_DE",
-        optional=0.0,
-    )
-    return [
-        Candidate(
-            Listing(
-                f"{prefix}-{i:03d}",
-                DE,
-                "HOME",
-                Requirements.LISTING_PRODUCT_ONLY,
-                {
-                    **base,
-                    "item_name": [{"value": f"item {i}", "language_tag": "de_DE", "marketplace_id": DE}],
-                },
-            )
-        )
-        for i in range(n)
-    ]
+    return [home_candidate(f"{prefix}-{i:03d}", f"item {i}") for i in range(n)]
 
 
 def test_writes_leave_while_the_rest_of_a_batch_is_looked_up(

@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from pathlib import Path
-from typing import Any
 
 from listingsync.emulator import EmulatorServer
-from listingsync.mapping.listing import Listing, Requirements
-from listingsync.mapping.schemas import BundledSchemas
-from listingsync.schema.samples import sample_listing
 from listingsync.sync.engine import SyncEngine, SyncOptions
 from listingsync.sync.feeds import FeedLimits
 from listingsync.sync.hashing import listing_hash
 from listingsync.sync.items import intent_for
-from listingsync.sync.plan import Candidate, Planner
+from listingsync.sync.plan import Planner
 from listingsync.sync.store import StateStore
 
-from .helpers import client_for
+from .helpers import client_for, home_attributes, home_candidate
 
 DE = "A1PA6795UKMFR9"
-
-
-_BASE = sample_listing(
-    BundledSchemas()("HOME", DE, Requirements.LISTING_PRODUCT_ONLY),
-    random.Random(5),
-    DE,
-    "de_DE",
-    optional=0.0,
-)
-
-
-def _attrs(name: str) -> dict[str, Any]:
-    return {**_BASE, "item_name": [{"value": name, "language_tag": "de_DE", "marketplace_id": DE}]}
-
-
-def _cand(sku: str, name: str) -> Candidate:
-    return Candidate(Listing(sku, DE, "HOME", Requirements.LISTING_PRODUCT_ONLY, _attrs(name)))
 
 
 def test_interrupted_writes_are_looked_up_not_blindly_resent(
@@ -48,7 +26,7 @@ def test_interrupted_writes_are_looked_up_not_blindly_resent(
     async def go() -> None:
         async with client_for(emulator, 1000) as client:
             # LANDED reached Amazon before the "crash"; LOST never left.
-            plan = Planner(store).plan([_cand("LANDED", "a"), _cand("LOST", "b")])
+            plan = Planner(store).plan([home_candidate("LANDED", "a"), home_candidate("LOST", "b")])
             store.record_intents(1, [intent_for(a) for a in plan.writes])
             landed = plan.writes[0]
             await client.listings.put_listings_item(
@@ -67,12 +45,16 @@ def test_interrupted_writes_are_looked_up_not_blindly_resent(
             assert (recovered.landed, recovered.resend) == (1, 1)
             landed_state = store.get("LANDED", DE)
             assert landed_state is not None and landed_state.status in ("accepted", "live")
-            assert landed_state.sent_hash == listing_hash("HOME", "LISTING_PRODUCT_ONLY", _attrs("a"))
+            assert landed_state.sent_hash == listing_hash(
+                "HOME", "LISTING_PRODUCT_ONLY", home_attributes("a")
+            )
             lost = store.get("LOST", DE)
             assert lost is not None and lost.status == "error" and lost.pending_op is None
             # The next run sends only the lost one.
             before = len(emulator.state.write_log)
-            report = await engine.run([_cand("LANDED", "a"), _cand("LOST", "b")], recovered=recovered)
+            report = await engine.run(
+                [home_candidate("LANDED", "a"), home_candidate("LOST", "b")], recovered=recovered
+            )
             assert report.plan["create"] == 1
             assert [w["sku"] for w in emulator.state.write_log[before:]] == ["LOST"]
 
@@ -86,7 +68,7 @@ def test_submitted_feed_is_polled_by_id_on_restart(emulator: EmulatorServer, tmp
 
     async def go() -> None:
         async with client_for(emulator, 1000) as client:
-            plan = Planner(store).plan([_cand("F1", "x"), _cand("F2", "y")])
+            plan = Planner(store).plan([home_candidate("F1", "x"), home_candidate("F2", "y")])
             # Everything up to createFeed happened, then the process died before polling.
             from listingsync.sync.feeddoc import build_documents
 
@@ -103,7 +85,9 @@ def test_submitted_feed_is_polled_by_id_on_restart(emulator: EmulatorServer, tmp
             assert recovered.feeds_resumed == 1
             assert {s.status for s in store.listings()} <= {"accepted", "live"}
             assert store.open_feeds() == []
-            report = await engine.run([_cand("F1", "x"), _cand("F2", "y")], recovered=recovered)
+            report = await engine.run(
+                [home_candidate("F1", "x"), home_candidate("F2", "y")], recovered=recovered
+            )
             assert report.plan["unchanged"] == 2 and not report.results
 
     asyncio.run(go())
