@@ -24,8 +24,7 @@ from listingsync.sync.plan import Planner
 from listingsync.sync.recovery import reconcile, recover
 from listingsync.sync.store import StateStore
 
-from .helpers import client_for, sample_dir
-from .test_recovery import DE, _cand
+from .helpers import DE, client_for, home_candidate, sample_dir
 
 
 @pytest.fixture
@@ -56,7 +55,7 @@ def test_recovery_waits_for_a_queued_write_and_resends_only_the_lost_one(
 
     async def go() -> None:
         async with client_for(realistic, 1000) as client:
-            plan = Planner(store).plan([_cand("QUEUED", "a"), _cand("LOST", "b")])
+            plan = Planner(store).plan([home_candidate("QUEUED", "a"), home_candidate("LOST", "b")])
             store.record_intents(1, [intent_for(a) for a in plan.writes])
             queued = plan.writes[0]
             answer = await client.listings.put_listings_item(
@@ -90,7 +89,7 @@ def test_reconciliation_reads_again_until_amazon_has_a_verdict(
 
     async def go() -> None:
         async with client_for(realistic, 1000) as client:
-            plan = Planner(store).plan([_cand("SLOW", "a")])
+            plan = Planner(store).plan([home_candidate("SLOW", "a")])
             (write,) = plan.writes
             store.record_intents(1, [intent_for(write)])
             answer = await client.listings.put_listings_item(
@@ -140,7 +139,7 @@ def test_recovery_waits_only_for_what_amazon_may_still_be_processing(
 
     async def go() -> None:
         async with client_for(realistic, 1000) as client:
-            plan = Planner(store).plan([_cand("OLD", "a"), _cand("RECENT", "b")])
+            plan = Planner(store).plan([home_candidate("OLD", "a"), home_candidate("RECENT", "b")])
             store.record_intents(1, [intent_for(a) for a in plan.writes])
             age("OLD", 400)
             age("RECENT", 200)

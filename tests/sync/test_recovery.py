@@ -13,9 +13,7 @@ from listingsync.sync.items import intent_for
 from listingsync.sync.plan import Planner
 from listingsync.sync.store import StateStore
 
-from .helpers import client_for, home_attributes, home_candidate
-
-DE = "A1PA6795UKMFR9"
+from .helpers import DE, client_for, home_attributes, home_candidate
 
 
 def test_interrupted_writes_are_looked_up_not_blindly_resent(
