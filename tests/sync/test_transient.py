@@ -17,6 +17,7 @@ import pytest
 
 from listingsync.amazon import SPAPIClient, TokenBucketLimiter
 from listingsync.amazon.client import RetryPolicy
+from listingsync.amazon.errors import SPAPIError
 from listingsync.amazon.lwa import Credentials
 from listingsync.config import load_config
 from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
@@ -26,7 +27,7 @@ from listingsync.sync.engine import SyncOptions, SyncReport
 from listingsync.sync.pipeline import open_store, run_sync
 from listingsync.sync.store import Intent
 
-from .helpers import FR, VENDOR_TOKEN, assert_amazon_holds_the_catalogue, edit_csv, sample_dir, sync
+from .helpers import DE, FR, VENDOR_TOKEN, assert_amazon_holds_the_catalogue, edit_csv, sample_dir, sync
 
 
 class FlakySearch(httpx.AsyncBaseTransport):
@@ -132,3 +133,33 @@ def test_reconciliation_that_keeps_failing_keeps_the_answered_status(tmp_path: P
         assert report.statuses.get("accepted", 0) > 100 and "error" not in report.statuses
         assert any("could not be read back" in n for n in report.notes)
         assert_amazon_holds_the_catalogue(cfg, server)
+
+
+def test_a_lookup_that_fails_for_good_stops_its_other_searches() -> None:
+    """fetch_items runs its 20-SKU searches side by side; when one fails for good, the others are
+    cancelled rather than left calling Amazon after the caller has moved on."""
+    started: list[str] = []
+    cancelled: list[str] = []
+
+    class Listings:
+        async def search_listings_items(self, seller_id: str, *, identifiers: list[str], **_: Any) -> Any:
+            started.append(identifiers[0])
+            if identifiers[0] == "S000":
+                await asyncio.sleep(0)  # the others are under way
+                raise SPAPIError(403, "Unauthorized", "Access to requested resource is denied.")
+            try:
+                await asyncio.Event().wait()  # an answer that never comes
+            except asyncio.CancelledError:
+                cancelled.append(identifiers[0])
+                raise
+
+    class Client:
+        listings = Listings()
+
+    async def go() -> None:
+        with pytest.raises(SPAPIError):
+            await recovery.fetch_items(Client(), "DEMOV", DE, [f"S{i:03d}" for i in range(60)], ["summaries"])  # type: ignore[arg-type]
+        assert sorted(started) == ["S000", "S020", "S040"]
+        assert sorted(cancelled) == ["S020", "S040"]
+
+    asyncio.run(go())

@@ -277,7 +277,15 @@ async def fetch_items(
             else:
                 raise
 
-    await asyncio.gather(*(one(b) for b in batches))
+    searches = [asyncio.create_task(one(b)) for b in batches]
+    try:
+        await asyncio.gather(*searches)
+    finally:
+        # A batch that failed for good ends the lookup: the others must not go on calling Amazon
+        # (spending its rate limit, filling ``found``) behind the caller's back.
+        for search in searches:
+            search.cancel()
+        await asyncio.gather(*searches, return_exceptions=True)
     return found
 
 
