@@ -417,7 +417,7 @@ class SyncEngine:
             deletions = sorted((a for a in gone if a.op is Op.DELETE), key=lambda a: a.order)
             for action in deletions:
                 report.results.append(_result(action, "pending"))
-            await sender.add([a for a in deletions if a.key not in held], None)
+            await sender.add([a for a in deletions if a.key not in held], [])
             await sender.finish()
         finally:
             sender.close()
@@ -658,7 +658,7 @@ class SyncEngine:
             held, failed = await look_up(client, self.seller_id, unknown, task=task)
             reason = "Amazon kept failing to answer"
         except Exception as exc:  # any failure: nothing unverified is sent
-            held, failed = {}, {(c.listing.sku, c.listing.marketplace_id) for c in unknown}
+            held, failed = {}, {_key(c) for c in unknown}
             reason = str(exc)
         finally:
             if own:
@@ -674,7 +674,7 @@ class SyncEngine:
                     f"({reason}); a real sync looks them up first and adopts or patches the ones that exist"
                 ),
             )
-        unverified = [c for c in unknown if (c.listing.sku, c.listing.marketplace_id) in failed]
+        unverified = [c for c in unknown if _key(c) in failed]
         return held, unverified, reason
 
     def _unknown(
@@ -916,7 +916,7 @@ async def _overlapped(slices: AsyncGenerator[Slice, None], sender: _Sender) -> N
             ready = [item for item in items if item is not None]
             if ready:
                 hooks = [hook for _, hook in ready if hook is not None]
-                await sender.add([a for writes, _ in ready for a in writes], _calling(hooks))
+                await sender.add([a for writes, _ in ready for a in writes], hooks)
             if items[-1] is None:
                 return
 
@@ -928,19 +928,6 @@ async def _overlapped(slices: AsyncGenerator[Slice, None], sender: _Sender) -> N
         raise group_failed.exceptions[0] from None
     if failed:
         raise failed[0]
-
-
-def _calling(hooks: list[Callable[[], None]]) -> Callable[[], None] | None:
-    if not hooks:
-        return None
-    if len(hooks) == 1:
-        return hooks[0]
-
-    def each() -> None:
-        for hook in hooks:
-            hook()
-
-    return each
 
 
 def _key(cand: Candidate) -> Key:
@@ -974,18 +961,18 @@ class _Sender:
         self.accepted: list[Key] = []
         self.overflowed = False
 
-    async def add(self, writes: list[Action], recorded: Callable[[], None] | None) -> None:
+    async def add(self, writes: list[Action], recorded: list[Callable[[], None]]) -> None:
+        """Send ``writes``, then call their batches' ``recorded`` hooks."""
         if self.via is None:
             self._waiting.extend(writes)
-            if recorded is not None:
-                self._hooks.append(recorded)
+            self._hooks.extend(recorded)
             if len(self._waiting) >= self.opts.auto_threshold:
                 self.via = "feed"
                 await self._flush()
             return
         await self._send(writes)
-        if recorded is not None:
-            recorded()
+        for hook in recorded:
+            hook()
 
     async def finish(self) -> None:
         if self.via is None:
