@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -244,6 +245,53 @@ def test_validate_in_worker_processes_gives_the_same_results_in_the_same_order(s
     first, second = json.loads(one.stdout), json.loads(two.stdout)
     assert first["problems"] and second == first
     assert len(first["results"]) == 124
+
+
+@pytest.mark.parametrize(
+    ("copies", "workers", "started"),
+    [(48, "0", 2), (1, "0", 0), (48, "1", 0), (1, "2", 2)],
+    ids=["large file", "small file", "--workers 1", "--workers 2"],
+)
+def test_validate_starts_its_workers_before_reading_the_catalogue(
+    sample: Path, monkeypatch: pytest.MonkeyPatch, copies: int, workers: str, started: int
+) -> None:
+    """Workers take most of a second to start: ``validate`` starts them before its first pass over a
+    file of 2 MiB or more (surely 2,000 records: built on every core), or when --workers asks for
+    several, so that they get ready meanwhile, and builds with them; never for a small file, nor
+    with --workers 1."""
+    import multiprocessing
+
+    from listingsync.cli import mapping
+    from listingsync.mapping import parallel
+
+    rows = (sample / "products.csv").read_text(encoding="utf-8").splitlines()
+    with (sample / "products.csv").open("a", encoding="utf-8") as handle:
+        for copy in range(1, copies):
+            handle.writelines(row.replace("MD-", f"C{copy}-") + "\n" for row in rows[1:])
+    assert ((sample / "products.csv").stat().st_size >= mapping.EARLY_WORKERS_BYTES) == (copies > 1)
+    running: list[int] = []
+    first_pass = mapping._Catalogue.__init__
+
+    def counted(self: object, config: object) -> None:
+        running.append(len(multiprocessing.active_children()))
+        first_pass(self, config)  # type: ignore[arg-type]
+
+    pools: list[int] = []
+    start = parallel.SourceWorkers.__init__
+
+    def started_pool(self: parallel.SourceWorkers, *args: Any, **kwargs: Any) -> None:
+        start(self, *args, **kwargs)
+        pools.append(self.workers)
+
+    monkeypatch.setattr(mapping._Catalogue, "__init__", counted)
+    monkeypatch.setattr(parallel.SourceWorkers, "__init__", started_pool)
+    argv = ["validate", "-c", str(sample / "listingsync.yaml"), "--bundled", "--json", "--workers", workers]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 1, result.output
+    assert running == [started]  # workers running when the first pass began
+    assert pools == ([started] if started else [])  # and no other started after it
+    assert len(json.loads(result.stdout)["results"]) == 2 * 62 * copies  # FR and DE listings
+    assert not multiprocessing.active_children()
 
 
 def test_a_misspelt_field_stops_validate_once_with_exit_2(sample: Path) -> None:

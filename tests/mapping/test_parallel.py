@@ -1,4 +1,5 @@
-"""Workers that read the catalogue themselves (``build_from_source``): order, failures, clean-up."""
+"""Workers that read the catalogue themselves (``build_from_source``, ``SourceWorkers``): order,
+failures, clean-up, workers started before the outline."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from listingsync.catalog.csv_source import CheckVerdicts, CsvSource
 from listingsync.catalog.source import CatalogError
 from listingsync.config import load_config
 from listingsync.mapping import BundledSchemas, MappingPipeline
-from listingsync.mapping.parallel import ChunkSpec, MappingWorkerError, build_from_source
+from listingsync.mapping.parallel import ChunkSpec, MappingWorkerError, SourceWorkers, build_from_source
 from listingsync.mapping.pipeline import Outline, outline_csv
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "listingsync" / "data" / "sample"
@@ -168,3 +170,36 @@ def test_a_scan_replays_the_checks_it_recorded(tmp_path: Path) -> None:
     assert verdicts.complete and list(source.scan(verdicts)) == checked == list(source.scan())
     problems = [str(p) for p in checked if isinstance(p, CatalogProblem)]
     assert any("ORPHAN-1" in p for p in problems) and len(problems) == 3
+
+
+def test_workers_started_before_the_outline_build_with_the_fields_it_gives(tmp_path: Path) -> None:
+    """``validate`` starts the workers before its first pass, so they learn the catalogue's field
+    names with the outline, not from the spec they started with: a field the catalogue has (here
+    said to have, no record fills it) is an empty cell, as in one process, not an unknown name."""
+    config_path = _catalogue(tmp_path, 2)
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace('color: "{{ color }}"', 'color: "{{ colour }}"'), encoding="utf-8")
+    outline, _ = _outline_and_spec(config_path)
+    outline = replace(outline, fields=outline.fields | {"colour"})
+    config = load_config(config_path)
+    one = list(MappingPipeline(config, BundledSchemas()).run(open_source(config).records(), outline=outline))
+    assert not any("LS-MAP-TEMPLATE" in issue for _, _, issues in _summary(one) for issue in issues)
+    with SourceWorkers(ChunkSpec(str(config_path), bundled=True, lean=True), workers=2, block=5) as pool:
+        assert len(multiprocessing.active_children()) == 2  # running before there is an outline
+        merged = list(pool.results(outline))
+    assert _summary(merged) == _summary(one)
+    assert not multiprocessing.active_children()
+
+
+def test_workers_that_never_get_an_outline_end_by_themselves(tmp_path: Path) -> None:
+    """The main process stopped before its first pass was done (a broken catalogue, ^C, a kill):
+    a worker waiting for the outline sees its pipe close and ends cleanly, it does not linger."""
+    config_path = _catalogue(tmp_path, 1)
+    pool = SourceWorkers(ChunkSpec(str(config_path), bundled=True, lean=True), workers=2)
+    for orders in pool._orders:  # what the death of the main process does to the pipes
+        orders.close()
+    for worker in pool._processes:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    pool.close()
+    assert not multiprocessing.active_children()

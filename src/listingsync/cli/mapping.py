@@ -9,6 +9,7 @@ Exit codes: ``preview`` 0 no issues / 1 issues / 2 unusable; ``validate`` 0 / 1 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import json
 import sys
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from listingsync.catalog import CatalogProblem, Product
     from listingsync.config import Config
     from listingsync.mapping import Listing, MappingPipeline, ProductResult, Requirements
-    from listingsync.mapping.parallel import ChunkSpec
+    from listingsync.mapping.parallel import ChunkSpec, SourceWorkers
     from listingsync.mapping.pipeline import ListingResult, Outline
     from listingsync.schema.issues import Issue
 
@@ -285,9 +286,13 @@ class _Catalogue:
             self.count += 1
             yield record
 
-    def results(self, pipeline: MappingPipeline, workers: int, spec: ChunkSpec) -> Iterator[ProductResult]:
+    def results(
+        self, pipeline: MappingPipeline, workers: int, spec: ChunkSpec, ready: SourceWorkers | None = None
+    ) -> Iterator[ProductResult]:
+        """``ready``: workers started before the first pass (:func:`_early_workers`), used if
+        there are as many as ``workers`` and the catalogue is one they read themselves."""
         from listingsync.catalog.inspect import empty_catalogue
-        from listingsync.mapping.parallel import build_from_source, build_in_parallel
+        from listingsync.mapping.parallel import SourceWorkers, build_in_parallel
         from listingsync.mapping.pipeline import Outline, field_names
 
         records: Iterator[Product | CatalogProblem]
@@ -309,18 +314,54 @@ class _Catalogue:
             if self.outline is not None and self.count:
                 # A file reads the same twice: each worker reads it rather than be sent its records.
                 outline = replace(self.outline, fields=set(fields))
-                yield from build_from_source(spec, outline, workers, verdicts=self.verdicts)
+                if ready is not None and ready.workers == workers:
+                    yield from ready.results(outline, self.verdicts)
+                    return
+                with SourceWorkers(spec, workers) as pool:
+                    yield from pool.results(outline, self.verdicts)
                 return
             yield from build_in_parallel(spec, pipeline.ordered(records, outline), workers)
         except ListingSyncError as exc:
             fail(exc)
 
 
+@contextlib.contextmanager
+def _early_workers(config: Config, workers: int, spec: ChunkSpec) -> Iterator[SourceWorkers | None]:
+    """Workers started before the first pass over a catalogue file (they get ready meanwhile,
+    see :class:`SourceWorkers`): when ``--workers`` asks for several, or, left to the catalogue's
+    size, when the file is large enough that it will surely have them (a small one is built in
+    one process: workers started for nothing would slow it down)."""
+    from listingsync.mapping.parallel import MIN_RECORDS, SourceWorkers, auto_workers
+
+    settings = config.source
+    if not workers and settings is not None and settings.type != "saleslayer" and settings.path:
+        try:
+            size = config.resolve_path(settings.path).stat().st_size
+        except OSError:
+            size = 0  # the first pass says what is wrong with the file
+        workers = auto_workers(MIN_RECORDS) if size >= EARLY_WORKERS_BYTES else 1
+    if workers <= 1 or settings is None or settings.type == "saleslayer":
+        yield None
+        return
+    with SourceWorkers(spec, workers) as ready:
+        yield ready
+
+
+#: A catalogue file this large has more than ``MIN_RECORDS`` records unless its rows are wider than
+#: 1 KB (the sample's are about 830 bytes): workers started for a smaller one would be in vain.
+EARLY_WORKERS_BYTES = 2 << 20
+
+
 def _progress_results(
-    pipeline: MappingPipeline, catalogue: _Catalogue, show: bool, workers: int, spec: ChunkSpec
+    pipeline: MappingPipeline,
+    catalogue: _Catalogue,
+    show: bool,
+    workers: int,
+    spec: ChunkSpec,
+    ready: SourceWorkers | None,
 ) -> Iterator[ProductResult]:
     if not show:
-        yield from catalogue.results(pipeline, workers, spec)
+        yield from catalogue.results(pipeline, workers, spec, ready)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -333,7 +374,7 @@ def _progress_results(
         transient=True,
     ) as progress:
         task = progress.add_task("validate", total=catalogue.count)
-        for result in catalogue.results(pipeline, workers, spec):
+        for result in catalogue.results(pipeline, workers, spec, ready):
             progress.advance(task)
             yield result
 
@@ -482,28 +523,30 @@ def validate(
     from listingsync.mapping.parallel import ChunkSpec, auto_workers
 
     config = config_or_exit(config_path)
-    catalogue = _Catalogue(config)
-    pipeline = _pipeline(config, offline, bundled)
     spec = ChunkSpec(str(resolve_config_path(config_path).resolve()), bundled=bundled, lean=True)
-    workers = workers or auto_workers(catalogue.count)
-    summary = _Summary()
-    gate = _SchemaGate()
-    json_out: _JsonResults | None = None
-    with _ReportWriter(report) as writer:
+    # Started first, the workers get ready while the first pass reads the catalogue.
+    with _early_workers(config, workers, spec) as ready:
+        catalogue = _Catalogue(config)
+        pipeline = _pipeline(config, offline, bundled)
+        workers = workers or auto_workers(catalogue.count)
+        summary = _Summary()
+        gate = _SchemaGate()
+        json_out: _JsonResults | None = None
+        with _ReportWriter(report) as writer:
 
-        def emit(results: list[ProductResult]) -> None:
-            nonlocal json_out
-            for result in results:
-                if json_output and json_out is None:
-                    json_out = _JsonResults()
-                summary.add(result)
-                writer.write(result)
-                if json_out is not None:
-                    json_out.write(result)
+            def emit(results: list[ProductResult]) -> None:
+                nonlocal json_out
+                for result in results:
+                    if json_output and json_out is None:
+                        json_out = _JsonResults()
+                    summary.add(result)
+                    writer.write(result)
+                    if json_out is not None:
+                        json_out.write(result)
 
-        for result in _progress_results(pipeline, catalogue, not json_output, workers, spec):
-            emit(gate.pass_(result))
-        emit(gate.finish())
+            for result in _progress_results(pipeline, catalogue, not json_output, workers, spec, ready):
+                emit(gate.pass_(result))
+            emit(gate.finish())
     if json_output:
         (json_out or _JsonResults()).close(summary)
         raise typer.Exit(EXIT_PROBLEMS if summary.any_error else EXIT_OK)
