@@ -147,11 +147,17 @@ def test_only_changed_rows_are_built_and_sent(
     assert built == [] and read.listings == 0 and _writes(emulator) == log
     assert walks == [] and lookups == []
     assert report.plan["create"] == report.plan["update"] == report.plan["delete"] == 0
+    # The sample's broken records are reported again, from the state (read during the scan).
+    known_invalid = {(r.sku, r.marketplace_id) for r in report.results if r.op == "invalid"}
+    assert known_invalid and all(r.was_invalid for r in report.results if r.op == "invalid")
 
     # One row changed: that record alone is looked up and built, its change sent, and (its old
-    # listings counted once, in the index) still no key walked.
+    # listings counted once, in the index) still no key walked; the known-invalid listings are
+    # reported as before, each once.
     edit_csv(tmp_path / "products.csv", {"MD-CUSH-001": {"title_fr": "Housse neuve"}})
     report, _ = _settled(cfg, emulator, via="items", on_removed="delete")
+    reported = [(r.sku, r.marketplace_id) for r in report.results if r.op == "invalid"]
+    assert sorted(reported) == sorted(known_invalid)
     assert built == ["MD-CUSH-001"]
     assert lookups == [["MD-CUSH-001"]] and walks == []
     assert [(r.sku, r.marketplace_id, r.op) for r in report.results if r.op == "update"] == [

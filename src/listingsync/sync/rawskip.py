@@ -33,6 +33,8 @@ Memory: the SKUs read, the dirty SKUs and the current ones are :class:`~listings
 from __future__ import annotations
 
 import hashlib
+import pickle
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -297,6 +299,8 @@ class RawPass:
         self.referenced: Counter[str] = Counter()
         self._pending: list[tuple[str, str | None, str]] = []
         self._lookup: _Lookup | None = None
+        #: The known-invalid listings, read beside the index during the scan (:meth:`invalid`).
+        self._invalid: InvalidSpill | None = None
 
     # -- the pass -------------------------------------------------------------------------------
 
@@ -306,8 +310,9 @@ class RawPass:
         """The scan: each good row noted (its SKU in ``present``, or in ``removed`` for a
         deletion; the parent it names in :attr:`referenced`) and judged as it passes (current in
         the index, or looked up in batches); the problems yielded. ``advance(n)`` is told of every
-        thousand items. The index is read on another thread meanwhile; the rows scanned before it
-        is ready wait to be judged.
+        thousand items. The index is read on another thread meanwhile, and the known-invalid
+        listings after it (:class:`InvalidSpill`); the rows scanned before the index is ready
+        wait to be judged.
 
         One loop does all of it: at a million rows, a layer of generators or a call a row costs
         what reading the file costs."""
@@ -315,18 +320,26 @@ class RawPass:
         waiting: list[tuple[str, str | None, bytes]] = []
         keys: set[bytes] | None = None
         referenced = self.referenced
-        add_present = present.add
-        add_current = self.current.add
         pending = self._pending
+        # SKUs noted a thousand at a time (``SkuSet.update`` hashes them in C): a call a row
+        # to ``add`` was a tenth of the loop.
+        seen: list[str] = []
+        found: list[str] = []
         blake2b, dumps = hashlib.blake2b, orjson.dumps
         count = products = deletions = matched = 0
         with ThreadPoolExecutor(1, thread_name_prefix="listingsync-index") as pool:
             running = pool.submit(CurrentIndex.read, self.store, self.marketplaces, self.fingerprints)
+            # The database's next job, on the same thread once the index is read.
+            invalid = pool.submit(InvalidSpill, self.store, self.marketplaces)
             try:
                 for item in self.source.scan():
                     count += 1
                     if not count % 1000:
                         advance(1000)
+                        present.update(seen)
+                        self.current.update(found)
+                        seen.clear()
+                        found.clear()
                     if isinstance(item, CatalogProblem):
                         yield item
                         continue
@@ -338,7 +351,7 @@ class RawPass:
                         removed.add(sku)
                         deletions += 1
                         continue
-                    add_present(sku)
+                    seen.append(sku)
                     if key is None:
                         key = self.key = source_key(self.config, self.source.columns())
                     digest = blake2b(dumps(cells), digest_size=20, key=key).digest()
@@ -347,7 +360,7 @@ class RawPass:
                         if not len(waiting) % BATCH and running.done():
                             keys = self._ready(running.result(), waiting).keys
                     elif digest in keys:
-                        add_current(sku)
+                        found.append(sku)
                         matched += 1
                     else:
                         pending.append((sku, parent, digest.hex()))
@@ -356,8 +369,12 @@ class RawPass:
                             pending.clear()
                 if keys is None:
                     self._ready(running.result(), waiting)
+                self._invalid = invalid.result()
             finally:
+                present.update(seen)
+                self.current.update(found)
                 running.cancel()
+                invalid.cancel()
                 self.matched += matched
                 self.products += products
                 self.live += products - deletions
@@ -486,27 +503,18 @@ class RawPass:
                 self.current.add(sku)
                 self.looked_up_current += 1
 
-    def invalid(self, page: int = 5000) -> Iterator[ResultLines]:
+    def invalid(self) -> Iterator[ResultLines]:
         """The invalid listings of current records (skipped, so reported from the state: status,
-        issues and ASIN as the run's results give them), a page at a time in key order, each
-        result written as JSON by the database (:func:`_result_line`)."""
-        c = t.listings.c
-        after: Key = ("", "")
-        query = (
-            sa.select(c.sku, c.marketplace_id, c.parent_sku, _result_line(self.store))
-            .where(
-                self.store.mine(t.listings),
-                c.status == "invalid",
-                c.marketplace_id.in_(self.marketplaces),
-                sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(sa.bindparam("a_sku"), sa.bindparam("a_mp")),
-            )
-            .order_by(c.sku, c.marketplace_id)
-            .limit(page)
-        )
+        issues and ASIN as the run's results give them), in key order, each result written as
+        JSON by the database (:func:`_result_line`). Read during the scan, beside the index
+        (:func:`invalid_pages`), when the scan ran; else read now."""
         everything = self.all_current and not self.dirty_count  # then no SKU needs looking at
-        while True:
-            with self.store.engine.connect() as conn:
-                rows = conn.execute(query, {"a_sku": after[0], "a_mp": after[1]}).all()
+        pages = (
+            self._invalid.pages()
+            if self._invalid is not None
+            else invalid_pages(self.store, self.marketplaces)
+        )
+        for rows in pages:
             lines = [
                 line
                 for sku, _mp, parent, line in rows
@@ -514,9 +522,56 @@ class RawPass:
             ]
             if lines:
                 yield ResultLines(lines, Op.INVALID.value, was_invalid=True)
-            if len(rows) < page:
-                return
-            after = (rows[-1][0], rows[-1][1])
+
+
+def invalid_pages(
+    store: StateStore, marketplaces: Sequence[str], page: int = 5000
+) -> Iterator[list[tuple[str, str, str | None, str]]]:
+    """Every invalid listing in ``marketplaces`` as ``(sku, marketplace, parent, result line)``,
+    a page at a time in key order (the key's covering index walked once over all the pages)."""
+    c = t.listings.c
+    after: Key = ("", "")
+    query = (
+        sa.select(c.sku, c.marketplace_id, c.parent_sku, _result_line(store))
+        .where(
+            store.mine(t.listings),
+            c.status == "invalid",
+            c.marketplace_id.in_(marketplaces),
+            sa.tuple_(c.sku, c.marketplace_id) > sa.tuple_(sa.bindparam("a_sku"), sa.bindparam("a_mp")),
+        )
+        .order_by(c.sku, c.marketplace_id)
+        .limit(page)
+    )
+    while True:
+        with store.engine.connect() as conn:
+            rows = [tuple(row) for row in conn.execute(query, {"a_sku": after[0], "a_mp": after[1]})]
+        if rows:
+            yield rows
+        if len(rows) < page:
+            return
+        after = (rows[-1][0], rows[-1][1])
+
+
+class InvalidSpill:
+    """:func:`invalid_pages` read ahead into a temporary file (pickled pages), so that the
+    database's work (each line's JSON built from its stored issues: seconds at a million SKUs)
+    runs on the index's thread while the scan reads the file, and memory holds one page.
+
+    A no-change run writes nothing before it reports these, so what is read during the scan is
+    what the state holds when they are reported."""
+
+    def __init__(self, store: StateStore, marketplaces: Sequence[str]) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed once read (pages)
+        self._count = 0
+        for rows in invalid_pages(store, marketplaces):
+            pickle.dump(rows, self._file, pickle.HIGHEST_PROTOCOL)
+            self._count += 1
+
+    def pages(self) -> Iterator[list[tuple[str, str, str | None, str]]]:
+        with self._file:
+            self._file.seek(0)
+            for _ in range(self._count):
+                yield pickle.load(self._file)  # noqa: S301 - our own file, written just before
 
 
 def _result_line(store: StateStore) -> Any:
