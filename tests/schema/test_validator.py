@@ -239,3 +239,80 @@ def test_a_value_that_is_not_a_url_is_one_issue_not_two() -> None:
         i for i in Validator.from_file(path).issues(ftp) if i.path.startswith("/main_product_image_locator")
     ]
     assert [i.code for i in found] == ["LS-PATTERN"]
+
+
+def _vocabulary_schema() -> dict[str, Any]:
+    """Every vocabulary keyword, each at a spot of its own."""
+    return {
+        "type": "object",
+        "properties": {
+            "title": {
+                "type": "array",
+                "maxUniqueItems": 1,
+                "selectors": ["marketplace_id"],
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "value": {"type": "string", "maxUtf8ByteLength": 10, "minUtf8ByteLength": 3},
+                        "marketplace_id": {"type": "string"},
+                    },
+                },
+            },
+            "tags": {"type": "array", "minUniqueItems": 2, "items": {"type": "string"}},
+            "colour": {"type": "string", "$lifecycle": {"enumDeprecated": ["grey"]}},
+        },
+    }
+
+
+def _random_text(rng: random.Random) -> str:
+    # 1, 2, 3 and 4 bytes a character in UTF-8, around the 3..10-byte limits.
+    alphabets = ("abcxyz", "éèüß", "漢字", "😀🎉", "aé漢😀")
+    letters = rng.choice(alphabets)
+    return "".join(rng.choice(letters) for _ in range(rng.randint(0, 12)))
+
+
+def test_the_vocabulary_screen_clears_only_what_the_checks_clear() -> None:
+    """A document the screen passes has no vocabulary issue (no error, no warning): random
+    documents around every limit, in 1- to 4-byte characters. The screen clears the common ones."""
+    from jsonschema_rs import Draft201909Validator
+
+    from listingsync.schema.vocabulary import check_vocabulary, plan_vocabulary, screen_schema
+
+    plan = plan_vocabulary(_vocabulary_schema())
+    assert plan is not None
+    screen = Draft201909Validator(screen_schema(plan))
+    rng = random.Random(5)
+    cleared = 0
+    for _ in range(3000):
+        doc: dict[str, Any] = {
+            "title": [
+                {"value": _random_text(rng), "marketplace_id": rng.choice((US, "A1PA6795UKMFR9"))}
+                for _ in range(rng.randint(0, 2))
+            ],
+            "colour": rng.choice(("grey", "blue", "gris")),
+        }
+        if rng.random() < 0.3:
+            doc["tags"] = [_random_text(rng) for _ in range(rng.randint(0, 3))]
+        found = check_vocabulary(plan, doc)
+        if screen.is_valid(doc):
+            assert found == [], doc
+            cleared += 1
+    assert cleared > 300
+    # Each tier of the byte limit clears what it should: ASCII up to the limit, 2-byte letters up
+    # to half of it; 4-byte ones are over the limit and are left to the checks.
+    for value, clear in (("abcdefghij", True), ("ééééé", True), ("éééééé", False), ("😀😀😀", False)):
+        assert screen.is_valid({"title": [{"value": value, "marketplace_id": US}]}) is clear, value
+
+
+def test_validator_with_the_screen_reports_what_the_checks_report() -> None:
+    schema = {"$schema": META_SCHEMA_ID, **_vocabulary_schema()}
+    fast, rust = Validator(schema), Validator(schema, vocabulary="rust")
+    assert fast.vocabulary_mode == "python"
+    rng = random.Random(8)
+    for _ in range(400):
+        doc = {
+            "title": [{"value": _random_text(rng), "marketplace_id": US}],
+            "colour": rng.choice(("grey", "red")),
+        }
+        assert set(fast.issues(doc)) == set(rust.issues(doc)), doc
+        assert fast.is_valid(doc) == rust.is_valid(doc), doc

@@ -38,6 +38,7 @@ from listingsync.schema.vocabulary import (
     check_vocabulary,
     compile_plan,
     plan_vocabulary,
+    screen_schema,
 )
 
 __all__ = ["CODE_MISSING", "META_SCHEMA_ID", "Validator", "load_meta_schema", "read_schema_file"]
@@ -164,14 +165,35 @@ class Validator:
         self._plan: Visitor | None = compile_plan(plan) if plan is not None else None
         #: ``python``: vocabulary checked in Python at precomputed spots; ``rust``: custom keywords.
         self.vocabulary_mode: Literal["python", "rust"] = "python" if plan is not None else "rust"
+        self._rs = self._compile(
+            self.schema, validate_formats, keywords=_RUST_KEYWORDS if plan is None else None
+        )
+        #: The schema with the vocabulary's screen (:func:`screen_schema`): a listing it passes is
+        #: valid and clear of the vocabulary in one call to the engine (most listings are).
+        self._screened: jsonschema_rs.Validator | None = None
+        conditions = self.schema.get("allOf", [])
+        if plan is not None and isinstance(conditions, list):
+            screen = screen_schema(plan)
+            self._screened = (
+                self._compile({**self.schema, "allOf": [*conditions, screen]}, validate_formats)
+                if screen
+                else self._rs
+            )
+
+    def _compile(
+        self,
+        schema: dict[str, Any],
+        validate_formats: bool,
+        keywords: dict[str, type[jsonschema_rs.KeywordValidator]] | None = None,
+    ) -> jsonschema_rs.Validator:
         try:
-            self._rs = jsonschema_rs.Draft201909Validator(
-                self.schema,
+            return jsonschema_rs.Draft201909Validator(
+                schema,
                 registry=_registry(),
                 retriever=_no_network,
                 vocabularies=[VOCABULARY_URI],
                 validate_formats=validate_formats,
-                keywords=_RUST_KEYWORDS if plan is None else None,
+                keywords=keywords,
             )
         except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
             raise ListingSyncError(
@@ -187,6 +209,8 @@ class Validator:
 
     def is_valid(self, attributes: Mapping[str, Any]) -> bool:
         """True when the listing has no ERROR issue (warnings allowed). Faster than ``issues``."""
+        if self._screened is not None and self._screened.is_valid(attributes):
+            return True
         if self._plan is not None:
             if not self._rs.is_valid(attributes):
                 return False
@@ -195,8 +219,10 @@ class Validator:
 
     def issues(self, attributes: Mapping[str, Any]) -> list[Issue]:
         """Every issue of the attribute document, sorted by path (errors first at the same path)."""
-        out: list[Issue] = []
         # Most listings are valid, and the engine says so several times faster than it lists errors.
+        if self._screened is not None and self._screened.is_valid(attributes):
+            return []
+        out: list[Issue] = []
         if self._plan is None or not self._rs.is_valid(attributes):
             for error in self._rs.iter_errors(attributes):
                 out.extend(self._convert(error, attributes))

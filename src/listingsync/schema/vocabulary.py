@@ -36,6 +36,7 @@ __all__ = [
     "check_vocabulary",
     "compile_plan",
     "plan_vocabulary",
+    "screen_schema",
     "utf8_length",
 ]
 
@@ -290,6 +291,45 @@ def plan_vocabulary(schema: Mapping[str, Any]) -> SpotTree | None:
         return None
     root.prune()
     return root
+
+
+def screen_schema(tree: SpotTree) -> dict[str, Any]:
+    """A JSON Schema that no instance passes unless the planned checks find nothing in it (no
+    error, no warning): added to the product type schema, it lets the Rust engine clear most
+    listings of the vocabulary in the call that validates them, and the Python visit
+    (:func:`compile_plan`, as long as the engine's own work) runs only for the others.
+
+    Each keyword becomes standard keywords that imply it:
+
+    - ``maxUtf8ByteLength`` L: at most L // 4 characters (a character is 4 bytes at most), or at
+      most L characters all ASCII, or at most L // 2 characters all below U+0800 (2 bytes each);
+    - ``minUtf8ByteLength`` L: at least L characters (a character is a byte at least);
+    - ``maxUniqueItems`` N: at most N entries (no combination can then occur more than N times);
+    - ``minUniqueItems`` N > 1: no array at all (nothing cheap implies it: the visit decides);
+    - ``enumDeprecated``: none of the deprecated values.
+
+    The converse does not hold: what the screen refuses is only checked by the visit."""
+    parts: list[dict[str, Any]] = []
+    for check in tree.checks:
+        kw, limit = check.keyword, check.value
+        if kw == "maxUtf8ByteLength":
+            ascii_only = {"maxLength": limit, "pattern": "^[\\u0000-\\u007f]*$"}
+            two_bytes = {"maxLength": limit // 2, "pattern": "^[\\u0000-\\u07ff]*$"}
+            parts.append({"anyOf": [{"maxLength": limit // 4}, ascii_only, two_bytes]})
+        elif kw == "minUtf8ByteLength":
+            parts.append({"minLength": limit})
+        elif kw == "maxUniqueItems":
+            parts.append({"maxItems": limit})
+        elif kw == "minUniqueItems" and limit > 1:
+            parts.append({"not": {"type": "array"}})
+        elif kw == "enumDeprecated":
+            parts.append({"not": {"enum": sorted(limit)}})
+    screen: dict[str, Any] = {"allOf": parts} if parts else {}
+    if tree.children:
+        screen["properties"] = {name: screen_schema(sub) for name, sub in tree.children.items()}
+    if tree.each is not None:
+        screen["items"] = screen_schema(tree.each)
+    return screen
 
 
 Visitor = Callable[[Any, str, list[Issue]], None]
