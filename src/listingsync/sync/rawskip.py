@@ -557,8 +557,9 @@ class InvalidSpill:
     database's work (each line's JSON built from its stored issues: seconds at a million SKUs)
     runs on the index's thread while the scan reads the file, and memory holds one page.
 
-    A no-change run writes nothing before it reports these, so what is read during the scan is
-    what the state holds when they are reported."""
+    Only the listings of current records are reported from here (:meth:`RawPass.invalid`), and a
+    run writes none of those (it builds and writes the others), so what is read during the scan
+    is what the state holds for them when they are reported."""
 
     def __init__(self, store: StateStore, marketplaces: Sequence[str]) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed once read (pages)
