@@ -172,13 +172,9 @@ class Validator:
         #: valid and clear of the vocabulary in one call to the engine (most listings are).
         self._screened: jsonschema_rs.Validator | None = None
         conditions = self.schema.get("allOf", [])
-        if plan is not None and isinstance(conditions, list):
-            screen = screen_schema(plan)
-            self._screened = (
-                self._compile({**self.schema, "allOf": [*conditions, screen]}, validate_formats)
-                if screen
-                else self._rs
-            )
+        screen = screen_schema(plan) if plan is not None and isinstance(conditions, list) else None
+        if screen:  # else nothing to screen for: the engine's own call says all
+            self._screened = self._compile({**self.schema, "allOf": [*conditions, screen]}, validate_formats)
 
     def _compile(
         self,

@@ -506,15 +506,10 @@ class RawPass:
     def invalid(self) -> Iterator[ResultLines]:
         """The invalid listings of current records (skipped, so reported from the state: status,
         issues and ASIN as the run's results give them), in key order, each result written as
-        JSON by the database (:func:`_result_line`). Read during the scan, beside the index
-        (:func:`invalid_pages`), when the scan ran; else read now."""
+        JSON by the database (:func:`_result_line`), as read during the scan (:class:`InvalidSpill`)."""
         everything = self.all_current and not self.dirty_count  # then no SKU needs looking at
-        pages = (
-            self._invalid.pages()
-            if self._invalid is not None
-            else invalid_pages(self.store, self.marketplaces)
-        )
-        for rows in pages:
+        assert self._invalid is not None  # read by the scan (records), which comes first
+        for rows in self._invalid.pages():
             lines = [
                 line
                 for sku, _mp, parent, line in rows
