@@ -5,7 +5,9 @@ the command a user runs (``validate --bundled``, a process per core, the summary
 on the sample catalogue repeated to N products (fresh SKUs), for the sample mapping (vendor, FR+DE:
 two listings a product) and the seller's (US: one). The baseline, measured in the same run on the
 same file, is reading it with ``csv.reader`` and hashing every row (the floor of any pass over it).
-Figures are medians of a few runs: wall time, listings per second, and CPU of every process.
+Figures are medians of a few runs: wall time, listings per second, and CPU of every process. One run
+in one process (``--workers 1``) is shown beside the sample mapping's: what a core does, and so how
+much the second core adds on this machine.
 """
 
 from __future__ import annotations
@@ -36,12 +38,12 @@ def _read_and_hash(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def _validate(directory: Path, config: str) -> tuple[float, float]:
+def _validate(directory: Path, config: str, *options: str) -> tuple[float, float]:
     """Wall and CPU seconds (this command's processes) of one ``validate`` run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "listingsync", "validate", "--bundled", "-c", config],
+        [sys.executable, "-m", "listingsync", "validate", "--bundled", "-c", config, *options],
         cwd=directory,
         capture_output=True,
         text=True,
@@ -77,6 +79,13 @@ def main() -> None:
                 f"{cpu:.1f} s CPU, {rate:,.0f} listings/s (target >= {TARGET:,}: "
                 f"{'met' if rate >= TARGET else 'not met'})"
             )
+            if per_product == 2:
+                one_wall, one_cpu = _validate(directory, config, "--workers", "1")
+                print(
+                    f"    the same in one process (one run): {one_wall:.2f} s wall, {one_cpu:.1f} s CPU, "
+                    f"{PRODUCTS * per_product / one_wall:,.0f} listings/s; the pool is "
+                    f"{one_wall / wall:.2f}x as fast on {os.cpu_count()} cores"
+                )
 
 
 if __name__ == "__main__":
