@@ -18,6 +18,7 @@ it is not run here; ``python -m bench.pacing_trace [hogs] [scale] [n]``.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import pkgutil
 import resource
@@ -57,6 +58,10 @@ def _modules() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    # A line at a time, also into a file: a run of tens of minutes (nohup ... > log) shows each
+    # figure as it comes, and a run cut short keeps those it had.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     available = _modules()
     wanted = [a if a.startswith("bench_") else f"bench_{a}" for a in argv] or available
     unknown = [w for w in wanted if w not in available]
