@@ -70,18 +70,21 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
-@pytest.fixture(params=["index late", "index early"])
+@pytest.fixture(params=["index late", "index early", "split read"])
 def index_timing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The state's index is read on another thread while the file is scanned: ready only once
     the scan has ended (every row waits to be judged), or before the scan's first row (each row
-    judged as it passes; checked for at every row)."""
+    judged as it passes; checked for at every row). Or the file, small as it is, is read on two
+    cores (catalog/csv_split.py), its tail by a helper process."""
     import threading
 
+    from listingsync.catalog import csv_split
     from listingsync.catalog.csv_source import CsvSource
     from listingsync.sync import rawskip
 
     scanned, indexed = threading.Event(), threading.Event()
-    run, scan = rawskip.CurrentIndex.read, CsvSource.scan
+    run, digests = rawskip.CurrentIndex.read, CsvSource.digests
+    handovers: list[csv_split.Handover] = []
 
     def timed_run(*args: Any) -> Any:
         if request.param == "index late":
@@ -91,10 +94,21 @@ def index_timing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         finally:
             indexed.set()
 
-    def timed_scan(self: CsvSource) -> Any:
+    def timed_digests(self: CsvSource, key_of: Any) -> Any:
         if request.param == "index early":
             assert indexed.wait(30)
-        yield from scan(self)
+        if request.param == "split read":
+            real_watch = csv_split.Handover.watch
+
+            def watch(handover: csv_split.Handover, end: int) -> int:
+                handovers.append(handover)
+                return real_watch(handover, end)
+
+            monkeypatch.setattr(csv_split.Handover, "watch", watch)
+            yield from digests(self, key_of, split_from=1)
+            assert handovers and handovers[-1].reached  # the helper read the tail
+        else:
+            yield from digests(self, key_of)
         scanned.set()
 
     def reset(*args: Any, **kw: Any) -> Any:
@@ -104,7 +118,8 @@ def index_timing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
     real_records = rawskip.RawPass.records
     monkeypatch.setattr(rawskip.CurrentIndex, "read", staticmethod(timed_run))
-    monkeypatch.setattr(CsvSource, "scan", timed_scan)
+    monkeypatch.setattr(CsvSource, "digests", timed_digests)
+    monkeypatch.setattr(csv_split.Handover, "patient", True)
     monkeypatch.setattr(rawskip.RawPass, "records", reset)
     monkeypatch.setattr(rawskip, "BATCH", 1)
     return str(request.param)

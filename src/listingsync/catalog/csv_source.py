@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
+from listingsync.catalog.csv_split import HEAD_SHARE, SPLIT_MIN_BYTES, Handover, find_split, splittable
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper
 from listingsync.catalog.source import (
@@ -31,13 +35,17 @@ from listingsync.catalog.source import (
 )
 from listingsync.config.source import SourceConfig
 
-__all__ = ["CheckVerdicts", "CsvSource", "RowStamp", "detect_delimiter", "detect_encoding"]
+__all__ = ["CheckVerdicts", "CsvSource", "DigestStamp", "RowStamp", "detect_delimiter", "detect_encoding"]
 
 #: What :meth:`CsvSource.scan` gives for a record it did not build a product of:
 #: ``(sku, parent_sku, deleted, line, cells)``.
 RowStamp = tuple[str, str | None, bool, int, list[str]]
+#: What :meth:`CsvSource.digests` gives for a good row: ``(sku, parent_sku, deleted, line, digest)``.
+DigestStamp = tuple[str, str | None, bool, int, bytes]
 #: Builds what a row yields: ``(mapper, header, cells, line) -> record``.
 _Make = Callable[[RowMapper, list[str], list[str], int], Any]
+#: Told the header once it is read; may hand the file's tail to a helper (``_read_digests``).
+_Begin = Callable[[list[str]], "Handover | None"]
 
 _SAMPLE = 1 << 20
 _DELIMITERS = (",", ";", "\t", "|")
@@ -91,6 +99,8 @@ class CsvSource(CatalogSource):
         self.delimiter: str | None = config.delimiter
         self.mapper: RowMapper | None = None
         self._header: list[str] = []
+        #: The key of :meth:`digests`'s fingerprints, once its header is read.
+        self.digest_key = b""
 
     def columns(self) -> list[str]:
         return list(self._header)
@@ -128,10 +138,23 @@ class CsvSource(CatalogSource):
                 yield replaced.get(position, item)
             yield from verdicts.tail
             return
+        yield from self._checked(self._read_rows(self._stamp), verdicts)
+
+    def digests(
+        self, key_of: Callable[[list[str]], bytes], *, split_from: int = SPLIT_MIN_BYTES
+    ) -> Iterator[DigestStamp | CatalogProblem]:
+        """:meth:`scan`, each good row given with the BLAKE2b digest (20 bytes, keyed by
+        ``key_of(header)``) of its cells as ``orjson`` writes them, not the cells: a no-change
+        sync's first pass. A file of ``split_from`` bytes or more is read on two cores
+        (:mod:`listingsync.catalog.csv_split`), with the same result."""
+        yield from self._checked(self._read_digests(key_of, split_from), None)
+
+    def _checked(self, items: Iterator[Any], verdicts: CheckVerdicts | None) -> Iterator[Any]:
+        """The cross-record checks over a scan's stamps (see :meth:`scan`)."""
         checker = CrossRecordChecker()
         admit = checker.admit_key
         name = self.name
-        for position, item in enumerate(self._read_rows(self._stamp)):
+        for position, item in enumerate(items):
             if item.__class__ is tuple and not item[2]:
                 problem = admit(item[0], item[1], None, name, item[3])
                 if problem is not None:
@@ -144,7 +167,7 @@ class CsvSource(CatalogSource):
             verdicts.tail, verdicts.complete = tail, True
         yield from tail
 
-    def _read_rows(self, make: _Make) -> Iterator[Any]:
+    def _read_rows(self, make: _Make, begin: _Begin | None = None) -> Iterator[Any]:
         self.complete = True
         with open_catalogue_file(self.path, self.name) as handle:
             sample = handle.read(_SAMPLE)
@@ -154,9 +177,53 @@ class CsvSource(CatalogSource):
                 self.encoding = detect_encoding(sample)
             bad_lines: dict[int, str] = {}
             lines = self._decoded_lines(handle, self.encoding, bad_lines)
-            yield from self._rows(lines, bad_lines, make)
+            yield from self._rows(lines, bad_lines, make, begin)
 
-    def _decoded_lines(self, handle: BinaryIO, encoding: str, bad: dict[int, str]) -> Iterator[str]:
+    def _tail(self, offset: int, before: int, header: list[str]) -> Iterator[Any]:
+        """The digest stamps of the rows from byte ``offset`` on, ``before`` lines in (a split
+        point: see :mod:`listingsync.catalog.csv_split`), as :meth:`_read_rows` gives them."""
+        assert self.encoding is not None and self.delimiter is not None
+        with open_catalogue_file(self.path, self.name) as handle:
+            handle.seek(offset)
+            bad: dict[int, str] = {}
+            lines = self._decoded_lines(handle, self.encoding, bad, before)
+            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+            mapper = RowMapper(self.config, header, self.name)
+            yield from self._body(reader, before, bad, mapper, header, self._digest_stamp, None)
+
+    def _read_digests(self, key_of: Callable[[list[str]], bytes], split_from: int) -> Iterator[Any]:
+        """:meth:`_read_rows` making digest stamps, the tail of a big file read by a helper."""
+        handover: Handover | None = None
+
+        def begin(header: list[str]) -> Handover | None:
+            nonlocal handover
+            self.digest_key = key = key_of(header)
+            assert self.encoding is not None and self.delimiter is not None  # known once the header is
+            if self.path.stat().st_size >= split_from and splittable(self.encoding):
+                args = (self.path, self.config, self.name, self.encoding, self.delimiter, header, key)
+                handover = Handover(_read_tail, args)
+            return handover
+
+        try:
+            yield from self._read_rows(self._digest_stamp, begin)
+            if handover is not None and handover.reached:
+                yield from handover.items()
+        finally:
+            if handover is not None:
+                handover.close()
+
+    def _digest_stamp(
+        self, mapper: RowMapper, header: list[str], row: list[str], line: int
+    ) -> DigestStamp | CatalogProblem:
+        found = mapper.identity(row)
+        if found[0] is None:
+            return CatalogProblem(Origin(self.name, line), found[1], sku=found[2])
+        digest = hashlib.blake2b(orjson.dumps(row), digest_size=20, key=self.digest_key).digest()
+        return (found[0], found[1], found[2], line, digest)
+
+    def _decoded_lines(
+        self, handle: BinaryIO, encoding: str, bad: dict[int, str], before: int = 0
+    ) -> Iterator[str]:
         """Decoded lines, ended by CRLF, LF or a bare CR; a line that does not decode is noted in
         ``bad`` and passed on replaced."""
         source: Readable = handle
@@ -165,13 +232,15 @@ class CsvSource(CatalogSource):
             source = codecs.EncodedFile(handle, "utf-8", encoding, errors="replace")
             encoding = "utf-8"
         # Chained in C from a chunk's lines at a time: a million rows resume no Python frame per line.
-        return itertools.chain.from_iterable(self._decoded_chunks(source, encoding, bad))
+        return itertools.chain.from_iterable(self._decoded_chunks(source, encoding, bad, before))
 
-    def _decoded_chunks(self, source: Readable, encoding: str, bad: dict[int, str]) -> Iterator[list[str]]:
+    def _decoded_chunks(
+        self, source: Readable, encoding: str, bad: dict[int, str], before: int
+    ) -> Iterator[list[str]]:
         first_encoding = encoding  # the first line may start with a BOM (utf-8-sig)
         encoding = "utf-8" if encoding == "utf-8-sig" else encoding
-        number = 0  # lines before this chunk
-        for raw in read_line_chunks(source, self.name):
+        number = before  # lines before this chunk
+        for raw in read_line_chunks(source, self.name, before=before):
             try:
                 if number:
                     lines = [line.decode(encoding) for line in raw]
@@ -185,7 +254,11 @@ class CsvSource(CatalogSource):
             number += len(raw)
             yield lines
 
-    def _rows(self, lines: Iterator[str], bad: dict[int, str], make: _Make) -> Iterator[Any]:
+    def _rows(
+        self, lines: Iterator[str], bad: dict[int, str], make: _Make, begin: _Begin | None = None
+    ) -> Iterator[Any]:
+        """The records of the decoded ``lines``; ``begin(header)``, when given, may hand the
+        file's tail over to a helper (:meth:`_read_digests`)."""
         first = next(lines, None)
         if first is None or not first.strip():
             raise CatalogError(
@@ -214,17 +287,39 @@ class CsvSource(CatalogSource):
         self._header = header
         mapper = RowMapper(self.config, header, self.name)
         self.mapper = mapper
+        handover = begin(header) if begin is not None else None
+        yield from self._body(reader, 0, bad, mapper, header, make, handover)
+
+    def _body(
+        self,
+        reader: Any,
+        before: int,
+        bad: dict[int, str],
+        mapper: RowMapper,
+        header: list[str],
+        make: _Make,
+        handover: Handover | None,
+    ) -> Iterator[Any]:
+        """The records ``reader`` parses, its lines numbered from ``before + 1``; up to the split
+        point when ``handover`` reaches it (:meth:`Handover.watch`)."""
         width = len(header)
-        end = reader.line_num
+        end = before + reader.line_num
         name = self.name
+        delimiter = _show(self.delimiter or ",")
+        watch = end if handover is not None else 1 << 62
         while True:
+            if end >= watch:
+                assert handover is not None
+                watch = handover.watch(end)
+                if handover.reached:
+                    return
             start = end + 1
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                end = reader.line_num
+                end = before + reader.line_num
                 span = f"line {start}" if end <= start else f"lines {start}–{end}"
                 yield CatalogProblem(
                     Origin(name, start),
@@ -232,7 +327,7 @@ class CsvSource(CatalogSource):
                     "that contain the delimiter, quotes or line breaks",
                 )
                 continue
-            end = reader.line_num
+            end = before + reader.line_num
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line is not a record
             if bad:
@@ -248,7 +343,7 @@ class CsvSource(CatalogSource):
                 yield CatalogProblem(
                     Origin(name, start),
                     f"{len(row)} values but the header has {width} columns; row skipped — check for "
-                    f"a missing or extra {_show(self.delimiter)} (quote values that contain it)",
+                    f"a missing or extra {delimiter} (quote values that contain it)",
                 )
                 continue
             yield make(mapper, header, row, start)
@@ -269,6 +364,20 @@ class CsvSource(CatalogSource):
                     fix="rename one of them",
                 )
             seen[column] = position
+
+
+def _read_tail(
+    path: Path, config: SourceConfig, name: str, encoding: str, delimiter: str, header: list[str], key: bytes
+) -> Iterator[Any]:
+    """The helper process of a split read (:class:`~listingsync.catalog.csv_split.Handover`):
+    the split point first (None when there is none), then the stamps from there on."""
+    split = find_split(path, HEAD_SHARE)
+    yield split
+    if split is None:
+        return
+    source = CsvSource(path, config, name)
+    source.encoding, source.delimiter, source.digest_key = encoding, delimiter, key
+    yield from source._tail(split[0], split[1], header)
 
 
 def _decode(line: bytes, encoding: str, named: str, number: int, bad: dict[int, str]) -> str:

@@ -90,11 +90,12 @@ def read_lines(
 
 
 def read_line_chunks(
-    handle: Readable, name: str, *, bare_cr: bool = True, limit: int = MAX_LINE_BYTES
+    handle: Readable, name: str, *, bare_cr: bool = True, limit: int = MAX_LINE_BYTES, before: int = 0
 ) -> Iterator[list[bytes]]:
     """:func:`read_lines`, a chunk's lines at a time: a reader of millions of lines resumes once
-    a chunk, not once a line."""
-    number = 0
+    a chunk, not once a line. ``before``: the lines before the handle's position (a file read
+    from a split point), for the line numbers of errors."""
+    number = before
     rest = b""
 
     def too_long(line_number: int) -> CatalogError:

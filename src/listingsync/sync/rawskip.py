@@ -1,10 +1,10 @@
 """Skip unchanged CSV records before they are parsed: a no-change sync costs a hash and a set lookup.
 
-A sending sync over a CSV file first reads it raw (:meth:`CsvSource.scan`): per row only its SKU,
-its parent, whether it is a deletion, and a fingerprint of its cells (:func:`row_fingerprint`,
-BLAKE2b keyed by the source config and the header: a changed column role, delimiter or header
-changes every fingerprint). A record is *current* when each configured marketplace has its
-listing, built from this very row (``source_fp``) by the mapping that applies today
+A sending sync over a CSV file first reads it raw (:meth:`CsvSource.digests`, a big file on two
+cores): per row only its SKU, its parent, whether it is a deletion, and a fingerprint of its cells
+(:func:`row_fingerprint`, BLAKE2b keyed by the source config and the header: a changed column
+role, delimiter or header changes every fingerprint). A record is *current* when each configured
+marketplace has its listing, built from this very row (``source_fp``) by the mapping that applies today
 (``mapping_fp``, see :mod:`listingsync.sync.fingerprint`: mapping section, schema version,
 ``MAPPING_VERSION``), and nothing about that listing is unsettled (no write in flight, no error,
 no drift recorded by a read-back: those are planned again, so drift adoption and retries are
@@ -316,7 +316,6 @@ class RawPass:
 
         One loop does all of it: at a million rows, a layer of generators or a call a row costs
         what reading the file costs."""
-        key: bytes | None = None
         waiting: list[tuple[str, str | None, bytes]] = []
         keys: set[bytes] | None = None
         referenced = self.referenced
@@ -325,14 +324,13 @@ class RawPass:
         # to ``add`` was a tenth of the loop.
         seen: list[str] = []
         found: list[str] = []
-        blake2b, dumps = hashlib.blake2b, orjson.dumps
         count = products = deletions = matched = 0
         with ThreadPoolExecutor(1, thread_name_prefix="listingsync-index") as pool:
             running = pool.submit(CurrentIndex.read, self.store, self.marketplaces, self.fingerprints)
             # The database's next job, on the same thread once the index is read.
             invalid = pool.submit(InvalidSpill, self.store, self.marketplaces)
             try:
-                for item in self.source.scan():
+                for item in self.source.digests(self._key_of):
                     count += 1
                     if not count % 1000:
                         advance(1000)
@@ -343,7 +341,7 @@ class RawPass:
                     if isinstance(item, CatalogProblem):
                         yield item
                         continue
-                    sku, parent, deleted, _line, cells = item
+                    sku, parent, deleted, _line, digest = item
                     products += 1
                     if parent and parent != sku:
                         referenced[parent] += 1
@@ -352,9 +350,6 @@ class RawPass:
                         deletions += 1
                         continue
                     seen.append(sku)
-                    if key is None:
-                        key = self.key = source_key(self.config, self.source.columns())
-                    digest = blake2b(dumps(cells), digest_size=20, key=key).digest()
                     if keys is None:
                         waiting.append((sku, parent, digest))
                         if not len(waiting) % BATCH and running.done():
@@ -383,6 +378,11 @@ class RawPass:
         if pending:
             self.check(pending)
             pending.clear()
+
+    def _key_of(self, header: list[str]) -> bytes:
+        """The fingerprints' key for the file's header (:func:`source_key`), kept for the second pass."""
+        self.key = source_key(self.config, header)
+        return self.key
 
     def _ready(self, index: CurrentIndex, waiting: list[tuple[str, str | None, bytes]]) -> CurrentIndex:
         """The index taken, and the rows that waited for it judged."""
