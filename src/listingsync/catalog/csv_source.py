@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from listingsync.catalog.csv_split import HEAD_SHARE, SPLIT_MIN_BYTES, Handover, find_split, splittable
+from listingsync.catalog.csv_split import HEAD_SHARE, NEVER, SPLIT_MIN_BYTES, Handover, find_split, splittable
 from listingsync.catalog.model import CatalogProblem, Origin
 from listingsync.catalog.rows import RowMapper
 from listingsync.catalog.source import (
@@ -306,7 +306,7 @@ class CsvSource(CatalogSource):
         end = before + reader.line_num
         name = self.name
         delimiter = _show(self.delimiter or ",")
-        watch = end if handover is not None else 1 << 62
+        watch = end if handover is not None else NEVER
         while True:
             if end >= watch:
                 assert handover is not None

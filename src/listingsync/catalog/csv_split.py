@@ -34,7 +34,7 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HEAD_SHARE", "SPLIT_MIN_BYTES", "Handover", "find_split", "splittable"]
+__all__ = ["HEAD_SHARE", "NEVER", "SPLIT_MIN_BYTES", "Handover", "find_split", "splittable"]
 
 #: Files smaller than this are read in one process: a helper takes a few tenths of a second to start.
 SPLIT_MIN_BYTES = 64 << 20
@@ -43,6 +43,8 @@ SPLIT_MIN_BYTES = 64 << 20
 #: A no-change sync of 300,000 SKUs took 5.5–6.5 s with 0.3, 6.6–6.7 s with 0.4, 7.5 s with 0.5
 #: (medians of 3–4 runs on a busy 2-core machine).
 HEAD_SHARE = 0.3
+#: The line :meth:`Handover.watch` answers when there is nothing more to watch: never reached.
+NEVER = 1 << 62
 #: Stamps a message from the helper.
 BATCH = 2000
 #: How far past the share the helper looks for a line that starts a record before giving up.
@@ -123,7 +125,7 @@ class Handover:
         at (a big number once there is nothing more to watch). Stops the helper when the main
         process passed the split point without ending a record on it."""
         if self._link.closed:
-            return 1 << 62
+            return NEVER
         if self.line is None:
             try:
                 if not self._link.poll(None if self.patient else 0):
@@ -133,14 +135,14 @@ class Handover:
                 kind, split = "failed", None
             if kind != "split" or split is None:  # it failed, or found no split point
                 self.close()
-                return 1 << 62
+                return NEVER
             self.line = split[1]
         if end == self.line:
             self.reached = True
-            return 1 << 62
+            return NEVER
         if end > self.line:
             self.close()  # a record spans the split point (a broken quote), or it said too late
-            return 1 << 62
+            return NEVER
         return min(end + 1000, self.line)
 
     def items(self) -> Iterator[Any]:
