@@ -94,6 +94,30 @@ def test_a_broken_quote_before_the_split_point_makes_the_main_process_read_on_al
     assert handovers and not handovers[0].reached
 
 
+def test_a_helper_that_dies_midway_leaves_the_rest_to_the_main_process(
+    tmp_path: Path, handovers: list[Handover], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Killed after its first batch arrived (more batches follow than a pipe holds): the main
+    process reads the rest of the tail itself and gives what one process gives."""
+    data = tricky_rows(2000)
+    alone = list(source(tmp_path, data, "one.csv").digests(key_of, split_from=1 << 62))
+    split: list[Any] = []
+    for item in source(tmp_path, data, "two.csv").digests(key_of, split_from=1):
+        split.append(item)
+        helper = handovers[0]._process
+        if helper is not None and helper.is_alive() and helper_took(item, handovers[0]):
+            helper.kill()
+            helper.join()
+    assert [h.reached for h in handovers] == [True]
+    assert split == alone
+    assert "reading the rest in this process" in caplog.text
+
+
+def helper_took(item: Any, handover: Handover) -> bool:
+    line = item[3] if isinstance(item, tuple) else item.origin.line
+    return handover.line is not None and line > handover.line
+
+
 def test_no_split_point_means_one_process(tmp_path: Path, handovers: list[Handover]) -> None:
     """Old Mac line endings (bare CR only): no ``\\n`` to split at; read alone, the same."""
     data = HEADER.replace(b"\r\n", b"\r") + b"".join(f"S{i},,t,d\r".encode() for i in range(3000))

@@ -14,7 +14,8 @@ reader does (``\\r\\n``, ``\\n`` and a bare ``\\r`` each end a line) and reports
 guess was right is known exactly: the main process's reader must end a record on that very line
 (:meth:`Handover.watch`). If it does not (a broken quote early in the file), or the helper reports
 after the main process has passed the point, the helper is stopped and the main process reads on
-by itself: slower, never different.
+by itself: slower, never different. A helper that dies later (killed, out of memory) is read after
+the same way: the main process reads the tail itself from the stamp the helper's last batch ended on.
 
 Only encodings in which these three bytes mean only these characters are split (UTF-8, the
 single-byte code pages); UTF-16 files are read in one process.
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import itertools
+import logging
 import multiprocessing
 import pickle
 import queue
@@ -51,6 +54,8 @@ BATCH = 2000
 _SEARCH = 1 << 20
 _CHUNK = 1 << 20
 _SPLITTABLE = {"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "iso8859-15", "ascii"}
+
+log = logging.getLogger(__name__)
 
 
 def splittable(encoding: str) -> bool:
@@ -110,6 +115,7 @@ class Handover:
     def __init__(self, target: Callable[..., Iterator[Any]], args: tuple[Any, ...]) -> None:
         # Spawned, not forked: the main process runs threads whose locks a forked child would
         # inherit held (as for the mapping workers).
+        self._target, self._args = target, args  # to read the tail here if the helper dies
         context = multiprocessing.get_context("spawn")
         self._link, sender = context.Pipe(duplex=False)
         self._process: SpawnProcess | None = context.Process(
@@ -147,25 +153,38 @@ class Handover:
 
     def items(self) -> Iterator[Any]:
         """The helper's stamps and problems, in order, to the end of the file. A helper that
-        fails raises its error here; one that dies (killed) a :class:`RuntimeError`."""
+        fails raises its error here; the rest of one that dies (killed) is read here."""
         assert self.reached
+        given = 0
         try:
             while True:
                 try:
                     message = self._link.recv_bytes()
-                except EOFError:
-                    code = self._process.exitcode if self._process is not None else None
-                    raise RuntimeError(
-                        f"the process reading the end of the catalogue ended unexpectedly (exit {code})"
-                    ) from None
+                except (EOFError, OSError):  # it died, between messages or within one
+                    break
                 kind, payload = pickle.loads(message)  # noqa: S301 - our own helper's message
                 if kind == "failed":
                     raise payload
                 if kind == "end":
                     return
+                given += len(payload)
                 yield from payload
         finally:
             self.close()
+        yield from self._read_on(given)
+
+    def _read_on(self, given: int) -> Iterator[Any]:
+        """The tail's items after the first ``given``, read in this process: the helper died."""
+        log.warning(
+            "the process reading the end of the catalogue ended unexpectedly after %d rows; "
+            "reading the rest in this process",
+            given,
+        )
+        items = self._target(*self._args)
+        split = next(items)
+        if split is None or split[1] != self.line:  # the same file gives the same split point
+            raise RuntimeError("the catalogue file changed while it was read: run again")
+        yield from itertools.islice(items, given, None)
 
     def close(self) -> None:
         process, self._process = self._process, None
