@@ -14,17 +14,22 @@ read), measured, must find nothing to send (0 writes at the emulator) and should
 than the baseline, because unchanged records are skipped before mapping.
 
 A full run takes long (tens of minutes on a busy 2-core machine): run it alone, in the background
-(``nohup python -m bench million > million.log &``).
+(``nohup python -m bench million > million.log &``). With ``LISTINGSYNC_BENCH_KEEP`` naming an empty
+or absent directory, the no-change part works there and leaves it behind (catalogue, configs, the
+state of a million SKUs): :mod:`bench.ab_nochange` then compares code changes on it in minutes
+instead of the hour a first sync takes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.bench_mapping import _catalogue
@@ -108,12 +113,28 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tu
     return wall, usage.ru_utime + usage.ru_stime, peak / 2**20, proc.returncode
 
 
+@contextlib.contextmanager
+def _workspace() -> Iterator[Path]:
+    """A temporary directory, or ``LISTINGSYNC_BENCH_KEEP`` (empty or absent: never a directory
+    with files in it, which the catalogue would overwrite), kept afterwards."""
+    kept = os.environ.get("LISTINGSYNC_BENCH_KEEP")
+    if not kept:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield Path(tmp)
+        return
+    directory = Path(kept)
+    if directory.exists() and any(directory.iterdir()):
+        raise SystemExit(f"LISTINGSYNC_BENCH_KEEP={kept} is not empty: name a new directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    yield directory
+    print(f"kept in {directory}: compare code on it with `python -m bench.ab_nochange {directory} …`")
+
+
 def no_change(n: int) -> None:
     from bench.bench_sync import emulator_process
     from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
-    with tempfile.TemporaryDirectory() as tmp, emulator_process(SCALE) as server:
-        directory = Path(tmp)
+    with _workspace() as directory, emulator_process(SCALE) as server:
         _catalogue(directory, n)
         cfg = directory / "listingsync.yaml"
         text = cfg.read_text(encoding="utf-8")
