@@ -224,10 +224,14 @@ def test_mapping_change_rebuilds_every_record(
     assert built == []
 
 
-def test_unsettled_listing_is_built_again(emulator: EmulatorServer, tmp_path: Path, built: list[str]) -> None:
-    """A listing whose last write failed (or that drifted) is planned again although its row did not change."""
-    cfg = sample_dir(tmp_path, emulator, via="items")
-    sync(cfg, emulator, via="items")
+def test_unsettled_listing_is_built_again(
+    emulator: EmulatorServer, tmp_path: Path, built: list[str], walks: list[str]
+) -> None:
+    """A listing whose last write failed (or that drifted) is planned again although its row did
+    not change. Its SKU is not current by the state, so the index does not count its listings on
+    Amazon (the lookup does): every row still has its listings, and no key is walked."""
+    cfg = sample_dir(tmp_path, emulator, via="items", on_removed="delete")
+    sync(cfg, emulator, via="items", on_removed="delete")
     built.clear()
     with (
         StateStore.open(f"sqlite:///{tmp_path / '.listingsync' / 'state.db'}") as store,
@@ -238,5 +242,7 @@ def test_unsettled_listing_is_built_again(emulator: EmulatorServer, tmp_path: Pa
             "UPDATE ls_listings SET drift = '{\"kind\": \"gone\"}' WHERE sku = 'MD-CUSH-003' AND marketplace_id = ?",
             (FR,),
         )
-    sync(cfg, emulator, via="items")
+    walks.clear()
+    sync(cfg, emulator, via="items", on_removed="delete")
     assert sorted(built) == ["MD-CUSH-002", "MD-CUSH-003"]
+    assert walks == []
