@@ -127,7 +127,9 @@ def _workspace() -> Iterator[Path]:
         raise SystemExit(f"LISTINGSYNC_BENCH_KEEP={kept} is not empty: name a new directory")
     directory.mkdir(parents=True, exist_ok=True)
     yield directory
-    print(f"kept in {directory}: compare code on it with `python -m bench.ab_nochange {directory} …`")
+    print(
+        f"kept in {directory}: compare code on it, e.g. `python -m bench.ab_nochange {directory} 3 new=src`"
+    )
 
 
 def no_change(n: int) -> None:
