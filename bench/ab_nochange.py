@@ -46,7 +46,8 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     directory, rounds = Path(argv[0]), int(argv[1])
-    arms = [tuple(a.split("=", 1)) for a in argv[2:]]
+    # Resolved here: the runs' working directory is DIR, where a relative path would mean another.
+    arms = [(name, str(Path(src).resolve())) for name, src in (a.split("=", 1) for a in argv[2:])]
     if not (directory / ".listingsync" / "state.db").exists():
         print(
             f"{directory} holds no state: run bench_million with LISTINGSYNC_BENCH_KEEP first",
