@@ -20,16 +20,14 @@ Not run by ``make bench``: it has no state to run on. This is a tool for compari
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 from pathlib import Path
 
 import yaml
 
-from bench.bench_million import _BASELINE, SCALE, measure
+from bench.bench_million import _BASELINE, SCALE, cli_env, measure
 from bench.bench_sync import RemoteEmulator, emulator_process
-from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 
 def _config(directory: Path, server: RemoteEmulator) -> None:
@@ -61,17 +59,8 @@ def main(argv: list[str]) -> int:
         _config(directory, server)
         for round_ in range(1, rounds + 1):
             for name, src in arms:
-                env = {
-                    **os.environ,
-                    "PYTHONPATH": src,
-                    "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
-                    "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-                    "LISTINGSYNC_LWA_REFRESH_TOKEN": "Atzr|listingsync-demo-vendor-eu",
-                    "LISTINGSYNC_KEYRING": "off",
-                    "LISTINGSYNC_RATE_SCALE": str(SCALE),
-                }
                 before = server.get("write-log?count=true")["count"]
-                wall, cpu, memory, _ = measure(cli, directory, env)
+                wall, cpu, memory, _ = measure(cli, directory, cli_env(PYTHONPATH=src))
                 writes = server.get("write-log?count=true")["count"] - before
                 runs[name].append((wall, cpu, memory, writes))
                 print(
