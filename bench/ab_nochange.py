@@ -26,8 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from bench.bench_million import _BASELINE, SCALE, cli_env, measure
+from bench.bench_million import _BASELINE, SCALE, measure
 from bench.bench_sync import RemoteEmulator, emulator_process
+from bench.fixtures import demo_cli_env
 
 
 def _config(directory: Path, server: RemoteEmulator) -> None:
@@ -60,7 +61,7 @@ def main(argv: list[str]) -> int:
         for round_ in range(1, rounds + 1):
             for name, src in arms:
                 before = server.get("write-log?count=true")["count"]
-                wall, cpu, memory, _ = measure(cli, directory, cli_env(PYTHONPATH=src))
+                wall, cpu, memory, _ = measure(cli, directory, demo_cli_env(SCALE, PYTHONPATH=src))
                 writes = server.get("write-log?count=true")["count"] - before
                 runs[name].append((wall, cpu, memory, writes))
                 print(

@@ -24,13 +24,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.fixtures import demo_cli_env
 from listingsync.emulator import EmulatorServer, EmulatorSettings, run_in_thread
-from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from listingsync.sync.store import StateStore
 
 ROUNDS = 10
 SCALE = 50.0
-TOKEN = "Atzr|listingsync-demo-vendor-eu"
 
 
 def _config(tmp: Path, server: EmulatorServer, state_url: str) -> list[str]:
@@ -44,17 +43,6 @@ def _config(tmp: Path, server: EmulatorServer, state_url: str) -> list[str]:
     (tmp / "listingsync.yaml").write_text(text, encoding="utf-8")
     (tmp / "products.csv").write_bytes((sample / "products.csv").read_bytes())
     return [sys.executable, "-m", "listingsync", "sync", "--config", str(tmp / "listingsync.yaml"), "--json"]
-
-
-def _env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
-        "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "LISTINGSYNC_LWA_REFRESH_TOKEN": TOKEN,
-        "LISTINGSYNC_KEYRING": "off",
-        "LISTINGSYNC_RATE_SCALE": str(SCALE),
-    }
 
 
 def _state_urls(kind: str, tmp: Path) -> tuple[str, str | None]:
@@ -89,7 +77,10 @@ def _round(kind: str, pair: bool) -> dict[str, object]:
             waits = ["0", "600"] if pair else ["0"]
             procs = [
                 subprocess.Popen(
-                    [*cmd, "--wait", w], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                    [*cmd, "--wait", w],
+                    env=demo_cli_env(SCALE),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
                 )
                 for w in waits
             ]

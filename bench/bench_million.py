@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.bench_mapping import _catalogue
+from bench.fixtures import demo_cli_env
 
 N = int(os.environ.get("LISTINGSYNC_BENCH_MILLION_N", "1000000"))
 NO_CHANGE_N = int(os.environ.get("LISTINGSYNC_BENCH_NOCHANGE_N", str(N)))
@@ -132,23 +133,6 @@ def _workspace() -> Iterator[Path]:
     )
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    """The environment of a CLI run against the bench's emulator process: the demo vendor's
-    credentials (never a keyring's) and the emulator's rate scale; ``extra`` on top."""
-    from bench.bench_sync import TOKEN
-    from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-
-    return {
-        **os.environ,
-        "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
-        "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "LISTINGSYNC_LWA_REFRESH_TOKEN": TOKEN,
-        "LISTINGSYNC_KEYRING": "off",
-        "LISTINGSYNC_RATE_SCALE": str(SCALE),
-        **extra,
-    }
-
-
 def no_change(n: int) -> None:
     from bench.bench_sync import emulator_process
 
@@ -161,7 +145,7 @@ def no_change(n: int) -> None:
             "${LISTINGSYNC_LWA_ENDPOINT:-http://127.0.0.1:8765/auth/o2/token}", server.lwa_url
         )
         cfg.write_text(text, encoding="utf-8")
-        env = cli_env()
+        env = demo_cli_env(SCALE)
         cli = [sys.executable, "-m", "listingsync", "sync", "-c", "listingsync.yaml", "--via", "feed"]
         first_wall, first_cpu, first_rss, _ = measure(cli, directory, env)
         writes = server.get("write-log?count=true")["count"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,25 @@ import sqlalchemy as sa
 import yaml
 
 from listingsync.sync import tables as state
+
+#: The refresh token of the emulator's demo vendor account.
+DEMO_TOKEN = "Atzr|listingsync-demo-vendor-eu"
+
+
+def demo_cli_env(scale: float, **extra: str) -> dict[str, str]:
+    """The environment of a ``listingsync`` CLI run against an emulator process: the demo vendor's
+    credentials (never a keyring's) and the emulator's rate scale; ``extra`` on top."""
+    from listingsync.emulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    return {
+        **os.environ,
+        "LISTINGSYNC_LWA_CLIENT_ID": DEMO_CLIENT_ID,
+        "LISTINGSYNC_LWA_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "LISTINGSYNC_LWA_REFRESH_TOKEN": DEMO_TOKEN,
+        "LISTINGSYNC_KEYRING": "off",
+        "LISTINGSYNC_RATE_SCALE": str(scale),
+        **extra,
+    }
 
 
 @contextlib.contextmanager
