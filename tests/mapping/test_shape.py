@@ -216,3 +216,27 @@ def test_the_compiled_shaper_gives_what_the_generic_one_does(
             slow, slow_issues = shape_attribute(name, node, value, ctx)
             assert json.dumps(fast) == json.dumps(slow), (name, value)
             assert fast_issues == slow_issues, (name, value)
+
+
+def test_the_compiled_shaper_shapes_a_constant_once_and_a_changed_value_again(
+    schemas: BundledSchemas,
+) -> None:
+    """A mapping's constant reaches the shaper as the same object for every record: its entries
+    are made once and shared. Anything else (an equal text read from another record, a list the
+    caller changed) is shaped anew."""
+    from listingsync.mapping.shape import AttributeShaper, compile_shape
+
+    shaper = AttributeShaper("item_name", compile_shape(prop(schemas, "item_name")), US_CTX)
+    constant = "Vase"
+    first, _ = shaper(constant)
+    assert shaper(constant)[0] is first
+    equal = "".join(["Va", "se"])
+    assert equal is not constant
+    again, _ = shaper(equal)
+    assert again == first and again is not first
+    assert shaper("Jug")[0] == [{"value": "Jug", "marketplace_id": US, "language_tag": "en_US"}]
+    bullets = AttributeShaper("bullet_point", compile_shape(prop(schemas, "bullet_point")), US_CTX)
+    values = ["One"]
+    assert [e["value"] for e in bullets(values)[0] or []] == ["One"]
+    values.append("Two")
+    assert [e["value"] for e in bullets(values)[0] or []] == ["One", "Two"]

@@ -13,6 +13,7 @@ barcode) become issues on the listing (``Listing.build_issues``); a record never
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -20,7 +21,7 @@ from listingsync.amazon import marketplaces as mp
 from listingsync.catalog.model import Product
 from listingsync.config import Config
 from listingsync.errors import ListingSyncError
-from listingsync.mapping.context import PROVIDED, record_context
+from listingsync.mapping.context import PROVIDED, record_context, record_fields
 from listingsync.mapping.listing import Listing, Requirements
 from listingsync.mapping.numbers import decimal_separator_for
 from listingsync.mapping.schemas import for_account
@@ -138,6 +139,8 @@ class ListingBuilder:
         self.config = config
         self.listings = config.listings
         self.account = config.account
+        #: Read for every listing: the account's type, looked up once (a pydantic property).
+        self._vendor = config.account.is_vendor
         # Vendors build against the vendor's view (cost_price declared, offers forbidden).
         self._schemas = for_account(schemas, config.account)
         #: Field names the catalogue has (set by the pipeline): absent from a record they are "".
@@ -193,7 +196,7 @@ class ListingBuilder:
 
     def requirements_for(self, *, is_parent: bool) -> Requirements:
         """Vendors send product data only; a seller's variation parent carries no offer."""
-        if self.account.is_vendor or is_parent:
+        if self._vendor or is_parent:
             return Requirements.LISTING_PRODUCT_ONLY
         return Requirements.LISTING
 
@@ -344,6 +347,9 @@ class ListingBuilder:
         listings: list[Listing] = []
         product_type: str | None = None
         type_issue: Issue | None = None
+        inherits = parent is not None and self.listings.variations.inherit
+        # What every marketplace's context shares, made once (a vendor in 5 countries builds 5).
+        own = record_fields(product, self.known_fields) if not inherits else None
         for index, marketplace in enumerate(self.marketplaces):
             language = self._language(marketplace)
             fallbacks = self._fallbacks(marketplace)
@@ -357,8 +363,9 @@ class ListingBuilder:
                 marketplace,
                 language,
                 languages=fallbacks,
-                parent=parent_ctx if self.listings.variations.inherit else None,
+                parent=parent_ctx if inherits else None,
                 defaults=self.known_fields,
+                own=own,
             )
             if parent_ctx is not None:
                 ctx["parent"] = parent_ctx
@@ -389,8 +396,8 @@ class ListingBuilder:
         for name, spec in specs.items():
             if spec is None or name not in info.properties:
                 continue  # unknown names are reported once by check_config, not per record
-            if name in OFFER_ATTRIBUTES and (self.account.is_vendor or is_parent):
-                if self.account.is_vendor:
+            if name in OFFER_ATTRIBUTES and (self._vendor or is_parent):
+                if self._vendor:
                     steps.append(
                         Issue(
                             f"/{name}",
@@ -546,7 +553,7 @@ class ListingBuilder:
             "condition_type" in info.properties
             and "condition_type" not in listing.attributes
             and not is_parent
-            and not self.account.is_vendor
+            and not self._vendor
             and self.listings.offer.enabled
         ):
             entries, _ = info.shaper("condition_type", shape_ctx)(self.listings.offer.condition)
@@ -631,7 +638,7 @@ class ListingBuilder:
         # Sales terms: seller offers; vendors get the cost price where the schema has it.
         if is_parent or not self.listings.offer.enabled:
             return
-        if self.account.is_vendor:
+        if self._vendor:
             if wants("cost_price"):
                 spec = self._offer["cost_price"] or _auto_spec(ctx, _COST_FIELDS)
                 if spec is not None:
@@ -798,6 +805,7 @@ def _gs1_valid(code: str) -> bool:
     return str((10 - total) % 10) == code[-1]
 
 
+@functools.lru_cache(maxsize=1024)  # a record's barcode, once for all its marketplaces
 def _classify_barcode(code: str, configured: str, *, was_number: bool = False) -> tuple[str, str | None]:
     """The identifier type for ``code`` and a problem description (None when it is well formed).
 

@@ -16,7 +16,7 @@ from typing import Any
 from listingsync.amazon.marketplaces import Marketplace
 from listingsync.catalog.model import Product
 
-__all__ = ["pick_language", "record_context"]
+__all__ = ["pick_language", "record_context", "record_fields"]
 
 
 #: Normalised language keys: a catalogue has a handful (``en``, ``fr-FR`` …), read for every record.
@@ -90,6 +90,20 @@ PROVIDED = frozenset(
 INTERNAL = frozenset({"marketplace", "marketplace_id", "language_tag", "currency", "parent"})
 
 
+def record_fields(product: Product, defaults: Iterable[str] = ()) -> dict[str, Any]:
+    """The part of :func:`record_context` without a parent that no marketplace changes: ``defaults``
+    as empty cells, then the record's plain fields."""
+    ctx: dict[str, Any] = dict.fromkeys(defaults, "")
+    _add_fields(ctx, product)
+    return ctx
+
+
+def _add_fields(ctx: dict[str, Any], product: Product) -> None:
+    for key, value in product.fields.items():
+        if not _empty(value) or key not in ctx:
+            ctx[key] = value
+
+
 def record_context(
     product: Product,
     marketplace: Marketplace,
@@ -98,19 +112,21 @@ def record_context(
     languages: Iterable[str] = (),
     parent: Mapping[str, Any] | None = None,
     defaults: Iterable[str] = (),
+    own: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The template context of ``product`` in ``marketplace``; ``parent``'s values fill empty fields.
 
     ``defaults`` are field names the catalogue has elsewhere: absent here, they are "" (an empty cell),
-    so only a name no record has makes a template fail.
+    so only a name no record has makes a template fail. ``own``: :func:`record_fields` of the
+    product and ``defaults``, the same in every marketplace (without a ``parent``), made once.
     """
     wanted = [language_tag, *languages]
-    ctx: dict[str, Any] = dict.fromkeys(defaults, "")
-    if parent is not None:
+    if parent is None:
+        ctx = dict(own) if own is not None else record_fields(product, defaults)
+    else:
+        ctx = dict.fromkeys(defaults, "")
         ctx.update({k: v for k, v in parent.items() if k != "parent"})
-    for key, value in product.fields.items():
-        if not _empty(value) or key not in ctx:
-            ctx[key] = value
+        _add_fields(ctx, product)
     for key, per_language in product.localized.items():
         found, value = pick_language(per_language, wanted)
         if found:

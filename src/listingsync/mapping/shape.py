@@ -429,6 +429,8 @@ class _Slow:
 
 _SLOW = _Slow()
 _Fast = Callable[[Any], Any]
+#: Values that cannot change after they were shaped (see ``AttributeShaper._last``).
+_IMMUTABLE = frozenset({str, int, float, bool})
 #: Numbers written plainly: digits, an optional minus and fraction (no separators, no spaces, no
 #: exponent, ASCII digits only). 18 digits at most before the point: always within ±2**63.
 _PLAIN_NUMBER = re.compile(r"(-?)([0-9]{1,18})(?:\.([0-9]+))?")
@@ -682,20 +684,30 @@ class AttributeShaper:
     ``ctx`` is read when compiled: it must not change afterwards.
     """
 
-    __slots__ = ("_fast", "ctx", "name", "node")
+    __slots__ = ("_fast", "_last", "ctx", "name", "node")
 
     def __init__(self, name: str, node: _Node, ctx: ShapeContext) -> None:
         self.name = name
         self.node = node
         self.ctx = ctx
         self._fast = _fast(node, ctx)
+        #: The last plain value shaped and what it gave. A mapping's constants (``number_of_items:
+        #: 1``, ``power_plug_type: no_plug``) hand every record the very same object: shaped once
+        #: per marketplace, not once per listing. Entries are never changed once built, so the
+        #: listings share them. Held here, the value cannot be freed and its identity reused.
+        self._last: tuple[Any, tuple[list[Any] | None, list[Issue]]] = (_SKIP, (None, []))
 
     def __call__(self, value: Any) -> tuple[list[Any] | None, list[Issue]]:
+        last, got = self._last
+        if value is last:
+            return got
         shaped = self._fast(value)
         if shaped is _SLOW:
-            return shape_attribute(self.name, self.node, value, self.ctx)
-        if shaped is _SKIP:
-            return None, []
-        if not isinstance(shaped, list):
-            shaped = [shaped]
-        return shaped, []
+            got = shape_attribute(self.name, self.node, value, self.ctx)
+        elif shaped is _SKIP:
+            got = None, []
+        else:
+            got = (shaped if isinstance(shaped, list) else [shaped]), []
+        if type(value) in _IMMUTABLE:
+            self._last = value, got
+        return got
