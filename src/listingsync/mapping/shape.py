@@ -613,7 +613,7 @@ def _fast_one_entry(node: _Node, ctx: ShapeContext, general: _Fast) -> _Fast:
     filled = _fast_fill(entry, ctx)({key: marker})
     if filled is _SLOW or filled[key] is not marker:  # a unit to ask for or to convert
         return general
-    extras = [(k, v) for k, v in filled.items() if k != key]
+    extras = {k: v for k, v in filled.items() if k != key}
     enum = leaf.enum
     numeric = leaf.kind in ("number", "integer")
     integer = leaf.kind == "integer"
@@ -633,9 +633,7 @@ def _fast_one_entry(node: _Node, ctx: ShapeContext, general: _Fast) -> _Fast:
                 return _SLOW
         else:
             return general(value)
-        obj = {key: shaped}
-        obj.update(extras)
-        return [obj]
+        return [{key: shaped, **extras}]  # one dict display: half the time of a dict and update()
 
     return one_entry
 
@@ -684,7 +682,7 @@ class AttributeShaper:
     ``ctx`` is read when compiled: it must not change afterwards.
     """
 
-    __slots__ = ("_fast", "_last", "ctx", "name", "node")
+    __slots__ = ("_fast", "_got", "_value", "ctx", "name", "node")
 
     def __init__(self, name: str, node: _Node, ctx: ShapeContext) -> None:
         self.name = name
@@ -695,19 +693,21 @@ class AttributeShaper:
         #: 1``, ``power_plug_type: no_plug``) hand every record the very same object: shaped once
         #: per marketplace, not once per listing. Entries are never changed once built, so the
         #: listings share them. Held here, the value cannot be freed and its identity reused.
-        self._last: tuple[Any, tuple[list[Any] | None, list[Issue]]] = (_SKIP, (None, []))
+        self._value: Any = _SKIP
+        self._got: tuple[list[Any] | None, list[Issue]] = (None, [])
 
     def __call__(self, value: Any) -> tuple[list[Any] | None, list[Issue]]:
-        last, got = self._last
-        if value is last:
-            return got
+        if value is self._value:
+            return self._got
         shaped = self._fast(value)
-        if shaped is _SLOW:
+        if shaped.__class__ is list:
+            got: tuple[list[Any] | None, list[Issue]] = shaped, []
+        elif shaped is _SLOW:
             got = shape_attribute(self.name, self.node, value, self.ctx)
         elif shaped is _SKIP:
             got = None, []
         else:
-            got = (shaped if isinstance(shaped, list) else [shaped]), []
-        if type(value) in _IMMUTABLE:
-            self._last = value, got
+            got = [shaped], []
+        if value.__class__ in _IMMUTABLE:
+            self._value, self._got = value, got
         return got
