@@ -120,7 +120,7 @@ def record_context(
     so only a name no record has makes a template fail. ``own``: :func:`record_fields` of the
     product and ``defaults``, the same in every marketplace (without a ``parent``), made once.
     """
-    wanted = [language_tag, *languages]
+    wanted = (language_tag, *languages)  # a tuple: pick_language keys its cache by it
     if parent is None:
         ctx = dict(own) if own is not None else record_fields(product, defaults)
     else:
